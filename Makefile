@@ -1,0 +1,114 @@
+# cbshim - a circuit breaker for unmodified programs.
+#
+#   make            build build/libcbshim.so and build/cbctl
+#   make check      unit tests (plain, ASan+UBSan, TSan), then the bats suite
+#   make demo       a narrated scenario on real programs
+#   make bench      benchmarks, printing ratios
+#   make deps       install the build and test dependencies (Debian)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(PREFIX)/etc
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+VERSION := 0.1.0
+
+CC ?= cc
+B ?= build
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS := -std=gnu11 -O2 -g -pthread -fPIC -fvisibility=hidden \
+	-D_GNU_SOURCE -DCB_VERSION='"$(VERSION)"' -DCB_LIBDIR='"$(LIBDIR)"' \
+	$(WARN) -MMD -MP
+ALL_CFLAGS = $(BASE_CFLAGS) $(SAN) $(CFLAGS)
+LIBS := -lconfig -ldl -pthread
+
+SHIM_SRCS := $(wildcard shim/*.c)
+CORE_SRCS := $(filter-out shim/interpose.c,$(SHIM_SRCS))
+CBCTL_SRCS := $(wildcard cbctl/*.c)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+BENCH_SRCS := $(wildcard bench/*.c)
+
+SHIM_OBJS := $(SHIM_SRCS:%.c=$(B)/%.o)
+CORE_OBJS := $(CORE_SRCS:%.c=$(B)/%.o)
+CBCTL_OBJS := $(CBCTL_SRCS:%.c=$(B)/%.o)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(B)/%)
+HELPER_BINS := $(HELPER_SRCS:%.c=$(B)/%)
+BENCH_BINS := $(BENCH_SRCS:%.c=$(B)/%)
+
+.PHONY: all check demo bench install uninstall clean deps deps-check \
+	asan tsan unit helpers lint fuzz
+
+all: $(B)/libcbshim.so $(B)/cbctl
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libcbshim.so: $(SHIM_OBJS)
+	$(CC) -shared $(SAN) $(LDFLAGS) -Wl,-z,now -o $@ $^ $(LIBS)
+
+$(B)/cbctl: $(CBCTL_OBJS) $(CORE_OBJS)
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS) -lm
+
+$(B)/tests/unit/%: $(B)/tests/unit/%.o $(CORE_OBJS)
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS) -lm
+
+$(B)/tests/helpers/%: $(B)/tests/helpers/%.o
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ -pthread
+
+$(B)/bench/%: $(B)/bench/%.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lm
+
+unit: $(UNIT_BINS)
+helpers: $(HELPER_BINS)
+
+asan:
+	$(MAKE) B=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" unit
+tsan:
+	$(MAKE) B=build-tsan SAN="-fsanitize=thread" unit
+
+deps:
+	tests/deps.sh install
+
+deps-check:
+	@tests/deps.sh ensure
+
+check: deps-check
+	$(MAKE) all unit helpers
+	$(MAKE) asan
+	$(MAKE) tsan
+	tests/check.sh
+
+demo: deps-check all
+	tests/demo.sh
+
+bench: deps-check all helpers $(BENCH_BINS)
+	bench/run.sh
+
+lint:
+	mandoc -T lint -W warning man/*.[0-9]
+
+install: all
+	install -D -m 0755 $(B)/cbctl $(DESTDIR)$(BINDIR)/cbctl
+	install -D -m 0755 $(B)/libcbshim.so $(DESTDIR)$(LIBDIR)/libcbshim.so
+	for m in man/*.[0-9]; do s=$${m##*.}; \
+	  install -D -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/$${m##*/} || exit 1; done
+	install -D -m 0644 cb.conf.example $(DESTDIR)$(SYSCONFDIR)/cbshim/cb.conf.example
+	if [ -f contrib/cbctl.bash-completion ]; then install -D -m 0644 \
+	  contrib/cbctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/cbctl; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/cbctl $(DESTDIR)$(LIBDIR)/libcbshim.so \
+	  $(DESTDIR)$(SYSCONFDIR)/cbshim/cb.conf.example \
+	  $(DESTDIR)$(COMPLETIONDIR)/cbctl
+	for m in man/*.[0-9]; do s=$${m##*.}; \
+	  rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/cbshim 2>/dev/null
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,695 @@
+/*
+ * breaker.c - one circuit breaker's state machine (see breaker.h).
+ *
+ * The control word, 64 bits, changed only by compare-and-swap:
+ *
+ *   bits 0-1   state (closed, open, half-open)
+ *   bit  2     hold (open until reset)
+ *   bits 3-26  generation (24 bits; every transition adds one)
+ *   closed:    bits 27-42 consecutive failures
+ *   open:      bits 27-34 reopenings k, bit 35 custom, bits 36-63 custom ms
+ *   half-open: bits 27-38 successes, 39-50 probes in flight, 51-58 k
+ *
+ * Memory orders: a transition is a CAS with acq_rel on ctl, so whoever
+ * loads ctl with acquire and sees the new generation also sees what the
+ * transitioner wrote before (nothing else it needs: since is published
+ * after and checked by its generation tag).  Counters are relaxed: each is
+ * exact on its own and none orders anything else.  Policy words are relaxed:
+ * each is valid on its own, and a reload may be seen word by word.
+ */
+#include "breaker.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define ST_MASK 0x3ull
+#define HOLD_BIT (1ull << 2)
+#define GEN_SHIFT 3
+#define GEN_MASK 0xffffffull
+#define PAY_SHIFT 27
+
+#define C_CONSEC(c) (((c) >> 27) & 0xffffull)
+#define O_K(c) (((c) >> 27) & 0xffull)
+#define O_CUSTOM(c) (((c) >> 35) & 1ull)
+#define O_CUSTOM_MS(c) ((c) >> 36)
+#define H_SUCC(c) (((c) >> 27) & 0xfffull)
+#define H_INFL(c) (((c) >> 39) & 0xfffull)
+#define H_K(c) (((c) >> 51) & 0xffull)
+
+#define POL_READY (1ull << 63)
+#define SINCE_TAG(g) ((uint64_t)(g) & 0xffffull)
+
+static uint64_t mk_closed(uint32_t gen, uint64_t consec);
+static uint64_t mk_open(uint32_t gen, int hold, unsigned k, uint32_t for_ms);
+static uint64_t mk_half(uint32_t gen, uint64_t succ, uint64_t infl,
+			unsigned k);
+static uint32_t gen_of(uint64_t c);
+static int cas(struct cb_breaker *b, uint64_t *old, uint64_t nw);
+static uint64_t since_ms(struct cb_breaker *b, uint64_t c, uint64_t now);
+static void publish(struct cb_breaker *b, uint64_t c, uint64_t now);
+static void policy_hot(const struct cb_breaker *b, struct cb_policy *p);
+static uint64_t open_deadline(struct cb_breaker *b, uint64_t c, uint64_t now,
+			      const struct cb_policy *p);
+static void note(struct cb_transition *tr, uint64_t from, uint64_t to,
+		 int why);
+static int admit_open(struct cb_breaker *b, uint64_t *c, uint64_t now,
+		      const struct cb_policy *p, struct cb_ticket *t,
+		      struct cb_transition *tr);
+static int admit_half(struct cb_breaker *b, uint64_t *c, uint64_t now,
+		      const struct cb_policy *p, struct cb_ticket *t);
+static int record_closed(struct cb_breaker *b, uint64_t *c, int success,
+			 uint64_t now, const struct cb_policy *p,
+			 struct cb_transition *tr);
+static int record_half(struct cb_breaker *b, uint64_t *c, int success,
+		       uint64_t now, const struct cb_policy *p,
+		       struct cb_transition *tr);
+static int reject(struct cb_breaker *b, const struct cb_policy *p,
+		  struct cb_ticket *t);
+static void transitioned(struct cb_breaker *b, uint64_t from, uint64_t to,
+			 uint64_t now, int why, struct cb_transition *tr);
+static uint32_t mix32(uint32_t x);
+
+/* ---- policy -------------------------------------------------------- */
+
+void
+cb_policy_default(struct cb_policy *p)
+{
+	static const int fails[] = { ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH,
+				     ENETUNREACH, ECONNRESET };
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	p->failure_threshold = 5;
+	p->success_threshold = 3;
+	p->half_open_max_calls = 3;
+	p->open_timeout_ms = 30000;
+	p->open_timeout_max_ms = 600000;
+	p->backoff_milli = 1000;
+	p->mode = CB_MODE_ENFORCE;
+	p->reject_errno = ECONNREFUSED;
+	for (i = 0; i < sizeof(fails) / sizeof(fails[0]); i++)
+		p->failures[fails[i] / 64] |= 1ull << (fails[i] % 64);
+}
+
+int
+cb_policy_valid(const struct cb_policy *p)
+{
+	if (p->failure_threshold < 1 ||
+	    p->failure_threshold > CB_MAX_FAILURE_THRESHOLD ||
+	    p->success_threshold < 1 ||
+	    p->success_threshold > CB_MAX_SUCCESS_THRESHOLD ||
+	    p->half_open_max_calls < 1 ||
+	    p->half_open_max_calls > CB_MAX_HALF_OPEN_CALLS ||
+	    p->open_timeout_ms < 1 || p->open_timeout_ms > CB_MAX_TIMEOUT_MS ||
+	    p->open_timeout_max_ms < p->open_timeout_ms ||
+	    p->open_timeout_max_ms > CB_MAX_TIMEOUT_MS ||
+	    p->backoff_milli < 1000 || p->backoff_milli > CB_MAX_BACKOFF_MILLI ||
+	    p->mode > CB_MODE_OFF || p->reject_errno == 0)
+		return -EINVAL;
+	return 0;
+}
+
+int
+cb_policy_is_failure(const struct cb_policy *p, int e)
+{
+	if (e <= 0 || e >= CB_ERRNO_MAX)
+		return 0;
+	return (int)((p->failures[e / 64] >> (e % 64)) & 1);
+}
+
+/* ---- encoding ------------------------------------------------------ */
+
+static uint64_t
+mk_closed(uint32_t gen, uint64_t consec)
+{
+	return CB_CLOSED | ((uint64_t)(gen & GEN_MASK) << GEN_SHIFT) |
+	       (consec << PAY_SHIFT);
+}
+
+static uint64_t
+mk_open(uint32_t gen, int hold, unsigned k, uint32_t for_ms)
+{
+	uint64_t c = CB_OPEN | ((uint64_t)(gen & GEN_MASK) << GEN_SHIFT) |
+		     ((uint64_t)(k > 255 ? 255 : k) << PAY_SHIFT);
+
+	if (hold)
+		c |= HOLD_BIT;
+	if (for_ms)
+		c |= (1ull << 35) | ((uint64_t)for_ms << 36);
+	return c;
+}
+
+static uint64_t
+mk_half(uint32_t gen, uint64_t succ, uint64_t infl, unsigned k)
+{
+	return CB_HALF_OPEN | ((uint64_t)(gen & GEN_MASK) << GEN_SHIFT) |
+	       (succ << 27) | (infl << 39) | ((uint64_t)k << 51);
+}
+
+static uint32_t
+gen_of(uint64_t c)
+{
+	return (uint32_t)((c >> GEN_SHIFT) & GEN_MASK);
+}
+
+/* CAS ctl; acq_rel so the winner's view is ordered with other winners'. */
+static int
+cas(struct cb_breaker *b, uint64_t *old, uint64_t nw)
+{
+	return atomic_compare_exchange_weak_explicit(
+	    &b->ctl, old, nw, memory_order_acq_rel, memory_order_acquire);
+}
+
+/* ---- time of the current generation ------------------------------ */
+
+/* Publish "generation of c began at now" unless someone already did or
+ * the breaker has moved on.  Callers that made the transition pass their
+ * own now; readers that find it missing pass theirs, which is later. */
+static void
+publish(struct cb_breaker *b, uint64_t c, uint64_t now)
+{
+	uint64_t s = atomic_load_explicit(&b->since, memory_order_acquire);
+	uint64_t want = SINCE_TAG(gen_of(c)) | (now << 16);
+
+	while ((s & 0xffffull) != SINCE_TAG(gen_of(c))) {
+		if (gen_of(atomic_load_explicit(&b->ctl,
+		    memory_order_acquire)) != gen_of(c))
+			return;		/* superseded: its owner publishes */
+		if (atomic_compare_exchange_weak_explicit(&b->since, &s, want,
+		    memory_order_acq_rel, memory_order_acquire))
+			return;
+	}
+}
+
+static uint64_t
+since_ms(struct cb_breaker *b, uint64_t c, uint64_t now)
+{
+	uint64_t s = atomic_load_explicit(&b->since, memory_order_acquire);
+
+	if ((s & 0xffffull) != SINCE_TAG(gen_of(c))) {
+		publish(b, c, now);
+		s = atomic_load_explicit(&b->since, memory_order_acquire);
+		if ((s & 0xffffull) != SINCE_TAG(gen_of(c)))
+			return now;	/* moved on meanwhile; caller retries */
+	}
+	return s >> 16;
+}
+
+/* ---- policy words --------------------------------------------------- */
+
+void
+cb_breaker_init(struct cb_breaker *b, const struct cb_policy *p,
+		uint32_t jitter_seed)
+{
+	memset(b, 0, sizeof(*b));
+	cb_breaker_set_policy(b, p);
+	atomic_store_explicit(&b->pol_c,
+	    (atomic_load_explicit(&b->pol_c, memory_order_relaxed) &
+	     0xffffffffull) | ((uint64_t)jitter_seed << 32),
+	    memory_order_relaxed);
+}
+
+void
+cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p)
+{
+	uint64_t a, seed;
+	int i;
+
+	for (i = 0; i < CB_ERRNO_MAX / 64; i++)
+		atomic_store_explicit(&b->fail_mask[i], p->failures[i],
+				      memory_order_relaxed);
+	atomic_store_explicit(&b->pol_b,
+	    (uint64_t)p->open_timeout_ms |
+	    ((uint64_t)p->open_timeout_max_ms << 32), memory_order_relaxed);
+	seed = atomic_load_explicit(&b->pol_c, memory_order_relaxed) >> 32;
+	atomic_store_explicit(&b->pol_c, p->backoff_milli | (seed << 32),
+			      memory_order_relaxed);
+	a = (uint64_t)(p->failure_threshold & 0xffff) |
+	    ((uint64_t)(p->success_threshold & 0xfff) << 16) |
+	    ((uint64_t)(p->half_open_max_calls & 0xfff) << 28) |
+	    ((uint64_t)(p->mode & 0xf) << 40) |
+	    ((uint64_t)p->reject_errno << 44) | POL_READY;
+	/* release: whoever sees the ready bit sees the other words */
+	atomic_store_explicit(&b->pol_a, a, memory_order_release);
+}
+
+/* The fields a decision needs: pol_a and pol_b only (the hot line). */
+static void
+policy_hot(const struct cb_breaker *b, struct cb_policy *p)
+{
+	uint64_t a = atomic_load_explicit(&b->pol_a, memory_order_relaxed);
+	uint64_t t = atomic_load_explicit(&b->pol_b, memory_order_relaxed);
+
+	p->failure_threshold = (uint32_t)(a & 0xffff);
+	p->success_threshold = (uint32_t)((a >> 16) & 0xfff);
+	p->half_open_max_calls = (uint32_t)((a >> 28) & 0xfff);
+	p->mode = (uint8_t)((a >> 40) & 0xf);
+	p->reject_errno = (uint8_t)(a >> 44);
+	p->open_timeout_ms = (uint32_t)t;
+	p->open_timeout_max_ms = (uint32_t)(t >> 32);
+	p->backoff_milli = 0;		/* read only when k > 0 */
+}
+
+void
+cb_breaker_get_policy(const struct cb_breaker *b, struct cb_policy *p)
+{
+	int i;
+
+	memset(p, 0, sizeof(*p));
+	policy_hot(b, p);
+	p->backoff_milli = (uint32_t)atomic_load_explicit(&b->pol_c,
+	    memory_order_relaxed);
+	for (i = 0; i < CB_ERRNO_MAX / 64; i++)
+		p->failures[i] = atomic_load_explicit(&b->fail_mask[i],
+		    memory_order_relaxed);
+}
+
+int
+cb_breaker_mode(const struct cb_breaker *b)
+{
+	return (int)((atomic_load_explicit(&b->pol_a, memory_order_relaxed) >>
+		      40) & 0xf);
+}
+
+int
+cb_breaker_reject_errno(const struct cb_breaker *b)
+{
+	return (int)((atomic_load_explicit(&b->pol_a, memory_order_relaxed) >>
+		      44) & 0xff);
+}
+
+int
+cb_breaker_is_failure(const struct cb_breaker *b, int e)
+{
+	if (e <= 0 || e >= CB_ERRNO_MAX)
+		return 0;
+	return (int)((atomic_load_explicit(&b->fail_mask[e / 64],
+		      memory_order_relaxed) >> (e % 64)) & 1);
+}
+
+/* ---- open time ----------------------------------------------------- */
+
+static uint32_t
+mix32(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352dU;
+	x ^= x >> 15;
+	x *= 0x846ca68bU;
+	x ^= x >> 16;
+	return x;
+}
+
+uint64_t
+cb_breaker_open_ms(const struct cb_policy *p, unsigned k, uint32_t gen,
+		   uint32_t seed)
+{
+	double d = p->open_timeout_ms, cap = p->open_timeout_max_ms;
+	double f = p->backoff_milli / 1000.0;
+	int32_t j;
+	unsigned i;
+
+	if (k == 0)
+		return p->open_timeout_ms;
+	for (i = 0; i < k && d < cap; i++)
+		d *= f;
+	/* jitter in [-1000, +1000] ten-thousandths: +-10 %, the same in
+	 * every process because it depends only on (seed, gen) */
+	j = (int32_t)(mix32(seed ^ mix32(gen)) % 2001u) - 1000;
+	d = (d < cap ? d : cap) * (1.0 + j / 10000.0);
+	if (d > cap)
+		d = cap;
+	return d < 1 ? 1 : (uint64_t)d;
+}
+
+/* When the open period of ctl c ends (UINT64_MAX if held). */
+static uint64_t
+open_deadline(struct cb_breaker *b, uint64_t c, uint64_t now,
+	      const struct cb_policy *p)
+{
+	uint64_t start, len;
+	struct cb_policy q;
+
+	if (c & HOLD_BIT)
+		return UINT64_MAX;
+	start = since_ms(b, c, now);
+	if (O_CUSTOM(c)) {
+		len = O_CUSTOM_MS(c);
+	} else if (O_K(c) == 0) {
+		len = p->open_timeout_ms;
+	} else {
+		q = *p;
+		q.backoff_milli = (uint32_t)atomic_load_explicit(&b->pol_c,
+		    memory_order_relaxed);
+		len = cb_breaker_open_ms(&q, (unsigned)O_K(c), gen_of(c),
+		    (uint32_t)(atomic_load_explicit(&b->pol_c,
+		    memory_order_relaxed) >> 32));
+	}
+	return start + len;
+}
+
+static void
+note(struct cb_transition *tr, uint64_t from, uint64_t to, int why)
+{
+	if (tr) {
+		tr->from = (uint8_t)(from & ST_MASK);
+		tr->to = (uint8_t)(to & ST_MASK);
+		tr->why = (uint8_t)why;
+	}
+}
+
+/* A transition won: count it, publish its start time, report it. */
+static void
+transitioned(struct cb_breaker *b, uint64_t from, uint64_t to, uint64_t now,
+	     int why, struct cb_transition *tr)
+{
+	publish(b, to, now);
+	if ((from & ST_MASK) != (to & ST_MASK) || why == CB_WHY_TRIP) {
+		if ((from & ST_MASK) != (to & ST_MASK))
+			atomic_fetch_add_explicit(&b->transitions, 1,
+			    memory_order_relaxed);
+		note(tr, from, to, why);
+	}
+}
+
+/* ---- admission ----------------------------------------------------- */
+
+static int
+reject(struct cb_breaker *b, const struct cb_policy *p, struct cb_ticket *t)
+{
+	/* total_calls = admitted + rejected: a shadow attempt counts once */
+	atomic_fetch_add_explicit(&b->rejected, 1, memory_order_relaxed);
+	if (p->mode == CB_MODE_OBSERVE) {
+		t->kind = CB_TICKET_SHADOW;
+		return 0;
+	}
+	t->kind = CB_TICKET_NONE;
+	return -ECONNREFUSED;
+}
+
+/* Open: reject until the deadline, then become half-open (this attempt is
+ * the first probe).  1 = decided, 0 = lost a race, retry. */
+static int
+admit_open(struct cb_breaker *b, uint64_t *c, uint64_t now,
+	   const struct cb_policy *p, struct cb_ticket *t,
+	   struct cb_transition *tr)
+{
+	uint64_t from = *c, to;
+
+	if (now < open_deadline(b, from, now, p))
+		return -1;
+	to = mk_half(gen_of(from) + 1, 0, 1, (unsigned)O_K(from));
+	if (!cas(b, c, to))
+		return 0;
+	transitioned(b, from, to, now, CB_WHY_TIMEOUT, tr);
+	t->gen = gen_of(to);
+	t->kind = CB_TICKET_PROBE;
+	return 1;
+}
+
+/* Half-open: a place among half_open_max_calls, or, when every place has
+ * been held for open_timeout (lost probes), a new generation that frees
+ * them.  1 = admitted, 0 = retry, -1 = reject. */
+static int
+admit_half(struct cb_breaker *b, uint64_t *c, uint64_t now,
+	   const struct cb_policy *p, struct cb_ticket *t)
+{
+	uint64_t from = *c, to;
+
+	if (H_INFL(from) < p->half_open_max_calls) {
+		to = mk_half(gen_of(from), H_SUCC(from), H_INFL(from) + 1,
+			     (unsigned)H_K(from));
+	} else if (now >= since_ms(b, from, now) + p->open_timeout_ms) {
+		to = mk_half(gen_of(from) + 1, H_SUCC(from), 1,
+			     (unsigned)H_K(from));
+	} else {
+		return -1;
+	}
+	if (!cas(b, c, to))
+		return 0;
+	if (gen_of(to) != gen_of(from))
+		publish(b, to, now);
+	t->gen = gen_of(to);
+	t->kind = CB_TICKET_PROBE;
+	return 1;
+}
+
+int
+cb_breaker_admit(struct cb_breaker *b, uint64_t now, struct cb_ticket *t,
+		 struct cb_transition *tr)
+{
+	struct cb_policy p;
+	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+	int r;
+
+	note(tr, 0, 0, CB_WHY_NONE);
+	policy_hot(b, &p);
+	for (;;) {
+		t->gen = gen_of(c);
+		switch (c & ST_MASK) {
+		case CB_CLOSED:
+			t->kind = CB_TICKET_NORMAL;
+			r = 1;
+			break;
+		case CB_OPEN:
+			r = admit_open(b, &c, now, &p, t, tr);
+			break;
+		default:
+			r = admit_half(b, &c, now, &p, t);
+			break;
+		}
+		if (r == 1)
+			break;
+		if (r < 0)
+			return reject(b, &p, t);
+		/* r == 0: c was refreshed by the failed CAS */
+	}
+	atomic_fetch_add_explicit(&b->admitted, 1, memory_order_relaxed);
+	return 0;
+}
+
+int
+cb_breaker_can_execute(struct cb_breaker *b, uint64_t now)
+{
+	struct cb_policy p;
+	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+
+	policy_hot(b, &p);
+	switch (c & ST_MASK) {
+	case CB_CLOSED:
+		return 1;
+	case CB_OPEN:
+		return now >= open_deadline(b, c, now, &p);
+	default:
+		return H_INFL(c) < p.half_open_max_calls ||
+		       now >= since_ms(b, c, now) + p.open_timeout_ms;
+	}
+}
+
+/* ---- outcomes ------------------------------------------------------ */
+
+/* Closed: success clears the run of failures (no write if already 0);
+ * failure extends it and opens at the threshold. 1 = done, 0 = retry. */
+static int
+record_closed(struct cb_breaker *b, uint64_t *c, int success, uint64_t now,
+	      const struct cb_policy *p, struct cb_transition *tr)
+{
+	uint64_t from = *c, to, n;
+
+	if (success) {
+		if (C_CONSEC(from) == 0)
+			return 1;
+		return cas(b, c, mk_closed(gen_of(from), 0));
+	}
+	n = C_CONSEC(from) + 1;
+	if (n < p->failure_threshold)
+		return cas(b, c, mk_closed(gen_of(from), n));
+	to = mk_open(gen_of(from) + 1, 0, 0, 0);
+	if (!cas(b, c, to))
+		return 0;
+	transitioned(b, from, to, now, CB_WHY_THRESHOLD, tr);
+	return 1;
+}
+
+/* Half-open probe: success counts toward closing, failure reopens with
+ * one more step of backoff. */
+static int
+record_half(struct cb_breaker *b, uint64_t *c, int success, uint64_t now,
+	    const struct cb_policy *p, struct cb_transition *tr)
+{
+	uint64_t from = *c, to, s, infl = H_INFL(from);
+	unsigned k = (unsigned)H_K(from);
+	int why;
+
+	if (infl)
+		infl--;
+	if (success) {
+		s = H_SUCC(from) + 1;
+		if (s < p->success_threshold)
+			return cas(b, c, mk_half(gen_of(from), s, infl, k));
+		to = mk_closed(gen_of(from) + 1, 0);
+		why = CB_WHY_PROBE_SUCCESS;
+	} else {
+		to = mk_open(gen_of(from) + 1, 0, k < 255 ? k + 1 : k, 0);
+		why = CB_WHY_PROBE_FAILURE;
+	}
+	if (!cas(b, c, to))
+		return 0;
+	transitioned(b, from, to, now, why, tr);
+	return 1;
+}
+
+void
+cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
+		  int success, int err, uint64_t now, struct cb_transition *tr)
+{
+	struct cb_policy p;
+	uint64_t c;
+	int done = 0;
+
+	note(tr, 0, 0, CB_WHY_NONE);
+	if (t->kind == CB_TICKET_NONE)
+		return;
+	if (success) {
+		atomic_fetch_add_explicit(&b->successful, 1,
+		    memory_order_relaxed);
+	} else {
+		atomic_fetch_add_explicit(&b->failed, 1, memory_order_relaxed);
+		atomic_store_explicit(&b->last_errno, (uint32_t)err,
+		    memory_order_relaxed);
+	}
+	if (t->kind == CB_TICKET_SHADOW)
+		return;
+	policy_hot(b, &p);
+	c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+	while (!done) {
+		if (gen_of(c) != t->gen ||
+		    ((c & ST_MASK) == CB_HALF_OPEN) !=
+		    (t->kind == CB_TICKET_PROBE)) {
+			atomic_fetch_add_explicit(&b->stale, 1,
+			    memory_order_relaxed);
+			return;
+		}
+		if ((c & ST_MASK) == CB_CLOSED)
+			done = record_closed(b, &c, success, now, &p, tr);
+		else
+			done = record_half(b, &c, success, now, &p, tr);
+	}
+}
+
+void
+cb_breaker_release(struct cb_breaker *b, const struct cb_ticket *t)
+{
+	uint64_t c;
+
+	if (t->kind != CB_TICKET_PROBE)
+		return;
+	c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+	while (gen_of(c) == t->gen && (c & ST_MASK) == CB_HALF_OPEN &&
+	       H_INFL(c) > 0) {
+		if (cas(b, &c, mk_half(gen_of(c), H_SUCC(c), H_INFL(c) - 1,
+		    (unsigned)H_K(c))))
+			return;
+	}
+}
+
+/* ---- manual control ------------------------------------------------ */
+
+void
+cb_breaker_trip(struct cb_breaker *b, uint64_t now, int hold,
+		uint32_t for_ms, struct cb_transition *tr)
+{
+	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire), to;
+
+	if (for_ms > CB_MAX_TRIP_FOR_MS)
+		for_ms = CB_MAX_TRIP_FOR_MS;
+	do {
+		to = mk_open(gen_of(c) + 1, hold, 0, hold ? 0 : for_ms);
+	} while (!cas(b, &c, to));
+	transitioned(b, c, to, now, CB_WHY_TRIP, tr);
+}
+
+void
+cb_breaker_reset(struct cb_breaker *b, uint64_t now,
+		 struct cb_transition *tr)
+{
+	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire), to;
+
+	do {
+		to = mk_closed(gen_of(c) + 1, 0);
+	} while (!cas(b, &c, to));
+	transitioned(b, c, to, now, CB_WHY_RESET, tr);
+	if (tr && tr->why == CB_WHY_NONE)
+		note(tr, c, to, CB_WHY_RESET);
+}
+
+/* ---- display ------------------------------------------------------- */
+
+void
+cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,
+		    struct cb_snapshot *s)
+{
+	struct cb_policy p;
+	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire), dl;
+
+	memset(s, 0, sizeof(*s));
+	policy_hot(b, &p);
+	s->state = (enum cb_state)(c & ST_MASK);
+	s->hold = !!(c & HOLD_BIT);
+	s->gen = gen_of(c);
+	s->opened_ms_ago = -1;
+	s->open_remaining_ms = -1;
+	if (s->state == CB_CLOSED) {
+		s->consecutive_failures = (uint32_t)C_CONSEC(c);
+	} else if (s->state == CB_OPEN) {
+		s->reopenings = (uint32_t)O_K(c);
+		s->opened_ms_ago = (int64_t)(now - since_ms(b, c, now));
+		dl = open_deadline(b, c, now, &p);
+		if (dl != UINT64_MAX) {
+			s->open_ms = dl - since_ms(b, c, now);
+			if (now >= dl)
+				s->state = CB_HALF_OPEN;	/* effective */
+			else
+				s->open_remaining_ms = (int64_t)(dl - now);
+		}
+	} else {
+		s->half_open_successes = (uint32_t)H_SUCC(c);
+		s->half_open_in_flight = (uint32_t)H_INFL(c);
+		s->reopenings = (uint32_t)H_K(c);
+		s->opened_ms_ago = (int64_t)(now - since_ms(b, c, now));
+	}
+	s->rejected_calls = atomic_load_explicit(&b->rejected,
+	    memory_order_relaxed);
+	s->total_calls = atomic_load_explicit(&b->admitted,
+	    memory_order_relaxed) + s->rejected_calls;
+	s->successful_calls = atomic_load_explicit(&b->successful,
+	    memory_order_relaxed);
+	s->failed_calls = atomic_load_explicit(&b->failed,
+	    memory_order_relaxed);
+	s->state_transitions = atomic_load_explicit(&b->transitions,
+	    memory_order_relaxed);
+	s->stale_outcomes = atomic_load_explicit(&b->stale,
+	    memory_order_relaxed);
+	s->last_errno = atomic_load_explicit(&b->last_errno,
+	    memory_order_relaxed);
+}
+
+const char *
+cb_state_name(int state)
+{
+	switch (state) {
+	case CB_CLOSED: return "closed";
+	case CB_OPEN: return "open";
+	case CB_HALF_OPEN: return "half-open";
+	default: return "unknown";
+	}
+}
+
+const char *
+cb_why_name(int why)
+{
+	static const char *const n[] = { "none", "threshold", "timeout",
+		"probe success", "probe failure", "trip", "reset" };
+
+	return why >= 0 && why <= CB_WHY_RESET ? n[why] : "unknown";
+}

@@ -1,0 +1,208 @@
+/*
+ * breaker.h - one circuit breaker's state machine.
+ *
+ * Pure: every function takes "now" (milliseconds of CLOCK_MONOTONIC) as a
+ * parameter, does no I/O and touches no globals, so the unit tests drive it
+ * with a fake clock.  A struct cb_breaker is designed to live in POSIX
+ * shared memory and to be used by many threads and processes at once:
+ *
+ *   - The state, generation and cycle counters live in ONE 64-bit atomic
+ *     word (ctl) changed only by compare-and-swap.  A process killed between
+ *     any two instructions therefore leaves either the old or the new state,
+ *     never a torn one, and no lock is ever held.
+ *   - The time the current generation began lives in a second word (since),
+ *     tagged with the low bits of the generation.  The thread that made the
+ *     transition publishes it; any reader that finds it missing (the
+ *     transitioner died or is slow) publishes its own "now" instead, which is
+ *     never earlier than the transition.  Nothing waits on anybody.
+ *   - Metrics are independent 64-bit counters updated with fetch_add.
+ *   - The policy is stored in the breaker (atomic words) so every process
+ *     agrees on it; cb_breaker_set_policy() re-applies one (cbctl reload).
+ *
+ * Hot fields (ctl, since, the policy words a decision reads, the rejection
+ * counter) share the first cache line with the table's key words, so a
+ * rejection touches one line.
+ */
+#ifndef CB_BREAKER_H
+#define CB_BREAKER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+enum cb_state { CB_CLOSED = 0, CB_OPEN = 1, CB_HALF_OPEN = 2 };
+enum cb_mode { CB_MODE_ENFORCE = 0, CB_MODE_OBSERVE = 1, CB_MODE_OFF = 2 };
+
+/* Why a transition happened (events ring, cbctl events). */
+enum cb_why {
+	CB_WHY_NONE = 0,
+	CB_WHY_THRESHOLD,	/* closed -> open: failure_threshold reached */
+	CB_WHY_TIMEOUT,		/* open -> half-open: open time elapsed */
+	CB_WHY_PROBE_SUCCESS,	/* half-open -> closed */
+	CB_WHY_PROBE_FAILURE,	/* half-open -> open */
+	CB_WHY_TRIP,		/* cbctl trip */
+	CB_WHY_RESET,		/* cbctl reset */
+};
+
+/* Limits of the packed representation; config validation enforces them. */
+#define CB_MAX_FAILURE_THRESHOLD 65535u
+#define CB_MAX_SUCCESS_THRESHOLD 4095u
+#define CB_MAX_HALF_OPEN_CALLS 4095u
+#define CB_MAX_TIMEOUT_MS 0x7fffffffu	/* about 24.8 days */
+#define CB_MAX_TRIP_FOR_MS 0x0fffffffu	/* about 74.5 hours */
+#define CB_MAX_BACKOFF_MILLI 100000u	/* backoff 100.0 */
+#define CB_ERRNO_MAX 256		/* errnos 1..255 can be failures */
+
+/* A breaker's policy, as the configuration describes it. */
+struct cb_policy {
+	uint32_t failure_threshold;	/* 1..65535, default 5 */
+	uint32_t success_threshold;	/* 1..4095, default 3 */
+	uint32_t half_open_max_calls;	/* 1..4095, default 3 */
+	uint32_t open_timeout_ms;	/* 1..CB_MAX_TIMEOUT_MS, default 30000 */
+	uint32_t open_timeout_max_ms;	/* >= open_timeout_ms, default 600000 */
+	uint32_t backoff_milli;		/* backoff x 1000, 1000..100000 */
+	uint8_t mode;			/* enum cb_mode */
+	uint8_t reject_errno;		/* errno of a rejection, ECONNREFUSED */
+	uint64_t failures[CB_ERRNO_MAX / 64];	/* bit e set: errno e fails */
+};
+
+/* The breaker proper.  Zero-filled memory is a closed breaker with an
+ * all-zero policy; cb_breaker_init() gives it a policy. */
+struct cb_breaker {
+	_Atomic uint64_t ctl;		/* state | hold | gen | payload */
+	_Atomic uint64_t since;		/* gen (16 bits) | start ms (48 bits) */
+	_Atomic uint64_t pol_a;		/* thresholds, mode, reject errno */
+	_Atomic uint64_t pol_b;		/* open_timeout_ms | open_timeout_max_ms */
+	_Atomic uint64_t rejected;	/* rejected_calls */
+	/* --- colder: touched once per admitted attempt or outcome --- */
+	_Atomic uint64_t admitted;	/* attempts let through */
+	_Atomic uint64_t successful;
+	_Atomic uint64_t failed;
+	_Atomic uint64_t transitions;
+	_Atomic uint64_t stale;		/* outcomes dropped: older generation */
+	_Atomic uint64_t pol_c;		/* backoff_milli | jitter seed */
+	_Atomic uint32_t last_errno;
+	_Atomic uint32_t pad_;
+	_Atomic uint64_t fail_mask[CB_ERRNO_MAX / 64];
+};
+
+/* What an admission hands back; pass it unchanged to record/release. */
+enum cb_ticket_kind {
+	CB_TICKET_NONE = 0,	/* not admitted (rejected) */
+	CB_TICKET_NORMAL,	/* admitted in closed */
+	CB_TICKET_PROBE,	/* admitted as a half-open probe */
+	CB_TICKET_SHADOW,	/* observe mode: would have been rejected */
+};
+struct cb_ticket {
+	uint32_t gen;
+	uint8_t kind;
+};
+
+/* A transition a call performed (why == CB_WHY_NONE: none). */
+struct cb_transition {
+	uint8_t from, to, why;
+};
+
+/* A consistent-enough copy for display; state is the effective one (an
+ * open breaker whose time is up reads as half-open). */
+struct cb_snapshot {
+	enum cb_state state;
+	int hold;
+	uint32_t gen;
+	uint32_t consecutive_failures;
+	uint32_t half_open_successes;
+	uint32_t half_open_in_flight;
+	uint32_t reopenings;		/* backoff level k */
+	uint64_t total_calls, successful_calls, failed_calls;
+	uint64_t rejected_calls, state_transitions, stale_outcomes;
+	uint32_t last_errno;
+	int64_t opened_ms_ago;		/* -1 unless open or half-open */
+	int64_t open_remaining_ms;	/* -1 unless open (and not held) */
+	uint64_t open_ms;		/* length of the current open period */
+};
+
+/* cb_policy_default - fill p with the reference defaults (5, 3, 30 s, 3,
+ * backoff 1.0, max 10 min, enforce, ECONNREFUSED, the five failure errnos). */
+void cb_policy_default(struct cb_policy *p);
+
+/* cb_policy_valid - 0 if every field is within the limits above, else
+ * -EINVAL. */
+int cb_policy_valid(const struct cb_policy *p);
+
+/* cb_policy_is_failure - 1 if errno e counts as a destination failure. */
+int cb_policy_is_failure(const struct cb_policy *p, int e);
+
+/* cb_breaker_init - make b a closed breaker with policy p.  Only for memory
+ * nobody else uses yet (tests, a fresh slot); jitter_seed decorrelates the
+ * jitter of different breakers.  Not thread-safe. */
+void cb_breaker_init(struct cb_breaker *b, const struct cb_policy *p,
+		     uint32_t jitter_seed);
+
+/* cb_breaker_set_policy - store p into b (atomic stores, word by word; a
+ * concurrent reader sees each word old or new).  Thread-safe. */
+void cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p);
+
+/* cb_breaker_get_policy - read b's policy.  Thread-safe. */
+void cb_breaker_get_policy(const struct cb_breaker *b, struct cb_policy *p);
+
+/* cb_breaker_mode - b's enum cb_mode (one relaxed load). */
+int cb_breaker_mode(const struct cb_breaker *b);
+
+/* cb_breaker_reject_errno - the errno a rejection sets. */
+int cb_breaker_reject_errno(const struct cb_breaker *b);
+
+/* cb_breaker_is_failure - 1 if errno e is a failure under b's policy. */
+int cb_breaker_is_failure(const struct cb_breaker *b, int e);
+
+/* cb_breaker_admit - decide one attempt at time now.
+ * Returns 0 when the attempt may go ahead (*t says how: NORMAL, PROBE, or
+ * SHADOW in observe mode when enforce would have rejected), -ECONNREFUSED
+ * when it is rejected (*t is NONE).  Counts total/rejected calls.  *tr gets
+ * the transition made, if any (open -> half-open).  Lock-free, async-signal
+ * -safe, no allocation. */
+int cb_breaker_admit(struct cb_breaker *b, uint64_t now, struct cb_ticket *t,
+		     struct cb_transition *tr);
+
+/* cb_breaker_can_execute - 1 if an attempt at now would be admitted, 0 if
+ * rejected.  Changes nothing. */
+int cb_breaker_can_execute(struct cb_breaker *b, uint64_t now);
+
+/* cb_breaker_record - the outcome of an admitted attempt: success != 0 for
+ * success, else a failure with errno err (err is stored as last_errno).
+ * Metrics always count it; the state changes only if t's generation is
+ * still current (else stale_outcomes grows).  Frees a probe's place.
+ * Lock-free, async-signal-safe. */
+void cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
+		       int success, int err, uint64_t now,
+		       struct cb_transition *tr);
+
+/* cb_breaker_release - an admitted attempt ended with neither success nor
+ * failure (caller's error, EAGAIN, local shortage): frees a probe's place,
+ * counts nothing. */
+void cb_breaker_release(struct cb_breaker *b, const struct cb_ticket *t);
+
+/* cb_breaker_trip - open now.  hold != 0: stay open until a reset.
+ * for_ms != 0: stay open for_ms (<= CB_MAX_TRIP_FOR_MS) instead of the
+ * policy's open time.  Always starts a new generation and timer. */
+void cb_breaker_trip(struct cb_breaker *b, uint64_t now, int hold,
+		     uint32_t for_ms, struct cb_transition *tr);
+
+/* cb_breaker_reset - close now, clearing the cycle counters and backoff. */
+void cb_breaker_reset(struct cb_breaker *b, uint64_t now,
+		      struct cb_transition *tr);
+
+/* cb_breaker_snapshot - fill s for display at time now. */
+void cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,
+			 struct cb_snapshot *s);
+
+/* cb_breaker_open_ms - the open time after k reopenings of generation gen:
+ * open_timeout x backoff^k, +-10 % jitter for k > 0, capped at
+ * open_timeout_max.  Exposed for tests. */
+uint64_t cb_breaker_open_ms(const struct cb_policy *p, unsigned k,
+			    uint32_t gen, uint32_t seed);
+
+/* Names for people and scripts: "closed", "open", "half-open";
+ * "threshold", "timeout", "probe success", ... */
+const char *cb_state_name(int state);
+const char *cb_why_name(int why);
+
+#endif

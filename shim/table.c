@@ -1,0 +1,664 @@
+/*
+ * table.c - the shared-memory segment (see table.h for the protocol).
+ *
+ * Layout: struct shm_header, then CB_EVENTS ring entries, then the slot
+ * array, every part aligned to 64 bytes.  The slot array has a power of two
+ * entries, at least twice max_breakers, so open addressing with linear
+ * probing stays short even when the table is "full" (used == max_breakers).
+ *
+ * Memory orders: key words and the policy-ready word are published with
+ * release CAS/stores and read with acquire loads, so whoever sees a ready
+ * slot sees its key and policy.  Header counters are relaxed (exact, order
+ * nothing).  Event entries are a per-entry sequence lock: seq is zeroed,
+ * fields are written, seq is set with release; readers accept an entry only
+ * if seq is the same before and after copying it.
+ */
+#define _GNU_SOURCE
+#include "table.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SHM_DIR "/dev/shm"
+#define KEY_MARK (1ull << 63)
+#define POL_READY (1ull << 63)
+
+struct shm_header {
+	_Atomic uint64_t magic;		/* written last, by the creator */
+	uint32_t version;		/* CB_LAYOUT_VERSION */
+	uint32_t header_size;		/* bytes before the ring */
+	uint32_t event_size, events;	/* ring geometry */
+	uint32_t slot_size, slots;	/* slot array geometry */
+	uint32_t capacity;		/* max_breakers */
+	uint32_t breaker_size;		/* sizeof(struct cb_breaker) */
+	uint64_t total_size;		/* bytes of the whole segment */
+	uint64_t ring_off, slots_off;
+	uint64_t created_ms;
+	_Atomic uint64_t unprotected;	/* attempts unprotected: table full */
+	_Atomic uint64_t used;		/* slots claimed */
+	_Atomic uint64_t ev_head;	/* events ever written */
+};
+
+struct ring_entry {
+	_Atomic uint64_t seq;
+	_Atomic uint64_t time_ms;
+	_Atomic uint64_t slot_pid;	/* slot | pid << 32 */
+	_Atomic uint64_t what;		/* from | to << 8 | why << 16 */
+	uint8_t pad[32];
+};
+
+struct slot {
+	_Atomic uint64_t key[3];
+	struct cb_breaker br;
+} __attribute__((aligned(64)));
+
+struct cb_table {
+	struct shm_header *h;
+	struct ring_entry *ring;
+	struct slot *slots;
+	size_t size;
+	uint32_t mask;
+	int readonly;
+	char name[256];
+};
+
+static int valid_name(const char *name);
+static int create_segment(const char *name, const struct cb_table_opts *o,
+			  char *why, size_t whylen);
+static int validate(const struct shm_header *h, size_t fsize, char *why,
+		    size_t whylen);
+static void key_encode(const struct cb_dest *d, uint64_t k[3]);
+static void key_decode(const uint64_t k[3], struct cb_dest *d);
+static uint64_t key_hash(const uint64_t k[3]);
+static void slot_init(struct slot *s, const uint64_t k[3],
+		      const struct cb_policy *p);
+static size_t layout(uint32_t capacity, uint32_t *slots, uint64_t *ring_off,
+		     uint64_t *slots_off);
+
+/* ---- names and layout -------------------------------------------- */
+
+void
+cb_table_default_name(char *buf, size_t len)
+{
+	snprintf(buf, len, "/cbshim-%u", (unsigned)getuid());
+}
+
+static int
+valid_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 2 && n < 200 && name[0] == '/' &&
+	       strchr(name + 1, '/') == NULL && strcmp(name, "/.") != 0 &&
+	       strcmp(name, "/..") != 0;
+}
+
+static size_t
+layout(uint32_t capacity, uint32_t *slots, uint64_t *ring_off,
+       uint64_t *slots_off)
+{
+	uint32_t n = 64;
+
+	while (n < 2 * capacity)
+		n <<= 1;
+	*slots = n;
+	*ring_off = (sizeof(struct shm_header) + 63) & ~63ull;
+	*slots_off = *ring_off + (uint64_t)CB_EVENTS * sizeof(struct ring_entry);
+	return *slots_off + (uint64_t)n * sizeof(struct slot);
+}
+
+uint64_t
+cb_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- creation ----------------------------------------------------- */
+
+/* Build a complete segment under a temporary name, then link it into
+ * place.  0 on success or when another process won (EEXIST), else -errno. */
+static int
+create_segment(const char *name, const struct cb_table_opts *o, char *why,
+	       size_t whylen)
+{
+	char tmp[300], path[300];
+	struct shm_header *h;
+	uint32_t nslots;
+	uint64_t ring_off, slots_off;
+	size_t size;
+	int fd, r = 0;
+
+	if (o->capacity < 1 || o->capacity > CB_MAX_CAPACITY)
+		return snprintf(why, whylen, "max_breakers %u out of range "
+				"1..%u", o->capacity, CB_MAX_CAPACITY), -EINVAL;
+	size = layout(o->capacity, &nslots, &ring_off, &slots_off);
+	snprintf(path, sizeof(path), SHM_DIR "%s", name);
+	snprintf(tmp, sizeof(tmp), SHM_DIR "/.cbshim-new-%ld-%lx",
+		 (long)getpid(), (unsigned long)random());
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd < 0)
+		return snprintf(why, whylen, "cannot create %s: %s", tmp,
+				strerror(errno)), -errno;
+	if (fchmod(fd, o->mode & 0777) < 0 || ftruncate(fd, (off_t)size) < 0)
+		goto fail;
+	h = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (h == MAP_FAILED)
+		goto fail;
+	h->version = CB_LAYOUT_VERSION;
+	h->header_size = sizeof(*h);
+	h->event_size = sizeof(struct ring_entry);
+	h->events = CB_EVENTS;
+	h->slot_size = sizeof(struct slot);
+	h->slots = nslots;
+	h->capacity = o->capacity;
+	h->breaker_size = sizeof(struct cb_breaker);
+	h->total_size = size;
+	h->ring_off = ring_off;
+	h->slots_off = slots_off;
+	h->created_ms = cb_now_ms();
+	atomic_store_explicit(&h->magic, CB_SHM_MAGIC, memory_order_release);
+	munmap(h, size);
+	if (link(tmp, path) < 0 && errno != EEXIST)
+		goto fail;
+	unlink(tmp);
+	close(fd);
+	return 0;
+fail:
+	r = -errno;
+	snprintf(why, whylen, "cannot create segment %s: %s", name,
+		 strerror(errno));
+	unlink(tmp);
+	close(fd);
+	return r;
+}
+
+/* ---- attaching ----------------------------------------------------- */
+
+static int
+validate(const struct shm_header *h, size_t fsize, char *why, size_t whylen)
+{
+	uint32_t nslots;
+	uint64_t ro, so;
+	uint64_t magic = atomic_load_explicit(&h->magic, memory_order_acquire);
+
+	if (magic != CB_SHM_MAGIC)
+		return snprintf(why, whylen, "not a cbshim segment (bad magic)"),
+		       -EBADMSG;
+	if (h->version != CB_LAYOUT_VERSION)
+		return snprintf(why, whylen, "layout version %u, this build "
+				"uses %u", h->version, CB_LAYOUT_VERSION),
+		       -EPROTO;
+	if (h->header_size != sizeof(*h) ||
+	    h->event_size != sizeof(struct ring_entry) ||
+	    h->events != CB_EVENTS || h->slot_size != sizeof(struct slot) ||
+	    h->breaker_size != sizeof(struct cb_breaker))
+		return snprintf(why, whylen, "layout differs from this build"),
+		       -EPROTO;
+	if (h->capacity < 1 || h->capacity > CB_MAX_CAPACITY ||
+	    h->total_size != layout(h->capacity, &nslots, &ro, &so) ||
+	    h->slots != nslots || h->ring_off != ro || h->slots_off != so)
+		return snprintf(why, whylen, "corrupt header"), -EBADMSG;
+	if (h->total_size != fsize)
+		return snprintf(why, whylen, "size %zu, header says %llu "
+				"(truncated?)", fsize,
+				(unsigned long long)h->total_size), -EBADMSG;
+	return 0;
+}
+
+int
+cb_table_attach(struct cb_table **tp, const char *name,
+		const struct cb_table_opts *o, char *why, size_t whylen)
+{
+	struct cb_table *t;
+	struct stat st;
+	char dflt[64];
+	void *m;
+	int fd, r, tries;
+
+	*tp = NULL;
+	snprintf(why, whylen, "?");
+	if (!valid_name(name))
+		return snprintf(why, whylen, "bad segment name \"%s\" (want "
+				"/name)", name), -EINVAL;
+	for (tries = 0;; tries++) {
+		fd = shm_open(name, (o->readonly ? O_RDONLY : O_RDWR) |
+			      O_CLOEXEC | O_NOFOLLOW, 0);
+		if (fd >= 0 || errno != ENOENT || !o->create || tries > 3)
+			break;
+		if ((r = create_segment(name, o, why, whylen)) < 0)
+			return r;
+	}
+	if (fd < 0) {
+		r = -errno;
+		snprintf(why, whylen, r == -ENOENT ? "no such segment" :
+			 "cannot open: %s", strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0)
+		goto fail_errno;
+	/* The default name belongs to one user: one planted there by somebody
+	 * else is not trusted.  A named segment may be shared on purpose. */
+	cb_table_default_name(dflt, sizeof(dflt));
+	if (strcmp(name, dflt) == 0 && st.st_uid != getuid()) {
+		close(fd);
+		return snprintf(why, whylen, "segment belongs to uid %u, not "
+				"%u; refusing it", (unsigned)st.st_uid,
+				(unsigned)getuid()), -EPERM;
+	}
+	if (st.st_mode & 0002) {
+		close(fd);
+		return snprintf(why, whylen, "segment is writable by anybody "
+				"(mode %04o); refusing it", st.st_mode & 07777),
+		       -EPERM;
+	}
+	if ((size_t)st.st_size < sizeof(struct shm_header)) {
+		close(fd);
+		return snprintf(why, whylen, "too small (%lld bytes): not a "
+				"cbshim segment", (long long)st.st_size),
+		       -EBADMSG;
+	}
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ |
+		 (o->readonly ? 0 : PROT_WRITE), MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		goto fail_errno;
+	close(fd);
+	if ((r = validate(m, (size_t)st.st_size, why, whylen)) < 0) {
+		munmap(m, (size_t)st.st_size);
+		return r;
+	}
+	if (!(t = calloc(1, sizeof(*t)))) {
+		munmap(m, (size_t)st.st_size);
+		return snprintf(why, whylen, "out of memory"), -ENOMEM;
+	}
+	t->h = m;
+	t->size = (size_t)st.st_size;
+	t->ring = (struct ring_entry *)((char *)m + t->h->ring_off);
+	t->slots = (struct slot *)((char *)m + t->h->slots_off);
+	t->mask = t->h->slots - 1;
+	t->readonly = o->readonly;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	*tp = t;
+	return 0;
+fail_errno:
+	r = -errno;
+	snprintf(why, whylen, "%s", strerror(errno));
+	close(fd);
+	return r;
+}
+
+void
+cb_table_detach(struct cb_table *t)
+{
+	if (t) {
+		munmap(t->h, t->size);
+		free(t);
+	}
+}
+
+int
+cb_table_destroy(const char *name)
+{
+	if (!valid_name(name))
+		return -EINVAL;
+	return shm_unlink(name) < 0 ? -errno : 0;
+}
+
+/* ---- keys ---------------------------------------------------------- */
+
+/* 145 bits (family, port, 128-bit address) in three words of 63 bits,
+ * each with bit 63 set so that no written word is zero. */
+static void
+key_encode(const struct cb_dest *d, uint64_t k[3])
+{
+	unsigned __int128 a = 0;
+	int i, n = d->family == AF_INET6 ? 16 : 4;
+
+	for (i = 0; i < n; i++)
+		a = (a << 8) | d->addr[i];
+	k[0] = KEY_MARK | d->port | ((uint64_t)(d->family == AF_INET6) << 16) |
+	       (((uint64_t)a & ((1ull << 46) - 1)) << 17);
+	k[1] = KEY_MARK | ((uint64_t)(a >> 46) & ~KEY_MARK);
+	k[2] = KEY_MARK | (uint64_t)(a >> 109);
+}
+
+static void
+key_decode(const uint64_t k[3], struct cb_dest *d)
+{
+	unsigned __int128 a;
+	int i, n;
+
+	memset(d, 0, sizeof(*d));
+	d->port = (uint16_t)k[0];
+	d->family = (k[0] >> 16) & 1 ? AF_INET6 : AF_INET;
+	a = ((k[0] & ~KEY_MARK) >> 17) |
+	    ((unsigned __int128)(k[1] & ~KEY_MARK) << 46) |
+	    ((unsigned __int128)(k[2] & ~KEY_MARK) << 109);
+	n = d->family == AF_INET6 ? 16 : 4;
+	for (i = n - 1; i >= 0; i--, a >>= 8)
+		d->addr[i] = (uint8_t)a;
+}
+
+static uint64_t
+key_hash(const uint64_t k[3])
+{
+	uint64_t h = k[0] * 0x9e3779b97f4a7c15ull;
+
+	h ^= (k[1] + (h << 6) + (h >> 2)) * 0xbf58476d1ce4e5b9ull;
+	h ^= (k[2] + (h << 6) + (h >> 2)) * 0x94d049bb133111ebull;
+	return h ^ (h >> 31);
+}
+
+/* ---- lookup -------------------------------------------------------- */
+
+/* Give a slot whose key is complete its policy.  Every helper writes the
+ * same words by CAS from zero, so the first writer of each word wins and
+ * the ready bit, stored last, publishes the lot. */
+static void
+slot_init(struct slot *s, const uint64_t k[3], const struct cb_policy *p)
+{
+	struct cb_breaker tmp;
+	uint64_t zero, v;
+	int i;
+
+	cb_breaker_init(&tmp, p, (uint32_t)key_hash(k));
+	for (i = 0; i < CB_ERRNO_MAX / 64; i++) {
+		zero = 0;
+		v = atomic_load_explicit(&tmp.fail_mask[i], memory_order_relaxed);
+		atomic_compare_exchange_strong_explicit(&s->br.fail_mask[i],
+		    &zero, v, memory_order_relaxed, memory_order_relaxed);
+	}
+	zero = 0;
+	atomic_compare_exchange_strong_explicit(&s->br.pol_b, &zero,
+	    atomic_load_explicit(&tmp.pol_b, memory_order_relaxed),
+	    memory_order_relaxed, memory_order_relaxed);
+	zero = 0;
+	atomic_compare_exchange_strong_explicit(&s->br.pol_c, &zero,
+	    atomic_load_explicit(&tmp.pol_c, memory_order_relaxed),
+	    memory_order_relaxed, memory_order_relaxed);
+	zero = 0;
+	atomic_compare_exchange_strong_explicit(&s->br.pol_a, &zero,
+	    atomic_load_explicit(&tmp.pol_a, memory_order_relaxed),
+	    memory_order_release, memory_order_relaxed);
+}
+
+/* Probe for k.  Returns the slot index holding k (complete), or -1 at the
+ * first empty slot (*empty = its index) or when k is partly present
+ * (*empty = that slot, to finish).  -2: probed everything. */
+static long
+probe(struct cb_table *t, const uint64_t k[3], uint32_t *empty)
+{
+	uint32_t i = (uint32_t)key_hash(k) & t->mask, n;
+	uint64_t w;
+	int j;
+
+	for (n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
+		struct slot *s = &t->slots[i];
+
+		for (j = 0; j < 3; j++) {
+			w = atomic_load_explicit(&s->key[j],
+			    memory_order_acquire);
+			if (w != k[j])
+				break;
+		}
+		if (j == 3)
+			return i;
+		if (w == 0) {
+			*empty = i;
+			return -1;
+		}
+	}
+	return -2;
+}
+
+int
+cb_table_find(struct cb_table *t, const struct cb_dest *d,
+	      struct cb_breaker **bp, uint32_t *slotp)
+{
+	uint64_t k[3];
+	uint32_t e;
+	long i;
+
+	key_encode(d, k);
+	i = probe(t, k, &e);
+	if (i < 0 || !(atomic_load_explicit(&t->slots[i].br.pol_a,
+	    memory_order_acquire) & POL_READY))
+		return -ENOENT;
+	*bp = &t->slots[i].br;
+	if (slotp)
+		*slotp = (uint32_t)i;
+	return 0;
+}
+
+/* Claim or finish slot s for k: 1 if s now holds k, 0 if it holds another
+ * key (keep probing). */
+static int
+claim(struct cb_table *t, struct slot *s, const uint64_t k[3])
+{
+	uint64_t w;
+	int j;
+
+	for (j = 0; j < 3; j++) {
+		w = 0;
+		if (atomic_compare_exchange_strong_explicit(&s->key[j], &w,
+		    k[j], memory_order_acq_rel, memory_order_acquire)) {
+			if (j == 0)
+				atomic_fetch_add_explicit(&t->h->used, 1,
+				    memory_order_relaxed);
+			continue;
+		}
+		if (w != k[j])
+			return 0;
+	}
+	return 1;
+}
+
+int
+cb_table_insert(struct cb_table *t, const struct cb_dest *d,
+		const struct cb_policy *p, struct cb_breaker **bp,
+		uint32_t *slotp)
+{
+	uint64_t k[3];
+	uint32_t e = 0;
+	long i;
+
+	if (t->readonly)
+		return -EROFS;
+	key_encode(d, k);
+	for (;;) {
+		i = probe(t, k, &e);
+		if (i == -2)
+			return -ENOSPC;
+		if (i >= 0)
+			break;
+		if (atomic_load_explicit(&t->slots[e].key[0],
+		    memory_order_acquire) == 0 &&
+		    atomic_load_explicit(&t->h->used, memory_order_relaxed) >=
+		    t->h->capacity)
+			return -ENOSPC;
+		if (claim(t, &t->slots[e], k)) {
+			i = e;
+			break;
+		}
+	}
+	if (!(atomic_load_explicit(&t->slots[i].br.pol_a,
+	    memory_order_acquire) & POL_READY))
+		slot_init(&t->slots[i], k, p);
+	*bp = &t->slots[i].br;
+	if (slotp)
+		*slotp = (uint32_t)i;
+	return 0;
+}
+
+void
+cb_table_count_unprotected(struct cb_table *t)
+{
+	if (!t->readonly)
+		atomic_fetch_add_explicit(&t->h->unprotected, 1,
+		    memory_order_relaxed);
+}
+
+uint32_t cb_table_capacity(const struct cb_table *t) { return t->h->capacity; }
+uint32_t cb_table_slots(const struct cb_table *t) { return t->h->slots; }
+size_t cb_table_size(const struct cb_table *t) { return t->size; }
+const char *cb_table_name(const struct cb_table *t) { return t->name; }
+
+uint32_t
+cb_table_used(const struct cb_table *t)
+{
+	return (uint32_t)atomic_load_explicit(&t->h->used,
+	    memory_order_relaxed);
+}
+
+uint64_t
+cb_table_unprotected(const struct cb_table *t)
+{
+	return atomic_load_explicit(&t->h->unprotected, memory_order_relaxed);
+}
+
+int
+cb_table_slot(struct cb_table *t, uint32_t i, struct cb_breaker **bp,
+	      struct cb_dest *d)
+{
+	struct slot *s;
+	uint64_t k[3];
+	int j;
+
+	if (i > t->mask)
+		return -ENOENT;
+	s = &t->slots[i];
+	if (!(atomic_load_explicit(&s->br.pol_a, memory_order_acquire) &
+	      POL_READY))
+		return -ENOENT;
+	for (j = 0; j < 3; j++)
+		k[j] = atomic_load_explicit(&s->key[j], memory_order_acquire);
+	if (d)
+		key_decode(k, d);
+	*bp = &s->br;
+	return 0;
+}
+
+/* ---- events -------------------------------------------------------- */
+
+void
+cb_table_event(struct cb_table *t, uint32_t slot,
+	       const struct cb_transition *tr, uint64_t now, pid_t pid)
+{
+	uint64_t n;
+	struct ring_entry *e;
+
+	if (t->readonly || tr->why == CB_WHY_NONE)
+		return;
+	n = atomic_fetch_add_explicit(&t->h->ev_head, 1,
+	    memory_order_relaxed);
+	e = &t->ring[n % CB_EVENTS];
+	atomic_store_explicit(&e->seq, 0, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&e->time_ms, now, memory_order_relaxed);
+	atomic_store_explicit(&e->slot_pid, slot | ((uint64_t)pid << 32),
+	    memory_order_relaxed);
+	atomic_store_explicit(&e->what, tr->from | (uint64_t)tr->to << 8 |
+	    (uint64_t)tr->why << 16, memory_order_relaxed);
+	atomic_store_explicit(&e->seq, n + 1, memory_order_release);
+}
+
+size_t
+cb_table_events(struct cb_table *t, uint64_t after, struct cb_event *ev,
+		size_t max)
+{
+	uint64_t head = atomic_load_explicit(&t->h->ev_head,
+	    memory_order_acquire), n, s1, s2, sp, w;
+	size_t got = 0;
+	struct cb_breaker *b;
+
+	n = head > CB_EVENTS ? head - CB_EVENTS : 0;
+	if (n < after)
+		n = after;
+	for (; n < head && got < max; n++) {
+		struct ring_entry *e = &t->ring[n % CB_EVENTS];
+
+		s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
+		ev[got].time_ms = atomic_load_explicit(&e->time_ms,
+		    memory_order_relaxed);
+		sp = atomic_load_explicit(&e->slot_pid, memory_order_relaxed);
+		w = atomic_load_explicit(&e->what, memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		s2 = atomic_load_explicit(&e->seq, memory_order_relaxed);
+		if (s1 != n + 1 || s2 != s1)
+			continue;	/* being written, torn or overwritten */
+		ev[got].seq = s1;
+		ev[got].slot = (uint32_t)sp;
+		ev[got].pid = (uint32_t)(sp >> 32);
+		ev[got].from = (uint8_t)w;
+		ev[got].to = (uint8_t)(w >> 8);
+		ev[got].why = (uint8_t)(w >> 16);
+		if (cb_table_slot(t, ev[got].slot, &b, &ev[got].dest) < 0)
+			memset(&ev[got].dest, 0, sizeof(ev[got].dest));
+		got++;
+	}
+	return got;
+}
+
+/* ---- destinations ------------------------------------------------ */
+
+int
+cb_dest_from_sockaddr(struct cb_dest *d, const struct sockaddr *sa,
+		      size_t len)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					    0xff, 0xff };
+
+	memset(d, 0, sizeof(*d));
+	if (sa == NULL)
+		return -EAFNOSUPPORT;
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		d->family = AF_INET;
+		d->port = ntohs(s4->sin_port);
+		memcpy(d->addr, &s4->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		d->port = ntohs(s6->sin6_port);
+		if (memcmp(s6->sin6_addr.s6_addr, mapped, 12) == 0) {
+			d->family = AF_INET;
+			memcpy(d->addr, s6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			d->family = AF_INET6;
+			memcpy(d->addr, s6->sin6_addr.s6_addr, 16);
+		}
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+void
+cb_dest_format(const struct cb_dest *d, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (d->family == AF_INET6) {
+		inet_ntop(AF_INET6, d->addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, d->port);
+	} else {
+		inet_ntop(AF_INET, d->addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, d->port);
+	}
+}

@@ -1,0 +1,129 @@
+/*
+ * table.h - the shared-memory segment: a header, an events ring and a hash
+ * table of breakers keyed by destination (address family, address, port).
+ *
+ * Creation is race-free and kill-safe: the creator builds the whole segment
+ * under a private temporary name in /dev/shm and publishes it with link(2),
+ * which either makes a complete segment visible under the real name or fails
+ * because someone else's already is.  Nobody ever sees a half-made segment.
+ *
+ * Slots are claimed without locks: a key is three 64-bit words, each written
+ * by compare-and-swap from zero, and anybody who finds a slot partly written
+ * with its own key's words finishes the job.  So the same key inserted by
+ * many threads and processes at once lands in exactly one slot, and a
+ * process killed halfway through an insert leaves nothing anybody waits on.
+ */
+#ifndef CB_TABLE_H
+#define CB_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "breaker.h"
+
+#define CB_SHM_MAGIC 0x31304d4853424343ull	/* "CCBSHM01" little-endian */
+#define CB_LAYOUT_VERSION 1u
+#define CB_EVENTS 1024u
+#define CB_DEFAULT_CAPACITY 4096u
+#define CB_MAX_CAPACITY (1u << 20)
+
+/* A destination.  addr holds 4 bytes (AF_INET) or 16 (AF_INET6); a
+ * v4-mapped IPv6 address is always stored as AF_INET. port: host order. */
+struct cb_dest {
+	int family;
+	uint16_t port;
+	uint8_t addr[16];
+};
+
+/* One transition, as the events ring keeps it. */
+struct cb_event {
+	uint64_t seq;		/* position in the ring's history, from 1 */
+	uint64_t time_ms;	/* CLOCK_MONOTONIC ms */
+	uint32_t slot;
+	uint32_t pid;
+	uint8_t from, to, why;
+	struct cb_dest dest;
+};
+
+struct cb_table;			/* opaque, per process */
+
+/* Options for attaching. */
+struct cb_table_opts {
+	int create;		/* create the segment if it does not exist */
+	int readonly;		/* map read-only (inspection) */
+	unsigned mode;		/* permission bits when creating, e.g. 0600 */
+	uint32_t capacity;	/* max_breakers when creating */
+};
+
+/* cb_table_default_name - "/cbshim-UID" for the real user id into buf. */
+void cb_table_default_name(char *buf, size_t len);
+
+/* cb_table_attach - map segment name (a "/name" POSIX shm name).
+ * Returns 0 and *tp, or -errno with a reason in why (NUL-terminated):
+ * -ENOENT no such segment (and !create), -EACCES permission, -EPROTO a
+ * segment of another layout version, -EBADMSG garbage / truncated / wrong
+ * size, -EINVAL bad name or options, -EPERM owned by another user or
+ * writable by others.  Thread-safe; allocates (call it off the hot path). */
+int cb_table_attach(struct cb_table **tp, const char *name,
+		    const struct cb_table_opts *o, char *why, size_t whylen);
+
+/* cb_table_detach - unmap and free t. */
+void cb_table_detach(struct cb_table *t);
+
+/* cb_table_destroy - shm_unlink name; 0 or -errno. */
+int cb_table_destroy(const char *name);
+
+/* cb_table_find - the breaker of d, 0 and *bp, or -ENOENT.  O(1) expected,
+ * lock-free, async-signal-safe, no allocation.  *slotp (if not NULL) gets
+ * the slot index. */
+int cb_table_find(struct cb_table *t, const struct cb_dest *d,
+		  struct cb_breaker **bp, uint32_t *slotp);
+
+/* cb_table_insert - find d's breaker or create it with policy p.  0 and
+ * *bp, -ENOSPC when the table is full (nothing counted; see
+ * cb_table_count_unprotected), -EROFS on a read-only mapping.  Same
+ * properties as cb_table_find. */
+int cb_table_insert(struct cb_table *t, const struct cb_dest *d,
+		    const struct cb_policy *p, struct cb_breaker **bp,
+		    uint32_t *slotp);
+
+/* cb_table_count_unprotected - one attempt went unprotected (table full). */
+void cb_table_count_unprotected(struct cb_table *t);
+
+/* Header facts. */
+uint32_t cb_table_capacity(const struct cb_table *t);	/* max_breakers */
+uint32_t cb_table_slots(const struct cb_table *t);	/* array size */
+uint32_t cb_table_used(const struct cb_table *t);
+uint64_t cb_table_unprotected(const struct cb_table *t);
+size_t cb_table_size(const struct cb_table *t);		/* bytes */
+const char *cb_table_name(const struct cb_table *t);
+
+/* cb_table_slot - slot i (0 <= i < cb_table_slots): 0 and its breaker and
+ * destination if it holds a ready breaker, else -ENOENT. */
+int cb_table_slot(struct cb_table *t, uint32_t i, struct cb_breaker **bp,
+		  struct cb_dest *d);
+
+/* cb_table_event - append a transition of slot's breaker to the ring.
+ * Lock-free; a writer killed halfway leaves one entry readers skip. */
+void cb_table_event(struct cb_table *t, uint32_t slot,
+		    const struct cb_transition *tr, uint64_t now, pid_t pid);
+
+/* cb_table_events - copy up to max events with seq > after, oldest first,
+ * into ev.  Returns how many. */
+size_t cb_table_events(struct cb_table *t, uint64_t after,
+		       struct cb_event *ev, size_t max);
+
+/* cb_now_ms - CLOCK_MONOTONIC in ms (vDSO: no system call). */
+uint64_t cb_now_ms(void);
+
+/* cb_dest_from_sockaddr - fill d from sa; v4-mapped becomes AF_INET.
+ * 0, or -EAFNOSUPPORT for other families / short lengths. */
+struct sockaddr;
+int cb_dest_from_sockaddr(struct cb_dest *d, const struct sockaddr *sa,
+			  size_t len);
+
+/* cb_dest_format - "a.b.c.d:port" or "[v6]:port" into buf (>= 64). */
+void cb_dest_format(const struct cb_dest *d, char *buf, size_t len);
+
+#endif

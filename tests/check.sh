@@ -1,0 +1,66 @@
+#!/bin/bash
+# check.sh - run every test and end with one line "N passed, N failed".
+#
+# Unit tests (cmocka, TAP output) run from build/, build-asan/ and
+# build-tsan/; then the bats suite runs against build/.  A test program that
+# crashes before reporting all of its plan counts the missing ones as failed.
+set -u
+cd "$(dirname "$0")/.."
+top=$PWD
+pass=0
+fail=0
+failed_names=()
+
+# tally LABEL < TAP: count ok / not ok lines against the plan.
+tally() {
+	local label=$1 line plan=0 seen=0
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		case $line in
+		1..*) plan=${line#1..} ;;
+		"ok "*) pass=$((pass + 1)); seen=$((seen + 1)) ;;
+		"not ok "*) fail=$((fail + 1)); seen=$((seen + 1))
+			failed_names+=("$label: ${line#not ok }") ;;
+		esac
+	done
+	if [ "$seen" -lt "$plan" ]; then
+		fail=$((fail + plan - seen))
+		failed_names+=("$label: $((plan - seen)) test(s) never reported")
+	fi
+	if [ "$plan" -eq 0 ] && [ "$seen" -eq 0 ]; then
+		fail=$((fail + 1))
+		failed_names+=("$label: no TAP output (crashed?)")
+	fi
+}
+
+run_unit() {
+	local dir=$1 t prefix=()
+	[ "$dir" = build-tsan ] && prefix=(setarch "$(uname -m)" -R)
+	for t in "$dir"/tests/unit/test_*; do
+		[ -x "$t" ] || continue
+		echo "# $t"
+		CMOCKA_MESSAGE_OUTPUT=TAP TSAN_OPTIONS="halt_on_error=1" \
+			ASAN_OPTIONS="detect_leaks=1" \
+			UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+			"${prefix[@]}" "$t" 2>&1 | tally "$t"
+	done
+}
+
+for d in build build-asan build-tsan; do
+	run_unit "$d"
+done
+
+export CBSHIM_LIB=$top/build/libcbshim.so CBCTL=$top/build/cbctl
+export HELPERS=$top/build/tests/helpers TOP=$top
+shopt -s nullglob
+bats_files=(tests/*.bats)
+if [ ${#bats_files[@]} -gt 0 ]; then
+	bats --tap "${bats_files[@]}" 2>&1 | tally bats
+fi
+
+if [ ${#failed_names[@]} -gt 0 ]; then
+	echo "# failed:"
+	printf '#   %s\n' "${failed_names[@]}"
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

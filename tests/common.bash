@@ -1,0 +1,87 @@
+# common.bash - shared set-up for the bats suite.
+#
+# Every test gets its own segment name (CBSHIM_SHM), removed in teardown,
+# and helpers to pick a free loopback port and run servers that are killed
+# when the test ends.  Paths come from tests/check.sh (CBSHIM_LIB, CBCTL,
+# HELPERS), defaulting to the build tree.
+
+load /usr/lib/bats/bats-support/load.bash
+load /usr/lib/bats/bats-assert/load.bash
+
+TOP=${TOP:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
+CBSHIM_LIB=${CBSHIM_LIB:-$TOP/build/libcbshim.so}
+CBCTL=${CBCTL:-$TOP/build/cbctl}
+HELPERS=${HELPERS:-$TOP/build/tests/helpers}
+PY=/usr/bin/python3
+
+cb_setup() {
+	export CBSHIM_SHM="/cbtest-$$-${BATS_TEST_NUMBER:-0}-$RANDOM"
+	# built-in defaults (an empty file), whatever /etc/cbshim holds
+	: >"$BATS_TEST_TMPDIR/empty.conf"
+	export CBSHIM_CONFIG="$BATS_TEST_TMPDIR/empty.conf"
+	CB_PIDS=()
+}
+
+cb_teardown() {
+	local p
+	for p in "${CB_PIDS[@]:-}"; do
+		[ -n "$p" ] && kill "$p" 2>/dev/null
+	done
+	for p in "${CB_PIDS[@]:-}"; do
+		[ -n "$p" ] && wait "$p" 2>/dev/null
+	done
+	rm -f "/dev/shm${CBSHIM_SHM}"
+	return 0
+}
+
+setup() { cb_setup; }
+teardown() { cb_teardown; }
+
+# free_port: print a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# shimmed CMD...: run CMD with the shim preloaded.
+shimmed() {
+	LD_PRELOAD="$CBSHIM_LIB" "$@"
+}
+
+# bg CMD...: start CMD in the background; killed in teardown.
+bg() {
+	"$@" &
+	CB_PIDS+=($!)
+}
+
+# wait_port PORT [HOST]: wait (up to 10 s) until something listens there.
+wait_port() {
+	local i
+	for i in $(seq 1 200); do
+		$PY - "$1" "${2:-127.0.0.1}" <<'PYEOF' && return 0
+import socket, sys
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[2] else socket.AF_INET)
+try:
+    s.connect((sys.argv[2], int(sys.argv[1]))); sys.exit(0)
+except OSError:
+    sys.exit(1)
+PYEOF
+		sleep 0.05
+	done
+	return 1
+}
+
+# http_server PORT: a Python HTTP server on 127.0.0.1:PORT (background).
+http_server() {
+	bg $PY -m http.server --bind 127.0.0.1 "$1" --directory "$BATS_TEST_TMPDIR"
+	wait_port "$1"
+}
+
+# state DEST: the state cbctl shows for DEST.
+state() {
+	"$CBCTL" show "$1" --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["state"])'
+}
+
+# field DEST NAME: one field of cbctl show --json.
+field() {
+	"$CBCTL" show "$1" --json | $PY -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
+}
