@@ -88,6 +88,9 @@ demo: deps-check all
 bench: deps-check all helpers $(BENCH_BINS)
 	bench/run.sh
 
+fuzz: deps-check
+	fuzz/run.sh
+
 lint:
 	mandoc -T lint -W warning man/*.[0-9]
 
