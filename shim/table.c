@@ -13,7 +13,9 @@
  * fields are written, seq is set with release; readers accept an entry only
  * if seq is the same before and after copying it.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "table.h"
 
 #include <arpa/inet.h>

@@ -1,0 +1,124 @@
+/*
+ * fdtrack.c - per-process fd table (see fdtrack.h).
+ *
+ * Word layout: bits 0-2 state, 3-4 ticket kind, 5-28 generation (24 bits,
+ * as the breaker's), 29-50 slot (22 bits).  Memory orders: the cookie is
+ * stored before the word with release, and read after an acquire load of
+ * the word, so whoever sees a word sees its cookie.
+ */
+#include "fdtrack.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+
+struct entry {
+	_Atomic uint64_t w;
+	_Atomic uint64_t cookie;
+};
+
+static struct entry *tab;
+static uint32_t tab_len;
+static _Atomic uint32_t high;
+
+int
+cb_fdtrack_init(uint32_t limit)
+{
+	void *m;
+
+	if (limit == 0)
+		return -EINVAL;
+	m = mmap(NULL, (size_t)limit * sizeof(struct entry),
+		 PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	tab = m;
+	tab_len = limit;
+	return 0;
+}
+
+uint32_t
+cb_fdtrack_limit(void)
+{
+	return tab_len;
+}
+
+uint64_t
+cb_fd_load(int fd)
+{
+	if (fd < 0 || (uint32_t)fd >= tab_len)
+		return 0;
+	return atomic_load_explicit(&tab[fd].w, memory_order_acquire);
+}
+
+void
+cb_fd_decode(uint64_t w, struct cb_fd *f)
+{
+	f->state = (enum cb_fd_state)(w & 7);
+	f->ticket.kind = (uint8_t)((w >> 3) & 3);
+	f->ticket.gen = (uint32_t)((w >> 5) & 0xffffff);
+	f->slot = (uint32_t)((w >> 29) & 0x3fffff);
+}
+
+uint64_t
+cb_fd_encode(const struct cb_fd *f)
+{
+	return (uint64_t)f->state | ((uint64_t)(f->ticket.kind & 3) << 3) |
+	       ((uint64_t)(f->ticket.gen & 0xffffff) << 5) |
+	       ((uint64_t)(f->slot & 0x3fffff) << 29);
+}
+
+void
+cb_fd_store(int fd, uint64_t w, uint64_t cookie)
+{
+	uint32_t h;
+
+	if (fd < 0 || (uint32_t)fd >= tab_len)
+		return;
+	atomic_store_explicit(&tab[fd].cookie, cookie, memory_order_relaxed);
+	atomic_store_explicit(&tab[fd].w, w, memory_order_release);
+	h = atomic_load_explicit(&high, memory_order_relaxed);
+	while ((uint32_t)fd >= h &&
+	       !atomic_compare_exchange_weak_explicit(&high, &h,
+	       (uint32_t)fd + 1, memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
+int
+cb_fd_cas(int fd, uint64_t old, uint64_t nw)
+{
+	if (fd < 0 || (uint32_t)fd >= tab_len)
+		return 0;
+	return atomic_compare_exchange_strong_explicit(&tab[fd].w, &old, nw,
+	    memory_order_acq_rel, memory_order_acquire);
+}
+
+uint64_t
+cb_fd_cookie(int fd)
+{
+	if (fd < 0 || (uint32_t)fd >= tab_len)
+		return 0;
+	return atomic_load_explicit(&tab[fd].cookie, memory_order_relaxed);
+}
+
+void
+cb_fdtrack_forget(void)
+{
+	uint32_t h = atomic_load_explicit(&high, memory_order_relaxed);
+	size_t len = (size_t)h * sizeof(struct entry);
+
+	if (!tab || h == 0)
+		return;
+	/* Private anonymous pages: MADV_DONTNEED gives zero pages back. */
+	len = (len + 4095) & ~(size_t)4095;
+	if (madvise(tab, len, MADV_DONTNEED) < 0)
+		memset(tab, 0, (size_t)h * sizeof(struct entry));
+}
+
+uint32_t
+cb_fdtrack_high(void)
+{
+	return atomic_load_explicit(&high, memory_order_relaxed);
+}

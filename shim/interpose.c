@@ -1,0 +1,837 @@
+/*
+ * interpose.c - the exported libc wrappers: what happens on connect().
+ *
+ *   connect() -> govern() decides: is this a TCP socket to an IP:port whose
+ *   breaker says no?  Then fail with ECONNREFUSED, no system call.  Else
+ *   call the real connect and settle() the attempt from its result: now
+ *   (success, failure, neither) or later (pending: the outcome is learned
+ *   at getsockopt(SO_ERROR), the first send or receive, or close).
+ *
+ * Everything else here follows an fd's life (socket, accept, dup*, fcntl
+ * F_DUPFD*, close, close_range, closefrom, fork) so that an outcome is only
+ * ever charged to the destination its socket was connected to.
+ *
+ * Rules: real functions are found once with dlsym(RTLD_NEXT); any trouble
+ * means pass-through with one "cbshim: ..." line per process; on every path
+ * that does not reject, the caller gets the real call's return value and
+ * errno; the hot paths take no lock, allocate nothing and log with write(2).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/auxv.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "breaker.h"
+#include "config.h"
+#include "fdtrack.h"
+#include "table.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define FD_LIMIT_CAP (1u << 22)
+
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* ---- the real functions ------------------------------------------ */
+
+static struct {
+	int (*socket)(int, int, int);
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*accept)(int, struct sockaddr *, socklen_t *);
+	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+	ssize_t (*send)(int, const void *, size_t, int);
+	ssize_t (*sendto)(int, const void *, size_t, int,
+			  const struct sockaddr *, socklen_t);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*writev)(int, const struct iovec *, int);
+	ssize_t (*recv)(int, void *, size_t, int);
+	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *,
+			    socklen_t *);
+	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	ssize_t (*read)(int, void *, size_t);
+	int (*getsockopt)(int, int, int, void *, socklen_t *);
+	int (*close)(int);
+	int (*close_range)(unsigned, unsigned, int);
+	void (*closefrom)(int);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*fcntl)(int, int, ...);
+	int (*fcntl64)(int, int, ...);
+} real;
+
+static _Atomic int resolved;
+
+static void resolve(void);
+static void init(void);
+static int active(void);
+static void warn_once(const char *msg);
+static int govern(int fd, const struct sockaddr *sa, socklen_t len,
+		  struct cb_fd *f);
+static void settle(int fd, const struct cb_fd *f, int r, int err);
+static void outcome(const struct cb_fd *f, int success, int err);
+static void resolve_pending(int fd, uint64_t w, int connected, int err);
+static void after_io(int fd, ssize_t r, int err, int sending);
+static void forget_fd(int fd);
+static uint64_t cookie_of(int fd);
+static void at_fork_child(void);
+
+#define R(name) (resolved ? real.name : (resolve(), real.name))
+
+static void
+resolve(void)
+{
+#define GET(name) real.name = dlsym(RTLD_NEXT, #name)
+	GET(socket); GET(connect); GET(accept); GET(accept4);
+	GET(send); GET(sendto); GET(sendmsg); GET(sendmmsg);
+	GET(write); GET(writev); GET(recv); GET(recvfrom); GET(recvmsg);
+	GET(read); GET(getsockopt); GET(close); GET(close_range);
+	GET(closefrom); GET(dup); GET(dup2); GET(dup3); GET(fcntl);
+	GET(fcntl64);
+#undef GET
+	atomic_store(&resolved, 1);
+}
+
+/* ---- process state ------------------------------------------------- */
+
+enum { ST_NEW = 0, ST_INIT, ST_READY, ST_OFF };
+
+static _Atomic int state;
+static _Atomic int warned;
+static struct cb_table *table;
+static struct cb_config *config;
+static int log_level = CB_LOG_WARN;
+static int log_syslog;
+static pid_t my_pid;
+
+/* One line per process, with write(2): safe anywhere. */
+static void
+warn_once(const char *msg)
+{
+	char buf[512];
+	int n, zero = 0;
+
+	if (log_level < CB_LOG_WARN ||
+	    !atomic_compare_exchange_strong(&warned, &zero, 1))
+		return;
+	if (log_syslog) {
+		syslog(LOG_WARNING, "cbshim: %s", msg);
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "cbshim: %s\n", msg);
+	if (n > (int)sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 1;
+	if (R(write)(2, buf, (size_t)n) < 0)
+		return;
+}
+
+static void
+fail_init(const char *msg)
+{
+	warn_once(msg);
+	atomic_store(&state, ST_OFF);
+}
+
+static void
+init(void)
+{
+	char err[1024], name[256], why[256];
+	const char *path, *shm;
+	struct cb_table_opts o = { .create = 1, .mode = 0600,
+				   .capacity = CB_DEFAULT_CAPACITY };
+	struct rlimit rl;
+	uint32_t lim;
+	int expected = ST_NEW, r;
+
+	if (!atomic_compare_exchange_strong(&state, &expected, ST_INIT))
+		return;
+	if (!resolved)
+		resolve();
+	if (getauxval(AT_SECURE)) {	/* setuid etc.: do nothing at all */
+		atomic_store(&state, ST_OFF);
+		return;
+	}
+	path = cb_config_path();
+	if ((r = cb_config_load(&config, path, err, sizeof(err))) < 0)
+		return fail_init(err);
+	log_level = cb_config_log_level(config);
+	log_syslog = cb_config_log_syslog(config);
+	if ((shm = getenv("CBSHIM_SHM")) && *shm)
+		snprintf(name, sizeof(name), "%s", shm);
+	else if (cb_config_shm_name(config))
+		snprintf(name, sizeof(name), "%s", cb_config_shm_name(config));
+	else
+		cb_table_default_name(name, sizeof(name));
+	o.mode = cb_config_shm_mode(config);
+	o.capacity = cb_config_max_breakers(config);
+	if (cb_table_attach(&table, name, &o, why, sizeof(why)) < 0) {
+		snprintf(err, sizeof(err), "segment %s: %s; passing through "
+			 "(cbctl destroy removes a bad segment)", name, why);
+		return fail_init(err);
+	}
+	lim = FD_LIMIT_CAP;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max < lim)
+		lim = rl.rlim_max < 1024 ? 1024 : (uint32_t)rl.rlim_max;
+	if (cb_fdtrack_init(lim) < 0)
+		return fail_init("cannot reserve the fd table; passing through");
+	my_pid = getpid();
+	pthread_atfork(NULL, NULL, at_fork_child);
+	atomic_store(&state, ST_READY);
+}
+
+__attribute__((constructor)) static void
+cbshim_ctor(void)
+{
+	resolve();
+	init();
+}
+
+/* 1 when breakers are on.  Hooks that run before the constructor (another
+ * library's constructor) initialise here; re-entry during init passes. */
+static int
+active(void)
+{
+	int s = atomic_load_explicit(&state, memory_order_acquire);
+
+	if (s == ST_READY)
+		return 1;
+	if (s == ST_NEW) {
+		init();
+		s = atomic_load_explicit(&state, memory_order_acquire);
+	}
+	return s == ST_READY;
+}
+
+static void
+at_fork_child(void)
+{
+	my_pid = getpid();
+	cb_fdtrack_forget();
+}
+
+/* ---- deciding and settling --------------------------------------- */
+
+static uint64_t
+cookie_of(int fd)
+{
+	uint64_t c = 0;
+	socklen_t l = sizeof(c);
+
+	if (R(getsockopt)(fd, SOL_SOCKET, SO_COOKIE, &c, &l) < 0)
+		return 0;
+	return c;
+}
+
+static void
+event(uint32_t slot, const struct cb_transition *tr)
+{
+	if (tr->why != CB_WHY_NONE)
+		cb_table_event(table, slot, tr, cb_now_ms(), getpid());
+}
+
+static struct cb_breaker *
+breaker_at(uint32_t slot)
+{
+	struct cb_breaker *b;
+
+	return cb_table_slot(table, slot, &b, NULL) == 0 ? b : NULL;
+}
+
+static void
+outcome(const struct cb_fd *f, int success, int err)
+{
+	struct cb_transition tr;
+	struct cb_breaker *b = breaker_at(f->slot);
+
+	if (!b)
+		return;
+	cb_breaker_record(b, &f->ticket, success, err, cb_now_ms(), &tr);
+	event(f->slot, &tr);
+}
+
+/* Is this a governed TCP socket?  Known from socket() when we saw it;
+ * else ask the kernel once. */
+static int
+is_tcp(int fd, uint64_t w)
+{
+	int type = 0;
+	socklen_t l = sizeof(type);
+
+	switch (cb_fd_state_of(w)) {
+	case CB_FD_OTHER:
+		return 0;
+	case CB_FD_NONE:
+		if (R(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
+			return 0;
+		return type == SOCK_STREAM;
+	default:
+		return 1;
+	}
+}
+
+/* Decide an attempt to sa on fd.  Returns 1 to go ahead (f filled: slot
+ * and ticket; f->state CB_FD_NONE means "not governed, just pass"), or
+ * -1: rejected, errno set. */
+static int
+govern(int fd, const struct sockaddr *sa, socklen_t len, struct cb_fd *f)
+{
+	struct cb_dest d;
+	struct cb_breaker *b;
+	struct cb_policy p;
+	struct cb_transition tr;
+	uint64_t w = cb_fd_load(fd);
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	if (cb_dest_from_sockaddr(&d, sa, len) < 0 || !is_tcp(fd, w))
+		return 1;
+	if (cb_table_find(table, &d, &b, &f->slot) < 0) {
+		cb_config_policy(config, &d, &p);
+		if (p.mode == CB_MODE_OFF)
+			return 1;
+		if (cb_table_insert(table, &d, &p, &b, &f->slot) < 0) {
+			cb_table_count_unprotected(table);
+			warn_once("breaker table full: new destinations pass "
+				  "through unprotected (raise shm.max_breakers)");
+			return 1;
+		}
+	}
+	if (cb_breaker_mode(b) == CB_MODE_OFF)
+		return 1;
+	r = cb_breaker_admit(b, cb_now_ms(), &f->ticket, &tr);
+	event(f->slot, &tr);
+	if (r < 0) {
+		errno = cb_breaker_reject_errno(b);
+		return -1;
+	}
+	f->state = CB_FD_PENDING;
+	return 1;
+}
+
+/* The attempt f on fd returned r (errno err): settle it now or leave it
+ * pending.  errno is the caller's to restore. */
+static void
+settle(int fd, const struct cb_fd *f, int r, int err)
+{
+	struct cb_fd g = *f;
+	struct cb_breaker *b;
+
+	if (f->state != CB_FD_PENDING)
+		return;
+	if (r == 0) {
+		outcome(f, 1, 0);
+		g.state = CB_FD_CONNECTED;
+		cb_fd_store(fd, cb_fd_encode(&g), cookie_of(fd));
+		return;
+	}
+	if ((err == EINPROGRESS || err == EINTR) &&
+	    (uint32_t)fd < cb_fdtrack_limit()) {
+		cb_fd_store(fd, cb_fd_encode(&g), cookie_of(fd));
+		return;
+	}
+	b = breaker_at(f->slot);
+	if (b && cb_breaker_is_failure(b, err))
+		outcome(f, 0, err);
+	else if (b)
+		cb_breaker_release(b, &f->ticket);
+	if ((uint32_t)fd < cb_fdtrack_limit() && fd >= 0) {
+		g.state = CB_FD_TCP;
+		cb_fd_store(fd, cb_fd_encode(&g), 0);
+	}
+}
+
+/* A pending attempt on fd (entry word w) is over: connected, or err. */
+static void
+resolve_pending(int fd, uint64_t w, int connected, int err)
+{
+	struct cb_fd f, g;
+	struct cb_breaker *b;
+
+	cb_fd_decode(w, &f);
+	g = f;
+	g.state = connected ? CB_FD_CONNECTED : CB_FD_TCP;
+	if (!cb_fd_cas(fd, w, cb_fd_encode(&g)))
+		return;			/* someone else resolved it */
+	if (connected) {
+		outcome(&f, 1, 0);
+	} else if ((b = breaker_at(f.slot)) != NULL) {
+		if (cb_breaker_is_failure(b, err))
+			outcome(&f, 0, err);
+		else
+			cb_breaker_release(b, &f.ticket);
+	}
+}
+
+/* Is the socket on fd still the one the entry was made for? */
+static int
+same_socket(int fd)
+{
+	uint64_t c = cb_fd_cookie(fd);
+
+	return c == 0 || c == cookie_of(fd);
+}
+
+/* After a send (sending) or receive on fd returned r with errno err. */
+static void
+after_io(int fd, ssize_t r, int err, int sending)
+{
+	uint64_t w = cb_fd_load(fd);
+	struct cb_fd f, g;
+
+	switch (cb_fd_state_of(w)) {
+	case CB_FD_PENDING:
+		if (r >= 0)
+			resolve_pending(fd, w, 1, 0);
+		else if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR &&
+			 err != ENOTCONN && same_socket(fd))
+			resolve_pending(fd, w, 0, err);
+		return;
+	case CB_FD_CONNECTED:
+		if (!sending || r >= 0 ||
+		    (err != EPIPE && err != ECONNRESET && err != ETIMEDOUT))
+			return;
+		cb_fd_decode(w, &f);
+		g = f;
+		g.state = CB_FD_SPENT;
+		if (!same_socket(fd)) {
+			cb_fd_cas(fd, w, 0);
+			return;
+		}
+		if (cb_fd_cas(fd, w, cb_fd_encode(&g)))
+			outcome(&f, 0, err);
+		return;
+	default:
+		return;
+	}
+}
+
+/* fd is going away (close, dup2 over it, close_range): a pending attempt
+ * ends now.  Connected: success.  Failed: its errno.  Still in progress:
+ * the program gave up on it, a failure (ETIMEDOUT). */
+static void
+forget_fd(int fd)
+{
+	uint64_t w = cb_fd_load(fd);
+	int err = 0;
+	socklen_t l = sizeof(err);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (w == 0)
+		return;
+	if (cb_fd_state_of(w) == CB_FD_PENDING) {
+		/* a vfork child shares our memory but not our sockets'
+		 * fate: closing its copy ends nothing */
+		if (getpid() != my_pid)
+			return;
+		if (!same_socket(fd))
+			;	/* stale entry: forget it unsettled */
+		else if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+			resolve_pending(fd, w, 1, 0);
+		else if (R(getsockopt)(fd, SOL_SOCKET, SO_ERROR, &err, &l) == 0)
+			resolve_pending(fd, w, 0, err ? err : ETIMEDOUT);
+		w = cb_fd_load(fd);
+	}
+	cb_fd_cas(fd, w, 0);
+}
+
+/* ---- the wrappers -------------------------------------------------- */
+
+EXPORT int
+socket(int domain, int type, int protocol)
+{
+	int fd = R(socket)(domain, type, protocol), e = errno;
+	struct cb_fd f = { 0 };
+
+	if (fd >= 0 && active()) {
+		f.state = (domain == AF_INET || domain == AF_INET6) &&
+			  (type & 0xf) == SOCK_STREAM ? CB_FD_TCP : CB_FD_OTHER;
+		cb_fd_store(fd, cb_fd_encode(&f), 0);
+	}
+	errno = e;
+	return fd;
+}
+
+EXPORT int
+connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct cb_fd f;
+	uint64_t w;
+	int r, e;
+
+	if (!active())
+		return R(connect)(fd, sa, len);
+	w = cb_fd_load(fd);
+	if (cb_fd_state_of(w) == CB_FD_PENDING) {
+		/* the same attempt, asked again */
+		r = R(connect)(fd, sa, len);
+		e = errno;
+		if (r == 0 || e == EISCONN)
+			resolve_pending(fd, w, 1, 0);
+		else if (e != EALREADY && e != EINPROGRESS && e != EINTR &&
+			 e != EAGAIN)
+			resolve_pending(fd, w, 0, e);
+		errno = e;
+		return r;
+	}
+	if (cb_fd_state_of(w) >= CB_FD_CONNECTED)
+		return R(connect)(fd, sa, len);
+	if (govern(fd, sa, len, &f) < 0)
+		return -1;
+	r = R(connect)(fd, sa, len);
+	e = errno;
+	settle(fd, &f, r, e);
+	errno = e;
+	return r;
+}
+
+static int
+accepted(int fd)
+{
+	int e = errno;
+	struct cb_fd f = { .state = CB_FD_OTHER };
+
+	if (fd >= 0 && active())
+		cb_fd_store(fd, cb_fd_encode(&f), 0);
+	errno = e;
+	return fd;
+}
+
+EXPORT int
+accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	return accepted(R(accept)(fd, sa, len));
+}
+
+EXPORT int
+accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	return accepted(R(accept4)(fd, sa, len, flags));
+}
+
+/* Shared tail of the I/O wrappers: cheap unless fd is tracked. */
+#define AFTER_IO(fd, r, sending) do {					\
+	if (cb_fd_state_of(cb_fd_load(fd)) >= CB_FD_PENDING) {		\
+		int e_ = errno;						\
+		after_io((fd), (r), e_, (sending));			\
+		errno = e_;						\
+	}								\
+} while (0)
+
+EXPORT ssize_t
+send(int fd, const void *buf, size_t n, int flags)
+{
+	ssize_t r = R(send)(fd, buf, n, flags);
+
+	AFTER_IO(fd, r, 1);
+	return r;
+}
+
+/* sendto/sendmsg with MSG_FASTOPEN: a connect carrying data. */
+static ssize_t
+fastopen(int fd, const struct sockaddr *sa, socklen_t len,
+	 ssize_t (*call)(int, const void *, const void *), const void *a,
+	 const void *b)
+{
+	struct cb_fd f, g;
+	ssize_t r;
+	int e;
+
+	if (govern(fd, sa, len, &f) < 0)
+		return -1;
+	r = call(fd, a, b);
+	e = errno;
+	if (f.state == CB_FD_PENDING) {
+		g = f;
+		if (r >= 0 || e == EINPROGRESS)
+			cb_fd_store(fd, cb_fd_encode(&g), cookie_of(fd));
+		else
+			settle(fd, &f, -1, e);
+	}
+	errno = e;
+	return r;
+}
+
+struct sendto_args {
+	const void *buf;
+	size_t n;
+	int flags;
+	const struct sockaddr *sa;
+	socklen_t len;
+};
+
+static ssize_t
+call_sendto(int fd, const void *a, const void *unused)
+{
+	const struct sendto_args *s = a;
+
+	(void)unused;
+	return R(sendto)(fd, s->buf, s->n, s->flags, s->sa, s->len);
+}
+
+static ssize_t
+call_sendmsg(int fd, const void *msg, const void *flags)
+{
+	return R(sendmsg)(fd, msg, *(const int *)flags);
+}
+
+EXPORT ssize_t
+sendto(int fd, const void *buf, size_t n, int flags,
+       const struct sockaddr *sa, socklen_t len)
+{
+	struct sendto_args a = { buf, n, flags, sa, len };
+	ssize_t r;
+
+	if ((flags & MSG_FASTOPEN) && sa && active() &&
+	    cb_fd_state_of(cb_fd_load(fd)) < CB_FD_PENDING)
+		return fastopen(fd, sa, len, call_sendto, &a, NULL);
+	r = R(sendto)(fd, buf, n, flags, sa, len);
+	AFTER_IO(fd, r, 1);
+	return r;
+}
+
+EXPORT ssize_t
+sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	ssize_t r;
+
+	if ((flags & MSG_FASTOPEN) && msg && msg->msg_name && active() &&
+	    cb_fd_state_of(cb_fd_load(fd)) < CB_FD_PENDING)
+		return fastopen(fd, msg->msg_name, msg->msg_namelen,
+				call_sendmsg, msg, &flags);
+	r = R(sendmsg)(fd, msg, flags);
+	AFTER_IO(fd, r, 1);
+	return r;
+}
+
+EXPORT int
+sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
+{
+	int r = R(sendmmsg)(fd, v, n, flags);
+
+	AFTER_IO(fd, r, 1);
+	return r;
+}
+
+EXPORT ssize_t
+write(int fd, const void *buf, size_t n)
+{
+	ssize_t r = R(write)(fd, buf, n);
+
+	AFTER_IO(fd, r, 1);
+	return r;
+}
+
+EXPORT ssize_t
+writev(int fd, const struct iovec *iov, int n)
+{
+	ssize_t r = R(writev)(fd, iov, n);
+
+	AFTER_IO(fd, r, 1);
+	return r;
+}
+
+EXPORT ssize_t
+recv(int fd, void *buf, size_t n, int flags)
+{
+	ssize_t r = R(recv)(fd, buf, n, flags);
+
+	AFTER_IO(fd, r, 0);
+	return r;
+}
+
+EXPORT ssize_t
+recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
+	 socklen_t *len)
+{
+	ssize_t r = R(recvfrom)(fd, buf, n, flags, sa, len);
+
+	AFTER_IO(fd, r, 0);
+	return r;
+}
+
+EXPORT ssize_t
+recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	ssize_t r = R(recvmsg)(fd, msg, flags);
+
+	AFTER_IO(fd, r, 0);
+	return r;
+}
+
+EXPORT ssize_t
+read(int fd, void *buf, size_t n)
+{
+	ssize_t r = R(read)(fd, buf, n);
+
+	AFTER_IO(fd, r, 0);
+	return r;
+}
+
+EXPORT int
+getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	int r = R(getsockopt)(fd, level, name, val, len), e = errno, v;
+	uint64_t w;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (r == 0 && level == SOL_SOCKET && name == SO_ERROR && val &&
+	    len && *len >= sizeof(int) &&
+	    cb_fd_state_of(w = cb_fd_load(fd)) == CB_FD_PENDING) {
+		memcpy(&v, val, sizeof(v));
+		if (v != 0)
+			resolve_pending(fd, w, 0, v);
+		else if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+			resolve_pending(fd, w, 1, 0);
+	}
+	errno = e;
+	return r;
+}
+
+EXPORT int
+close(int fd)
+{
+	int e = errno;
+
+	if (cb_fd_load(fd)) {
+		forget_fd(fd);
+		errno = e;
+	}
+	return R(close)(fd);
+}
+
+static void
+forget_range(unsigned lo, unsigned hi)
+{
+	uint32_t h = cb_fdtrack_high(), i;
+	int e = errno;
+
+	if (h == 0 || lo >= h)
+		return;
+	if (hi >= h)
+		hi = h - 1;
+	for (i = lo; i <= hi; i++)
+		if (cb_fd_load((int)i))
+			forget_fd((int)i);
+	errno = e;
+}
+
+EXPORT int
+close_range(unsigned lo, unsigned hi, int flags)
+{
+	if (!(flags & CLOSE_RANGE_CLOEXEC) && lo <= hi)
+		forget_range(lo, hi);
+	if (!R(close_range))
+		return (int)syscall(SYS_close_range, lo, hi, flags);
+	return R(close_range)(lo, hi, flags);
+}
+
+EXPORT void
+closefrom(int lo)
+{
+	if (lo >= 0)
+		forget_range((unsigned)lo, ~0u);
+	if (R(closefrom))
+		R(closefrom)(lo);
+	else
+		syscall(SYS_close_range, (unsigned)lo, ~0u, 0);
+}
+
+/* A new fd number: whatever we knew of that number is gone. */
+static int
+fresh(int fd)
+{
+	int e = errno;
+
+	if (fd >= 0 && cb_fd_load(fd))
+		cb_fd_store(fd, 0, 0);
+	errno = e;
+	return fd;
+}
+
+EXPORT int
+dup(int fd)
+{
+	return fresh(R(dup)(fd));
+}
+
+EXPORT int
+dup2(int fd, int nfd)
+{
+	int e = errno;
+
+	if (fd != nfd && cb_fd_load(nfd) && fcntl(fd, F_GETFD) >= 0) {
+		forget_fd(nfd);
+		errno = e;
+	}
+	return fresh(R(dup2)(fd, nfd));
+}
+
+EXPORT int
+dup3(int fd, int nfd, int flags)
+{
+	int e = errno;
+
+	if (fd != nfd && cb_fd_load(nfd) && fcntl(fd, F_GETFD) >= 0) {
+		forget_fd(nfd);
+		errno = e;
+	}
+	return fresh(R(dup3)(fd, nfd, flags));
+}
+
+/* fcntl is variadic: every command's argument fits in a long or pointer,
+ * which the x86-64 and aarch64 ABIs pass alike. */
+static int
+do_fcntl(int (*fn)(int, int, ...), int fd, int cmd, va_list ap)
+{
+	void *arg = va_arg(ap, void *);
+	int r = fn(fd, cmd, arg);
+
+	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+		fresh(r);
+	return r;
+}
+
+EXPORT int
+fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, cmd);
+	r = do_fcntl(R(fcntl), fd, cmd, ap);
+	va_end(ap);
+	return r;
+}
+
+EXPORT int
+fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, cmd);
+	r = do_fcntl(R(fcntl64) ? R(fcntl64) : R(fcntl), fd, cmd, ap);
+	va_end(ap);
+	return r;
+}
