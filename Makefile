@@ -31,19 +31,20 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 BENCH_SRCS := $(wildcard bench/*.c)
 
-SHIM_OBJS := $(SHIM_SRCS:%.c=$(B)/%.o)
-CORE_OBJS := $(CORE_SRCS:%.c=$(B)/%.o)
-CBCTL_OBJS := $(CBCTL_SRCS:%.c=$(B)/%.o)
+SHIM_OBJS := $(SHIM_SRCS:%.c=$(B)/obj/%.o)
+CORE_OBJS := $(CORE_SRCS:%.c=$(B)/obj/%.o)
+CBCTL_OBJS := $(CBCTL_SRCS:%.c=$(B)/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(B)/%)
 HELPER_BINS := $(HELPER_SRCS:%.c=$(B)/%)
 BENCH_BINS := $(BENCH_SRCS:%.c=$(B)/%)
 
+.SECONDARY:
 .PHONY: all check demo bench install uninstall clean deps deps-check \
 	asan tsan unit helpers lint fuzz
 
 all: $(B)/libcbshim.so $(B)/cbctl
 
-$(B)/%.o: %.c
+$(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -53,13 +54,16 @@ $(B)/libcbshim.so: $(SHIM_OBJS)
 $(B)/cbctl: $(CBCTL_OBJS) $(CORE_OBJS)
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS) -lm
 
-$(B)/tests/unit/%: $(B)/tests/unit/%.o $(CORE_OBJS)
+$(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(CORE_OBJS)
+	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS) -lm
 
-$(B)/tests/helpers/%: $(B)/tests/helpers/%.o
+$(B)/tests/helpers/%: $(B)/obj/tests/helpers/%.o
+	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ -pthread
 
-$(B)/bench/%: $(B)/bench/%.o $(CORE_OBJS)
+$(B)/bench/%: $(B)/obj/bench/%.o $(CORE_OBJS)
+	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lm
 
 unit: $(UNIT_BINS)
