@@ -49,7 +49,7 @@ $(B)/obj/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(B)/libcbshim.so: $(SHIM_OBJS)
-	$(CC) -shared $(SAN) $(LDFLAGS) -Wl,-z,now -o $@ $^ $(LIBS)
+	$(CC) -shared $(SAN) $(LDFLAGS) -Wl,-z,now -Wl,-z,defs -o $@ $^ $(LIBS)
 
 $(B)/cbctl: $(CBCTL_OBJS) $(CORE_OBJS)
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS) -lm
