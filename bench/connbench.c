@@ -1,0 +1,531 @@
+/*
+ * connbench.c - the client side of the benchmarks: plain programs doing
+ * what unmodified programs do (socket, connect, send, recv, close), run
+ * with and without LD_PRELOAD=libcbshim.so by bench/run.sh.
+ *
+ *   connbench cycle HOST PORT N
+ *       N cycles of socket + connect + recv (until the server, which
+ *       accepts and closes, ends it) + close (SO_LINGER 0, so neither side
+ *       keeps a TIME_WAIT).  Prints ns per cycle.
+ *   connbench abcycle HOST PORT BLOCKS CYCLES
+ *       the same cycle, in BLOCKS blocks of CYCLES cycles alternating
+ *       between the functions the program normally gets (the shim's when it
+ *       is preloaded) and libc's own, found with dlsym on libc.so.6.  Fine
+ *       interleaving in one process cancels most of a noisy machine's
+ *       drift.  Prints the median of the per-pair ratios (shim / libc)
+ *       with its min and max, and the median and 10th percentile ns per
+ *       cycle of each side (the p10 is what a loaded machine disturbs least).
+ *   connbench ctime HOST PORT K N [SHM]
+ *       N connect() calls, each on a fresh socket (socket() and close()
+ *       around it, as a real program does), to K destinations HOST+i:PORT
+ *       in random order; only connect() is timed.  With SHM, the breaker's
+ *       slot is flushed from every cache level before each call (cold).
+ *       Prints the median, p10 and p90 in ns (clock overhead removed), and
+ *       how the calls ended.
+ *   connbench hang HOST PORT N TIMEOUT_MS
+ *       N non-blocking connects, each waited on with poll(TIMEOUT_MS) and
+ *       closed; prints each attempt's time and outcome.
+ *   connbench rr HOST PORT conn|req N
+ *       conn: N times socket + connect + 64-byte request + 64-byte reply +
+ *       close; req: N request/reply round trips on one connection.  Prints
+ *       ns per operation.
+ *   connbench dead HOST PORT N
+ *       N attempts to talk to a dead backend (directly or via a proxy):
+ *       connect, and if that succeeds send a request and wait for the
+ *       reply; prints, per attempt, the time until the error was known.
+ *   connbench syscost N
+ *       the price of what the shim adds to a closed-path connect: median ns
+ *       of getsockopt(SO_COOKIE) on a TCP socket and of clock_gettime
+ *       (CLOCK_MONOTONIC), N calls each, libc's own (not the shim's), and
+ *       of the cheapest system call (getppid), the floor of any syscall.
+ *   connbench mem HOST PORT K
+ *       hold K connections open, then print VmRSS and the resident size of
+ *       the shim's fd table and of its segment mapping (from smaps).
+ *
+ * Client sockets close with SO_LINGER 0 where the loop would otherwise
+ * leave one TIME_WAIT per cycle and run out of ephemeral ports.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "../shim/table.h"
+
+#define REQ 64
+
+static void linger0(int fd);
+static void cmd_cycle(const char *host, unsigned port, unsigned long n);
+static void cmd_abcycle(const char *host, unsigned port, unsigned long blocks,
+			unsigned long cycles);
+static void cmd_ctime(const char *host, unsigned port, uint32_t k,
+		      unsigned long n, const char *shm);
+static void cmd_hang(const char *host, unsigned port, unsigned long n,
+		     int timeout_ms);
+static void cmd_rr(const char *host, unsigned port, const char *mode,
+		   unsigned long n);
+static void cmd_dead(const char *host, unsigned port, unsigned long n);
+static void cmd_syscost(unsigned long n);
+static void cmd_mem(const char *host, unsigned port, unsigned long k);
+
+static void
+linger0(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+static void
+cmd_cycle(const char *host, unsigned port, unsigned long n)
+{
+	struct sockaddr_in sin;
+	unsigned long i, warm = n / 10 + 100;
+	uint64_t t0 = 0;
+	char c;
+
+	dest_n(&sin, host, port, 0);
+	for (i = 0; i < n + warm; i++) {
+		int fd;
+
+		if (i == warm)
+			t0 = now_ns();
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0)
+			die("socket: %s", strerror(errno));
+		if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+			die("connect: %s", strerror(errno));
+		while (recv(fd, &c, 1, 0) > 0)
+			;
+		linger0(fd);	/* the server closed first: no TIME_WAIT */
+		close(fd);
+	}
+	printf("cycle_ns %.1f\n", (double)(now_ns() - t0) / (double)n);
+}
+
+/* The calls of one cycle, through whichever functions fs holds. */
+struct fns {
+	int (*socket)(int, int, int);
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	ssize_t (*recv)(int, void *, size_t, int);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
+	int (*close)(int);
+};
+
+static void
+cycles_with(const struct fns *fs, const struct sockaddr_in *sin,
+	    unsigned long n)
+{
+	struct linger lg = { 1, 0 };
+	unsigned long i;
+	char c;
+
+	for (i = 0; i < n; i++) {
+		int fd = fs->socket(AF_INET, SOCK_STREAM, 0);
+
+		if (fd < 0)
+			die("socket: %s", strerror(errno));
+		if (fs->connect(fd, (const struct sockaddr *)sin,
+		    sizeof(*sin)) < 0)
+			die("connect: %s", strerror(errno));
+		while (fs->recv(fd, &c, 1, 0) > 0)
+			;
+		fs->setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		fs->close(fd);
+	}
+}
+
+static void
+cmd_abcycle(const char *host, unsigned port, unsigned long blocks,
+	    unsigned long cycles)
+{
+	struct fns dflt = { socket, connect, recv, setsockopt, close }, libc;
+	void *h = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	double *ratio = calloc(blocks, sizeof(double));
+	uint64_t *ta = calloc(blocks, sizeof(uint64_t));
+	uint64_t *tb = calloc(blocks, sizeof(uint64_t)), t0;
+	struct sockaddr_in sin;
+	unsigned long i;
+
+	if (!h || !ratio || !ta || !tb)
+		die("abcycle: no libc handle or no memory");
+	*(void **)&libc.socket = dlsym(h, "socket");
+	*(void **)&libc.connect = dlsym(h, "connect");
+	*(void **)&libc.recv = dlsym(h, "recv");
+	*(void **)&libc.setsockopt = dlsym(h, "setsockopt");
+	*(void **)&libc.close = dlsym(h, "close");
+	dest_n(&sin, host, port, 0);
+	cycles_with(&dflt, &sin, cycles);	/* warm both */
+	cycles_with(&libc, &sin, cycles);
+	for (i = 0; i < blocks; i++) {
+		const struct fns *first = i % 2 ? &dflt : &libc;
+
+		t0 = now_ns();
+		cycles_with(first, &sin, cycles);
+		(first == &dflt ? tb : ta)[i] = now_ns() - t0;
+		t0 = now_ns();
+		cycles_with(first == &dflt ? &libc : &dflt, &sin, cycles);
+		(first == &dflt ? ta : tb)[i] = now_ns() - t0;
+		ratio[i] = (double)tb[i] / (double)ta[i];
+	}
+	print_ratios(ratio, blocks);
+	printf(" libc_ns %.1f dflt_ns %.1f libc_p10_ns %.1f dflt_p10_ns %.1f\n",
+	       (double)quantile(ta, blocks, 0.5) / (double)cycles,
+	       (double)quantile(tb, blocks, 0.5) / (double)cycles,
+	       (double)quantile(ta, blocks, 0.1) / (double)cycles,
+	       (double)quantile(tb, blocks, 0.1) / (double)cycles);
+	free(ratio);
+	free(ta);
+	free(tb);
+}
+
+/* Evict the lines around breaker b (its slot and the probe chain before
+ * it) from every cache level. */
+static void
+flush_around(const void *b)
+{
+	const char *p = (const char *)((uintptr_t)b & ~(uintptr_t)63);
+	const char *lo = p - 4096, *hi = p + 512;
+
+	for (; lo < hi; lo += 64)
+		__builtin_ia32_clflush(lo);
+	__builtin_ia32_mfence();
+}
+
+static struct cb_table *
+attach_ro(const char *shm)
+{
+	struct cb_table_opts o = { .readonly = 1 };
+	struct cb_table *t;
+	char why[256];
+
+	if (cb_table_attach(&t, shm, &o, why, sizeof(why)) < 0)
+		die("attach %s: %s", shm, why);
+	return t;
+}
+
+static struct cb_breaker *
+breaker_of(struct cb_table *t, const struct sockaddr_in *sin)
+{
+	struct cb_dest d;
+	struct cb_breaker *b;
+
+	if (cb_dest_from_sockaddr(&d, (const struct sockaddr *)sin,
+	    sizeof(*sin)) < 0 || cb_table_find(t, &d, &b, NULL) < 0)
+		die("no breaker for a destination (was the segment filled?)");
+	return b;
+}
+
+static void
+cmd_ctime(const char *host, unsigned port, uint32_t k, unsigned long n,
+	  const char *shm)
+{
+	struct sockaddr_in sin;
+	struct cb_table *t = shm ? attach_ro(shm) : NULL;
+	uint64_t *v = calloc(n, sizeof(*v)), seed = 88172645463325252ull;
+	uint64_t over = timer_overhead_ns(), t0, t1;
+	unsigned long i, refused = 0, other = 0;
+	int fd, r;
+
+	if (!v)
+		die("out of memory");
+	for (i = 0; i < n; i++) {
+		dest_n(&sin, host, port, k > 1 ? (uint32_t)(rnd(&seed) % k) : 0);
+		if (t)
+			flush_around(breaker_of(t, &sin));
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+			die("socket: %s", strerror(errno));
+		t0 = now_ns();
+		r = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+		t1 = now_ns();
+		if (r < 0 && errno == ECONNREFUSED)
+			refused++;
+		else
+			other++;
+		close(fd);
+		v[i] = t1 - t0 > over ? t1 - t0 - over : 0;
+	}
+	printf("median_ns %llu p10_ns %llu p90_ns %llu timer_ns %llu "
+	       "refused %lu other %lu\n",
+	       (unsigned long long)quantile(v, n, 0.5),
+	       (unsigned long long)quantile(v, n, 0.1),
+	       (unsigned long long)quantile(v, n, 0.9),
+	       (unsigned long long)over, refused, other);
+	free(v);
+}
+
+static void
+cmd_hang(const char *host, unsigned port, unsigned long n, int timeout_ms)
+{
+	struct sockaddr_in sin;
+	unsigned long i;
+
+	dest_n(&sin, host, port, 0);
+	for (i = 0; i < n; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		uint64_t t0 = now_ns();
+		const char *what = "connected";
+		int r = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+
+		if (r < 0 && errno == EINPROGRESS)
+			what = poll(&p, 1, timeout_ms) == 0 ? "timeout" :
+			       "answered";
+		else if (r < 0)
+			what = errno == ECONNREFUSED ? "ECONNREFUSED" :
+			       "error";
+		printf("attempt %lu %s %.1f us\n", i + 1, what,
+		       (double)(now_ns() - t0) / 1e3);
+		close(fd);
+	}
+}
+
+static int
+connect_to(const struct sockaddr_in *sin)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	if (fd < 0)
+		die("socket: %s", strerror(errno));
+	setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)sin, sizeof(*sin)) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* One request and its whole reply: 0, or -1 (errno; 0 for EOF). */
+static int
+round_trip(int fd)
+{
+	char buf[REQ] = "GET / this is a 64-byte request of the benchmark.....";
+	size_t got = 0;
+	ssize_t r;
+
+	if (send(fd, buf, REQ, MSG_NOSIGNAL) != REQ)
+		return -1;
+	while (got < REQ) {
+		r = recv(fd, buf + got, REQ - got, 0);
+		if (r <= 0) {
+			if (r == 0)
+				errno = 0;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static void
+cmd_rr(const char *host, unsigned port, const char *mode, unsigned long n)
+{
+	struct sockaddr_in sin;
+	unsigned long i, warm = n / 10 + 20;
+	int conn = !strcmp(mode, "conn"), fd = -1;
+	uint64_t t0 = 0;
+
+	dest_n(&sin, host, port, 0);
+	if (!conn && (fd = connect_to(&sin)) < 0)
+		die("connect: %s", strerror(errno));
+	for (i = 0; i < n + warm; i++) {
+		if (i == warm)
+			t0 = now_ns();
+		if (conn && (fd = connect_to(&sin)) < 0)
+			die("connect: %s", strerror(errno));
+		if (round_trip(fd) < 0)
+			die("round trip: %s", strerror(errno));
+		if (conn) {
+			linger0(fd);
+			close(fd);
+		}
+	}
+	printf("op_ns %.1f\n", (double)(now_ns() - t0) / (double)n);
+}
+
+static void
+cmd_dead(const char *host, unsigned port, unsigned long n)
+{
+	struct sockaddr_in sin;
+	unsigned long i;
+
+	dest_n(&sin, host, port, 0);
+	for (i = 0; i < n; i++) {
+		uint64_t t0 = now_ns();
+		int fd = connect_to(&sin), e;
+		const char *how = "connect";
+
+		if (fd >= 0) {
+			how = "reply";
+			if (round_trip(fd) == 0)
+				die("a dead backend answered");
+			e = errno;
+			linger0(fd);
+			close(fd);
+		} else {
+			e = errno;
+		}
+		printf("attempt %lu %s %s %.1f us\n", i + 1, how,
+		       e == 0 ? "EOF" : e == ECONNREFUSED ? "ECONNREFUSED" :
+		       e == ECONNRESET ? "ECONNRESET" : strerror(e),
+		       (double)(now_ns() - t0) / 1e3);
+	}
+}
+
+static void
+cmd_syscost(unsigned long n)
+{
+	void *h = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	int (*gso)(int, int, int, void *, socklen_t *);
+	uint64_t *v = calloc(n, sizeof(*v)), over = timer_overhead_ns(), t0;
+	uint64_t cookie, cookie_ns, clock_ns;
+	struct timespec ts;
+	socklen_t l;
+	unsigned long i;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (!h || !v || fd < 0)
+		die("syscost: set-up failed");
+	*(void **)&gso = dlsym(h, "getsockopt");
+	for (i = 0; i < n; i++) {
+		l = sizeof(cookie);
+		t0 = now_ns();
+		gso(fd, SOL_SOCKET, 57 /* SO_COOKIE */, &cookie, &l);
+		v[i] = now_ns() - t0;
+	}
+	cookie_ns = quantile(v, n, 0.5);
+	for (i = 0; i < n; i++) {
+		t0 = now_ns();
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		v[i] = now_ns() - t0;
+	}
+	clock_ns = quantile(v, n, 0.5);
+	for (i = 0; i < n; i++) {
+		t0 = now_ns();
+		syscall(SYS_getppid);
+		v[i] = now_ns() - t0;
+	}
+	printf("so_cookie_ns %llu clock_gettime_ns %llu getppid_ns %llu\n",
+	       (unsigned long long)(cookie_ns > over ? cookie_ns - over : 0),
+	       (unsigned long long)(clock_ns > over ? clock_ns - over : 0),
+	       (unsigned long long)(quantile(v, n, 0.5) > over ?
+				    quantile(v, n, 0.5) - over : 0));
+	close(fd);
+	free(v);
+}
+
+/* kB of field "Rss:" for the first smaps mapping that match() accepts. */
+static long
+smaps_rss(int (*match)(const char *line, unsigned long size))
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512], perms[5];
+	unsigned long lo, hi;
+	long rss = -1, kb;
+	int in = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3) {
+			in = match(line, hi - lo);
+			continue;
+		}
+		if (in && sscanf(line, "Rss: %ld kB", &kb) == 1) {
+			rss = kb;
+			break;
+		}
+	}
+	fclose(f);
+	return rss;
+}
+
+/* The shim's fd table: an anonymous mapping of 16 bytes per fd below
+ * min(RLIMIT_NOFILE hard limit, 2^22), at least 1024 (see interpose.c). */
+static int
+is_fdtable(const char *line, unsigned long size)
+{
+	struct rlimit rl;
+	unsigned long lim = 1ul << 22;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max < lim)
+		lim = rl.rlim_max < 1024 ? 1024 : rl.rlim_max;
+	lim = (lim * 16 + 4095) & ~4095ul;
+	return size == lim && strstr(line, " 00:00 0") != NULL;
+}
+
+static int
+is_segment(const char *line, unsigned long size)
+{
+	(void)size;
+	return strstr(line, "/dev/shm/") != NULL;
+}
+
+static void
+cmd_mem(const char *host, unsigned port, unsigned long k)
+{
+	struct sockaddr_in sin;
+	FILE *f;
+	char line[256];
+	long vmrss = -1;
+	unsigned long i;
+	int fd = -1;
+
+	dest_n(&sin, host, port, 0);
+	for (i = 0; i < k; i++)
+		if ((fd = connect_to(&sin)) < 0)
+			die("connect %lu: %s", i, strerror(errno));
+	if ((f = fopen("/proc/self/status", "r"))) {
+		while (fgets(line, sizeof(line), f))
+			sscanf(line, "VmRSS: %ld kB", &vmrss);
+		fclose(f);
+	}
+	printf("vmrss_kb %ld fdtable_rss_kb %ld segment_rss_kb %ld "
+	       "highest_fd %d\n", vmrss, smaps_rss(is_fdtable),
+	       smaps_rss(is_segment), fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!strcmp(cmd, "cycle") && argc == 5)
+		cmd_cycle(argv[2], arg_ul(argv[3], "port"),
+			  arg_ul(argv[4], "N"));
+	else if (!strcmp(cmd, "abcycle") && argc == 6)
+		cmd_abcycle(argv[2], arg_ul(argv[3], "port"),
+			    arg_ul(argv[4], "BLOCKS"), arg_ul(argv[5], "CYCLES"));
+	else if (!strcmp(cmd, "ctime") && (argc == 6 || argc == 7))
+		cmd_ctime(argv[2], arg_ul(argv[3], "port"),
+			  (uint32_t)arg_ul(argv[4], "K"), arg_ul(argv[5], "N"),
+			  argc == 7 ? argv[6] : NULL);
+	else if (!strcmp(cmd, "hang") && argc == 6)
+		cmd_hang(argv[2], arg_ul(argv[3], "port"), arg_ul(argv[4], "N"),
+			 (int)arg_ul(argv[5], "timeout"));
+	else if (!strcmp(cmd, "rr") && argc == 6)
+		cmd_rr(argv[2], arg_ul(argv[3], "port"), argv[4],
+		       arg_ul(argv[5], "N"));
+	else if (!strcmp(cmd, "dead") && argc == 5)
+		cmd_dead(argv[2], arg_ul(argv[3], "port"), arg_ul(argv[4], "N"));
+	else if (!strcmp(cmd, "syscost") && argc == 3)
+		cmd_syscost(arg_ul(argv[2], "N"));
+	else if (!strcmp(cmd, "mem") && argc == 5)
+		cmd_mem(argv[2], arg_ul(argv[3], "port"), arg_ul(argv[4], "K"));
+	else
+		die("usage: connbench cycle|abcycle|ctime|hang|rr|dead|syscost|mem ... "
+		    "(see the comment at the top of bench/connbench.c)");
+	return 0;
+}

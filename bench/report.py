@@ -1,0 +1,330 @@
+#!/usr/bin/python3
+"""report.py - the one table of `make bench`, from bench/run.sh's data file.
+
+usage: report.py DATA      (prints Markdown to stdout)
+
+Every ratio is computed per repetition (each repetition ran both sides back
+to back) and shown as median (min-max) over the repetitions; absolute
+figures are medians (min-max) too.
+"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+
+def med(v):
+    return statistics.median(v) if v else float('nan')
+
+
+def mmm(v, fmt='%.3g'):
+    """median (min-max)"""
+    if not v:
+        return 'n/a'
+    return (fmt % med(v)) + ' (' + (fmt % min(v)) + '–' + (fmt % max(v)) + ')'
+
+
+def load(path):
+    d = defaultdict(list)
+    for line in open(path):
+        w = line.split()
+        if w:
+            d[w[0]].append(w[1:])
+    return d
+
+
+def kv(words):
+    return {words[i]: words[i + 1] for i in range(0, len(words) - 1, 2)}
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, what, base, shim, ratio, goal='', holds=''):
+        self.rows.append((what, base, shim, ratio, goal, holds))
+
+    def section(self, title):
+        self.rows.append(('**' + title + '**', '', '', '', '', ''))
+
+    def markdown(self):
+        head = ('measure', 'baseline', 'cbshim', 'ratio: median (min–max)',
+                'goal', 'holds')
+        out = ['| ' + ' | '.join(head) + ' |',
+               '|' + '|'.join('---' for _ in head) + '|']
+        for r in self.rows:
+            out.append('| ' + ' | '.join(r) + ' |')
+        return '\n'.join(out)
+
+
+def yes(ok):
+    return 'yes' if ok else '**no**'
+
+
+def closed(d, t):
+    by = defaultdict(dict)
+    for rep, side, v in d['closed']:
+        by[rep][side] = float(v)
+    off = [x['off'] / 1e3 for x in by.values()]
+    on = [x['on'] / 1e3 for x in by.values()]
+    ratio = [x['on'] / x['off'] for x in by.values()]
+    t.section('1. closed path: socket+connect+accept+close, loopback')
+    t.add('µs per cycle (%d interleaved pairs)' % len(ratio), mmm(off),
+          mmm(on), mmm(ratio, '%.4f'), '≤ 1.02 (stretch ≤ 1.005)',
+          yes(med(ratio) <= 1.02) + (' (stretch: %s)' %
+                                     yes(med(ratio) <= 1.005)))
+    ab = d.get('abcycle')
+    if ab:
+        a = kv(ab[0])
+        t.add('same, in one process: blocks of 40 cycles alternating libc\'s '
+              'functions and the shim\'s (µs per cycle)',
+              '%.1f' % (float(a['libc_ns']) / 1e3),
+              '%.1f' % (float(a['dflt_ns']) / 1e3),
+              '%.4f (%.2f–%.2f)' % (float(a['ratio_median']),
+                                    float(a['ratio_min']),
+                                    float(a['ratio_max'])),
+              '≤ 1.02', yes(float(a['ratio_median']) <= 1.02))
+        if 'libc_p10_ns' in a:
+            r = float(a['dflt_p10_ns']) / float(a['libc_p10_ns'])
+            t.add('same, 10th percentile of the blocks (the least disturbed)',
+                  '%.1f' % (float(a['libc_p10_ns']) / 1e3),
+                  '%.1f' % (float(a['dflt_p10_ns']) / 1e3), '%.4f' % r,
+                  '≤ 1.02', yes(r <= 1.02))
+    sc = {w[0]: w[1:] for w in d.get('strace', [])}
+    if 'on' in sc and 'off' in sc:
+        t.add('syscalls per cycle, strace -c', ' '.join(sc['off']),
+              ' '.join(sc['on']), '', '', '')
+    if d.get('syscost'):
+        c = kv(d['syscost'][0])
+        t.add('price of one getsockopt(SO_COOKIE) / getppid / clock_gettime, '
+              'ns', '', '%s / %s / %s' % (c['so_cookie_ns'], c['getppid_ns'],
+                                          c['clock_gettime_ns']), '', '', '')
+    st = d.get('closed_state')
+    if st:
+        s = json.loads(st[0][0])
+        t.add('breaker after the run', '', '%s, %s calls, %s failed' % (
+            s.get('state'), s.get('total_calls'), s.get('failed_calls')),
+            '', '', '')
+
+
+def by_rep(d, key):
+    return {r: float(v) for r, v in d[key]}
+
+
+def failfast(d, t):
+    ref = by_rep(d, 'refuse')
+    t.section('2. fail fast: connect() on an open breaker')
+    rej = by_rep(d, 'reject_cbctl')
+    sp = [ref[r] / max(rej[r], 1) for r in rej]
+    t.add('kernel refusal (nothing listening) vs rejection (cbctl trip --hold), '
+          'ns per connect()', mmm(list(ref.values())), mmm(list(rej.values())),
+          mmm(sp, '%.0f') + '× faster', '≥ 50×', yes(med(sp) >= 50))
+    hoff = [float(x[3]) for x in d['hang'] if x[0] == 'off']
+    hon = [(int(x[1]), x[2], float(x[3])) for x in d['hang'] if x[0] == 'on']
+    if hoff:
+        sp = [h * 1e3 / max(r, 1) for h in hoff for r in rej.values()]
+        t.add('never answers (full accept queue, 100 ms poll) vs rejection',
+              mmm([h / 1e3 for h in hoff], '%.1f') + ' ms',
+              mmm(list(rej.values())) + ' ns', mmm(sp, '%.2g') + '× faster',
+              '', '')
+    if hon:
+        first = [x for x in hon if x[1] != 'ECONNREFUSED']
+        after = [x[2] for x in hon if x[1] == 'ECONNREFUSED']
+        t.add('same never-answering destination under the shim',
+              '', '%d × %.0f ms timeouts, then rejections at %s µs '
+              '(socket+connect+close)' % (len(first), med([x[2] / 1e3
+              for x in first]) if first else 0, mmm(after, '%.2g')),
+              '', 'opens after failure_threshold (5)',
+              yes(len(first) == 5 and len(after) == len(hon) - 5))
+    for w in d.get('strace', []):
+        if w[0] not in ('rej', 'ref'):
+            continue
+        kind = 'rejection (shim)' if w[0] == 'rej' else 'kernel refusal'
+        per = dict(x.split('=') for x in w[1:])
+        ok = float(per.get('connect', 0)) == 0 if w[0] == 'rej' else True
+        t.add('syscalls per call, strace -c: ' + kind, '', ' '.join(w[1:]),
+              '', 'no connect syscall' if w[0] == 'rej' else '',
+              yes(ok) if w[0] == 'rej' else '')
+
+
+def scale(d, t):
+    ref = by_rep(d, 'refuse')
+    t.section('3. scale: 1, 64, 4096 breakers, random order, socket()/close() '
+              'between calls')
+    for k in (1, 64, 4096):
+        rej = by_rep(d, 'reject%d' % k)
+        sp = [ref[r] / max(rej[r], 1) for r in rej]
+        goal = '≥ 40× at 4096' if k == 4096 else ''
+        t.add('rejection among %d open breakers, ns' % k,
+              mmm(list(ref.values())) + ' (refusal)', mmm(list(rej.values())),
+              mmm(sp, '%.0f') + '× faster', goal,
+              yes(med(sp) >= 40) if k == 4096 else '')
+    rej = by_rep(d, 'reject4096flush')
+    if rej:
+        sp = [ref[r] / max(rej[r], 1) for r in rej]
+        t.add('rejection among 4096, slot flushed from all caches (clflush), ns',
+              mmm(list(ref.values())) + ' (refusal)', mmm(list(rej.values())),
+              mmm(sp, '%.0f') + '× faster', '', '')
+    for k in (1, 64, 4096):
+        lk = by_rep(d, 'lookup%d' % k)
+        t.add('lookup (cb_table_find + can_execute) among %d closed, ns' % k,
+              '', mmm(list(lk.values())), '', '', '')
+    cs = {w[0][8:]: kv_eq(w[1:]) for w in d.get('cg', [])
+          if w[0].startswith('cachesim') and len(w) > 2}
+    if '1' in cs and '4096' in cs:
+        extra = float(cs['4096']['D1miss']) - float(cs['1']['D1miss'])
+        t.add('callgrind --cache-sim, one decision (find + admit) after '
+              'evicting the caches: Ir, and segment lines beyond the '
+              'breaker\'s own', 'Ir %s (1 breaker)' % cs['1']['Ir'],
+              'Ir %s (4096), +%.2f lines' % (cs['4096']['Ir'], extra),
+              '1 + %.2f lines per decision' % extra, '≤ 1 line',
+              yes(extra < 0.05))
+
+
+def kv_eq(words):
+    return dict(x.split('=') for x in words)
+
+
+def contention(d, t):
+    t.section('4. contention: decisions (admit + record) per second, '
+              'direct on a segment')
+    by = defaultdict(list)
+    exact = defaultdict(list)
+    for m, who, dps, ex in d['contend']:
+        by[(m, who)].append(float(dps) / 1e6)
+        exact[(m, who)].append(ex == 'yes')
+    for m in ('one', 'distinct'):
+        base = med(by[(m, '1t')])
+        for who in ('1t', '2t', '4t', '8t', '2p'):
+            v = by[(m, who)]
+            if not v:
+                continue
+            label = who[:-1] + (' threads' if who[-1] == 't' else ' processes')
+            t.add('%s breaker%s, %s: M decisions/s' % (
+                'one shared' if m == 'one' else 'distinct', '' if m == 'one'
+                else 's', label), '', mmm(v),
+                mmm([x / base for x in v], '%.2f') + ' of 1 thread',
+                'counters exact', yes(all(exact[(m, who)])))
+
+
+def haproxy(d, t):
+    if 'rr' not in d:
+        return
+    t.section('5. against HAProxy 2.6 (TCP mode, observe layer4, error-limit 5, '
+              'on-error mark-down)')
+    by = defaultdict(dict)
+    for m, who, rep, v in d['rr']:
+        by[(m, rep)][who] = float(v) / 1e3
+    for m, what in (('conn', 'per connection (connect + 64 B request/reply '
+                     '+ close)'), ('req', 'per request on one connection')):
+        reps = [x for (mm, r), x in by.items() if mm == m]
+        direct = [x['direct'] for x in reps]
+        for who in ('shim', 'haproxy'):
+            add = [x[who] - x['direct'] for x in reps]
+            ratio = [x[who] / x['direct'] for x in reps]
+            t.add('%s: µs, %s vs direct' % (what, who), mmm(direct),
+                  mmm([x[who] for x in reps]),
+                  mmm(ratio, '%.3f') + ', +' + mmm(add, '%.3g') + ' µs', '',
+                  '')
+    dead = defaultdict(list)
+    for who, n, how, us in d.get('dead', []):
+        dead[who].append((int(n), how, float(us)))
+    if dead:
+        for who in ('shim', 'haproxy'):
+            v = sorted(dead[who])
+            if not v:
+                continue
+            steady = [x[2] for x in v[6:]]
+            t.add('dead backend, %s: time to the client\'s error' % who, '',
+                  '1st attempt %.3g µs (%s); attempts 7-%d: %s µs (%s)' % (
+                      v[0][2], v[0][1], len(v), mmm(steady, '%.3g'), v[-1][1]),
+                  '', '', '')
+        s = [x[2] for x in sorted(dead['shim'])[6:]]
+        h = [x[2] for x in sorted(dead['haproxy'])[6:]]
+        if s and h:
+            t.add('dead backend, steady state: HAProxy / shim', '', '',
+                  '%.0f× faster with the shim' % (med(h) / med(s)), '', '')
+            t.add('dead backend, first request: HAProxy / shim', '', '',
+                  '%.0f× faster with the shim' % (
+                      sorted(dead['haproxy'])[0][2] /
+                      sorted(dead['shim'])[0][2]), '', '')
+
+
+def memory(d, t):
+    t.section('6. memory')
+    sb = d.get('segment_bytes')
+    lay = ' '.join(d['segment_layout'][0]) if 'segment_layout' in d else ''
+    if sb:
+        size, used = int(sb[0][0]), sb[0][1]
+        cap = 4096
+        for w in lay.split(','):
+            if 'capacity' in w:
+                cap = int(w.split()[-1])
+        t.add('segment (/dev/shm), default max_breakers %d' % cap, '',
+              '%d bytes = %.0f bytes per breaker of capacity' % (
+                  size, size / cap), '', '', '')
+    rows = {}
+    for w in d.get('mem', []):
+        rows[(w[0], w[1])] = kv(w[2:])
+    for k in ('1', '1000'):
+        off, on = rows.get(('off', k)), rows.get(('on', k))
+        if not off or not on:
+            continue
+        t.add('VmRSS holding %s connection%s, kB' % (k, 's' if k != '1' else
+              ''), off['vmrss_kb'], on['vmrss_kb'], '+%d kB' % (
+              int(on['vmrss_kb']) - int(off['vmrss_kb'])), '', '')
+        t.add('  of which fd table touched (highest fd %s), segment mapped' %
+              on['highest_fd'], '', '%s kB, %s kB' % (
+                  on['fdtable_rss_kb'], on['segment_rss_kb']),
+              '', '', '')
+    fl = d.get('fd_limit')
+    if fl:
+        lim = min(int(fl[0][0]) if fl[0][0].isdigit() else 1 << 22, 1 << 22)
+        t.add('fd table reserved (MAP_NORESERVE, not resident)', '',
+              '%d fds × 16 B = %d kB virtual' % (lim, lim * 16 // 1024), '',
+              '', '')
+
+
+def callgrind(d, t):
+    cg = {w[0]: w[1:] for w in d.get('cg', [])}
+    if not cg:
+        return
+    t.section('7. instructions (callgrind Ir, (2N − N) runs / N calls)')
+    if 'closed_connect' in cg:
+        t.add('closed: inside the shim\'s connect() (less the real connect)',
+              '', '%.0f Ir' % float(cg['closed_connect'][0]), '', '', '')
+        t.add('closed: all shim wrappers per cycle (socket, connect, recv, '
+              'setsockopt, close)', '', '%.0f Ir' %
+              float(cg['closed_shim_all'][0]), '', '', '')
+        off, on = float(cg['closed_program_off'][0]), float(
+            cg['closed_program_on'][0])
+        t.add('closed: whole client program per cycle (user space)',
+              '%.0f Ir' % off, '%.0f Ir' % on, '%.3f' % (on / off), '', '')
+    for k in ('1', '4096'):
+        key = 'open%s_connect' % k
+        if key in cg:
+            t.add('open: rejection inside connect(), %s breaker%s' % (
+                k, 's' if k != '1' else ''), '', '%.0f Ir' %
+                float(cg[key][0]), '', '', '')
+
+
+def main():
+    d = load(sys.argv[1])
+    m = {w[0]: ' '.join(w[1:]) for w in d.get('machine', [])}
+    print('### cbshim benchmarks — %s, %s CPUs (%s), kernel %s, clocksource %s, '
+          'commit %s' % (m.get('date', '?'), m.get('nproc', '?'),
+                         m.get('cpu', '?'), m.get('kernel', '?'),
+                         m.get('clocksource', '?'), m.get('commit', '?')))
+    print()
+    t = Table()
+    for part in (closed, failfast, scale, contention, haproxy, memory,
+                 callgrind):
+        try:
+            part(d, t)
+        except (KeyError, ValueError, ZeroDivisionError, IndexError) as e:
+            t.add('(%s: no data: %r)' % (part.__name__, e), '', '', '', '', '')
+    print(t.markdown())
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# bench/run.sh - what `make bench` runs once everything is built: every
+# benchmark of issue 8, with and without the shim interleaved (A B A B ...,
+# never two blocks), then one table of medians with min-max over the
+# repetitions, printed and written to $B/bench/results.md.
+#
+#   bench/run.sh            the full run (about 2 minutes on 2 cores)
+#   QUICK=1 bench/run.sh    fewer repetitions, for trying the script out
+#   B=dir                   build directory (default: build)
+#
+# Everything runs on 127.0.0.1 with ports the kernel picks, against servers
+# this script starts (bench/server.c, haproxy) and kills on exit; every
+# shared-memory segment is named /cbbench-<pid>-* and removed on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=${B:-build}
+case $B in /*) ;; *) B=$ROOT/$B ;; esac
+BIN=$B/bench
+LIB=$B/libcbshim.so
+CBCTL=$B/cbctl
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+QUICK=${QUICK:-0}
+TMP=$(mktemp -d /tmp/cbbench.XXXXXX)
+SHM=/cbbench-$$
+DATA=$TMP/data
+PIDS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -f /dev/shm/cbbench-$$ /dev/shm/cbbench-$$-*
+	if [ "${KEEP:-0}" = 1 ]; then echo "raw data kept in $TMP" >&2
+	else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for f in "$LIB" "$CBCTL" "$BIN/connbench" "$BIN/segbench" "$BIN/server"; do
+	[ -x "$f" ] || [ -f "$f" ] || { echo "bench: $f missing (run make bench)" >&2; exit 1; }
+done
+: > "$TMP/empty.conf"
+CONF=$TMP/empty.conf
+
+if [ "$QUICK" = 1 ]; then REPS=3 CYC=2000 NC=3000 RR=1000 CREPS=1
+else REPS=9 CYC=4000 NC=10000 RR=2000 CREPS=3; fi
+PAIRS=$((REPS * 2 + 3))		# closed-path pairs: the noisiest figure
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+rec() { echo "$*" >> "$DATA"; }
+# field NAME: the value after NAME on stdin's first line
+field() { awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) { print $(i+1); exit }}'; }
+# shim SEGMENT CMD...: run CMD with the shim on segment SEGMENT
+shim() { local s=$1; shift; CBSHIM_SHM=$s CBSHIM_CONFIG=$CONF LD_PRELOAD=$LIB "$@"; }
+
+# start KIND: start a bench server, set PORT, remember its pid
+start() {
+	local f=$TMP/port.$1.$RANDOM i
+	"$BIN/server" "$1" > "$f" &
+	PIDS+=($!)
+	for i in $(seq 100); do [ -s "$f" ] && break; sleep 0.05; done
+	PORT=$(cat "$f")
+	[ -n "$PORT" ] || { echo "bench: server $1 did not start" >&2; exit 1; }
+}
+
+free_port() {
+	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+machine() {
+	rec "machine nproc $(nproc)"
+	rec "machine cpu $(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)"
+	rec "machine kernel $(uname -r)"
+	rec "machine clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo '?')"
+	rec "machine haproxy $(haproxy -v 2>/dev/null | awk 'NR==1{print $3}')"
+	rec "machine date $(date -u +%Y-%m-%dT%H:%MZ)"
+	rec "machine commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+}
+
+# 1. closed path: socket+connect+accept+close cycles, off/on alternately
+bench_closed() {
+	local i a b r
+	say "1. closed path: $PAIRS pairs of $CYC cycles"
+	start accept
+	for i in $(seq "$PAIRS"); do
+		if [ $((i % 2)) = 1 ]; then
+			a=$("$BIN/connbench" cycle 127.0.0.1 "$PORT" "$CYC" | field cycle_ns)
+			b=$(shim "$SHM-closed" "$BIN/connbench" cycle 127.0.0.1 "$PORT" "$CYC" | field cycle_ns)
+		else
+			b=$(shim "$SHM-closed" "$BIN/connbench" cycle 127.0.0.1 "$PORT" "$CYC" | field cycle_ns)
+			a=$("$BIN/connbench" cycle 127.0.0.1 "$PORT" "$CYC" | field cycle_ns)
+		fi
+		rec "closed $i off $a"
+		rec "closed $i on $b"
+	done
+	say "1. closed path, in one process: $((PAIRS * 10)) block pairs of 40 cycles"
+	r=$(shim "$SHM-closed" "$BIN/connbench" abcycle 127.0.0.1 "$PORT" $((PAIRS * 10)) 40)
+	rec "abcycle $r"
+	rec "syscost $("$BIN/connbench" syscost 20000)"
+	closed_strace
+	rec "closed_state $("$CBCTL" --shm "$SHM-closed" show "127.0.0.1:$PORT" --json | tr -d '\n ')"
+	CLOSED_PORT=$PORT
+}
+
+# syscalls per closed-path cycle, with and without the shim (N and 2N)
+closed_strace() {
+	local n=500 m
+	command -v strace > /dev/null || return 0
+	for m in $n $((2 * n)); do
+		shim "$SHM-closed" strace -f -c -o "$TMP/strace.on.$m" \
+			"$BIN/connbench" cycle 127.0.0.1 "$PORT" "$m" > /dev/null
+		strace -f -c -o "$TMP/strace.off.$m" \
+			"$BIN/connbench" cycle 127.0.0.1 "$PORT" "$m" > /dev/null
+	done
+	strace_per_call "$n" on off >> "$DATA"
+}
+
+# strace_per_call N KIND...: "strace KIND name=calls..." per call, from
+# $TMP/strace.KIND.N and .2N (the difference cancels start-up)
+strace_per_call() {
+	"$PY" - "$TMP" "$@" <<'EOF'
+import re, sys
+tmp, n, kinds = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+def counts(f):
+    c = {}
+    for l in open(f):
+        m = re.match(r'\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$', l)
+        if m and m.group(2) != 'total':
+            c[m.group(2)] = int(m.group(1))
+    return c
+for kind in kinds:
+    a, b = counts(f'{tmp}/strace.{kind}.{n}'), counts(f'{tmp}/strace.{kind}.{2*n}')
+    per = {k: (b.get(k, 0) - a.get(k, 0)) / n for k in set(a) | set(b)}
+    per = {k: v for k, v in per.items() if v >= 0.5}
+    print(f"strace {kind} " + ' '.join(f'{k}={v:.3g}' for k, v in sorted(per.items())))
+EOF
+}
+
+# 2 and 3. rejection (1, 64, 4096 breakers; warm and flushed) and lookup,
+# interleaved with the kernel's refusal in every repetition
+bench_reject() {
+	local i k r ref
+	say "2/3. fail fast and scale: $REPS repetitions"
+	start refuse
+	ref=$PORT
+	for k in 1 64 4096; do
+		"$BIN/segbench" fill "$SHM-open$k" "$k" 127.1.0.1 9 open > /dev/null
+		"$BIN/segbench" fill "$SHM-closed$k" "$k" 127.1.0.1 9 closed > /dev/null
+	done
+	"$CBCTL" --shm "$SHM-trip" trip "127.0.0.1:$ref" --hold > /dev/null
+	for i in $(seq "$REPS"); do
+		r=$("$BIN/connbench" ctime 127.0.0.1 "$ref" 1 "$NC")
+		[ "$(echo "$r" | field refused)" = "$NC" ] || { echo "bench: refusal: $r" >&2; exit 1; }
+		rec "refuse $i $(echo "$r" | field median_ns)"
+		r=$(shim "$SHM-trip" "$BIN/connbench" ctime 127.0.0.1 "$ref" 1 "$NC")
+		rec "reject_cbctl $i $(echo "$r" | field median_ns)"
+		for k in 1 64 4096; do
+			r=$(shim "$SHM-open$k" "$BIN/connbench" ctime 127.1.0.1 9 "$k" "$NC")
+			[ "$(echo "$r" | field refused)" = "$NC" ] || { echo "bench: rejection: $r" >&2; exit 1; }
+			rec "reject$k $i $(echo "$r" | field median_ns)"
+			r=$("$BIN/segbench" lookup "$SHM-closed$k" "$k" 127.1.0.1 9 "$NC")
+			rec "lookup$k $i $(echo "$r" | field median_ns)"
+		done
+		r=$(shim "$SHM-open4096" "$BIN/connbench" ctime 127.1.0.1 9 4096 $((NC / 4)) "$SHM-open4096")
+		rec "reject4096flush $i $(echo "$r" | field median_ns)"
+	done
+	REF_PORT=$ref
+}
+
+# syscalls per call, from strace -c of runs of N and 2N calls
+bench_strace() {
+	local n=2000 m
+	command -v strace > /dev/null || { rec "strace none"; return; }
+	say "2. strace -c of the rejection path"
+	for m in $n $((2 * n)); do
+		shim "$SHM-trip" strace -f -c -o "$TMP/strace.rej.$m" \
+			"$BIN/connbench" ctime 127.0.0.1 "$REF_PORT" 1 "$m" > /dev/null
+		strace -f -c -o "$TMP/strace.ref.$m" \
+			"$BIN/connbench" ctime 127.0.0.1 "$REF_PORT" 1 "$m" > /dev/null
+	done
+	strace_per_call "$n" rej ref >> "$DATA"
+}
+
+# a destination that never answers: the program's own 100 ms timeout, and
+# the same destination under the shim (its breaker opens after 5)
+bench_hang() {
+	say "2. a destination that never answers (100 ms client timeout)"
+	start hang
+	"$BIN/connbench" hang 127.0.0.1 "$PORT" 3 100 | awk '{print "hang off", $2, $3, $4}' >> "$DATA"
+	shim "$SHM-hang" "$BIN/connbench" hang 127.0.0.1 "$PORT" 8 100 | awk '{print "hang on", $2, $3, $4}' >> "$DATA"
+}
+
+# 4. contention on the segment, threads and processes
+bench_contend() {
+	local i m t r
+	say "4. contention: $CREPS repetitions"
+	for i in $(seq "$CREPS"); do
+		for m in one distinct; do
+			for t in 1 2 4 8; do
+				r=$("$BIN/segbench" contend "$SHM-cont" "$m" "$t" $((2000000 / t)) threads)
+				rec "contend $m ${t}t $(echo "$r" | field decisions_per_s) $(echo "$r" | field exact)"
+			done
+			r=$("$BIN/segbench" contend "$SHM-cont" "$m" 2 1000000 procs)
+			rec "contend $m 2p $(echo "$r" | field decisions_per_s) $(echo "$r" | field exact)"
+		done
+	done
+}
+
+# 5. HAProxy in front of the same backend, and a dead backend.
+# haproxy_cfg NAME FRONT_PORT BACK_PORT: one frontend, one server with
+# passive health checks; active checks every 10 s as well (observe needs
+# "check"), so that in the dead-backend run it is the passive observation
+# that marks the server down.
+haproxy_cfg() {
+	cat > "$TMP/haproxy.$1.cfg" <<EOF
+global
+    maxconn 4096
+    nbthread 1
+    log stdout format raw local0 warning
+defaults
+    mode tcp
+    log global
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    retries 3
+frontend fe_$1
+    bind 127.0.0.1:$2
+    default_backend be_$1
+backend be_$1
+    server $1 127.0.0.1:$3 check inter 10s observe layer4 error-limit 5 on-error mark-down
+EOF
+}
+
+# haproxy_start NAME FRONT_PORT BACK_PORT: start it, wait until it listens
+haproxy_start() {
+	local i
+	haproxy_cfg "$@"
+	haproxy -f "$TMP/haproxy.$1.cfg" > "$TMP/haproxy.$1.log" 2>&1 &
+	PIDS+=($!)
+	for i in $(seq 100); do
+		ss -Hltn "sport = :$2" 2>/dev/null | grep -q . && return 0
+		sleep 0.05
+	done
+	echo "bench: haproxy did not start" >&2
+	cat "$TMP/haproxy.$1.log" >&2
+	exit 1
+}
+
+bench_haproxy() {
+	local echo fl fd i m n r
+	command -v haproxy > /dev/null || { rec "haproxy none"; return; }
+	say "5. HAProxy: $REPS repetitions, then a dead backend"
+	start echo; echo=$PORT
+	fl=$(free_port)
+	haproxy_start live "$fl" "$echo"
+	for i in $(seq "$REPS"); do
+		for m in conn req; do
+			n=$RR; [ $m = req ] && n=$((RR * 2))
+			r=$("$BIN/connbench" rr 127.0.0.1 "$echo" $m $n | field op_ns)
+			rec "rr $m direct $i $r"
+			r=$(shim "$SHM-rr" "$BIN/connbench" rr 127.0.0.1 "$echo" $m $n | field op_ns)
+			rec "rr $m shim $i $r"
+			r=$("$BIN/connbench" rr 127.0.0.1 "$fl" $m $n | field op_ns)
+			rec "rr $m haproxy $i $r"
+		done
+	done
+	# a backend that dies while HAProxy runs: HAProxy sees it up first
+	# (its first active check passes), then it is killed; the next active
+	# check is 10 s away, so what follows is the passive observation's
+	# doing.  The shim meets the same dead port with a fresh breaker.
+	start echo
+	fd=$(free_port)
+	haproxy_start dead "$fd" "$PORT"
+	sleep 0.5
+	kill "${PIDS[-2]}"
+	sleep 0.1
+	"$BIN/connbench" dead 127.0.0.1 "$fd" 12 | awk '{print "dead haproxy", $2, $4, $5}' >> "$DATA"
+	shim "$SHM-dead" "$BIN/connbench" dead 127.0.0.1 "$PORT" 12 | awk '{print "dead shim", $2, $4, $5}' >> "$DATA"
+	grep -m1 -o 'Server be_dead/dead is DOWN[^,]*' "$TMP/haproxy.dead.log" | sed 's/^/haproxy_log /' >> "$DATA" || true
+}
+
+# 6. memory
+bench_memory() {
+	local k r f
+	say "6. memory"
+	start echo
+	for k in 1 1000; do
+		r=$("$BIN/connbench" mem 127.0.0.1 "$PORT" $k)
+		rec "mem off $k $r"
+		r=$(shim "$SHM-mem" "$BIN/connbench" mem 127.0.0.1 "$PORT" $k)
+		rec "mem on $k $r"
+	done
+	f=/dev/shm$SHM-mem
+	rec "segment_bytes $(stat -c %s "$f") $("$CBCTL" --shm "$SHM-mem" list --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+	rec "segment_layout $("$BIN/segbench" fill "$SHM-layout" 1 127.3.0.1 9 closed)"
+	rec "fd_limit $(ulimit -Hn)"
+}
+
+# 7. instruction counts under callgrind: a run of N and one of 2N calls,
+# the difference divided by N cancels start-up and the first insert
+# cg OUT [VAR=VALUE...] CMD...: the variables go to valgrind's environment
+# (LD_PRELOAD must reach the client; valgrind passes it on)
+cg() {
+	local out=$1 env=()
+	shift
+	while [[ $1 == *=* ]]; do env+=("$1"); shift; done
+	env "${env[@]}" valgrind --tool=callgrind --callgrind-out-file="$out" "$@" \
+		> /dev/null 2> "$out.log"
+}
+
+bench_callgrind() {
+	local n=1000 m k
+	command -v valgrind > /dev/null || { rec "callgrind none"; return; }
+	say "7. instruction counts (callgrind)"
+	for m in $n $((2 * n)); do
+		cg "$TMP/cg.closed.on.$m" CBSHIM_SHM="$SHM-cg" CBSHIM_CONFIG="$CONF" \
+			LD_PRELOAD="$LIB" "$BIN/connbench" cycle 127.0.0.1 "$CLOSED_PORT" $m
+		cg "$TMP/cg.closed.off.$m" "$BIN/connbench" cycle 127.0.0.1 "$CLOSED_PORT" $m
+		for k in 1 4096; do
+			cg "$TMP/cg.open$k.on.$m" CBSHIM_SHM="$SHM-open$k" CBSHIM_CONFIG="$CONF" \
+				LD_PRELOAD="$LIB" "$BIN/connbench" ctime 127.1.0.1 9 $k $m
+		done
+	done
+	# cache lines per decision: find + admit among 4096 after evicting
+	for k in 1 4096; do
+		valgrind --tool=callgrind --cache-sim=yes --toggle-collect=decide \
+			--D1=32768,8,64 --LL=524288,16,64 --callgrind-out-file="$TMP/cs.$k" \
+			"$BIN/segbench" probe "$SHM-open$k" $k 127.1.0.1 9 500 1024 > /dev/null 2>&1
+	done
+	"$PY" "$ROOT/bench/cgparse.py" "$TMP" $n >> "$DATA"
+}
+
+main() {
+	say "results go to $B/bench/results.md; raw data in $TMP"
+	machine
+	bench_closed
+	bench_reject
+	bench_strace
+	bench_hang
+	bench_contend
+	bench_haproxy
+	bench_memory
+	bench_callgrind
+	mkdir -p "$B/bench"
+	cp "$DATA" "$B/bench/results.data"
+	"$PY" "$ROOT/bench/report.py" "$DATA" | tee "$B/bench/results.md"
+}
+
+main "$@"

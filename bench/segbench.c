@@ -1,0 +1,322 @@
+/*
+ * segbench.c - benchmarks of the shared segment itself, with the shim's
+ * core (table.c, breaker.c) linked in and called directly, no sockets in
+ * the measured code:
+ *
+ *   segbench fill SHM K HOST PORT open|closed
+ *       create segment SHM (capacity max(4096, K)) and K breakers for
+ *       HOST+i:PORT, tripped with --hold semantics (open) or left closed.
+ *   segbench lookup SHM K HOST PORT N
+ *       N lookups (cb_table_find + cb_breaker_can_execute) of random
+ *       destinations among the K, each after a socket()/close() pair as a
+ *       real program makes; prints the median ns (clock cost removed).
+ *   segbench probe SHM K HOST PORT N EVICT_KB
+ *       for callgrind --cache-sim: N decisions (find + admit, in the
+ *       non-inlined function decide()), each after reading EVICT_KB of
+ *       unrelated memory, so the cache lines a decision needs are counted
+ *       by running with --toggle-collect=decide.
+ *   segbench contend SHM one|distinct T ITERS threads|procs
+ *       T threads (or T processes) each making ITERS decisions
+ *       (cb_breaker_admit + cb_breaker_record success) on one shared
+ *       breaker or on one breaker each; prints decisions per second and
+ *       whether every counter is exact afterwards.  Removes SHM.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "../shim/breaker.h"
+#include "../shim/table.h"
+
+static struct cb_table *open_seg(const char *shm, uint32_t cap, int create);
+static void cmd_fill(const char *shm, uint32_t k, const char *host,
+		     unsigned port, int open);
+static void cmd_lookup(const char *shm, uint32_t k, const char *host,
+		       unsigned port, unsigned long n);
+static void cmd_probe(const char *shm, uint32_t k, const char *host,
+		      unsigned port, unsigned long n, unsigned long evict_kb);
+static void cmd_contend(const char *shm, int one, unsigned nt,
+			unsigned long iters, int procs);
+
+static struct cb_table *
+open_seg(const char *shm, uint32_t cap, int create)
+{
+	struct cb_table_opts o = { .create = create, .mode = 0600,
+				   .capacity = cap < 4096 ? 4096 : cap };
+	struct cb_table *t;
+	char why[256];
+
+	if (cb_table_attach(&t, shm, &o, why, sizeof(why)) < 0)
+		die("segment %s: %s", shm, why);
+	return t;
+}
+
+static void
+dest_i(struct cb_dest *d, const char *host, unsigned port, uint32_t i)
+{
+	struct sockaddr_in sin;
+
+	dest_n(&sin, host, port, i);
+	if (cb_dest_from_sockaddr(d, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		die("cb_dest_from_sockaddr failed");
+}
+
+static void
+cmd_fill(const char *shm, uint32_t k, const char *host, unsigned port,
+	 int open)
+{
+	struct cb_table *t = open_seg(shm, k, 1);
+	struct cb_policy p;
+	struct cb_dest d;
+	struct cb_breaker *b;
+	struct cb_transition tr;
+	uint32_t i, slot;
+
+	cb_policy_default(&p);
+	for (i = 0; i < k; i++) {
+		dest_i(&d, host, port, i);
+		if (cb_table_insert(t, &d, &p, &b, &slot) < 0)
+			die("insert %u failed (table full?)", i);
+		if (open) {
+			cb_breaker_trip(b, cb_now_ms(), 1, 0, &tr);
+			cb_table_event(t, slot, &tr, cb_now_ms(), getpid());
+		}
+	}
+	printf("filled %u breakers (%s), segment %zu bytes, capacity %u, "
+	       "slots %u\n", k, open ? "open, held" : "closed",
+	       cb_table_size(t), cb_table_capacity(t), cb_table_slots(t));
+	cb_table_detach(t);
+}
+
+static void
+cmd_lookup(const char *shm, uint32_t k, const char *host, unsigned port,
+	   unsigned long n)
+{
+	struct cb_table *t = open_seg(shm, k, 0);
+	struct cb_dest *ds = calloc(k, sizeof(*ds));
+	uint64_t *v = calloc(n, sizeof(*v)), seed = 2463534242ull;
+	uint64_t over = timer_overhead_ns(), t0, t1, now = cb_now_ms();
+	struct cb_breaker *b;
+	unsigned long i, found = 0;
+	uint32_t j;
+
+	if (!ds || !v)
+		die("out of memory");
+	for (j = 0; j < k; j++)
+		dest_i(&ds[j], host, port, j);
+	for (i = 0; i < n; i++) {
+		const struct cb_dest *d = &ds[rnd(&seed) % k];
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		t0 = now_ns();
+		if (cb_table_find(t, d, &b, NULL) == 0) {
+			cb_breaker_can_execute(b, now);
+			found++;
+		}
+		t1 = now_ns();
+		close(fd);
+		v[i] = t1 - t0 > over ? t1 - t0 - over : 0;
+	}
+	if (found != n)
+		die("lookup: %lu of %lu destinations not found", n - found, n);
+	printf("median_ns %llu p10_ns %llu p90_ns %llu timer_ns %llu\n",
+	       (unsigned long long)quantile(v, n, 0.5),
+	       (unsigned long long)quantile(v, n, 0.1),
+	       (unsigned long long)quantile(v, n, 0.9),
+	       (unsigned long long)over);
+	free(v);
+	free(ds);
+	cb_table_detach(t);
+}
+
+/* One decision, as interpose.c's govern() makes it: find, then admit. */
+__attribute__((noinline)) int
+decide(struct cb_table *t, const struct cb_dest *d, uint64_t now);
+
+__attribute__((noinline)) int
+decide(struct cb_table *t, const struct cb_dest *d, uint64_t now)
+{
+	struct cb_breaker *b;
+	struct cb_ticket tk;
+	struct cb_transition tr;
+
+	if (cb_table_find(t, d, &b, NULL) < 0)
+		return -ENOENT;
+	return cb_breaker_admit(b, now, &tk, &tr);
+}
+
+static void
+cmd_probe(const char *shm, uint32_t k, const char *host, unsigned port,
+	  unsigned long n, unsigned long evict_kb)
+{
+	struct cb_table *t = open_seg(shm, k, 0);
+	size_t ev = evict_kb * 1024;
+	volatile uint8_t *buf = malloc(ev ? ev : 1);
+	uint64_t seed = 2463534242ull, now = cb_now_ms(), sum = 0;
+	struct cb_dest d;
+	unsigned long i, rejected = 0;
+	size_t j;
+
+	if (!buf)
+		die("out of memory");
+	for (i = 0; i < n; i++) {
+		dest_i(&d, host, port, (uint32_t)(rnd(&seed) % k));
+		for (j = 0; j < ev; j += 64)
+			sum += buf[j];
+		if (decide(t, &d, now) == -ECONNREFUSED)
+			rejected++;
+	}
+	printf("decisions %lu rejected %lu (%llu)\n", n, rejected,
+	       (unsigned long long)(sum & 1));
+	cb_table_detach(t);
+}
+
+/* ---- contention ------------------------------------------------------ */
+
+struct shared {
+	_Atomic unsigned ready;
+	_Atomic int go;
+};
+
+struct worker {
+	struct cb_breaker *b;
+	struct shared *sh;
+	unsigned long iters;
+};
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	struct cb_ticket tk;
+	struct cb_transition tr;
+	uint64_t now = cb_now_ms();
+	unsigned long i;
+
+	atomic_fetch_add(&w->sh->ready, 1);
+	while (!atomic_load_explicit(&w->sh->go, memory_order_acquire))
+		sched_yield();
+	for (i = 0; i < w->iters; i++) {
+		if (cb_breaker_admit(w->b, now, &tk, &tr) == 0)
+			cb_breaker_record(w->b, &tk, 1, 0, now, &tr);
+		if ((i & 4095) == 0)
+			now = cb_now_ms();
+	}
+	return NULL;
+}
+
+/* Start nt workers (threads, or processes each running one), release
+ * them at once, and return the wall time until all are done. */
+static uint64_t
+run_workers(struct worker *ws, unsigned nt, int procs)
+{
+	pthread_t th[64];
+	pid_t pid[64];
+	uint64_t t0;
+	unsigned i;
+
+	for (i = 0; i < nt; i++) {
+		if (!procs) {
+			if (pthread_create(&th[i], NULL, work, &ws[i]))
+				die("pthread_create failed");
+		} else if ((pid[i] = fork()) == 0) {
+			work(&ws[i]);
+			_exit(0);
+		} else if (pid[i] < 0) {
+			die("fork: %s", strerror(errno));
+		}
+	}
+	while (atomic_load(&ws[0].sh->ready) < nt)
+		sched_yield();
+	t0 = now_ns();
+	atomic_store_explicit(&ws[0].sh->go, 1, memory_order_release);
+	for (i = 0; i < nt; i++) {
+		if (!procs)
+			pthread_join(th[i], NULL);
+		else
+			waitpid(pid[i], NULL, 0);
+	}
+	return now_ns() - t0;
+}
+
+static void
+cmd_contend(const char *shm, int one, unsigned nt, unsigned long iters,
+	    int procs)
+{
+	struct cb_table *t;
+	struct shared *sh;
+	struct worker ws[64];
+	struct cb_policy p;
+	struct cb_dest d;
+	struct cb_snapshot s;
+	uint64_t ns, calls = 0, succ = 0, want;
+	unsigned i, nb = one ? 1 : nt;
+
+	if (nt < 1 || nt > 64)
+		die("1..64 workers");
+	cb_table_destroy(shm);
+	t = open_seg(shm, 4096, 1);
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	cb_policy_default(&p);
+	for (i = 0; i < nt; i++) {
+		dest_i(&d, "127.2.0.1", 9, one ? 0 : i);
+		if (cb_table_insert(t, &d, &p, &ws[i].b, NULL) < 0)
+			die("insert failed");
+		ws[i].sh = sh;
+		ws[i].iters = iters;
+	}
+	ns = run_workers(ws, nt, procs);
+	for (i = 0; i < nb; i++) {
+		cb_breaker_snapshot(ws[i].b, cb_now_ms(), &s);
+		calls += s.total_calls;
+		succ += s.successful_calls;
+	}
+	want = (uint64_t)nt * iters;
+	printf("decisions_per_s %.0f exact %s total_calls %llu "
+	       "successful_calls %llu expected %llu\n",
+	       (double)want * 1e9 / (double)ns,
+	       calls == want && succ == want ? "yes" : "NO",
+	       (unsigned long long)calls, (unsigned long long)succ,
+	       (unsigned long long)want);
+	cb_table_detach(t);
+	cb_table_destroy(shm);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!strcmp(cmd, "fill") && argc == 7)
+		cmd_fill(argv[2], (uint32_t)arg_ul(argv[3], "K"), argv[4],
+			 arg_ul(argv[5], "port"), !strcmp(argv[6], "open"));
+	else if (!strcmp(cmd, "lookup") && argc == 7)
+		cmd_lookup(argv[2], (uint32_t)arg_ul(argv[3], "K"), argv[4],
+			   arg_ul(argv[5], "port"), arg_ul(argv[6], "N"));
+	else if (!strcmp(cmd, "probe") && argc == 8)
+		cmd_probe(argv[2], (uint32_t)arg_ul(argv[3], "K"), argv[4],
+			  arg_ul(argv[5], "port"), arg_ul(argv[6], "N"),
+			  arg_ul(argv[7], "EVICT_KB"));
+	else if (!strcmp(cmd, "contend") && argc == 7)
+		cmd_contend(argv[2], !strcmp(argv[3], "one"),
+			    (unsigned)arg_ul(argv[4], "T"),
+			    arg_ul(argv[5], "ITERS"),
+			    !strcmp(argv[6], "procs"));
+	else
+		die("usage: segbench fill|lookup|probe|contend ... "
+		    "(see the comment at the top of bench/segbench.c)");
+	return 0;
+}
