@@ -29,6 +29,9 @@
  *       conn: N times socket + connect + 64-byte request + 64-byte reply +
  *       close; req: N request/reply round trips on one connection.  Prints
  *       ns per operation.
+ *   connbench abrr HOST PORT conn|req BLOCKS OPS
+ *       rr in BLOCKS pairs of OPS operations alternating libc's functions
+ *       and the program's own, as abcycle does for cycles.
  *   connbench dead HOST PORT N
  *       N attempts to talk to a dead backend (directly or via a proxy):
  *       connect, and if that succeeds send a request and wait for the
@@ -72,16 +75,49 @@ static void cmd_hang(const char *host, unsigned port, unsigned long n,
 		     int timeout_ms);
 static void cmd_rr(const char *host, unsigned port, const char *mode,
 		   unsigned long n);
+static void cmd_abrr(const char *host, unsigned port, const char *mode,
+		     unsigned long blocks, unsigned long ops);
 static void cmd_dead(const char *host, unsigned port, unsigned long n);
 static void cmd_syscost(unsigned long n);
 static void cmd_mem(const char *host, unsigned port, unsigned long k);
+
+/* The socket calls a benchmark makes, through whichever functions a set
+ * holds: the program's own (the shim's when it is preloaded), or libc's,
+ * found with dlsym on libc.so.6 (for in-process A/B comparisons). */
+struct fns {
+	int (*socket)(int, int, int);
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	ssize_t (*recv)(int, void *, size_t, int);
+	ssize_t (*send)(int, const void *, size_t, int);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
+	int (*close)(int);
+};
+
+static const struct fns dflt = { socket, connect, recv, send, setsockopt,
+				 close };
+static const struct fns *F = &dflt;	/* what connect_to/round_trip use */
+
+static void
+libc_fns(struct fns *libc)
+{
+	void *h = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+
+	if (!h)
+		die("no handle on libc.so.6");
+	*(void **)&libc->socket = dlsym(h, "socket");
+	*(void **)&libc->connect = dlsym(h, "connect");
+	*(void **)&libc->recv = dlsym(h, "recv");
+	*(void **)&libc->send = dlsym(h, "send");
+	*(void **)&libc->setsockopt = dlsym(h, "setsockopt");
+	*(void **)&libc->close = dlsym(h, "close");
+}
 
 static void
 linger0(int fd)
 {
 	struct linger lg = { 1, 0 };
 
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	F->setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
 static void
@@ -111,14 +147,6 @@ cmd_cycle(const char *host, unsigned port, unsigned long n)
 	printf("cycle_ns %.1f\n", (double)(now_ns() - t0) / (double)n);
 }
 
-/* The calls of one cycle, through whichever functions fs holds. */
-struct fns {
-	int (*socket)(int, int, int);
-	int (*connect)(int, const struct sockaddr *, socklen_t);
-	ssize_t (*recv)(int, void *, size_t, int);
-	int (*setsockopt)(int, int, int, const void *, socklen_t);
-	int (*close)(int);
-};
 
 static void
 cycles_with(const struct fns *fs, const struct sockaddr_in *sin,
@@ -147,21 +175,16 @@ static void
 cmd_abcycle(const char *host, unsigned port, unsigned long blocks,
 	    unsigned long cycles)
 {
-	struct fns dflt = { socket, connect, recv, setsockopt, close }, libc;
-	void *h = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	struct fns libc;
 	double *ratio = calloc(blocks, sizeof(double));
 	uint64_t *ta = calloc(blocks, sizeof(uint64_t));
 	uint64_t *tb = calloc(blocks, sizeof(uint64_t)), t0;
 	struct sockaddr_in sin;
 	unsigned long i;
 
-	if (!h || !ratio || !ta || !tb)
-		die("abcycle: no libc handle or no memory");
-	*(void **)&libc.socket = dlsym(h, "socket");
-	*(void **)&libc.connect = dlsym(h, "connect");
-	*(void **)&libc.recv = dlsym(h, "recv");
-	*(void **)&libc.setsockopt = dlsym(h, "setsockopt");
-	*(void **)&libc.close = dlsym(h, "close");
+	if (!ratio || !ta || !tb)
+		die("abcycle: out of memory");
+	libc_fns(&libc);
 	dest_n(&sin, host, port, 0);
 	cycles_with(&dflt, &sin, cycles);	/* warm both */
 	cycles_with(&libc, &sin, cycles);
@@ -291,15 +314,15 @@ cmd_hang(const char *host, unsigned port, unsigned long n, int timeout_ms)
 static int
 connect_to(const struct sockaddr_in *sin)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	int fd = F->socket(AF_INET, SOCK_STREAM, 0), one = 1;
 
 	if (fd < 0)
 		die("socket: %s", strerror(errno));
-	setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
-	if (connect(fd, (const struct sockaddr *)sin, sizeof(*sin)) < 0) {
+	F->setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
+	if (F->connect(fd, (const struct sockaddr *)sin, sizeof(*sin)) < 0) {
 		int e = errno;
 
-		close(fd);
+		F->close(fd);
 		errno = e;
 		return -1;
 	}
@@ -314,10 +337,10 @@ round_trip(int fd)
 	size_t got = 0;
 	ssize_t r;
 
-	if (send(fd, buf, REQ, MSG_NOSIGNAL) != REQ)
+	if (F->send(fd, buf, REQ, MSG_NOSIGNAL) != REQ)
 		return -1;
 	while (got < REQ) {
-		r = recv(fd, buf + got, REQ - got, 0);
+		r = F->recv(fd, buf + got, REQ - got, 0);
 		if (r <= 0) {
 			if (r == 0)
 				errno = 0;
@@ -328,30 +351,79 @@ round_trip(int fd)
 	return 0;
 }
 
+/* n operations: with fd < 0, connection + request + close each; else a
+ * request on fd.  Returns the ns they took. */
+static uint64_t
+rr_ops(const struct sockaddr_in *sin, int fd, unsigned long n)
+{
+	uint64_t t0 = now_ns();
+	unsigned long i;
+	int c = fd;
+
+	for (i = 0; i < n; i++) {
+		if (fd < 0 && (c = connect_to(sin)) < 0)
+			die("connect: %s", strerror(errno));
+		if (round_trip(c) < 0)
+			die("round trip: %s", strerror(errno));
+		if (fd < 0) {
+			linger0(c);
+			F->close(c);
+		}
+	}
+	return now_ns() - t0;
+}
+
 static void
 cmd_rr(const char *host, unsigned port, const char *mode, unsigned long n)
 {
 	struct sockaddr_in sin;
-	unsigned long i, warm = n / 10 + 20;
-	int conn = !strcmp(mode, "conn"), fd = -1;
-	uint64_t t0 = 0;
+	int fd = -1;
 
 	dest_n(&sin, host, port, 0);
-	if (!conn && (fd = connect_to(&sin)) < 0)
+	if (strcmp(mode, "conn") && (fd = connect_to(&sin)) < 0)
 		die("connect: %s", strerror(errno));
-	for (i = 0; i < n + warm; i++) {
-		if (i == warm)
-			t0 = now_ns();
-		if (conn && (fd = connect_to(&sin)) < 0)
-			die("connect: %s", strerror(errno));
-		if (round_trip(fd) < 0)
-			die("round trip: %s", strerror(errno));
-		if (conn) {
-			linger0(fd);
-			close(fd);
-		}
+	rr_ops(&sin, fd, n / 10 + 20);		/* warm up */
+	printf("op_ns %.1f\n", (double)rr_ops(&sin, fd, n) / (double)n);
+}
+
+/* As abcycle, for rr: BLOCKS pairs of OPS operations, libc's functions
+ * and the program's own alternately, on the same connection (req). */
+static void
+cmd_abrr(const char *host, unsigned port, const char *mode,
+	 unsigned long blocks, unsigned long ops)
+{
+	struct sockaddr_in sin;
+	struct fns libc;
+	double *ratio = calloc(blocks, sizeof(double));
+	uint64_t *ta = calloc(blocks, sizeof(uint64_t));
+	uint64_t *tb = calloc(blocks, sizeof(uint64_t));
+	unsigned long i;
+	int fd = -1;
+
+	if (!ratio || !ta || !tb)
+		die("abrr: out of memory");
+	libc_fns(&libc);
+	dest_n(&sin, host, port, 0);
+	if (strcmp(mode, "conn") && (fd = connect_to(&sin)) < 0)
+		die("connect: %s", strerror(errno));
+	rr_ops(&sin, fd, ops);
+	for (i = 0; i < blocks; i++) {
+		F = i % 2 ? &dflt : &libc;
+		(F == &dflt ? tb : ta)[i] = rr_ops(&sin, fd, ops);
+		F = F == &dflt ? &libc : &dflt;
+		(F == &dflt ? tb : ta)[i] = rr_ops(&sin, fd, ops);
+		ratio[i] = (double)tb[i] / (double)ta[i];
 	}
-	printf("op_ns %.1f\n", (double)(now_ns() - t0) / (double)n);
+	F = &dflt;
+	print_ratios(ratio, blocks);
+	printf(" libc_ns %.1f dflt_ns %.1f libc_p10_ns %.1f dflt_p10_ns %.1f\n",
+	       (double)quantile(ta, blocks, 0.5) / (double)ops,
+	       (double)quantile(tb, blocks, 0.5) / (double)ops,
+	       (double)quantile(ta, blocks, 0.1) / (double)ops,
+	       (double)quantile(tb, blocks, 0.1) / (double)ops);
+	free(ratio);
+	free(ta);
+	free(tb);
 }
 
 static void
@@ -518,6 +590,9 @@ main(int argc, char **argv)
 	else if (!strcmp(cmd, "rr") && argc == 6)
 		cmd_rr(argv[2], arg_ul(argv[3], "port"), argv[4],
 		       arg_ul(argv[5], "N"));
+	else if (!strcmp(cmd, "abrr") && argc == 7)
+		cmd_abrr(argv[2], arg_ul(argv[3], "port"), argv[4],
+			 arg_ul(argv[5], "BLOCKS"), arg_ul(argv[6], "OPS"));
 	else if (!strcmp(cmd, "dead") && argc == 5)
 		cmd_dead(argv[2], arg_ul(argv[3], "port"), arg_ul(argv[4], "N"));
 	else if (!strcmp(cmd, "syscost") && argc == 3)
@@ -525,7 +600,7 @@ main(int argc, char **argv)
 	else if (!strcmp(cmd, "mem") && argc == 5)
 		cmd_mem(argv[2], arg_ul(argv[3], "port"), arg_ul(argv[4], "K"));
 	else
-		die("usage: connbench cycle|abcycle|ctime|hang|rr|dead|syscost|mem ... "
+		die("usage: connbench cycle|abcycle|ctime|hang|rr|abrr|dead|syscost|mem ... "
 		    "(see the comment at the top of bench/connbench.c)");
 	return 0;
 }

@@ -159,6 +159,16 @@ def scale(d, t):
               mmm(list(ref.values())) + ' (refusal)', mmm(list(rej.values())),
               mmm(sp, '%.0f') + '× faster', goal,
               yes(med(sp) >= 40) if k == 4096 else '')
+    for k in (1, 4096):
+        rej = by_rep(d, 'reject_timed%d' % k)
+        if rej:
+            sp = [ref[r] / max(rej[r], 1) for r in rej]
+            t.add('rejection among %d breaker%s open for 10 min (timed: reads '
+                  'the clock), ns' % (k, 's' if k > 1 else ''),
+                  mmm(list(ref.values())) + ' (refusal)',
+                  mmm(list(rej.values())), mmm(sp, '%.0f') + '× faster',
+                  '≥ 40× at 4096' if k == 4096 else '',
+                  yes(med(sp) >= 40) if k == 4096 else '')
     rej = by_rep(d, 'reject4096flush')
     if rej:
         sp = [ref[r] / max(rej[r], 1) for r in rej]
@@ -226,6 +236,17 @@ def haproxy(d, t):
                   mmm([x[who] for x in reps]),
                   mmm(ratio, '%.3f') + ', +' + mmm(add, '%.3g') + ' µs', '',
                   '')
+    for w in d.get('abrr', []):
+        m, a = w[0], kv(w[1:])
+        p10 = float(a['dflt_p10_ns']) / float(a['libc_p10_ns'])
+        t.add('%s, in one process: libc\'s functions vs the shim\'s, µs '
+              '(median; p10 ratio %.3f)' % ('per connection' if m == 'conn'
+                                            else 'per request', p10),
+              '%.1f' % (float(a['libc_ns']) / 1e3),
+              '%.1f' % (float(a['dflt_ns']) / 1e3),
+              '%.3f (%.2f–%.2f)' % (float(a['ratio_median']),
+                                    float(a['ratio_min']),
+                                    float(a['ratio_max'])), '', '')
     dead = defaultdict(list)
     for who, n, how, us in d.get('dead', []):
         dead[who].append((int(n), how, float(us)))
@@ -294,12 +315,13 @@ def callgrind(d, t):
         t.add('closed: inside the shim\'s connect() (less the real connect)',
               '', '%.0f Ir' % float(cg['closed_connect'][0]), '', '', '')
         t.add('closed: all shim wrappers per cycle (socket, connect, recv, '
-              'setsockopt, close)', '', '%.0f Ir' %
+              'close)', '', '%.0f Ir' %
               float(cg['closed_shim_all'][0]), '', '', '')
         off, on = float(cg['closed_program_off'][0]), float(
             cg['closed_program_on'][0])
-        t.add('closed: whole client program per cycle (user space)',
-              '%.0f Ir' % off, '%.0f Ir' % on, '%.3f' % (on / off), '', '')
+        t.add('closed: whole client program per cycle, user space only '
+              '(the kernel\'s share is not counted)',
+              '%.0f Ir' % off, '%.0f Ir' % on, '+%.0f Ir' % (on - off), '', '')
     for k in ('1', '4096'):
         key = 'open%s_connect' % k
         if key in cg:
@@ -312,9 +334,11 @@ def main():
     d = load(sys.argv[1])
     m = {w[0]: ' '.join(w[1:]) for w in d.get('machine', [])}
     print('### cbshim benchmarks — %s, %s CPUs (%s), kernel %s, clocksource %s, '
-          'commit %s' % (m.get('date', '?'), m.get('nproc', '?'),
-                         m.get('cpu', '?'), m.get('kernel', '?'),
-                         m.get('clocksource', '?'), m.get('commit', '?')))
+          'meltdown: %s, HAProxy %s, commit %s' % (
+              m.get('date', '?'), m.get('nproc', '?'), m.get('cpu', '?'),
+              m.get('kernel', '?'), m.get('clocksource', '?'),
+              m.get('meltdown', '?'), m.get('haproxy', '?'),
+              m.get('commit', '?')))
     print()
     t = Table()
     for part in (closed, failfast, scale, contention, haproxy, memory,

@@ -7,6 +7,8 @@
 #   bench/run.sh            the full run (about 2 minutes on 2 cores)
 #   QUICK=1 bench/run.sh    fewer repetitions, for trying the script out
 #   B=dir                   build directory (default: build)
+#   CBSHIM_LIB=path         the shim to measure (default: $B/libcbshim.so),
+#                           e.g. a patched build, against the same baseline
 #
 # Everything runs on 127.0.0.1 with ports the kernel picks, against servers
 # this script starts (bench/server.c, haproxy) and kills on exit; every
@@ -17,7 +19,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-build}
 case $B in /*) ;; *) B=$ROOT/$B ;; esac
 BIN=$B/bench
-LIB=$B/libcbshim.so
+LIB=${CBSHIM_LIB:-$B/libcbshim.so}	# CBSHIM_LIB=...: measure another build
 CBCTL=$B/cbctl
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -74,6 +76,7 @@ machine() {
 	rec "machine cpu $(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)"
 	rec "machine kernel $(uname -r)"
 	rec "machine clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo '?')"
+	rec "machine meltdown $(cat /sys/devices/system/cpu/vulnerabilities/meltdown 2>/dev/null || echo '?')"
 	rec "machine haproxy $(haproxy -v 2>/dev/null | awk 'NR==1{print $3}')"
 	rec "machine date $(date -u +%Y-%m-%dT%H:%MZ)"
 	rec "machine commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
@@ -149,6 +152,9 @@ bench_reject() {
 		"$BIN/segbench" fill "$SHM-open$k" "$k" 127.1.0.1 9 open > /dev/null
 		"$BIN/segbench" fill "$SHM-closed$k" "$k" 127.1.0.1 9 closed > /dev/null
 	done
+	for k in 1 4096; do
+		"$BIN/segbench" fill "$SHM-timed$k" "$k" 127.1.0.1 9 timed > /dev/null
+	done
 	"$CBCTL" --shm "$SHM-trip" trip "127.0.0.1:$ref" --hold > /dev/null
 	for i in $(seq "$REPS"); do
 		r=$("$BIN/connbench" ctime 127.0.0.1 "$ref" 1 "$NC")
@@ -162,6 +168,10 @@ bench_reject() {
 			rec "reject$k $i $(echo "$r" | field median_ns)"
 			r=$("$BIN/segbench" lookup "$SHM-closed$k" "$k" 127.1.0.1 9 "$NC")
 			rec "lookup$k $i $(echo "$r" | field median_ns)"
+		done
+		for k in 1 4096; do
+			r=$(shim "$SHM-timed$k" "$BIN/connbench" ctime 127.1.0.1 9 "$k" "$NC")
+			rec "reject_timed$k $i $(echo "$r" | field median_ns)"
 		done
 		r=$(shim "$SHM-open4096" "$BIN/connbench" ctime 127.1.0.1 9 4096 $((NC / 4)) "$SHM-open4096")
 		rec "reject4096flush $i $(echo "$r" | field median_ns)"
@@ -266,6 +276,11 @@ bench_haproxy() {
 			r=$("$BIN/connbench" rr 127.0.0.1 "$fl" $m $n | field op_ns)
 			rec "rr $m haproxy $i $r"
 		done
+	done
+	say "5. the shim's share of a request, in one process (libc's functions vs the shim's)"
+	for m in conn req; do
+		r=$(shim "$SHM-rr" "$BIN/connbench" abrr 127.0.0.1 "$echo" $m $((REPS * 10)) 20)
+		rec "abrr $m $r"
 	done
 	# a backend that dies while HAProxy runs: HAProxy sees it up first
 	# (its first active check passes), then it is killed; the next active

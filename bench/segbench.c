@@ -3,9 +3,11 @@
  * core (table.c, breaker.c) linked in and called directly, no sockets in
  * the measured code:
  *
- *   segbench fill SHM K HOST PORT open|closed
+ *   segbench fill SHM K HOST PORT open|timed|closed
  *       create segment SHM (capacity max(4096, K)) and K breakers for
- *       HOST+i:PORT, tripped with --hold semantics (open) or left closed.
+ *       HOST+i:PORT: open until a reset (cbctl trip --hold), open for 10
+ *       minutes (timed: a decision must read the clock, as after
+ *       failure_threshold failures), or left closed.
  *   segbench lookup SHM K HOST PORT N
  *       N lookups (cb_table_find + cb_breaker_can_execute) of random
  *       destinations among the K, each after a socket()/close() pair as a
@@ -39,7 +41,7 @@
 
 static struct cb_table *open_seg(const char *shm, uint32_t cap, int create);
 static void cmd_fill(const char *shm, uint32_t k, const char *host,
-		     unsigned port, int open);
+		     unsigned port, const char *how);
 static void cmd_lookup(const char *shm, uint32_t k, const char *host,
 		       unsigned port, unsigned long n);
 static void cmd_probe(const char *shm, uint32_t k, const char *host,
@@ -72,9 +74,10 @@ dest_i(struct cb_dest *d, const char *host, unsigned port, uint32_t i)
 
 static void
 cmd_fill(const char *shm, uint32_t k, const char *host, unsigned port,
-	 int open)
+	 const char *how)
 {
 	struct cb_table *t = open_seg(shm, k, 1);
+	int trip = strcmp(how, "closed") != 0, hold = !strcmp(how, "open");
 	struct cb_policy p;
 	struct cb_dest d;
 	struct cb_breaker *b;
@@ -86,13 +89,14 @@ cmd_fill(const char *shm, uint32_t k, const char *host, unsigned port,
 		dest_i(&d, host, port, i);
 		if (cb_table_insert(t, &d, &p, &b, &slot) < 0)
 			die("insert %u failed (table full?)", i);
-		if (open) {
-			cb_breaker_trip(b, cb_now_ms(), 1, 0, &tr);
+		if (trip) {
+			cb_breaker_trip(b, cb_now_ms(), hold, hold ? 0 : 600000,
+					&tr);
 			cb_table_event(t, slot, &tr, cb_now_ms(), getpid());
 		}
 	}
 	printf("filled %u breakers (%s), segment %zu bytes, capacity %u, "
-	       "slots %u\n", k, open ? "open, held" : "closed",
+	       "slots %u\n", k, how,
 	       cb_table_size(t), cb_table_capacity(t), cb_table_slots(t));
 	cb_table_detach(t);
 }
@@ -114,11 +118,11 @@ cmd_lookup(const char *shm, uint32_t k, const char *host, unsigned port,
 	for (j = 0; j < k; j++)
 		dest_i(&ds[j], host, port, j);
 	for (i = 0; i < n; i++) {
-		const struct cb_dest *d = &ds[rnd(&seed) % k];
+		struct cb_dest d = ds[rnd(&seed) % k];	/* warm, on the stack */
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 		t0 = now_ns();
-		if (cb_table_find(t, d, &b, NULL) == 0) {
+		if (cb_table_find(t, &d, &b, NULL) == 0) {
 			cb_breaker_can_execute(b, now);
 			found++;
 		}
@@ -302,7 +306,7 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(cmd, "fill") && argc == 7)
 		cmd_fill(argv[2], (uint32_t)arg_ul(argv[3], "K"), argv[4],
-			 arg_ul(argv[5], "port"), !strcmp(argv[6], "open"));
+			 arg_ul(argv[5], "port"), argv[6]);
 	else if (!strcmp(cmd, "lookup") && argc == 7)
 		cmd_lookup(argv[2], (uint32_t)arg_ul(argv[3], "K"), argv[4],
 			   arg_ul(argv[5], "port"), arg_ul(argv[6], "N"));
