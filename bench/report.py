@@ -257,9 +257,9 @@ def haproxy(d, t):
                 continue
             steady = [x[2] for x in v[6:]]
             t.add('dead backend, %s: time to the client\'s error' % who, '',
-                  '1st attempt %.3g µs (%s); attempts 7-%d: %s µs (%s)' % (
-                      v[0][2], v[0][1], len(v), mmm(steady, '%.3g'), v[-1][1]),
-                  '', '', '')
+                  'attempts 1-6: %s µs (%s); attempts 7-%d: %s µs (%s)' % (
+                      ', '.join('%.3g' % x[2] for x in v[:6]), v[0][1],
+                      len(v), mmm(steady, '%.3g'), v[-1][1]), '', '', '')
         s = [x[2] for x in sorted(dead['shim'])[6:]]
         h = [x[2] for x in sorted(dead['haproxy'])[6:]]
         if s and h:
@@ -314,8 +314,8 @@ def callgrind(d, t):
     if 'closed_connect' in cg:
         t.add('closed: inside the shim\'s connect() (less the real connect)',
               '', '%.0f Ir' % float(cg['closed_connect'][0]), '', '', '')
-        t.add('closed: all shim wrappers per cycle (socket, connect, recv, '
-              'close)', '', '%.0f Ir' %
+        t.add('closed: the shim\'s own code per cycle (socket, connect, recv, '
+              'close wrappers; not the libc/vDSO calls they make)', '', '%.0f Ir' %
               float(cg['closed_shim_all'][0]), '', '', '')
         off, on = float(cg['closed_program_off'][0]), float(
             cg['closed_program_on'][0])
