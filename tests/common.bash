@@ -49,7 +49,7 @@ shimmed() {
 
 # bg CMD...: start CMD in the background; killed in teardown.
 bg() {
-	"$@" &
+	"$@" 3>&- &
 	CB_PIDS+=($!)
 }
 

@@ -15,10 +15,13 @@ conf() {
 
 # server MODE PORT [COUNTFILE] [HOST]: start tcpserver.py, wait until ready.
 server() {
-	local fifo=$BATS_TEST_TMPDIR/ready.$RANDOM
-	mkfifo "$fifo"
-	bg $PY "$SRV" "$@" >"$fifo"
-	read -r -t 10 _ <"$fifo"
+	local out=$BATS_TEST_TMPDIR/ready.$RANDOM i
+	bg $PY "$SRV" "$@" >"$out"
+	for i in $(seq 200); do
+		grep -q ready "$out" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
 }
 
 client() {
@@ -50,7 +53,7 @@ count() {
 	run client -n 1 127.0.0.1 "$port"
 	assert_line --regexp '^0 ok '
 	[ "$(field 127.0.0.1:$port consecutive_failures)" = 0 ]
-	cb_teardown; CB_PIDS=()
+	kill "${CB_PIDS[-1]}"; wait "${CB_PIDS[-1]}" 2>/dev/null || true
 	run client -n 4 127.0.0.1 "$port"
 	[ "$(state 127.0.0.1:$port)" = closed ]
 	[ "$(field 127.0.0.1:$port consecutive_failures)" = 4 ]
@@ -108,13 +111,12 @@ count() {
 	run client -n 5 127.0.0.1 "$port"
 	sleep 0.45
 	run client -n 2 127.0.0.1 "$port"
-	assert_line --index 0 --regexp '^0 ECONNREFUSED [0-9]{2,}'
+	left=$(field 127.0.0.1:$port open_remaining_ms)
+	[ "$left" -gt 100 ]
 	[ "$(state 127.0.0.1:$port)" = open ]
 	[ "$(field 127.0.0.1:$port failed_calls)" = 6 ]
 	[ "$(field 127.0.0.1:$port rejected_calls)" = 1 ]
 	[ "$(field 127.0.0.1:$port state_transitions)" = 3 ]
-	left=$(field 127.0.0.1:$port open_remaining_ms)
-	[ "$left" -gt 150 ]
 }
 
 @test "probe_limit: half_open_max_calls probes in flight, the next is rejected" {
@@ -152,7 +154,8 @@ except BlockingIOError: pass
 os.kill(os.getpid(), signal.SIGKILL)" || true
 	[ "$(field 127.0.0.1:$port half_open_in_flight)" = 1 ]
 	run client -n 1 -t 100 -m sockerr 127.0.0.1 "$port"
-	assert_line --regexp '^0 ECONNREFUSED [0-9] *$|^0 ECONNREFUSED [0-9]{1,2}$'
+	assert_line --regexp '^0 ECONNREFUSED '
+	[ "$(field 127.0.0.1:$port rejected_calls)" = 1 ]
 	sleep 0.4
 	run client -n 1 -t 100 -m abandon 127.0.0.1 "$port"
 	assert_line --regexp '^0 ETIMEDOUT '
@@ -236,8 +239,9 @@ except OSError as e: print(errno.errorcode[e.errno])"
 @test "ipv6_destination_has_its_own_breaker" {
 	port=$(free_port)
 	run client -n 6 ::1 "$port"
-	assert_line --index 5 --regexp '^5 ECONNREFUSED [0-9]{1,2}$'
+	assert_line --index 5 --regexp '^5 ECONNREFUSED '
 	[ "$(state "[::1]:$port")" = open ]
+	[ "$(field "[::1]:$port" rejected_calls)" = 1 ]
 	run "$CBCTL" show "127.0.0.1:$port" --json
 	assert_failure 1
 }
@@ -247,7 +251,9 @@ except OSError as e: print(errno.errorcode[e.errno])"
 	run client -n 5 ::ffff:127.0.0.1 "$port"
 	[ "$(state 127.0.0.1:$port)" = open ]
 	run client -n 1 127.0.0.1 "$port"
-	assert_line --regexp '^0 ECONNREFUSED [0-9]{1,2}$'
+	assert_line --regexp '^0 ECONNREFUSED '
+	[ "$(field 127.0.0.1:$port rejected_calls)" = 1 ]
+	[ "$(field 127.0.0.1:$port total_calls)" = 6 ]
 }
 
 @test "fork: parent and child share the breaker and both keep working" {
