@@ -86,7 +86,7 @@ check: deps-check
 	$(MAKE) tsan
 	tests/check.sh
 
-demo: deps-check all
+demo: deps-check all helpers
 	tests/demo.sh
 
 bench: deps-check all helpers $(BENCH_BINS)

@@ -68,9 +68,8 @@ for i in 1 2 3; do
 	"$CBCTL" run -- curl -s --connect-timeout 1 "$url" || echo "curl: exit $? (connection refused)"
 	echo "curl #$i failed after $(ms_since "$t") ms, almost all of it curl starting up"
 done
-"$top/build/tests/helpers/cbclient" -n 1 127.0.0.1 "$port" >/dev/null 2>&1 || true
-printf 'one rejected connect() itself: '
-LD_PRELOAD=$top/build/libcbshim.so "$top/build/tests/helpers/cbclient" -n 1 127.0.0.1 "$port" |
+printf 'and one rejected connect() on its own, timed inside the program: '
+LD_PRELOAD=$top/build/libcbshim.so "$top/build/tests/helpers/cbclient" -m sockerr -t 1000 -n 5 127.0.0.1 "$port" | tail -1 |
 	awk '{print $3 " microseconds (" $2 ")"}'
 
 say "The server comes back; after open_timeout (3 s) the breaker lets probes through"
