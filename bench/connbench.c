@@ -14,7 +14,8 @@
  *       interleaving in one process cancels most of a noisy machine's
  *       drift.  Prints the median of the per-pair ratios (shim / libc)
  *       with its min and max, and the median and 10th percentile ns per
- *       cycle of each side (the p10 is what a loaded machine disturbs least).
+ *       cycle of each side (the p10 is what a loaded machine disturbs least),
+ *       and each side's CPU time per cycle (CLOCK_THREAD_CPUTIME_ID).
  *   connbench ctime HOST PORT K N [SHM]
  *       N connect() calls, each on a fresh socket (socket() and close()
  *       around it, as a real program does), to K destinations HOST+i:PORT
@@ -171,43 +172,94 @@ cycles_with(const struct fns *fs, const struct sockaddr_in *sin,
 	}
 }
 
+/* ---- in-process A/B: libc's functions vs the program's ---------------- */
+
+struct ab_job {
+	const struct sockaddr_in *sin;
+	unsigned long ops;
+	int fd;			/* abrr req: the connection; else -1 */
+	int cycle;		/* abcycle (1) or abrr (0) */
+};
+
+static uint64_t rr_ops(const struct sockaddr_in *sin, int fd,
+		       unsigned long n);
+
+static uint64_t
+thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+ab_block(const struct fns *fs, const struct ab_job *j, uint64_t *wall,
+	 uint64_t *cpu)
+{
+	uint64_t w0, c0 = thread_cpu_ns();
+
+	w0 = now_ns();
+	F = fs;
+	if (j->cycle)
+		cycles_with(fs, j->sin, j->ops);
+	else
+		rr_ops(j->sin, j->fd, j->ops);
+	F = &dflt;
+	*wall = now_ns() - w0;
+	*cpu = thread_cpu_ns() - c0;
+}
+
+/* blocks pairs of blocks, libc's functions and the program's alternately
+ * (which goes first alternates too).  Prints the wall-time ratios (median,
+ * min, max), each side's median and 10th-percentile wall ns per operation,
+ * and each side's median CPU ns per operation (this thread's CPU time: what
+ * the shim costs the program whether or not the machine is busy). */
+static void
+ab_compare(const struct ab_job *j, unsigned long blocks)
+{
+	struct fns libc;
+	double *ratio = calloc(blocks, sizeof(double)), ops = (double)j->ops;
+	uint64_t *v = calloc(4 * blocks, sizeof(uint64_t));
+	uint64_t *wa = v, *wb = v + blocks, *ca = v + 2 * blocks;
+	uint64_t *cb = v + 3 * blocks;
+	unsigned long i;
+
+	if (!ratio || !v)
+		die("out of memory");
+	libc_fns(&libc);
+	ab_block(&dflt, j, &wa[0], &ca[0]);	/* warm both */
+	ab_block(&libc, j, &wa[0], &ca[0]);
+	for (i = 0; i < blocks; i++) {
+		if (i % 2) {
+			ab_block(&dflt, j, &wb[i], &cb[i]);
+			ab_block(&libc, j, &wa[i], &ca[i]);
+		} else {
+			ab_block(&libc, j, &wa[i], &ca[i]);
+			ab_block(&dflt, j, &wb[i], &cb[i]);
+		}
+		ratio[i] = (double)wb[i] / (double)wa[i];
+	}
+	print_ratios(ratio, blocks);
+	printf(" libc_ns %.1f dflt_ns %.1f", quantile(wa, blocks, 0.5) / ops,
+	       quantile(wb, blocks, 0.5) / ops);
+	printf(" libc_p10_ns %.1f dflt_p10_ns %.1f",
+	       quantile(wa, blocks, 0.1) / ops, quantile(wb, blocks, 0.1) / ops);
+	printf(" libc_cpu_ns %.1f dflt_cpu_ns %.1f\n",
+	       quantile(ca, blocks, 0.5) / ops, quantile(cb, blocks, 0.5) / ops);
+	free(ratio);
+	free(v);
+}
+
 static void
 cmd_abcycle(const char *host, unsigned port, unsigned long blocks,
 	    unsigned long cycles)
 {
-	struct fns libc;
-	double *ratio = calloc(blocks, sizeof(double));
-	uint64_t *ta = calloc(blocks, sizeof(uint64_t));
-	uint64_t *tb = calloc(blocks, sizeof(uint64_t)), t0;
 	struct sockaddr_in sin;
-	unsigned long i;
+	struct ab_job j = { &sin, cycles, -1, 1 };
 
-	if (!ratio || !ta || !tb)
-		die("abcycle: out of memory");
-	libc_fns(&libc);
 	dest_n(&sin, host, port, 0);
-	cycles_with(&dflt, &sin, cycles);	/* warm both */
-	cycles_with(&libc, &sin, cycles);
-	for (i = 0; i < blocks; i++) {
-		const struct fns *first = i % 2 ? &dflt : &libc;
-
-		t0 = now_ns();
-		cycles_with(first, &sin, cycles);
-		(first == &dflt ? tb : ta)[i] = now_ns() - t0;
-		t0 = now_ns();
-		cycles_with(first == &dflt ? &libc : &dflt, &sin, cycles);
-		(first == &dflt ? ta : tb)[i] = now_ns() - t0;
-		ratio[i] = (double)tb[i] / (double)ta[i];
-	}
-	print_ratios(ratio, blocks);
-	printf(" libc_ns %.1f dflt_ns %.1f libc_p10_ns %.1f dflt_p10_ns %.1f\n",
-	       (double)quantile(ta, blocks, 0.5) / (double)cycles,
-	       (double)quantile(tb, blocks, 0.5) / (double)cycles,
-	       (double)quantile(ta, blocks, 0.1) / (double)cycles,
-	       (double)quantile(tb, blocks, 0.1) / (double)cycles);
-	free(ratio);
-	free(ta);
-	free(tb);
+	ab_compare(&j, blocks);
 }
 
 /* Evict the lines around breaker b (its slot and the probe chain before
@@ -386,44 +438,18 @@ cmd_rr(const char *host, unsigned port, const char *mode, unsigned long n)
 	printf("op_ns %.1f\n", (double)rr_ops(&sin, fd, n) / (double)n);
 }
 
-/* As abcycle, for rr: BLOCKS pairs of OPS operations, libc's functions
- * and the program's own alternately, on the same connection (req). */
+/* As abcycle, for rr: on one connection (req) or a new one each (conn). */
 static void
 cmd_abrr(const char *host, unsigned port, const char *mode,
 	 unsigned long blocks, unsigned long ops)
 {
 	struct sockaddr_in sin;
-	struct fns libc;
-	double *ratio = calloc(blocks, sizeof(double));
-	uint64_t *ta = calloc(blocks, sizeof(uint64_t));
-	uint64_t *tb = calloc(blocks, sizeof(uint64_t));
-	unsigned long i;
-	int fd = -1;
+	struct ab_job j = { &sin, ops, -1, 0 };
 
-	if (!ratio || !ta || !tb)
-		die("abrr: out of memory");
-	libc_fns(&libc);
 	dest_n(&sin, host, port, 0);
-	if (strcmp(mode, "conn") && (fd = connect_to(&sin)) < 0)
+	if (strcmp(mode, "conn") && (j.fd = connect_to(&sin)) < 0)
 		die("connect: %s", strerror(errno));
-	rr_ops(&sin, fd, ops);
-	for (i = 0; i < blocks; i++) {
-		F = i % 2 ? &dflt : &libc;
-		(F == &dflt ? tb : ta)[i] = rr_ops(&sin, fd, ops);
-		F = F == &dflt ? &libc : &dflt;
-		(F == &dflt ? tb : ta)[i] = rr_ops(&sin, fd, ops);
-		ratio[i] = (double)tb[i] / (double)ta[i];
-	}
-	F = &dflt;
-	print_ratios(ratio, blocks);
-	printf(" libc_ns %.1f dflt_ns %.1f libc_p10_ns %.1f dflt_p10_ns %.1f\n",
-	       (double)quantile(ta, blocks, 0.5) / (double)ops,
-	       (double)quantile(tb, blocks, 0.5) / (double)ops,
-	       (double)quantile(ta, blocks, 0.1) / (double)ops,
-	       (double)quantile(tb, blocks, 0.1) / (double)ops);
-	free(ratio);
-	free(ta);
-	free(tb);
+	ab_compare(&j, blocks);
 }
 
 static void

@@ -90,6 +90,13 @@ def closed(d, t):
                   '%.1f' % (float(a['libc_p10_ns']) / 1e3),
                   '%.1f' % (float(a['dflt_p10_ns']) / 1e3), '%.4f' % r,
                   '≤ 1.02', yes(r <= 1.02))
+        if 'libc_cpu_ns' in a:
+            r = float(a['dflt_cpu_ns']) / float(a['libc_cpu_ns'])
+            t.add('same, the client\'s CPU time per cycle (µs; what a busy '
+                  'machine pays)', '%.2f' % (float(a['libc_cpu_ns']) / 1e3),
+                  '%.2f' % (float(a['dflt_cpu_ns']) / 1e3),
+                  '%.4f, +%.2f µs' % (r, (float(a['dflt_cpu_ns']) -
+                                      float(a['libc_cpu_ns'])) / 1e3), '', '')
     sc = {w[0]: w[1:] for w in d.get('strace', [])}
     if 'on' in sc and 'off' in sc:
         t.add('syscalls per cycle, strace -c', ' '.join(sc['off']),
@@ -239,9 +246,12 @@ def haproxy(d, t):
     for w in d.get('abrr', []):
         m, a = w[0], kv(w[1:])
         p10 = float(a['dflt_p10_ns']) / float(a['libc_p10_ns'])
+        cpu = (float(a['dflt_cpu_ns']) - float(a['libc_cpu_ns'])) / 1e3 \
+            if 'libc_cpu_ns' in a else float('nan')
         t.add('%s, in one process: libc\'s functions vs the shim\'s, µs '
-              '(median; p10 ratio %.3f)' % ('per connection' if m == 'conn'
-                                            else 'per request', p10),
+              '(median; p10 ratio %.3f; CPU +%.2f µs)' % (
+                  'per connection' if m == 'conn' else 'per request', p10,
+                  cpu),
               '%.1f' % (float(a['libc_ns']) / 1e3),
               '%.1f' % (float(a['dflt_ns']) / 1e3),
               '%.3f (%.2f–%.2f)' % (float(a['ratio_median']),

@@ -50,6 +50,14 @@ if [ "$QUICK" = 1 ]; then REPS=3 CYC=2000 NC=3000 RR=1000 CREPS=1
 else REPS=9 CYC=4000 NC=10000 RR=2000 CREPS=3; fi
 PAIRS=$((REPS * 2 + 3))		# closed-path pairs: the noisiest figure
 
+# Client on CPU 0, servers (and HAProxy) on CPU 1: otherwise every process
+# start draws a placement (same CPU or not), which alone moves a loopback
+# cycle between ~36 and ~50 µs and drowns a 2 % effect.
+CL=() SV=()
+if [ "$(nproc)" -ge 2 ] && command -v taskset > /dev/null; then
+	CL=(taskset -c 0) SV=(taskset -c 1)
+fi
+
 say() { printf 'bench: %s\n' "$*" >&2; }
 rec() { echo "$*" >> "$DATA"; }
 # field NAME: the value after NAME on stdin's first line
@@ -60,7 +68,7 @@ shim() { local s=$1; shift; CBSHIM_SHM=$s CBSHIM_CONFIG=$CONF LD_PRELOAD=$LIB "$
 # start KIND: start a bench server, set PORT, remember its pid
 start() {
 	local f=$TMP/port.$1.$RANDOM i
-	"$BIN/server" "$1" > "$f" &
+	"${SV[@]}" "$BIN/server" "$1" > "$f" &
 	PIDS+=($!)
 	for i in $(seq 100); do [ -s "$f" ] && break; sleep 0.05; done
 	PORT=$(cat "$f")
@@ -89,17 +97,17 @@ bench_closed() {
 	start accept
 	for i in $(seq "$PAIRS"); do
 		if [ $((i % 2)) = 1 ]; then
-			a=$("$BIN/connbench" cycle 127.0.0.1 "$PORT" "$CYC" | field cycle_ns)
-			b=$(shim "$SHM-closed" "$BIN/connbench" cycle 127.0.0.1 "$PORT" "$CYC" | field cycle_ns)
+			a=$("${CL[@]}" "$BIN/connbench" cycle 127.0.0.1 "$PORT" "$CYC" | field cycle_ns)
+			b=$(shim "$SHM-closed" "${CL[@]}" "$BIN/connbench" cycle 127.0.0.1 "$PORT" "$CYC" | field cycle_ns)
 		else
-			b=$(shim "$SHM-closed" "$BIN/connbench" cycle 127.0.0.1 "$PORT" "$CYC" | field cycle_ns)
-			a=$("$BIN/connbench" cycle 127.0.0.1 "$PORT" "$CYC" | field cycle_ns)
+			b=$(shim "$SHM-closed" "${CL[@]}" "$BIN/connbench" cycle 127.0.0.1 "$PORT" "$CYC" | field cycle_ns)
+			a=$("${CL[@]}" "$BIN/connbench" cycle 127.0.0.1 "$PORT" "$CYC" | field cycle_ns)
 		fi
 		rec "closed $i off $a"
 		rec "closed $i on $b"
 	done
 	say "1. closed path, in one process: $((PAIRS * 10)) block pairs of 40 cycles"
-	r=$(shim "$SHM-closed" "$BIN/connbench" abcycle 127.0.0.1 "$PORT" $((PAIRS * 10)) 40)
+	r=$(shim "$SHM-closed" "${CL[@]}" "$BIN/connbench" abcycle 127.0.0.1 "$PORT" $((PAIRS * 10)) 40)
 	rec "abcycle $r"
 	rec "syscost $("$BIN/connbench" syscost 20000)"
 	closed_strace
@@ -157,23 +165,23 @@ bench_reject() {
 	done
 	"$CBCTL" --shm "$SHM-trip" trip "127.0.0.1:$ref" --hold > /dev/null
 	for i in $(seq "$REPS"); do
-		r=$("$BIN/connbench" ctime 127.0.0.1 "$ref" 1 "$NC")
+		r=$("${CL[@]}" "$BIN/connbench" ctime 127.0.0.1 "$ref" 1 "$NC")
 		[ "$(echo "$r" | field refused)" = "$NC" ] || { echo "bench: refusal: $r" >&2; exit 1; }
 		rec "refuse $i $(echo "$r" | field median_ns)"
-		r=$(shim "$SHM-trip" "$BIN/connbench" ctime 127.0.0.1 "$ref" 1 "$NC")
+		r=$(shim "$SHM-trip" "${CL[@]}" "$BIN/connbench" ctime 127.0.0.1 "$ref" 1 "$NC")
 		rec "reject_cbctl $i $(echo "$r" | field median_ns)"
 		for k in 1 64 4096; do
-			r=$(shim "$SHM-open$k" "$BIN/connbench" ctime 127.1.0.1 9 "$k" "$NC")
+			r=$(shim "$SHM-open$k" "${CL[@]}" "$BIN/connbench" ctime 127.1.0.1 9 "$k" "$NC")
 			[ "$(echo "$r" | field refused)" = "$NC" ] || { echo "bench: rejection: $r" >&2; exit 1; }
 			rec "reject$k $i $(echo "$r" | field median_ns)"
-			r=$("$BIN/segbench" lookup "$SHM-closed$k" "$k" 127.1.0.1 9 "$NC")
+			r=$("${CL[@]}" "$BIN/segbench" lookup "$SHM-closed$k" "$k" 127.1.0.1 9 "$NC")
 			rec "lookup$k $i $(echo "$r" | field median_ns)"
 		done
 		for k in 1 4096; do
-			r=$(shim "$SHM-timed$k" "$BIN/connbench" ctime 127.1.0.1 9 "$k" "$NC")
+			r=$(shim "$SHM-timed$k" "${CL[@]}" "$BIN/connbench" ctime 127.1.0.1 9 "$k" "$NC")
 			rec "reject_timed$k $i $(echo "$r" | field median_ns)"
 		done
-		r=$(shim "$SHM-open4096" "$BIN/connbench" ctime 127.1.0.1 9 4096 $((NC / 4)) "$SHM-open4096")
+		r=$(shim "$SHM-open4096" "${CL[@]}" "$BIN/connbench" ctime 127.1.0.1 9 4096 $((NC / 4)) "$SHM-open4096")
 		rec "reject4096flush $i $(echo "$r" | field median_ns)"
 	done
 	REF_PORT=$ref
@@ -248,7 +256,7 @@ EOF
 haproxy_start() {
 	local i
 	haproxy_cfg "$@"
-	haproxy -f "$TMP/haproxy.$1.cfg" > "$TMP/haproxy.$1.log" 2>&1 &
+	"${SV[@]}" haproxy -f "$TMP/haproxy.$1.cfg" > "$TMP/haproxy.$1.log" 2>&1 &
 	PIDS+=($!)
 	for i in $(seq 100); do
 		ss -Hltn "sport = :$2" 2>/dev/null | grep -q . && return 0
@@ -269,17 +277,17 @@ bench_haproxy() {
 	for i in $(seq "$REPS"); do
 		for m in conn req; do
 			n=$RR; [ $m = req ] && n=$((RR * 2))
-			r=$("$BIN/connbench" rr 127.0.0.1 "$echo" $m $n | field op_ns)
+			r=$("${CL[@]}" "$BIN/connbench" rr 127.0.0.1 "$echo" $m $n | field op_ns)
 			rec "rr $m direct $i $r"
-			r=$(shim "$SHM-rr" "$BIN/connbench" rr 127.0.0.1 "$echo" $m $n | field op_ns)
+			r=$(shim "$SHM-rr" "${CL[@]}" "$BIN/connbench" rr 127.0.0.1 "$echo" $m $n | field op_ns)
 			rec "rr $m shim $i $r"
-			r=$("$BIN/connbench" rr 127.0.0.1 "$fl" $m $n | field op_ns)
+			r=$("${CL[@]}" "$BIN/connbench" rr 127.0.0.1 "$fl" $m $n | field op_ns)
 			rec "rr $m haproxy $i $r"
 		done
 	done
 	say "5. the shim's share of a request, in one process (libc's functions vs the shim's)"
 	for m in conn req; do
-		r=$(shim "$SHM-rr" "$BIN/connbench" abrr 127.0.0.1 "$echo" $m $((REPS * 10)) 20)
+		r=$(shim "$SHM-rr" "${CL[@]}" "$BIN/connbench" abrr 127.0.0.1 "$echo" $m $((REPS * 10)) 20)
 		rec "abrr $m $r"
 	done
 	# a backend that dies while HAProxy runs: HAProxy sees it up first
@@ -292,8 +300,8 @@ bench_haproxy() {
 	sleep 0.5
 	kill "${PIDS[-2]}"
 	sleep 0.1
-	"$BIN/connbench" dead 127.0.0.1 "$fd" 12 | awk '{print "dead haproxy", $2, $4, $5}' >> "$DATA"
-	shim "$SHM-dead" "$BIN/connbench" dead 127.0.0.1 "$PORT" 12 | awk '{print "dead shim", $2, $4, $5}' >> "$DATA"
+	"${CL[@]}" "$BIN/connbench" dead 127.0.0.1 "$fd" 12 | awk '{print "dead haproxy", $2, $4, $5}' >> "$DATA"
+	shim "$SHM-dead" "${CL[@]}" "$BIN/connbench" dead 127.0.0.1 "$PORT" 12 | awk '{print "dead shim", $2, $4, $5}' >> "$DATA"
 	grep -m1 -o 'Server be_dead/dead is DOWN[^,]*' "$TMP/haproxy.dead.log" | sed 's/^/haproxy_log /' >> "$DATA" || true
 }
 
