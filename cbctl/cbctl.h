@@ -1,0 +1,148 @@
+/*
+ * cbctl.h - what the command files of cbctl share: the invocation context
+ * (segment name, configuration), the ways a command ends (done, failed,
+ * misused) and the helpers every view needs (a private copy of a breaker,
+ * human durations, errno names, signals for the live views).
+ *
+ * Each command is a function int cmd_NAME(struct cbctl *, argc, argv) with
+ * argv[0] the command's name; it returns the exit status (0 done, 1 failed,
+ * 2 bad usage) and prints its own errors as "cbctl: what: why".
+ */
+#ifndef CBCTL_H
+#define CBCTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../shim/breaker.h"
+#include "../shim/config.h"
+#include "../shim/table.h"
+
+#define CBCTL_OK 0
+#define CBCTL_FAIL 1
+#define CBCTL_USAGE 2
+
+/* The invocation: global options and what was loaded lazily. */
+struct cbctl {
+	const char *shm_opt;		/* --shm NAME, or NULL */
+	char shm[256];			/* the resolved segment name */
+	int shm_resolved;
+	struct cb_config *cfg;		/* loaded on first need */
+	const char *cfg_path;		/* its file, NULL: built-in defaults */
+	int cfg_loaded;
+};
+
+/* How a command wants the segment. */
+enum cbctl_access {
+	CBCTL_READ,		/* read-only mapping, must exist */
+	CBCTL_WRITE,		/* read-write, must exist */
+	CBCTL_CREATE,		/* read-write, created with the config's mode
+				 * and capacity if missing */
+};
+
+/* One line per command: its name, synopsis and handler. */
+struct cbctl_cmd {
+	const char *name;
+	const char *synopsis;	/* after "cbctl [--shm NAME] NAME " */
+	const char *summary;
+	int (*fn)(struct cbctl *c, int argc, char **argv);
+};
+
+/* ---- main.c: context, errors, usage ------------------------------- */
+
+/* cbctl_fail - print "cbctl: FMT" on stderr; returns CBCTL_FAIL. */
+int cbctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* cbctl_misuse - print "cbctl: FMT" and argv0's usage on stderr; returns
+ * CBCTL_USAGE. */
+int cbctl_misuse(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* cbctl_usage - print command cmd's usage to f. */
+void cbctl_usage(const char *cmd, FILE *f);
+
+/* cbctl_getopt_error - getopt_long returned ch ('?' unknown option, ':'
+ * missing value; optstrings start with ':' and opterr is 0): say which,
+ * with cmd's usage (NULL: the global one).  Returns CBCTL_USAGE. */
+int cbctl_getopt_error(const char *cmd, int ch, char **argv);
+
+/* cbctl_config - load the configuration once (cb_config_path()).
+ * 0, or CBCTL_FAIL after printing why. */
+int cbctl_config(struct cbctl *c);
+
+/* cbctl_segment - resolve the segment name (--shm, $CBSHIM_SHM, the
+ * config's shm.name, /cbshim-UID) into c->shm.  0 or CBCTL_FAIL. */
+int cbctl_segment(struct cbctl *c);
+
+/* cbctl_attach - map the segment as acc says.  0 and *tp, or CBCTL_FAIL
+ * after printing "cbctl: segment NAME: why" (plus a hint). */
+int cbctl_attach(struct cbctl *c, enum cbctl_access acc,
+		 struct cb_table **tp);
+
+/* Signals for the live views (watch, events --follow): after
+ * cbctl_catch_signals(), SIGINT/SIGTERM set a flag instead of killing;
+ * cbctl_sleep_ms returns nonzero once it is set. */
+void cbctl_catch_signals(void);
+int cbctl_stopped(void);
+int cbctl_sleep_ms(uint64_t ms);
+
+/* ---- view.c: reading breakers ------------------------------------- */
+
+/* One breaker as the views show it: a private copy of the shared words
+ * (so nothing in the segment is ever written, even by the snapshot's
+ * bookkeeping), its snapshot at now and its policy. */
+struct cbctl_row {
+	struct cb_dest dest;
+	char name[64];			/* "a.b.c.d:port" / "[v6]:port" */
+	uint32_t slot;
+	struct cb_snapshot s;
+	struct cb_policy p;
+};
+
+/* cbctl_read_breaker - fill r from the shared breaker b at now. */
+void cbctl_read_breaker(struct cbctl_row *r, struct cb_breaker *b,
+			const struct cb_dest *d, uint32_t slot, uint64_t now);
+
+/* cbctl_read_all - every ready breaker of t, sorted by destination, into
+ * a malloc'd array (*rows, *n).  0 or -ENOMEM. */
+int cbctl_read_all(struct cb_table *t, struct cbctl_row **rows, size_t *n);
+
+/* cbctl_print_list - the list table (human) of rows to f, with the
+ * unprotected-attempts line when t counts some. */
+void cbctl_print_list(FILE *f, struct cb_table *t,
+		      const struct cbctl_row *rows, size_t n);
+
+/* cbctl_no_breaker - "cbctl: no breaker for DEST: ..." on stderr, for the
+ * nd destinations d that operand arg gave. */
+void cbctl_no_breaker(const char *arg, const struct cb_dest *d, int nd,
+		      const char *shm);
+
+/* cbctl_duration - "850ms", "12.3s", "4m05s", "2h07m", "3d04h" into buf. */
+void cbctl_duration(uint64_t ms, char *buf, size_t len);
+
+/* cbctl_errno_name - "ECONNREFUSED" for 111; "E<n>" if nameless;
+ * NULL for 0. */
+const char *cbctl_errno_name(uint32_t e, char *buf, size_t len);
+
+/* ---- the commands --------------------------------------------------- */
+
+int cmd_list(struct cbctl *c, int argc, char **argv);
+int cmd_show(struct cbctl *c, int argc, char **argv);
+int cmd_watch(struct cbctl *c, int argc, char **argv);
+int cmd_events(struct cbctl *c, int argc, char **argv);
+int cmd_metrics(struct cbctl *c, int argc, char **argv);
+int cmd_trip(struct cbctl *c, int argc, char **argv);
+int cmd_reset(struct cbctl *c, int argc, char **argv);
+int cmd_reload(struct cbctl *c, int argc, char **argv);
+int cmd_destroy(struct cbctl *c, int argc, char **argv);
+int cmd_run(struct cbctl *c, int argc, char **argv);
+int cmd_check_config(struct cbctl *c, int argc, char **argv);
+
+/* cbctl_simple_opts - parse a command that takes only --help (and no
+ * operands beyond max_operands).  Returns -1 to go on (*first = index of
+ * the first operand), or an exit status. */
+int cbctl_simple_opts(const char *cmd, int argc, char **argv,
+		      int max_operands, int *first);
+
+#endif

@@ -1,0 +1,304 @@
+/*
+ * control.c - the commands that change the segment: trip, reset, reload,
+ * destroy.
+ *
+ * Every manual transition is recorded in the events ring with cbctl's pid,
+ * exactly as the shim records the transitions traffic makes, so "cbctl
+ * events" tells the whole story.  trip is the one command that creates:
+ * the segment (with the config's mode and max_breakers) and the breaker
+ * (with the policy the config gives that destination), so that an operator
+ * can open a breaker before any program has used the destination.
+ */
+#include "cbctl.h"
+#include "dest.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+
+static int trip_one(struct cbctl *c, struct cb_table *t,
+		    const struct cb_dest *d, int hold, uint32_t for_ms);
+static int reset_all(struct cb_table *t);
+static int reset_dests(struct cb_table *t, const struct cb_dest *d, int nd);
+static void record(struct cb_table *t, uint32_t slot,
+		   const struct cb_transition *tr, uint64_t now);
+static int parse_dest(const char *cmd, const char *arg, struct cb_dest *d,
+		      int *nd);
+
+static void
+record(struct cb_table *t, uint32_t slot, const struct cb_transition *tr,
+       uint64_t now)
+{
+	if (tr->why != CB_WHY_NONE)
+		cb_table_event(t, slot, tr, now, getpid());
+}
+
+/* DEST operand: 0, or the exit status of a bad one (message printed). */
+static int
+parse_dest(const char *cmd, const char *arg, struct cb_dest *d, int *nd)
+{
+	char err[256];
+
+	*nd = cb_dest_parse(arg, d, CB_DEST_MAX, 0, err, sizeof(err));
+	if (*nd == -EAGAIN)
+		return cbctl_fail("%s", err);
+	if (*nd < 0)
+		return cbctl_misuse(cmd, "%s", err);
+	return 0;
+}
+
+/* ---- trip ------------------------------------------------------------- */
+
+static int
+trip_one(struct cbctl *c, struct cb_table *t, const struct cb_dest *d,
+	 int hold, uint32_t for_ms)
+{
+	struct cb_transition tr;
+	struct cb_breaker *b;
+	struct cb_policy p;
+	struct cbctl_row r;
+	char left[48], dur[32];
+	uint64_t now;
+	uint32_t slot;
+	int rc;
+
+	cb_config_policy(c->cfg, d, &p);
+	cb_dest_format(d, r.name, sizeof(r.name));
+	if (cb_policy_valid(&p) < 0)
+		return cbctl_fail("trip %s: the configuration gives it an "
+				  "invalid policy", r.name);
+	rc = cb_table_insert(t, d, &p, &b, &slot);
+	if (rc == -ENOSPC)
+		return cbctl_fail("trip %s: table full (max_breakers %u); "
+				  "cbctl destroy and a larger shm.max_breakers "
+				  "make room", r.name, cb_table_capacity(t));
+	if (rc < 0)
+		return cbctl_fail("trip %s: %s", r.name, strerror(-rc));
+	now = cb_now_ms();
+	cb_breaker_trip(b, now, hold, for_ms, &tr);
+	record(t, slot, &tr, now);
+	cbctl_read_breaker(&r, b, d, slot, cb_now_ms());
+	if (hold) {
+		snprintf(left, sizeof(left), "until reset");
+	} else {
+		cbctl_duration((uint64_t)(r.s.open_remaining_ms > 0 ?
+			       r.s.open_remaining_ms : 0), dur, sizeof(dur));
+		snprintf(left, sizeof(left), "for %s", dur);
+	}
+	printf("%s: open %s%s\n", r.name, left,
+	       r.p.mode == CB_MODE_OBSERVE ? " (mode observe: attempts are "
+	       "counted, not rejected)" : r.p.mode == CB_MODE_OFF ?
+	       " (mode off: traffic is not governed)" : "");
+	return 0;
+}
+
+int
+cmd_trip(struct cbctl *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "for", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "hold", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cb_dest d[CB_DEST_MAX];
+	struct cb_table *t;
+	uint64_t for_ms = 0;
+	int ch, hold = 0, nd, i, rc = CBCTL_OK;
+	const char *for_arg = NULL;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			for_arg = optarg;
+			break;
+		case 'h':
+			return cbctl_usage("trip", stdout), CBCTL_OK;
+		case 'H':
+			hold = 1;
+			break;
+		default:
+			return cbctl_getopt_error("trip", ch, argv);
+		}
+	}
+	if (hold && for_arg)
+		return cbctl_misuse("trip", "trip: --hold and --for exclude "
+				    "each other");
+	if (for_arg && (cb_parse_duration(for_arg, &for_ms) < 0 ||
+			for_ms < 1 || for_ms > CB_MAX_TRIP_FOR_MS))
+		return cbctl_misuse("trip", "trip: bad --for \"%s\" (a duration"
+				    " like 90s or 5m, at most %uh)", for_arg,
+				    CB_MAX_TRIP_FOR_MS / 3600000);
+	if (argc - optind != 1)
+		return cbctl_misuse("trip", "trip: %s", argc - optind ?
+				    "one DEST, please" : "no DEST");
+	if ((i = parse_dest("trip", argv[optind], d, &nd)) != 0)
+		return i;
+	if (cbctl_config(c) != 0 || cbctl_attach(c, CBCTL_CREATE, &t) != 0)
+		return CBCTL_FAIL;
+	for (i = 0; i < nd; i++)
+		if (trip_one(c, t, &d[i], hold, (uint32_t)for_ms) != 0)
+			rc = CBCTL_FAIL;
+	cb_table_detach(t);
+	return rc;
+}
+
+/* ---- reset ------------------------------------------------------------ */
+
+/* Reset every breaker that is not closed already (or has failures
+ * counted): those that are need nothing, and resetting them would flood
+ * the events ring. */
+static int
+reset_all(struct cb_table *t)
+{
+	uint32_t i, slots = cb_table_slots(t), n = 0, total = 0;
+	struct cb_transition tr;
+	struct cb_breaker *b;
+	struct cbctl_row r;
+	struct cb_dest d;
+	uint64_t now;
+
+	for (i = 0; i < slots; i++) {
+		if (cb_table_slot(t, i, &b, &d) < 0)
+			continue;
+		total++;
+		now = cb_now_ms();
+		cbctl_read_breaker(&r, b, &d, i, now);
+		if (r.s.state == CB_CLOSED && r.s.consecutive_failures == 0)
+			continue;
+		cb_breaker_reset(b, now, &tr);
+		record(t, i, &tr, now);
+		n++;
+	}
+	printf("reset %u breaker%s (%u of %u were closed already)\n", n,
+	       n == 1 ? "" : "s", total - n, total);
+	return CBCTL_OK;
+}
+
+/* Reset the breakers of DEST's addresses: how many there were. */
+static int
+reset_dests(struct cb_table *t, const struct cb_dest *d, int nd)
+{
+	struct cb_transition tr;
+	struct cb_breaker *b;
+	char name[64];
+	uint32_t slot;
+	uint64_t now;
+	int i, found = 0;
+
+	for (i = 0; i < nd; i++) {
+		if (cb_table_find(t, &d[i], &b, &slot) < 0)
+			continue;
+		now = cb_now_ms();
+		cb_breaker_reset(b, now, &tr);
+		record(t, slot, &tr, now);
+		cb_dest_format(&d[i], name, sizeof(name));
+		printf("%s: closed\n", name);
+		found++;
+	}
+	return found;
+}
+
+int
+cmd_reset(struct cbctl *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cb_dest d[CB_DEST_MAX];
+	struct cb_table *t;
+	int ch, all = 0, nd = 0, rc;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+		if (ch == 'h')
+			return cbctl_usage("reset", stdout), CBCTL_OK;
+		if (ch != 'a')
+			return cbctl_getopt_error("reset", ch, argv);
+		all = 1;
+	}
+	if (all && optind < argc)
+		return cbctl_misuse("reset", "reset: DEST or --all, not both");
+	if (!all && argc - optind != 1)
+		return cbctl_misuse("reset", "reset: %s", argc - optind ?
+				    "one DEST, please" : "DEST or --all");
+	if (!all && (rc = parse_dest("reset", argv[optind], d, &nd)) != 0)
+		return rc;
+	if (cbctl_attach(c, CBCTL_WRITE, &t) != 0)
+		return CBCTL_FAIL;
+	if (all) {
+		rc = reset_all(t);
+	} else if (reset_dests(t, d, nd) > 0) {
+		rc = CBCTL_OK;
+	} else {
+		cbctl_no_breaker(argv[optind], d, nd, c->shm);
+		rc = CBCTL_FAIL;
+	}
+	cb_table_detach(t);
+	return rc;
+}
+
+/* ---- reload ----------------------------------------------------------- */
+
+int
+cmd_reload(struct cbctl *c, int argc, char **argv)
+{
+	uint32_t i, slots, n = 0, bad = 0;
+	struct cb_breaker *b;
+	struct cb_table *t;
+	struct cb_policy p;
+	struct cb_dest d;
+	int first, r;
+
+	if ((r = cbctl_simple_opts("reload", argc, argv, 0, &first)) >= 0)
+		return r;
+	if (cbctl_config(c) != 0 || cbctl_attach(c, CBCTL_WRITE, &t) != 0)
+		return CBCTL_FAIL;
+	slots = cb_table_slots(t);
+	for (i = 0; i < slots; i++) {
+		if (cb_table_slot(t, i, &b, &d) < 0)
+			continue;
+		cb_config_policy(c->cfg, &d, &p);
+		if (cb_policy_valid(&p) < 0) {
+			bad++;
+			continue;
+		}
+		cb_breaker_set_policy(b, &p);
+		n++;
+	}
+	cb_table_detach(t);
+	printf("reloaded %u breaker%s from %s\n", n, n == 1 ? "" : "s",
+	       c->cfg_path ? c->cfg_path : "the built-in defaults");
+	if (bad)
+		return cbctl_fail("reload: %u breaker%s kept the old policy: the "
+				  "configuration gives an invalid one", bad,
+				  bad == 1 ? "" : "s");
+	return CBCTL_OK;
+}
+
+/* ---- destroy ---------------------------------------------------------- */
+
+int
+cmd_destroy(struct cbctl *c, int argc, char **argv)
+{
+	int first, r;
+
+	if ((r = cbctl_simple_opts("destroy", argc, argv, 0, &first)) >= 0)
+		return r;
+	if (cbctl_segment(c) != 0)
+		return CBCTL_FAIL;
+	/* no attach: a garbage or foreign segment must be removable too */
+	r = cb_table_destroy(c->shm);
+	if (r == -ENOENT)
+		return cbctl_fail("segment %s: no such segment", c->shm);
+	if (r < 0)
+		return cbctl_fail("segment %s: cannot remove: %s", c->shm,
+				  strerror(-r));
+	printf("removed segment %s\n", c->shm);
+	return CBCTL_OK;
+}

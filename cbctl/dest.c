@@ -1,0 +1,282 @@
+/*
+ * dest.c - DEST operands (see dest.h).
+ *
+ * The split is strict on purpose: the port is the text after the last
+ * colon (after the ']' of a bracketed address) and must be 1..65535 in
+ * decimal digits; an IPv6 address must be bracketed (so "::1:80" is an
+ * error, not a guess); a host made only of digits and dots must be a
+ * dotted quad (getaddrinfo would take "10.1" as 10.0.0.1, which nobody
+ * means); anything else must look like a hostname (letters, digits, '-',
+ * '.', '_') before the resolver is asked.  Messages quote the operand with
+ * control and non-ASCII bytes shown as \xNN, so no input can put escape
+ * sequences on the operator's terminal.  Every copy is bounded: any string
+ * is safe to feed it.
+ */
+#include "dest.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define HOST_MAX 253
+#define SHOWN_MAX 96		/* operand bytes quoted in a message */
+
+struct why {
+	char *buf;
+	size_t len;
+	char shown[SHOWN_MAX * 4 + 8];	/* the operand, made visible */
+};
+
+static int fail(struct why *w, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void visible(const char *s, char *buf, size_t len);
+static int parse_port(const char *s, uint16_t *port);
+static int split(const char *s, char *host, size_t hostlen, int *bracketed,
+		 uint16_t *port, struct why *w);
+static int hostname_ok(const char *h);
+static int all_digits_dots(const char *h);
+static int literal(const char *host, int bracketed, uint16_t port,
+		   struct cb_dest *d);
+static int resolve(const char *host, uint16_t port, struct cb_dest *out,
+		   size_t max, struct why *w);
+static int seen(const struct cb_dest *out, size_t n, const struct cb_dest *d);
+
+/* "bad destination "OPERAND": FMT" into the caller's buffer; returns r. */
+static int
+fail(struct why *w, int r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (w->len == 0)
+		return r;
+	n = snprintf(w->buf, w->len, "bad destination \"%s\": ", w->shown);
+	if (n >= 0 && (size_t)n < w->len) {
+		va_start(ap, fmt);
+		vsnprintf(w->buf + n, w->len - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return r;
+}
+
+/* s with bytes outside printable ASCII as \xNN, at most SHOWN_MAX input
+ * bytes (then "..."). */
+static void
+visible(const char *s, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+	unsigned char ch;
+
+	for (i = 0; s[i] && i < SHOWN_MAX && o + 5 < len; i++) {
+		ch = (unsigned char)s[i];
+		if (ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '"') {
+			buf[o++] = (char)ch;
+		} else {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[ch >> 4];
+			buf[o++] = hex[ch & 15];
+		}
+	}
+	if (s[i] && o + 4 < len) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+}
+
+/* 1..65535, decimal digits only (no sign, no blanks).  0 or -EINVAL. */
+static int
+parse_port(const char *s, uint16_t *port)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0')
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > 65535)
+			return -EINVAL;
+	}
+	if (v == 0)
+		return -EINVAL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* "host:port" or "[host]:port" -> host (brackets removed) and port. */
+static int
+split(const char *s, char *host, size_t hostlen, int *bracketed,
+      uint16_t *port, struct why *w)
+{
+	const char *colon, *close, *h = s;
+	size_t n;
+
+	*bracketed = s[0] == '[';
+	if (*bracketed) {
+		if (!(close = strchr(s, ']')))
+			return fail(w, -EINVAL, "no closing ']'");
+		if (close[1] != ':')
+			return fail(w, -EINVAL, "no port (want [IPv6]:PORT)");
+		colon = close + 1;
+		h = s + 1;
+		n = (size_t)(close - h);
+	} else {
+		if (!(colon = strrchr(s, ':')))
+			return fail(w, -EINVAL, "no port (want HOST:PORT)");
+		n = (size_t)(colon - s);
+		if (memchr(s, ':', n))
+			return fail(w, -EINVAL, "write an IPv6 address as "
+				    "[addr]:port");
+	}
+	if (n == 0)
+		return fail(w, -EINVAL, "no address");
+	if (n >= hostlen)
+		return fail(w, -EINVAL, "address too long");
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (parse_port(colon + 1, port) < 0)
+		return fail(w, -EINVAL, "bad port (want 1..65535)");
+	return 0;
+}
+
+static int
+all_digits_dots(const char *h)
+{
+	for (; *h; h++)
+		if ((*h < '0' || *h > '9') && *h != '.')
+			return 0;
+	return 1;
+}
+
+/* Letters, digits, '-', '_' and '.', no empty label, no leading '-'. */
+static int
+hostname_ok(const char *h)
+{
+	int label = 0;
+
+	if (*h == '\0' || strlen(h) > HOST_MAX)
+		return 0;
+	for (; *h; h++) {
+		if (*h == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') ||
+		      (*h >= '0' && *h <= '9') || *h == '_' ||
+		      (*h == '-' && label > 0)))
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return 1;
+}
+
+/* A numeric address: 1 and *d if host is one, 0 if not. */
+static int
+literal(const char *host, int bracketed, uint16_t port, struct cb_dest *d)
+{
+	struct sockaddr_in s4;
+	struct sockaddr_in6 s6;
+
+	if (!bracketed) {
+		memset(&s4, 0, sizeof(s4));
+		s4.sin_family = AF_INET;
+		s4.sin_port = htons(port);
+		if (inet_pton(AF_INET, host, &s4.sin_addr) != 1)
+			return 0;
+		return cb_dest_from_sockaddr(d, (struct sockaddr *)&s4,
+					     sizeof(s4)) == 0;
+	}
+	memset(&s6, 0, sizeof(s6));
+	s6.sin6_family = AF_INET6;
+	s6.sin6_port = htons(port);
+	if (inet_pton(AF_INET6, host, &s6.sin6_addr) != 1)
+		return 0;
+	return cb_dest_from_sockaddr(d, (struct sockaddr *)&s6,
+				     sizeof(s6)) == 0;
+}
+
+static int
+seen(const struct cb_dest *out, size_t n, const struct cb_dest *d)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (out[i].family == d->family && out[i].port == d->port &&
+		    memcmp(out[i].addr, d->addr, sizeof(d->addr)) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+resolve(const char *host, uint16_t port, struct cb_dest *out, size_t max,
+	struct why *w)
+{
+	struct addrinfo hints, *res, *ai;
+	struct cb_dest d;
+	size_t n = 0;
+	int r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	r = getaddrinfo(host, NULL, &hints, &res);
+	if (r != 0)
+		/* a resolver that failed for now is a runtime failure, a
+		 * name that does not exist is the caller's mistake */
+		return fail(w, r == EAI_AGAIN || r == EAI_MEMORY ||
+			    r == EAI_SYSTEM ? -EAGAIN : -ENOENT,
+			    "cannot resolve the host: %s", r == EAI_SYSTEM ?
+			    strerror(errno) : gai_strerror(r));
+	for (ai = res; ai && n < max; ai = ai->ai_next) {
+		if (cb_dest_from_sockaddr(&d, ai->ai_addr, ai->ai_addrlen) < 0)
+			continue;
+		d.port = port;
+		if (!seen(out, n, &d))
+			out[n++] = d;
+	}
+	freeaddrinfo(res);
+	if (n == 0)
+		return fail(w, -ENOENT, "the host has no IPv4 or IPv6 address");
+	return (int)n;
+}
+
+int
+cb_dest_parse(const char *s, struct cb_dest *out, size_t max, int flags,
+	      char *err, size_t errlen)
+{
+	struct why w = { err, errlen, "" };
+	char host[HOST_MAX + 2];
+	uint16_t port = 0;
+	int bracketed = 0, r;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (s == NULL || max == 0)
+		return fail(&w, -EINVAL, "nothing to parse");
+	visible(s, w.shown, sizeof(w.shown));
+	if ((r = split(s, host, sizeof(host), &bracketed, &port, &w)) < 0)
+		return r;
+	if (literal(host, bracketed, port, &out[0]))
+		return 1;
+	if (bracketed)
+		return fail(&w, -EINVAL, "bad IPv6 address");
+	if (all_digits_dots(host))
+		return fail(&w, -EINVAL, "bad IPv4 address (want a.b.c.d)");
+	if (!hostname_ok(host))
+		return fail(&w, -EINVAL, "bad host name");
+	if (flags & CB_DEST_NUMERIC)
+		return fail(&w, -EINVAL, "not a numeric address");
+	return resolve(host, port, out, max, &w);
+}

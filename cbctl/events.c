@@ -1,0 +1,185 @@
+/*
+ * events.c - "cbctl events": the transitions ring.
+ *
+ * Event times are CLOCK_MONOTONIC milliseconds (what every process of the
+ * host agrees on); they are shown as wall-clock time using the offset
+ * between CLOCK_REALTIME and CLOCK_MONOTONIC now, so a clock step after the
+ * event moves its printed time with it -- the honest best for a ring that
+ * stores no wall-clock time.
+ *
+ * --follow polls every 100 ms.  An entry may be read while a writer is
+ * still filling it (the ring skips it); the follower then waits a few
+ * polls for the gap to fill before moving past it, so it neither loses
+ * slow entries nor stalls forever on one a killed writer left torn.
+ */
+#include "cbctl.h"
+#include "json.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define POLL_MS 100
+#define GAP_POLLS 10
+
+struct evout {
+	int json;
+	int header_done;
+	int64_t offset_ms;		/* CLOCK_REALTIME - CLOCK_MONOTONIC */
+};
+
+static int64_t clock_offset_ms(void);
+static void iso_time(uint64_t wall_ms, char *buf, size_t len);
+static void print_event(struct evout *o, const struct cb_event *e);
+static int follow(struct cb_table *t, struct evout *o, struct cb_event *ev,
+		  uint64_t last);
+
+/* ---- time ------------------------------------------------------------ */
+
+static int64_t
+clock_offset_ms(void)
+{
+	struct timespec rt, mono;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	return ((int64_t)rt.tv_sec - (int64_t)mono.tv_sec) * 1000 +
+	       ((int64_t)rt.tv_nsec - (int64_t)mono.tv_nsec) / 1000000;
+}
+
+/* ISO-8601 local time with milliseconds and the UTC offset:
+ * 2026-11-28T01:02:03.456+01:00 */
+static void
+iso_time(uint64_t wall_ms, char *buf, size_t len)
+{
+	time_t s = (time_t)(wall_ms / 1000);
+	char date[32], zone[8];
+	struct tm tm;
+
+	localtime_r(&s, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm);	/* +0100 */
+	snprintf(buf, len, "%s.%03u%.3s:%.2s", date,
+		 (unsigned)(wall_ms % 1000), zone, zone + 3);
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static void
+print_event(struct evout *o, const struct cb_event *e)
+{
+	char when[48], dest[64], tr[40];
+	uint64_t wall = (uint64_t)((int64_t)e->time_ms + o->offset_ms);
+	struct json j;
+
+	iso_time(wall, when, sizeof(when));
+	if (e->dest.family)
+		cb_dest_format(&e->dest, dest, sizeof(dest));
+	if (o->json) {
+		json_init(&j, stdout, 0);
+		json_obj_begin(&j);
+		json_key(&j, "time");
+		json_str(&j, when);
+		json_key(&j, "time_ms");
+		json_u64(&j, wall);
+		json_key(&j, "dest");
+		json_str(&j, e->dest.family ? dest : NULL);
+		json_key(&j, "from");
+		json_str(&j, cb_state_name(e->from));
+		json_key(&j, "to");
+		json_str(&j, cb_state_name(e->to));
+		json_key(&j, "why");
+		json_str(&j, cb_why_name(e->why));
+		json_key(&j, "pid");
+		json_u64(&j, e->pid);
+		json_obj_end(&j);
+		json_end(&j);
+		return;
+	}
+	if (!o->header_done) {
+		printf("%-29s  %-23s  %-22s  %-13s  %s\n", "TIME", "DEST",
+		       "TRANSITION", "WHY", "PID");
+		o->header_done = 1;
+	}
+	snprintf(tr, sizeof(tr), "%s -> %s", cb_state_name(e->from),
+		 cb_state_name(e->to));
+	printf("%-29s  %-23s  %-22s  %-13s  %u\n", when,
+	       e->dest.family ? dest : "?", tr, cb_why_name(e->why), e->pid);
+}
+
+static int
+follow(struct cb_table *t, struct evout *o, struct cb_event *ev,
+       uint64_t last)
+{
+	size_t n, k;
+	int waits = 0;
+
+	cbctl_catch_signals();
+	while (!cbctl_sleep_ms(POLL_MS)) {
+		n = cb_table_events(t, last, ev, CB_EVENTS);
+		o->offset_ms = clock_offset_ms();
+		for (k = 0; k < n; k++) {
+			if (ev[k].seq != last + 1 && waits++ < GAP_POLLS)
+				break;		/* let a slow writer finish */
+			print_event(o, &ev[k]);
+			last = ev[k].seq;
+			waits = 0;
+		}
+		if (fflush(stdout) != 0)
+			return CBCTL_FAIL;
+	}
+	return CBCTL_OK;
+}
+
+int
+cmd_events(struct cbctl *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct evout o = { 0, 0, 0 };
+	struct cb_event *ev;
+	struct cb_table *t;
+	uint64_t last = 0;
+	size_t n, k;
+	int ch, fol = 0, rc = CBCTL_OK;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'f': fol = 1; break;
+		case 'h': return cbctl_usage("events", stdout), CBCTL_OK;
+		case 'j': o.json = 1; break;
+		default: return cbctl_getopt_error("events", ch, argv);
+		}
+	}
+	if (optind < argc)
+		return cbctl_misuse("events", "events: unexpected argument "
+				    "\"%s\"", argv[optind]);
+	if (cbctl_attach(c, CBCTL_READ, &t) != 0)
+		return CBCTL_FAIL;
+	if (!(ev = calloc(CB_EVENTS, sizeof(*ev)))) {
+		cb_table_detach(t);
+		return cbctl_fail("events: %s", strerror(ENOMEM));
+	}
+	n = cb_table_events(t, 0, ev, CB_EVENTS);
+	o.offset_ms = clock_offset_ms();
+	for (k = 0; k < n; k++) {
+		print_event(&o, &ev[k]);
+		last = ev[k].seq;
+	}
+	if (n == 0 && !o.json && !fol)
+		printf("(no events in %s yet)\n", c->shm);
+	fflush(stdout);
+	if (fol)
+		rc = follow(t, &o, ev, last);
+	free(ev);
+	cb_table_detach(t);
+	return rc;
+}

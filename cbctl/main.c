@@ -1,0 +1,335 @@
+/*
+ * main.c - cbctl, the operator's tool: global options, the command table,
+ * usage, and what every command shares (configuration, segment name,
+ * attaching with a clear message, signals for the live views).
+ *
+ * Exit status everywhere: 0 done, 1 failed (the message says what and
+ * why), 2 bad usage (the message, then the usage, on stderr).  Commands
+ * return the status instead of calling exit(), so main() alone flushes
+ * stdout and turns a failed write (a full disk, a closed pipe) into 1.
+ */
+#include "cbctl.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const struct cbctl_cmd commands[] = {
+	{ "list", "[--json]", "every breaker: state, counters, time left "
+	  "open", cmd_list },
+	{ "show", "DEST [--json]", "one breaker in full, with its policy",
+	  cmd_show },
+	{ "trip", "DEST [--hold | --for DURATION]", "open it now (creates "
+	  "the breaker if needed)", cmd_trip },
+	{ "reset", "DEST | --all", "close it, clearing its cycle counters",
+	  cmd_reset },
+	{ "watch", "[--count N] [--interval S]", "a live view of list",
+	  cmd_watch },
+	{ "events", "[--follow] [--json]", "recent transitions, oldest first",
+	  cmd_events },
+	{ "metrics", "", "Prometheus text exposition format", cmd_metrics },
+	{ "run", "[--config FILE] [--shm NAME] -- CMD [ARGS]", "run CMD with "
+	  "the shim preloaded", cmd_run },
+	{ "check-config", "[FILE]", "validate a configuration file",
+	  cmd_check_config },
+	{ "reload", "", "re-apply the configuration to existing breakers",
+	  cmd_reload },
+	{ "destroy", "", "remove the segment", cmd_destroy },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static volatile sig_atomic_t stop_flag;
+
+static void main_usage(FILE *f);
+static const struct cbctl_cmd *find_command(const char *name);
+static int valid_shm_name(const char *s);
+static int finish(int status);
+static void on_signal(int sig);
+
+/* ---- usage and errors --------------------------------------------- */
+
+static void
+main_usage(FILE *f)
+{
+	size_t i;
+
+	fputs("usage: cbctl [--shm NAME] COMMAND [ARGS]\n"
+	      "       cbctl --help | --version\n\ncommands:\n", f);
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-13s %-44s\n  %-13s   %s\n", commands[i].name,
+			commands[i].synopsis, "", commands[i].summary);
+	fputs("\nDEST is a.b.c.d:port, [v6addr]:port or hostname:port (every "
+	      "address).\n"
+	      "The segment is --shm NAME, else $CBSHIM_SHM, else the config's "
+	      "shm.name,\nelse /cbshim-UID.  'cbctl COMMAND --help' for one "
+	      "command.\n"
+	      "Exit status: 0 done, 1 failed, 2 bad usage.\n", f);
+}
+
+void
+cbctl_usage(const char *cmd, FILE *f)
+{
+	const struct cbctl_cmd *c = find_command(cmd);
+
+	if (c == NULL) {
+		main_usage(f);
+		return;
+	}
+	fprintf(f, "usage: cbctl [--shm NAME] %s%s%s\n  %s\n", c->name,
+		*c->synopsis ? " " : "", c->synopsis, c->summary);
+}
+
+int
+cbctl_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("cbctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CBCTL_FAIL;
+}
+
+int
+cbctl_misuse(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cbctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cbctl_usage(cmd, stderr);
+	return CBCTL_USAGE;
+}
+
+int
+cbctl_getopt_error(const char *cmd, int ch, char **argv)
+{
+	char opt[3] = { '-', (char)optopt, '\0' };
+	const char *what = ch == ':' ? "missing value for" : "unknown option";
+	/* optopt names a bad short option; a long one is the word getopt
+	 * just stepped over */
+	const char *arg = ch == '?' && optopt ? opt : argv[optind - 1];
+
+	if (cmd)
+		return cbctl_misuse(cmd, "%s: %s %s", cmd, what, arg);
+	return cbctl_misuse(NULL, "%s %s", what, arg);
+}
+
+int
+cbctl_simple_opts(const char *cmd, int argc, char **argv, int max_operands,
+		  int *first)
+{
+	static const struct option lo[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+:h", lo, NULL)) != -1) {
+		if (ch != 'h')
+			return cbctl_getopt_error(cmd, ch, argv);
+		cbctl_usage(cmd, stdout);
+		return CBCTL_OK;
+	}
+	if (argc - optind > max_operands)
+		return cbctl_misuse(cmd, "%s: unexpected argument \"%s\"", cmd,
+				    argv[optind + max_operands]);
+	*first = optind;
+	return -1;
+}
+
+static const struct cbctl_cmd *
+find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* ---- configuration and segment ------------------------------------ */
+
+int
+cbctl_config(struct cbctl *c)
+{
+	char err[512];
+	int r;
+
+	if (c->cfg_loaded)
+		return 0;
+	c->cfg_path = cb_config_path();
+	if ((r = cb_config_load(&c->cfg, c->cfg_path, err, sizeof(err))) < 0)
+		return cbctl_fail("%s", *err ? err : strerror(-r));
+	c->cfg_loaded = 1;
+	return 0;
+}
+
+/* The rule table.c applies: "/name", no other '/', not "/." or "/..". */
+static int
+valid_shm_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 2 && n < 200 && s[0] == '/' && !strchr(s + 1, '/') &&
+	       strcmp(s, "/.") != 0 && strcmp(s, "/..") != 0;
+}
+
+int
+cbctl_segment(struct cbctl *c)
+{
+	const char *e = getenv("CBSHIM_SHM"), *n;
+
+	if (c->shm_resolved)
+		return 0;
+	if (c->shm_opt) {
+		snprintf(c->shm, sizeof(c->shm), "%s", c->shm_opt);
+	} else if (e && *e) {
+		snprintf(c->shm, sizeof(c->shm), "%s", e);
+	} else {
+		if (cbctl_config(c) != 0)
+			return CBCTL_FAIL;
+		if ((n = cb_config_shm_name(c->cfg)) != NULL)
+			snprintf(c->shm, sizeof(c->shm), "%s", n);
+		else
+			cb_table_default_name(c->shm, sizeof(c->shm));
+	}
+	c->shm_resolved = 1;
+	return 0;
+}
+
+int
+cbctl_attach(struct cbctl *c, enum cbctl_access acc, struct cb_table **tp)
+{
+	struct cb_table_opts o = { 0, 0, 0600, CB_DEFAULT_CAPACITY };
+	char why[256];
+	int r;
+
+	if (cbctl_segment(c) != 0)
+		return CBCTL_FAIL;
+	o.readonly = acc == CBCTL_READ;
+	if (acc == CBCTL_CREATE) {
+		if (cbctl_config(c) != 0)
+			return CBCTL_FAIL;
+		o.create = 1;
+		o.mode = cb_config_shm_mode(c->cfg);
+		o.capacity = cb_config_max_breakers(c->cfg);
+	}
+	r = cb_table_attach(tp, c->shm, &o, why, sizeof(why));
+	if (r == 0)
+		return 0;
+	if (r == -ENOENT)
+		return cbctl_fail("segment %s: no such segment (no program has "
+				  "used cbshim with it yet)", c->shm);
+	if (r == -EBADMSG || r == -EPROTO)
+		return cbctl_fail("segment %s: %s (cbctl destroy removes it)",
+				  c->shm, why);
+	return cbctl_fail("segment %s: %s", c->shm, why);
+}
+
+/* ---- signals ------------------------------------------------------- */
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+void
+cbctl_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART: wake the sleep */
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int
+cbctl_stopped(void)
+{
+	return stop_flag != 0;
+}
+
+int
+cbctl_sleep_ms(uint64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+
+	while (!stop_flag && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	return stop_flag != 0;
+}
+
+/* ---- main ------------------------------------------------------------ */
+
+/* Flush stdout: output that could not be written is a failure. */
+static int
+finish(int status)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno != EPIPE)
+			fprintf(stderr, "cbctl: stdout: %s\n", strerror(errno));
+		return CBCTL_FAIL;
+	}
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "shm", required_argument, NULL, 's' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cbctl c;
+	const struct cbctl_cmd *cmd;
+	int ch, r;
+
+	memset(&c, 0, sizeof(c));
+	opterr = 0;		/* cbctl_getopt_error says it our way */
+	while ((ch = getopt_long(argc, argv, "+:hV", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			main_usage(stdout);
+			return finish(CBCTL_OK);
+		case 's':
+			c.shm_opt = optarg;
+			break;
+		case 'V':
+			printf("cbctl %s\n", CB_VERSION);
+			return finish(CBCTL_OK);
+		default:
+			return cbctl_getopt_error(NULL, ch, argv);
+		}
+	}
+	if (c.shm_opt && !valid_shm_name(c.shm_opt))
+		return cbctl_misuse(NULL, "--shm \"%s\": bad segment name "
+				    "(want /name)", c.shm_opt);
+	if (optind >= argc)
+		return cbctl_misuse(NULL, "no command");
+	if (!(cmd = find_command(argv[optind])))
+		return cbctl_misuse(NULL, "unknown command \"%s\"",
+				    argv[optind]);
+	r = cmd->fn(&c, argc - optind, argv + optind);
+	cb_config_free(c.cfg);
+	return finish(r);
+}

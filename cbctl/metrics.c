@@ -1,0 +1,167 @@
+/*
+ * metrics.c - "cbctl metrics": every breaker in the Prometheus text
+ * exposition format (version 0.0.4), for a node_exporter textfile
+ * collector or a tiny HTTP wrapper.
+ *
+ * Counters are named cbshim_<metric>_total and carry the TYPE line under
+ * that full name, as the official clients write them; the state is a
+ * gauge with one series per state (1 for the current one), so a query
+ * like cbshim_state{state="open"} == 1 finds open breakers.  Every series
+ * of a breaker is labelled dest="a.b.c.d:port" / dest="[v6]:port".
+ */
+#include "cbctl.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void metric_head(const char *name, const char *type,
+			const char *help);
+static void label_escape(const char *s);
+static void metric_u64(const char *name, const struct cbctl_row *rows,
+		       size_t n, size_t off);
+static void metric_u32(const char *name, const struct cbctl_row *rows,
+		       size_t n, size_t off);
+static void breaker_series(const struct cbctl_row *rows, size_t n);
+static void segment_series(struct cb_table *t);
+
+static void
+metric_head(const char *name, const char *type, const char *help)
+{
+	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void
+label_escape(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			printf("\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", stdout);
+		else
+			putchar(*s);
+	}
+}
+
+/* One series per breaker of the uint64_t at offset off of its snapshot. */
+static void
+metric_u64(const char *name, const struct cbctl_row *rows, size_t n,
+	   size_t off)
+{
+	size_t k;
+	uint64_t v;
+
+	for (k = 0; k < n; k++) {
+		memcpy(&v, (const char *)&rows[k].s + off, sizeof(v));
+		printf("%s{dest=\"", name);
+		label_escape(rows[k].name);
+		printf("\"} %" PRIu64 "\n", v);
+	}
+}
+
+/* The same for a uint32_t field. */
+static void
+metric_u32(const char *name, const struct cbctl_row *rows, size_t n,
+	   size_t off)
+{
+	size_t k;
+	uint32_t v;
+
+	for (k = 0; k < n; k++) {
+		memcpy(&v, (const char *)&rows[k].s + off, sizeof(v));
+		printf("%s{dest=\"", name);
+		label_escape(rows[k].name);
+		printf("\"} %u\n", v);
+	}
+}
+
+#define S(f) offsetof(struct cb_snapshot, f)
+static const struct {
+	const char *name, *help;
+	size_t off;
+} counters[] = {
+	{ "cbshim_calls_total", "Attempts to connect to the destination, "
+	  "admitted or rejected.", S(total_calls) },
+	{ "cbshim_successful_calls_total", "Attempts that connected.",
+	  S(successful_calls) },
+	{ "cbshim_failed_calls_total", "Attempts and connections that failed "
+	  "with a failure errno.", S(failed_calls) },
+	{ "cbshim_rejected_calls_total", "Attempts the breaker rejected (or, "
+	  "in observe mode, would have).", S(rejected_calls) },
+	{ "cbshim_state_transitions_total", "State changes of the breaker.",
+	  S(state_transitions) },
+	{ "cbshim_stale_outcomes_total", "Outcomes of attempts admitted in an "
+	  "earlier generation (counted, state unchanged).", S(stale_outcomes) },
+};
+
+/* The per-breaker series: counters, then gauges. */
+static void
+breaker_series(const struct cbctl_row *rows, size_t n)
+{
+	size_t i, k;
+	int st;
+
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		metric_head(counters[i].name, "counter", counters[i].help);
+		metric_u64(counters[i].name, rows, n, counters[i].off);
+	}
+	metric_head("cbshim_state", "gauge", "1 for the breaker's current "
+		    "state (closed, open, half-open), 0 for the others.");
+	for (k = 0; k < n; k++)
+		for (st = CB_CLOSED; st <= CB_HALF_OPEN; st++) {
+			fputs("cbshim_state{dest=\"", stdout);
+			label_escape(rows[k].name);
+			printf("\",state=\"%s\"} %d\n", cb_state_name(st),
+			       rows[k].s.state == (enum cb_state)st);
+		}
+	metric_head("cbshim_consecutive_failures", "gauge", "Failures in a "
+		    "row while closed.");
+	metric_u32("cbshim_consecutive_failures", rows, n,
+		   S(consecutive_failures));
+	metric_head("cbshim_half_open_in_flight", "gauge", "Probes in flight "
+		    "while half-open.");
+	metric_u32("cbshim_half_open_in_flight", rows, n,
+		   S(half_open_in_flight));
+}
+#undef S
+
+/* The segment's own series. */
+static void
+segment_series(struct cb_table *t)
+{
+	metric_head("cbshim_unprotected_attempts_total", "counter", "Attempts "
+		    "to new destinations that went unprotected: table full.");
+	printf("cbshim_unprotected_attempts_total %" PRIu64 "\n",
+	       cb_table_unprotected(t));
+	metric_head("cbshim_breakers", "gauge", "Breakers in the segment.");
+	printf("cbshim_breakers %u\n", cb_table_used(t));
+	metric_head("cbshim_max_breakers", "gauge", "Capacity of the segment "
+		    "(max_breakers).");
+	printf("cbshim_max_breakers %u\n", cb_table_capacity(t));
+}
+
+int
+cmd_metrics(struct cbctl *c, int argc, char **argv)
+{
+	struct cb_table *t;
+	struct cbctl_row *rows;
+	size_t n;
+	int first, r;
+
+	if ((r = cbctl_simple_opts("metrics", argc, argv, 0, &first)) >= 0)
+		return r;
+	if (cbctl_attach(c, CBCTL_READ, &t) != 0)
+		return CBCTL_FAIL;
+	if (cbctl_read_all(t, &rows, &n) < 0) {
+		cb_table_detach(t);
+		return cbctl_fail("metrics: %s", strerror(ENOMEM));
+	}
+	breaker_series(rows, n);
+	segment_series(t);
+	free(rows);
+	cb_table_detach(t);
+	return CBCTL_OK;
+}

@@ -1,0 +1,165 @@
+/*
+ * run.c - "cbctl run": exec a command with the shim preloaded, and
+ * "cbctl check-config": validate a configuration file.
+ *
+ * run finds the shim next to cbctl first (so build/cbctl uses
+ * build/libcbshim.so from the same build), then in the library directory
+ * it was built for.  The shim is appended to any LD_PRELOAD already set
+ * (other preloads keep their order and go first), and run exits like a
+ * shell when the command cannot be executed: 127 not found, 126 not
+ * executable.  A --config file is checked before anything is run, because
+ * the shim would only pass through with a warning on a bad one.
+ */
+#include "cbctl.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SHIM_NAME "libcbshim.so"
+
+static int find_shim(char *buf, size_t len);
+static int preload_has(const char *list, const char *path);
+static int set_preload(const char *shim);
+static int check_file(const char *path);
+
+/* The shim next to /proc/self/exe, else CB_LIBDIR.  0 or -ENOENT. */
+static int
+find_shim(char *buf, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(buf, len, "%s/" SHIM_NAME, dirname(exe));
+		if (access(buf, R_OK) == 0)
+			return 0;
+	}
+	snprintf(buf, len, "%s/" SHIM_NAME, CB_LIBDIR);
+	return access(buf, R_OK) == 0 ? 0 : -ENOENT;
+}
+
+/* Is path one of the (space- or colon-separated) entries of list? */
+static int
+preload_has(const char *list, const char *path)
+{
+	size_t n = strlen(path), k;
+
+	while (*list) {
+		k = strcspn(list, " :");
+		if (k == n && strncmp(list, path, n) == 0)
+			return 1;
+		list += k;
+		list += strspn(list, " :");
+	}
+	return 0;
+}
+
+static int
+set_preload(const char *shim)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *v;
+	int r;
+
+	if (old == NULL || old[strspn(old, " :")] == '\0')
+		return setenv("LD_PRELOAD", shim, 1);
+	if (preload_has(old, shim))
+		return 0;
+	if (asprintf(&v, "%s %s", old, shim) < 0)
+		return -1;
+	r = setenv("LD_PRELOAD", v, 1);
+	free(v);
+	return r;
+}
+
+/* Load path as the shim would: 0 if good, else CBCTL_FAIL (printed). */
+static int
+check_file(const char *path)
+{
+	struct cb_config *cfg;
+	char err[512];
+	int r;
+
+	if ((r = cb_config_load(&cfg, path, err, sizeof(err))) < 0)
+		return cbctl_fail("%s", *err ? err : strerror(-r));
+	cb_config_free(cfg);
+	return 0;
+}
+
+int
+cmd_run(struct cbctl *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "shm", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *shm = c->shm_opt;
+	char shim[PATH_MAX + 32], *abs = NULL;
+	int ch, e;
+
+	optind = 0;
+	/* '+': stop at the command, whose options are its own */
+	while ((ch = getopt_long(argc, argv, "+:h", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 'h': return cbctl_usage("run", stdout), CBCTL_OK;
+		case 's': shm = optarg; break;
+		default: return cbctl_getopt_error("run", ch, argv);
+		}
+	}
+	if (optind >= argc)
+		return cbctl_misuse("run", "run: no command to run");
+	if (shm && (shm[0] != '/' || strchr(shm + 1, '/') || !shm[1]))
+		return cbctl_misuse("run", "run: --shm \"%s\": bad segment "
+				    "name (want /name)", shm);
+	if (find_shim(shim, sizeof(shim)) < 0)
+		return cbctl_fail("run: cannot find " SHIM_NAME " next to cbctl "
+				  "nor in %s", CB_LIBDIR);
+	if (config) {
+		if (check_file(config) != 0)
+			return CBCTL_FAIL;
+		/* absolute: the command may change directory before the
+		 * shim reads it */
+		abs = realpath(config, NULL);
+		if (setenv("CBSHIM_CONFIG", abs ? abs : config, 1) < 0)
+			return cbctl_fail("run: %s", strerror(errno));
+		free(abs);
+	}
+	if ((shm && setenv("CBSHIM_SHM", shm, 1) < 0) ||
+	    set_preload(shim) < 0)
+		return cbctl_fail("run: %s", strerror(errno));
+	fflush(stdout);
+	execvp(argv[optind], argv + optind);
+	e = errno;
+	cbctl_fail("%s: %s", argv[optind], e == ENOENT && !strchr(argv[optind],
+		   '/') ? "command not found" : strerror(e));
+	return e == ENOENT ? 127 : 126;
+}
+
+int
+cmd_check_config(struct cbctl *c, int argc, char **argv)
+{
+	const char *path;
+	int first, r;
+
+	(void)c;
+	if ((r = cbctl_simple_opts("check-config", argc, argv, 1, &first)) >= 0)
+		return r;
+	path = first < argc ? argv[first] : cb_config_path();
+	if (path == NULL) {
+		printf("no config file; built-in defaults\n");
+		return CBCTL_OK;
+	}
+	if (check_file(path) != 0)
+		return CBCTL_FAIL;
+	printf("%s: ok\n", path);
+	return CBCTL_OK;
+}

@@ -1,0 +1,993 @@
+#!/usr/bin/env bats
+# cbctl.bats - the operator's tool, one behaviour a test: every command,
+# every error exit, against breakers made by cbctl itself and by shimmed
+# programs (build/libcbshim.so with tests/helpers/cbclient).
+
+load common
+
+bats_require_minimum_version 1.5.0
+
+# EXTRA_SHM: another segment a test made, removed too.
+teardown() {
+	[ -n "${EXTRA_SHM:-}" ] && rm -f "/dev/shm$EXTRA_SHM"
+	cb_teardown
+}
+
+# conf TEXT: use TEXT as this test's cb.conf.
+conf() {
+	printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/cb.conf"
+	export CBSHIM_CONFIG="$BATS_TEST_TMPDIR/cb.conf"
+}
+
+seg() { echo "/dev/shm${CBSHIM_SHM}"; }
+
+# refused N: N shimmed connects to 127.0.0.1:PORT where nothing listens.
+refused() {
+	"$CBCTL" run -- "$HELPERS/cbclient" -n "$1" 127.0.0.1 "$2" >/dev/null
+}
+
+# pyjson EXPR: evaluate EXPR with d = the JSON document on stdin.
+pyjson() {
+	$PY -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
+}
+
+# ---- global usage ------------------------------------------------------
+
+@test "help_goes_to_stdout: --help prints every command and exits 0" {
+	run --separate-stderr "$CBCTL" --help
+	assert_success
+	[ -z "$stderr" ]
+	for c in list show trip reset watch events metrics run check-config reload destroy; do
+		assert_output --partial "  $c "
+	done
+}
+
+@test "command_help: every command's --help prints its usage to stdout, exit 0" {
+	for c in list show trip reset watch events metrics run check-config reload destroy; do
+		run --separate-stderr "$CBCTL" "$c" --help
+		assert_success
+		assert_output --partial "usage: cbctl [--shm NAME] $c"
+		[ -z "$stderr" ]
+	done
+}
+
+@test "version: --version prints the version" {
+	run "$CBCTL" --version
+	assert_success
+	assert_output --regexp '^cbctl [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "no_command_is_misuse: usage on stderr, exit 2, nothing on stdout" {
+	run --separate-stderr "$CBCTL"
+	assert_failure 2
+	[ -z "$output" ]
+	[[ $stderr == *"cbctl: no command"* ]]
+	[[ $stderr == *"usage: cbctl"* ]]
+}
+
+@test "unknown_command_is_misuse: exit 2" {
+	run --separate-stderr "$CBCTL" frobnicate
+	assert_failure 2
+	[ -z "$output" ]
+	[[ $stderr == *'cbctl: unknown command "frobnicate"'* ]]
+}
+
+@test "unknown_option_is_misuse: global and per command, exit 2" {
+	run --separate-stderr "$CBCTL" --bogus list
+	assert_failure 2
+	[[ $stderr == *"cbctl: unknown option --bogus"* ]]
+	for c in list show trip reset watch events metrics run check-config reload destroy; do
+		run --separate-stderr "$CBCTL" "$c" --bogus
+		assert_failure 2
+		[ -z "$output" ]
+		[[ $stderr == "cbctl: $c: unknown option --bogus"* ]]
+	done
+}
+
+@test "missing_option_value_is_misuse: --shm, --for, --interval, --count, --config" {
+	run --separate-stderr "$CBCTL" --shm
+	assert_failure 2
+	[[ $stderr == *"missing value for --shm"* ]]
+	for a in "trip 1.2.3.4:5 --for" "watch --interval" "watch --count" "run --config"; do
+		run --separate-stderr "$CBCTL" $a
+		assert_failure 2
+		[[ $stderr == *"missing value for --"* ]]
+	done
+}
+
+@test "extra_arguments_are_misuse: list, metrics, reload, destroy, events, watch, check-config" {
+	for a in "list x" "metrics x" "reload x" "destroy x" "events x" "watch x" "check-config a b" "show 1.2.3.4:5 1.2.3.4:6"; do
+		run --separate-stderr "$CBCTL" $a
+		assert_failure 2
+		[ -z "$output" ]
+	done
+}
+
+@test "bad_shm_name_is_misuse: --shm without a leading slash or with another slash" {
+	for n in bad /a/b / ""; do
+		run --separate-stderr "$CBCTL" --shm "$n" list
+		assert_failure 2
+		[[ $stderr == *"bad segment name"* ]]
+	done
+}
+
+# ---- the segment: missing, garbage, foreign, permission ----------------
+
+@test "missing_segment: every command that needs one fails with exit 1 and says so" {
+	for a in list "show 127.0.0.1:9" "reset 127.0.0.1:9" "reset --all" watch events metrics reload destroy; do
+		run --separate-stderr "$CBCTL" $a
+		assert_failure 1
+		[ -z "$output" ]
+		[[ $stderr == "cbctl: segment $CBSHIM_SHM: no such segment"* ]]
+	done
+	run --separate-stderr "$CBCTL" list
+	[ "$stderr" = "cbctl: segment $CBSHIM_SHM: no such segment (no program has used cbshim with it yet)" ]
+}
+
+@test "garbage_segment: refused with the reason and a hint; destroy removes it" {
+	head -c 200000 /dev/urandom >"$(seg)"
+	for a in list "show 127.0.0.1:9" events metrics watch "trip 127.0.0.1:9" "reset --all" reload; do
+		run --separate-stderr "$CBCTL" $a
+		assert_failure 1
+		[ -z "$output" ]
+		[[ $stderr == *"not a cbshim segment"*"(cbctl destroy removes it)"* ]]
+	done
+	run "$CBCTL" destroy
+	assert_success
+	assert_output "removed segment $CBSHIM_SHM"
+	[ ! -e "$(seg)" ]
+}
+
+@test "tiny_segment: a few bytes are refused as too small" {
+	printf 'xx' >"$(seg)"
+	run --separate-stderr "$CBCTL" list
+	assert_failure 1
+	[[ $stderr == *"too small (2 bytes)"*"(cbctl destroy removes it)"* ]]
+}
+
+@test "truncated_segment: a real segment cut short is refused" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	truncate -s 8192 "$(seg)"
+	run --separate-stderr "$CBCTL" list
+	assert_failure 1
+	[[ $stderr == *"size 8192, header says"*"(truncated?)"*"(cbctl destroy removes it)"* ]]
+	run "$CBCTL" destroy
+	assert_success
+}
+
+@test "foreign_version_segment: another layout version is refused, destroy removes it" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	# the layout version is the 32-bit word after the 8-byte magic
+	printf '\x07\x00\x00\x00' | dd of="$(seg)" bs=1 seek=8 conv=notrunc 2>/dev/null
+	run --separate-stderr "$CBCTL" show 127.0.0.1:9
+	assert_failure 1
+	[[ $stderr == *"layout version 7, this build uses"*"(cbctl destroy removes it)"* ]]
+	run "$CBCTL" destroy
+	assert_success
+	[ ! -e "$(seg)" ]
+}
+
+@test "permission_denied: another user cannot read a 0600 segment, exit 1" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	chmod 0600 "$(seg)"
+	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env CBSHIM_CONFIG=/dev/null "$CBCTL" list
+	assert_failure 1
+	[[ $stderr == "cbctl: segment $CBSHIM_SHM: cannot open: Permission denied" ]]
+	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env CBSHIM_CONFIG=/dev/null "$CBCTL" destroy
+	assert_failure 1
+	[ -e "$(seg)" ]
+}
+
+@test "readers_never_write: list, show, events, metrics, watch leave the segment byte for byte" {
+	port=$(free_port)
+	refused 6 "$port"
+	"$CBCTL" trip 127.0.0.1:9 --hold >/dev/null
+	before=$(md5sum <"$(seg)")
+	"$CBCTL" list >/dev/null
+	"$CBCTL" list --json >/dev/null
+	"$CBCTL" show "127.0.0.1:$port" >/dev/null
+	"$CBCTL" show "127.0.0.1:$port" --json >/dev/null
+	"$CBCTL" events >/dev/null
+	"$CBCTL" metrics >/dev/null
+	"$CBCTL" watch --count 2 --interval 0.05 >/dev/null
+	[ "$(md5sum <"$(seg)")" = "$before" ]
+}
+
+@test "garbage_slots: a valid header over random slots and ring: readers survive, output parses, nothing written" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	# keep the header (the first 700 bytes), randomise the ring and slots
+	$PY -c '
+import os, sys
+p = sys.argv[1]; n = os.path.getsize(p)
+with open(p, "r+b") as f:
+    f.seek(700); f.write(os.urandom(n - 700))' "$(seg)"
+	before=$(md5sum <"$(seg)")
+	run "$CBCTL" list
+	assert_success
+	"$CBCTL" list --json | $PY -c 'import json, sys; assert isinstance(json.load(sys.stdin), list)'
+	"$CBCTL" metrics | $PY -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+list(text_string_to_metric_families(sys.stdin.read()))'
+	"$CBCTL" events --json | $PY -c 'import json, sys; [json.loads(l) for l in sys.stdin]'
+	run "$CBCTL" watch --count 1
+	assert_success
+	[ "$(md5sum <"$(seg)")" = "$before" ]
+}
+
+# ---- segment name ------------------------------------------------------
+
+@test "shm_option_wins: --shm overrides CBSHIM_SHM" {
+	other="/cbtest-other-$$-$RANDOM"
+	EXTRA_SHM=$other
+	run "$CBCTL" --shm "$other" trip 127.0.0.1:9
+	assert_success
+	[ -e "/dev/shm$other" ]
+	[ ! -e "$(seg)" ]
+	run "$CBCTL" --shm "$other" destroy
+	assert_success
+}
+
+@test "config_shm_name: without --shm or CBSHIM_SHM the config's shm.name is used" {
+	name="/cbtest-conf-$$-$RANDOM"
+	EXTRA_SHM=$name
+	conf "shm = { name = \"$name\"; };"
+	run env -u CBSHIM_SHM "$CBCTL" trip 127.0.0.1:9
+	assert_success
+	[ -e "/dev/shm$name" ]
+	run env -u CBSHIM_SHM "$CBCTL" destroy
+	assert_success
+	assert_output "removed segment $name"
+}
+
+@test "default_name: /cbshim-UID of the real user when nothing names a segment" {
+	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env -u CBSHIM_SHM CBSHIM_CONFIG=/dev/null "$CBCTL" list
+	assert_failure 1
+	[[ $stderr == "cbctl: segment /cbshim-65534: no such segment"* ]]
+}
+
+@test "bad_config_for_name: a bad config without --shm fails with its FILE:LINE" {
+	conf 'shm = { name = 42; };'
+	run --separate-stderr env -u CBSHIM_SHM "$CBCTL" list
+	assert_failure 1
+	[[ $stderr == "cbctl: $CBSHIM_CONFIG:1: "* ]]
+}
+
+# ---- DEST --------------------------------------------------------------
+
+@test "bad_dest_forms: usage error, exit 2, cbctl: on stderr, nothing on stdout" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	for d in 127.0.0.1 127.0.0.1: 127.0.0.1:0 127.0.0.1:65536 127.0.0.1:99999999999 \
+		127.0.0.1:-1 127.0.0.1:+80 '127.0.0.1:80 ' 127.0.0.1:http ::1:80 '[::1]' \
+		'[::1]80' '[::1:80' '[1.2.3.4]:80' '[zz::1]:80' 10.1:80 1.2.3.256:80 \
+		'a b:80' ':80' '[]:80' '' '[fe80::1%lo]:80' 'bad..name:80' \
+		"$(printf 'a\033[2Jb:80')" -x:80; do
+		for c in show trip reset; do
+			run --separate-stderr "$CBCTL" "$c" -- "$d"
+			[ "$status" -eq 2 ] || { echo "$c '$d': status $status"; false; }
+			[ -z "$output" ] || { echo "$c '$d': stdout: $output"; false; }
+			[[ $stderr == "cbctl: bad destination"* ]] || { echo "$c '$d': $stderr"; false; }
+		done
+	done
+}
+
+@test "unresolvable_host: a name that does not resolve is a usage error" {
+	run --separate-stderr "$CBCTL" show no-such-host.invalid:80
+	if [ "$status" -eq 1 ]; then
+		# no resolver reachable at all: a runtime failure, said so
+		[[ $stderr == *"cannot resolve the host: Temporary failure"* ]]
+		return
+	fi
+	assert_failure 2
+	[ -z "$output" ]
+	[[ $stderr == 'cbctl: bad destination "no-such-host.invalid:80": cannot resolve the host: '* ]]
+}
+
+@test "dest_message_is_safe: control characters in DEST are shown as \\x escapes" {
+	run --separate-stderr "$CBCTL" show "$(printf 'a\033[2Jb:80')"
+	assert_failure 2
+	[[ $stderr == *'bad destination "a\x1b[2Jb:80"'* ]]
+	[[ $stderr != *$'\033'* ]]
+}
+
+@test "ipv6_dest: [v6]:port trips and shows an IPv6 breaker" {
+	run "$CBCTL" trip '[::1]:8080'
+	assert_success
+	assert_output --partial '[::1]:8080: open'
+	[ "$(field '[::1]:8080' dest)" = '[::1]:8080' ]
+	[ "$(field '[0:0::1]:8080' state)" = open ]
+}
+
+@test "v4_mapped_dest: [::ffff:a.b.c.d]:port is the IPv4 breaker" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	[ "$(field '[::ffff:127.0.0.1]:9' dest)" = 127.0.0.1:9 ]
+}
+
+@test "hostname_dest: localhost:PORT means its addresses" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	run "$CBCTL" show localhost:9 --json
+	assert_success
+	# one object for one address, an array for several
+	echo "$output" | $PY -c '
+import json, sys
+d = json.load(sys.stdin)
+d = d if isinstance(d, list) else [d]
+assert "127.0.0.1:9" in [x["dest"] for x in d], d'
+}
+
+# ---- trip --------------------------------------------------------------
+
+@test "trip_creates: the segment and an open breaker with the default policy" {
+	run "$CBCTL" trip 127.0.0.1:9
+	assert_success
+	assert_output "127.0.0.1:9: open for 30.0s"
+	[ -e "$(seg)" ]
+	[ "$(stat -c %a "$(seg)")" = 600 ]
+	[ "$(state 127.0.0.1:9)" = open ]
+	[ "$(field 127.0.0.1:9 hold)" = False ]
+	left=$(field 127.0.0.1:9 open_remaining_ms)
+	[ "$left" -gt 25000 ] && [ "$left" -le 30000 ]
+	[ "$(field 127.0.0.1:9 state_transitions)" = 1 ]
+}
+
+@test "trip_config: the segment gets the config's mode and capacity, the breaker its rule's policy" {
+	conf 'shm = { mode = "0640"; max_breakers = 7; };
+defaults = { failure_threshold = 4; open_timeout = "20s"; };
+rules = ( { match = "10.1.0.0/16:5432"; failure_threshold = 2; open_timeout = "5s"; mode = "observe"; } );'
+	run "$CBCTL" trip 10.1.2.3:5432
+	assert_success
+	assert_output --partial "10.1.2.3:5432: open for 5.0s (mode observe"
+	"$CBCTL" trip 10.2.0.1:5432 >/dev/null
+	[ "$(stat -c %a "$(seg)")" = 640 ]
+	run "$CBCTL" show 10.1.2.3:5432 --json
+	[ "$(echo "$output" | pyjson 'd["policy"]["failure_threshold"]')" = 2 ]
+	[ "$(echo "$output" | pyjson 'd["policy"]["open_timeout_ms"]')" = 5000 ]
+	[ "$(echo "$output" | pyjson 'd["policy"]["mode"]')" = observe ]
+	run "$CBCTL" show 10.2.0.1:5432 --json
+	[ "$(echo "$output" | pyjson 'd["policy"]["failure_threshold"]')" = 4 ]
+	[ "$(echo "$output" | pyjson 'd["policy"]["mode"]')" = enforce ]
+	run "$CBCTL" metrics
+	assert_line "cbshim_max_breakers 7"
+}
+
+@test "trip_hold: open until reset, shown as held, never half-open by itself" {
+	conf 'defaults = { open_timeout = "100ms"; };'
+	run "$CBCTL" trip 127.0.0.1:9 --hold
+	assert_success
+	assert_output "127.0.0.1:9: open until reset"
+	sleep 0.3
+	[ "$(state 127.0.0.1:9)" = open ]
+	[ "$(field 127.0.0.1:9 hold)" = True ]
+	[ "$(field 127.0.0.1:9 open_remaining_ms)" = None ]
+	run "$CBCTL" list
+	assert_line --regexp '^127\.0\.0\.1:9 +open +0 +0 +0 +0 +1 +held +-$'
+}
+
+@test "trip_for: --for DURATION sets this open period" {
+	run "$CBCTL" trip 127.0.0.1:9 --for 5m
+	assert_success
+	assert_output --regexp '^127\.0\.0\.1:9: open for (5m00s|4m59s)$'
+	left=$(field 127.0.0.1:9 open_remaining_ms)
+	[ "$left" -gt 295000 ] && [ "$left" -le 300000 ]
+	run "$CBCTL" list
+	assert_line --regexp '^127\.0\.0\.1:9 +open .* 4m5[0-9]s +-$'
+}
+
+@test "trip_for_elapses: after its time the breaker shows half-open" {
+	run "$CBCTL" trip 127.0.0.1:9 --for 200ms
+	assert_success
+	sleep 0.4
+	[ "$(state 127.0.0.1:9)" = half-open ]
+	[ "$(field 127.0.0.1:9 open_remaining_ms)" = None ]
+}
+
+@test "trip_options_misuse: --hold with --for, bad or out-of-range --for, no DEST" {
+	for a in "127.0.0.1:9 --hold --for 5s" "127.0.0.1:9 --for 0s" "127.0.0.1:9 --for soon" \
+		"127.0.0.1:9 --for 100h" "127.0.0.1:9 --for -5s" ""; do
+		run --separate-stderr "$CBCTL" trip $a
+		assert_failure 2
+		[ -z "$output" ]
+		[[ $stderr == "cbctl: "* ]]
+	done
+	[ ! -e "$(seg)" ]
+}
+
+@test "trip_table_full: a new destination in a full table fails with exit 1" {
+	conf 'shm = { max_breakers = 1; };'
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	run --separate-stderr "$CBCTL" trip 127.0.0.1:10
+	assert_failure 1
+	[[ $stderr == *"trip 127.0.0.1:10: table full (max_breakers 1)"* ]]
+	# the one already there can still be tripped
+	run "$CBCTL" trip 127.0.0.1:9 --hold
+	assert_success
+}
+
+@test "trip_bad_config: a config that does not load is an error, nothing is created" {
+	conf 'defaults = { failure_threshold = 0; };'
+	run --separate-stderr "$CBCTL" trip 127.0.0.1:9
+	assert_failure 1
+	[[ $stderr == "cbctl: $CBSHIM_CONFIG:1: "* ]]
+	[ ! -e "$(seg)" ]
+}
+
+# ---- reset -------------------------------------------------------------
+
+@test "reset_closes: an open breaker closes and its cycle counters clear" {
+	port=$(free_port)
+	refused 7 "$port"
+	[ "$(state 127.0.0.1:$port)" = open ]
+	run "$CBCTL" reset "127.0.0.1:$port"
+	assert_success
+	assert_output "127.0.0.1:$port: closed"
+	[ "$(state 127.0.0.1:$port)" = closed ]
+	[ "$(field 127.0.0.1:$port consecutive_failures)" = 0 ]
+	[ "$(field 127.0.0.1:$port failed_calls)" = 5 ]
+	[ "$(field 127.0.0.1:$port state_transitions)" = 2 ]
+}
+
+@test "reset_missing_breaker: exit 1 with no breaker for DEST" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	run --separate-stderr "$CBCTL" reset 127.0.0.1:10
+	assert_failure 1
+	[ -z "$output" ]
+	[[ $stderr == "cbctl: no breaker for 127.0.0.1:10: "* ]]
+}
+
+@test "reset_all: every open breaker closes, closed ones are left alone" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	"$CBCTL" trip 127.0.0.1:10 --hold >/dev/null
+	"$CBCTL" trip '[::1]:11' >/dev/null
+	"$CBCTL" reset '[::1]:11' >/dev/null
+	run "$CBCTL" reset --all
+	assert_success
+	assert_output "reset 2 breakers (1 of 3 were closed already)"
+	for d in 127.0.0.1:9 127.0.0.1:10 '[::1]:11'; do
+		[ "$(state "$d")" = closed ]
+	done
+}
+
+@test "reset_misuse: DEST with --all, nothing at all, two DESTs" {
+	for a in "127.0.0.1:9 --all" "" "127.0.0.1:9 127.0.0.1:10"; do
+		run --separate-stderr "$CBCTL" reset $a
+		assert_failure 2
+		[ -z "$output" ]
+	done
+}
+
+# ---- list --------------------------------------------------------------
+
+@test "list_table: a header and one aligned row per breaker, sorted" {
+	port=$(free_port)
+	refused 6 "$port"
+	"$CBCTL" trip 127.0.0.1:9 --hold >/dev/null
+	"$CBCTL" trip '[::1]:443' >/dev/null
+	run "$CBCTL" list
+	assert_success
+	assert_line --index 0 --regexp '^DEST +STATE +TOTAL +OK +FAIL +REJECTED +TRANS +LEFT +ERRNO$'
+	assert_line --index 1 --regexp '^127\.0\.0\.1:9 +open +0 +0 +0 +0 +1 +held +-$'
+	assert_line --index 2 --regexp "^127\\.0\\.0\\.1:$port +open +6 +0 +5 +1 +1 +[0-9.]+s +ECONNREFUSED$"
+	assert_line --index 3 --regexp '^\[::1\]:443 +open '
+	[ "${#lines[@]}" -eq 4 ]
+	# aligned: text columns start, number columns end, where the header's do
+	printf '%s\n' "${lines[@]}" | $PY -c '
+import re, sys
+rows = sys.stdin.read().splitlines()
+spans = lambda l: [(m.start(), m.end()) for m in re.finditer(r"\S+", l)]
+head = spans(rows[0])
+for r in rows[1:]:
+    cells = spans(r)
+    assert len(cells) == len(head), r
+    for k, ((hs, he), (cs, ce)) in enumerate(zip(head, cells)):
+        assert (cs == hs) if k in (0, 1, 8) else (ce == he), (r, k)
+'
+}
+
+@test "list_empty: a segment without breakers says so" {
+	# the shim makes the segment when a program starts; UDP is not governed
+	run "$CBCTL" run -- "$HELPERS/cbclient" -m udp 127.0.0.1 9
+	assert_success
+	[ -e "$(seg)" ]
+	run "$CBCTL" list
+	assert_success
+	assert_line --index 0 --regexp '^DEST +STATE '
+	assert_line --index 1 "(no breakers in $CBSHIM_SHM yet)"
+	run "$CBCTL" list --json
+	assert_output "[]"
+	run "$CBCTL" metrics
+	assert_success
+	assert_line "cbshim_breakers 0"
+}
+
+@test "list_json: an array of objects with exactly the documented keys" {
+	port=$(free_port)
+	refused 6 "$port"
+	"$CBCTL" trip 127.0.0.1:9 --hold >/dev/null
+	run "$CBCTL" list --json
+	assert_success
+	echo "$output" | $PY -c '
+import json, sys
+d = json.load(sys.stdin)
+keys = ["dest", "state", "total_calls", "successful_calls", "failed_calls",
+        "rejected_calls", "state_transitions", "consecutive_failures",
+        "half_open_successes", "half_open_in_flight", "last_errno",
+        "opened_ms_ago", "open_remaining_ms", "hold", "stale_outcomes"]
+assert isinstance(d, list) and len(d) == 2, d
+for o in d:
+    assert list(o.keys()) == keys, list(o.keys())
+held, shimmed = d
+assert held["dest"] == "127.0.0.1:9" and held["hold"] is True
+assert held["open_remaining_ms"] is None and held["last_errno"] is None
+assert isinstance(held["opened_ms_ago"], int)
+assert shimmed["dest"] == "127.0.0.1:" + sys.argv[1]
+assert shimmed["state"] == "open" and shimmed["hold"] is False
+assert (shimmed["total_calls"], shimmed["failed_calls"], shimmed["rejected_calls"]) == (6, 5, 1)
+assert shimmed["last_errno"] == "ECONNREFUSED"
+assert 0 < shimmed["open_remaining_ms"] <= 30000
+' "$port"
+}
+
+@test "list_unprotected: a full table's unprotected attempts are counted in list and metrics" {
+	conf 'shm = { max_breakers = 1; };'
+	refused 2 "$(free_port)"
+	refused 3 "$(free_port)"
+	run "$CBCTL" list
+	assert_success
+	assert_line "table full (max_breakers 1): 3 attempts to new destinations went unprotected"
+	run "$CBCTL" metrics
+	assert_line "cbshim_unprotected_attempts_total 3"
+}
+
+@test "list_no_unprotected_line: nothing about a full table while none went unprotected" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	run "$CBCTL" list
+	refute_output --partial "unprotected"
+}
+
+# ---- show --------------------------------------------------------------
+
+@test "show_human: every metric and the policy as key: value lines" {
+	port=$(free_port)
+	refused 6 "$port"
+	run "$CBCTL" show "127.0.0.1:$port"
+	assert_success
+	assert_line --regexp "^dest: +127\\.0\\.0\\.1:$port$"
+	assert_line --regexp '^state: +open$'
+	assert_line --regexp '^total_calls: +6$'
+	assert_line --regexp '^failed_calls: +5$'
+	assert_line --regexp '^rejected_calls: +1$'
+	assert_line --regexp '^last_errno: +ECONNREFUSED$'
+	assert_line --regexp '^open_remaining: +[0-9.]+s$'
+	assert_line 'policy:'
+	assert_line --regexp '^  failure_threshold: +5$'
+	assert_line --regexp '^  open_timeout: +30\.0s$'
+	assert_line --regexp '^  failures: +.*ECONNREFUSED'
+}
+
+@test "show_json: one object with the list keys, generation, reopenings and policy" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	run "$CBCTL" show 127.0.0.1:9 --json
+	assert_success
+	echo "$output" | $PY -c '
+import json, sys
+d = json.load(sys.stdin)
+assert isinstance(d, dict)
+assert list(d)[:15] == ["dest", "state", "total_calls", "successful_calls",
+    "failed_calls", "rejected_calls", "state_transitions",
+    "consecutive_failures", "half_open_successes", "half_open_in_flight",
+    "last_errno", "opened_ms_ago", "open_remaining_ms", "hold",
+    "stale_outcomes"], list(d)
+assert list(d)[15:] == ["generation", "reopenings", "policy"]
+p = d["policy"]
+assert p == {"mode": "enforce", "failure_threshold": 5, "success_threshold": 3,
+    "open_timeout_ms": 30000, "half_open_max_calls": 3, "backoff": 1,
+    "open_timeout_max_ms": 600000,
+    "failures": ["ENETUNREACH", "ECONNRESET", "ETIMEDOUT", "ECONNREFUSED", "EHOSTUNREACH"],
+    "reject_errno": "ECONNREFUSED"}, p
+'
+}
+
+@test "show_missing_breaker: exit 1, cbctl: no breaker for DEST, nothing on stdout" {
+	"$CBCTL" trip 127.0.0.1:10 >/dev/null
+	run --separate-stderr "$CBCTL" show 127.0.0.1:9
+	assert_failure 1
+	[ -z "$output" ]
+	[[ $stderr == "cbctl: no breaker for 127.0.0.1:9: "* ]]
+	run --separate-stderr "$CBCTL" show 127.0.0.1:9 --json
+	assert_failure 1
+	[ -z "$output" ]
+}
+
+@test "show_half_open: an open breaker whose time is up shows half-open before any attempt" {
+	conf 'defaults = { open_timeout = "200ms"; };'
+	port=$(free_port)
+	refused 5 "$port"
+	[ "$(state 127.0.0.1:$port)" = open ]
+	sleep 0.4
+	[ "$(state 127.0.0.1:$port)" = half-open ]
+	[ "$(field 127.0.0.1:$port open_remaining_ms)" = None ]
+	run "$CBCTL" list
+	assert_line --regexp "^127\\.0\\.0\\.1:$port +half-open "
+}
+
+# ---- events ------------------------------------------------------------
+
+@test "events_after_trip_and_reset: time, dest, from -> to, why and cbctl's pid" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	"$CBCTL" reset 127.0.0.1:9 >/dev/null
+	run "$CBCTL" events
+	assert_success
+	assert_line --index 0 --regexp '^TIME +DEST +TRANSITION +WHY +PID$'
+	assert_line --index 1 --regexp '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[+-][0-9]{2}:[0-9]{2} +127\.0\.0\.1:9 +closed -> open +trip +[0-9]+$'
+	assert_line --index 2 --regexp ' +127\.0\.0\.1:9 +open -> closed +reset +[0-9]+$'
+	[ "${#lines[@]}" -eq 3 ]
+}
+
+@test "events_json: JSON Lines with time, time_ms, dest, from, to, why, pid" {
+	port=$(free_port)
+	refused 5 "$port"
+	"$CBCTL" trip "127.0.0.1:$port" --hold >/dev/null
+	"$CBCTL" reset "127.0.0.1:$port" >/dev/null
+	run "$CBCTL" events --json
+	assert_success
+	[ "${#lines[@]}" -eq 3 ]
+	printf '%s\n' "${lines[@]}" | $PY -c '
+import datetime, json, sys, time
+evs = [json.loads(l) for l in sys.stdin]
+for e in evs:
+    assert list(e) == ["time", "time_ms", "dest", "from", "to", "why", "pid"], e
+    t = datetime.datetime.fromisoformat(e["time"])
+    assert abs(t.timestamp() * 1000 - e["time_ms"]) < 1, e
+    assert abs(time.time() * 1000 - e["time_ms"]) < 60000, e
+    assert e["dest"] == "127.0.0.1:" + sys.argv[1]
+    assert isinstance(e["pid"], int) and e["pid"] > 0
+got = [(e["from"], e["to"], e["why"]) for e in evs]
+assert got == [("closed", "open", "threshold"), ("open", "open", "trip"),
+               ("open", "closed", "reset")], got
+assert evs[0]["pid"] != evs[1]["pid"]   # the shimmed client, then cbctl
+' "$port"
+}
+
+@test "events_probe_outcomes: timeout, probe failure and probe success are named" {
+	conf 'defaults = { open_timeout = "100ms"; success_threshold = 1; };'
+	port=$(free_port)
+	refused 5 "$port"
+	sleep 0.2
+	refused 1 "$port"                      # the probe fails: open again
+	sleep 0.2
+	bg $PY "$TOP/tests/helpers/tcpserver.py" accept "$port" >/dev/null
+	wait_port "$port"
+	"$CBCTL" reset "127.0.0.1:$port" >/dev/null   # wait_port's probe was not shimmed
+	"$CBCTL" trip "127.0.0.1:$port" --for 100ms >/dev/null
+	sleep 0.2
+	"$CBCTL" run -- "$HELPERS/cbclient" 127.0.0.1 "$port" >/dev/null
+	run "$CBCTL" events --json
+	printf '%s\n' "${lines[@]}" | $PY -c '
+import json, sys
+got = [json.loads(l)["why"] for l in sys.stdin]
+for w in ["threshold", "timeout", "probe failure", "trip", "reset", "probe success"]:
+    assert w in got, (w, got)
+'
+}
+
+@test "events_empty: a segment without transitions says so; --json prints nothing" {
+	conf 'defaults = { failure_threshold = 100; };'
+	refused 1 "$(free_port)"
+	run "$CBCTL" events
+	assert_success
+	assert_output "(no events in $CBSHIM_SHM yet)"
+	run "$CBCTL" events --json
+	assert_success
+	assert_output ""
+}
+
+@test "events_follow: new transitions appear until the follower is stopped" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	out=$BATS_TEST_TMPDIR/follow
+	"$CBCTL" events --follow --json >"$out" &
+	pid=$!
+	CB_PIDS+=("$pid")
+	sleep 0.3
+	"$CBCTL" reset 127.0.0.1:9 >/dev/null
+	"$CBCTL" trip 127.0.0.1:10 --hold >/dev/null
+	for i in $(seq 1 50); do
+		[ "$(wc -l <"$out")" -ge 3 ] && break
+		sleep 0.1
+	done
+	kill -INT "$pid"
+	wait "$pid"
+	run cat "$out"
+	[ "${#lines[@]}" -eq 3 ]
+	assert_line --index 0 --partial '"dest":"127.0.0.1:9","from":"closed","to":"open","why":"trip"'
+	assert_line --index 1 --partial '"dest":"127.0.0.1:9","from":"open","to":"closed","why":"reset"'
+	assert_line --index 2 --partial '"dest":"127.0.0.1:10","from":"closed","to":"open","why":"trip"'
+}
+
+# ---- watch -------------------------------------------------------------
+
+@test "watch_not_a_terminal: --count 2 prints two snapshots and exits 0" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	run "$CBCTL" watch --count 2 --interval 0.1
+	assert_success
+	[ "$(printf '%s\n' "$output" | grep -c '^DEST ')" -eq 2 ]
+	[ "$(printf '%s\n' "$output" | grep -c '^127\.0\.0\.1:9 ')" -eq 2 ]
+	[ "$(printf '%s\n' "$output" | grep -c "  $CBSHIM_SHM  every 100ms  (1 breaker)$")" -eq 2 ]
+	refute_output --partial $'\033'
+}
+
+@test "watch_terminal: on a terminal each refresh homes the cursor and clears" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	run script -qec "$CBCTL watch --count 3 --interval 0.05" /dev/null
+	assert_success
+	[ "$(printf '%s' "$output" | grep -o $'\033\\[H\033\\[2J' | wc -l)" -eq 3 ]
+}
+
+@test "watch_stops_on_signal: SIGTERM and SIGINT end it cleanly with 0" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	for sig in TERM INT; do
+		"$CBCTL" watch --interval 10 >"$BATS_TEST_TMPDIR/w" &
+		pid=$!
+		sleep 0.3
+		kill -$sig "$pid"
+		wait "$pid"
+		grep -q '^127\.0\.0\.1:9 ' "$BATS_TEST_TMPDIR/w"
+	done
+}
+
+@test "watch_misuse: bad --interval or --count is exit 2" {
+	for a in "--interval 0" "--interval -1" "--interval soon" "--count 0" "--count -2" "--count x"; do
+		run --separate-stderr "$CBCTL" watch $a
+		assert_failure 2
+		[ -z "$output" ]
+	done
+}
+
+@test "watch_interval_units: --interval takes a duration with a unit too" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	run "$CBCTL" watch --count 1 --interval 250ms
+	assert_success
+	assert_output --partial "every 250ms"
+}
+
+# ---- metrics -----------------------------------------------------------
+
+@test "metrics_parse: prometheus_client reads every family and series" {
+	port=$(free_port)
+	refused 6 "$port"
+	"$CBCTL" trip 127.0.0.1:9 --hold >/dev/null
+	"$CBCTL" trip '[::1]:80' >/dev/null
+	"$CBCTL" reset '[::1]:80' >/dev/null
+	run "$CBCTL" metrics
+	assert_success
+	echo "$output" | $PY -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
+port = sys.argv[1]
+for n in ["calls", "successful_calls", "failed_calls", "rejected_calls",
+          "state_transitions", "stale_outcomes", "unprotected_attempts"]:
+    assert "cbshim_" + n in fams and fams["cbshim_" + n].type == "counter", n
+for n in ["state", "consecutive_failures", "half_open_in_flight", "breakers", "max_breakers"]:
+    assert fams["cbshim_" + n].type == "gauge", n
+def val(fam, **labels):
+    got = [s.value for s in fams[fam].samples if s.labels == labels]
+    assert len(got) == 1, (fam, labels, got)
+    return got[0]
+d = "127.0.0.1:" + port
+assert val("cbshim_calls", dest=d) == 6
+assert val("cbshim_failed_calls", dest=d) == 5
+assert val("cbshim_rejected_calls", dest=d) == 1
+assert val("cbshim_successful_calls", dest=d) == 0
+assert val("cbshim_state_transitions", dest="[::1]:80") == 2
+assert val("cbshim_state", dest=d, state="open") == 1
+assert val("cbshim_state", dest=d, state="closed") == 0
+assert val("cbshim_state", dest=d, state="half-open") == 0
+assert val("cbshim_state", dest="[::1]:80", state="closed") == 1
+assert val("cbshim_consecutive_failures", dest=d) == 0
+assert val("cbshim_half_open_in_flight", dest=d) == 0
+assert val("cbshim_unprotected_attempts") == 0
+assert val("cbshim_breakers") == 3
+assert val("cbshim_max_breakers") == 4096
+states = [s for s in fams["cbshim_state"].samples]
+assert len(states) == 9, states
+' "$port"
+}
+
+@test "metrics_format: HELP and TYPE lines, counters named _total" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	run "$CBCTL" metrics
+	assert_success
+	assert_line '# TYPE cbshim_calls_total counter'
+	assert_line --regexp '^# HELP cbshim_calls_total .+'
+	assert_line 'cbshim_calls_total{dest="127.0.0.1:9"} 0'
+	assert_line 'cbshim_state{dest="127.0.0.1:9",state="open"} 1'
+	assert_line '# TYPE cbshim_state gauge'
+}
+
+# ---- run ---------------------------------------------------------------
+
+@test "run_preloads: LD_PRELOAD is the shim next to cbctl" {
+	run env -u LD_PRELOAD "$CBCTL" run -- sh -c 'printf "%s\n" "$LD_PRELOAD"'
+	assert_success
+	assert_output "$(dirname "$(readlink -f "$CBCTL")")/libcbshim.so"
+}
+
+@test "run_keeps_ld_preload: the shim is appended to an existing LD_PRELOAD" {
+	lib=$(dirname "$(readlink -f "$CBCTL")")/libcbshim.so
+	# a second, harmless library already preloaded: the C math library
+	libm=$($PY -c 'import ctypes.util; print(ctypes.util.find_library("m"))')
+	run env LD_PRELOAD="$libm" "$CBCTL" run -- sh -c 'printf "%s\n" "$LD_PRELOAD"'
+	assert_success
+	assert_output "$libm $lib"
+	# already there: not added twice
+	run env LD_PRELOAD="$lib" "$CBCTL" run -- sh -c 'printf "%s\n" "$LD_PRELOAD"'
+	assert_output "$lib"
+}
+
+@test "run_exports: --config and --shm become CBSHIM_CONFIG and CBSHIM_SHM" {
+	printf 'defaults = { failure_threshold = 2; };\n' >"$BATS_TEST_TMPDIR/run.conf"
+	cd "$BATS_TEST_TMPDIR"
+	run "$CBCTL" run --config run.conf --shm /cbtest-run-x -- sh -c 'echo "$CBSHIM_CONFIG $CBSHIM_SHM"'
+	assert_success
+	assert_output "$BATS_TEST_TMPDIR/run.conf /cbtest-run-x"
+	run "$CBCTL" --shm /cbtest-run-y run -- sh -c 'echo "$CBSHIM_SHM"'
+	assert_output "/cbtest-run-y"
+}
+
+@test "run_governs: a program run through cbctl gets breakers with the run's config" {
+	printf 'defaults = { failure_threshold = 2; };\n' >"$BATS_TEST_TMPDIR/run.conf"
+	port=$(free_port)
+	run "$CBCTL" run --config "$BATS_TEST_TMPDIR/run.conf" -- "$HELPERS/cbclient" -n 3 127.0.0.1 "$port"
+	assert_success
+	assert_line --index 2 --regexp '^2 ECONNREFUSED '
+	[ "$(state 127.0.0.1:$port)" = open ]
+	[ "$(field 127.0.0.1:$port failed_calls)" = 2 ]
+	[ "$(field 127.0.0.1:$port rejected_calls)" = 1 ]
+}
+
+@test "run_passes_exit_status: the command's own status is cbctl's" {
+	run "$CBCTL" run -- sh -c 'exit 42'
+	assert_failure 42
+}
+
+@test "run_command_not_found: exit 127 like a shell" {
+	run -127 --separate-stderr "$CBCTL" run -- no-such-command-cbtest
+	assert_failure 127
+	[ "$stderr" = "cbctl: no-such-command-cbtest: command not found" ]
+	run -127 --separate-stderr "$CBCTL" run -- /no/such/file
+	assert_failure 127
+}
+
+@test "run_not_executable: exit 126 like a shell" {
+	: >"$BATS_TEST_TMPDIR/notexec"
+	chmod 0644 "$BATS_TEST_TMPDIR/notexec"
+	run --separate-stderr "$CBCTL" run -- "$BATS_TEST_TMPDIR/notexec"
+	assert_failure 126
+	[ "$stderr" = "cbctl: $BATS_TEST_TMPDIR/notexec: Permission denied" ]
+}
+
+@test "run_misuse: no command, a bad --shm" {
+	run --separate-stderr "$CBCTL" run
+	assert_failure 2
+	run --separate-stderr "$CBCTL" run --
+	assert_failure 2
+	run --separate-stderr "$CBCTL" run --shm nope -- true
+	assert_failure 2
+}
+
+@test "run_bad_config: a config that does not load stops run before the command" {
+	printf 'defaults = { bogus = 1; };\n' >"$BATS_TEST_TMPDIR/bad.conf"
+	run --separate-stderr "$CBCTL" run --config "$BATS_TEST_TMPDIR/bad.conf" -- touch "$BATS_TEST_TMPDIR/ran"
+	assert_failure 1
+	[[ $stderr == "cbctl: $BATS_TEST_TMPDIR/bad.conf:1: "* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/ran" ]
+	run --separate-stderr "$CBCTL" run --config "$BATS_TEST_TMPDIR/none.conf" -- true
+	assert_failure 1
+}
+
+@test "run_without_shim: a cbctl with no shim beside it nor installed fails clearly" {
+	libdir=/usr/local/lib	# the Makefile's default LIBDIR
+	if [ -e "$libdir/libcbshim.so" ]; then
+		# installed: then that one is used, which is right too
+		cp "$CBCTL" "$BATS_TEST_TMPDIR/cbctl"
+		run "$BATS_TEST_TMPDIR/cbctl" run -- sh -c 'echo "$LD_PRELOAD"'
+		assert_output --partial "$libdir/libcbshim.so"
+		return
+	fi
+	cp "$CBCTL" "$BATS_TEST_TMPDIR/cbctl"
+	run --separate-stderr "$BATS_TEST_TMPDIR/cbctl" run -- true
+	assert_failure 1
+	[[ $stderr == "cbctl: run: cannot find libcbshim.so next to cbctl nor in "* ]]
+}
+
+# ---- check-config ------------------------------------------------------
+
+@test "check_config_ok: a good file prints FILE: ok" {
+	printf 'defaults = { failure_threshold = 3; open_timeout = "10s"; };\n' >"$BATS_TEST_TMPDIR/good.conf"
+	run "$CBCTL" check-config "$BATS_TEST_TMPDIR/good.conf"
+	assert_success
+	assert_output "$BATS_TEST_TMPDIR/good.conf: ok"
+}
+
+@test "check_config_bad: the loader's FILE:LINE: message on stderr, exit 1" {
+	printf '# a comment\ndefaults = {\n  failure_threshold = 0;\n};\n' >"$BATS_TEST_TMPDIR/bad.conf"
+	run --separate-stderr "$CBCTL" check-config "$BATS_TEST_TMPDIR/bad.conf"
+	assert_failure 1
+	[ -z "$output" ]
+	[[ $stderr == "cbctl: $BATS_TEST_TMPDIR/bad.conf:3: "* ]]
+	printf 'defaults = { failure_threshold = 3 \n' >"$BATS_TEST_TMPDIR/syntax.conf"
+	run --separate-stderr "$CBCTL" check-config "$BATS_TEST_TMPDIR/syntax.conf"
+	assert_failure 1
+	[[ $stderr == "cbctl: $BATS_TEST_TMPDIR/syntax.conf:"[0-9]* ]]
+}
+
+@test "check_config_unreadable: a missing file is exit 1" {
+	run --separate-stderr "$CBCTL" check-config "$BATS_TEST_TMPDIR/none.conf"
+	assert_failure 1
+	[[ $stderr == "cbctl: $BATS_TEST_TMPDIR/none.conf: "* ]]
+}
+
+@test "check_config_default: CBSHIM_CONFIG is the default file" {
+	conf 'defaults = { failure_threshold = 3; };'
+	run "$CBCTL" check-config
+	assert_success
+	assert_output "$CBSHIM_CONFIG: ok"
+}
+
+@test "check_config_no_file: without any file the built-in defaults apply" {
+	run env -u CBSHIM_CONFIG "$CBCTL" check-config
+	assert_success
+	if [ -e /etc/cbshim/cb.conf ]; then
+		assert_output "/etc/cbshim/cb.conf: ok"
+	else
+		assert_output "no config file; built-in defaults"
+	fi
+}
+
+# ---- reload ------------------------------------------------------------
+
+@test "reload: existing breakers take the config file's policies" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	"$CBCTL" trip 10.1.2.3:5432 >/dev/null
+	[ "$(field 127.0.0.1:9 policy | grep -c "'failure_threshold': 5")" = 1 ]
+	conf 'defaults = { failure_threshold = 9; };
+rules = ( { match = "10.1.0.0/16:*"; mode = "off"; } );'
+	run "$CBCTL" reload
+	assert_success
+	assert_output "reloaded 2 breakers from $CBSHIM_CONFIG"
+	run "$CBCTL" show 127.0.0.1:9 --json
+	[ "$(echo "$output" | pyjson 'd["policy"]["failure_threshold"]')" = 9 ]
+	run "$CBCTL" show 10.1.2.3:5432 --json
+	[ "$(echo "$output" | pyjson 'd["policy"]["mode"]')" = off ]
+	# the state is untouched
+	[ "$(state 127.0.0.1:9)" = open ]
+}
+
+@test "reload_bad_config: a config that does not load changes nothing, exit 1" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	conf 'defaults = { failure_threshold = "x"; };'
+	run --separate-stderr "$CBCTL" reload
+	assert_failure 1
+	[[ $stderr == "cbctl: $CBSHIM_CONFIG:1: "* ]]
+	conf ''
+	[ "$(field 127.0.0.1:9 policy | grep -c "'failure_threshold': 5")" = 1 ]
+}
+
+# ---- destroy -----------------------------------------------------------
+
+@test "destroy: removes the segment; the next trip starts afresh" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	run "$CBCTL" destroy
+	assert_success
+	assert_output "removed segment $CBSHIM_SHM"
+	[ ! -e "$(seg)" ]
+	run --separate-stderr "$CBCTL" destroy
+	assert_failure 1
+	[ "$stderr" = "cbctl: segment $CBSHIM_SHM: no such segment" ]
+	"$CBCTL" trip 127.0.0.1:10 >/dev/null
+	run "$CBCTL" list --json
+	[ "$(echo "$output" | pyjson 'len(d)')" = 1 ]
+}
