@@ -45,11 +45,12 @@ static uint64_t mk_half(uint32_t gen, uint64_t succ, uint64_t infl,
 			unsigned k);
 static uint32_t gen_of(uint64_t c);
 static int cas(struct cb_breaker *b, uint64_t *old, uint64_t nw);
-static uint64_t since_ms(struct cb_breaker *b, uint64_t c, uint64_t now);
+static uint64_t since_ms(struct cb_breaker *b, uint64_t c, uint64_t now,
+			 int help);
 static void publish(struct cb_breaker *b, uint64_t c, uint64_t now);
 static void policy_hot(const struct cb_breaker *b, struct cb_policy *p);
 static uint64_t open_deadline(struct cb_breaker *b, uint64_t c, uint64_t now,
-			      const struct cb_policy *p);
+			      const struct cb_policy *p, int help);
 static void note(struct cb_transition *tr, uint64_t from, uint64_t to,
 		 int why);
 static int admit_open(struct cb_breaker *b, uint64_t *c, uint64_t now,
@@ -112,7 +113,7 @@ cb_policy_valid(const struct cb_policy *p)
 int
 cb_policy_is_failure(const struct cb_policy *p, int e)
 {
-	if (e <= 0 || e >= CB_ERRNO_MAX)
+	if (e <= 0 || e >= CB_ERRNO_MAX || e % 64 == 0)
 		return 0;
 	return (int)((p->failures[e / 64] >> (e % 64)) & 1);
 }
@@ -181,12 +182,17 @@ publish(struct cb_breaker *b, uint64_t c, uint64_t now)
 	}
 }
 
+/* When the generation of c began.  If nobody published it yet, help
+ * (publish now) unless help == 0: readers of a read-only mapping (cbctl)
+ * must not write, and take now instead. */
 static uint64_t
-since_ms(struct cb_breaker *b, uint64_t c, uint64_t now)
+since_ms(struct cb_breaker *b, uint64_t c, uint64_t now, int help)
 {
 	uint64_t s = atomic_load_explicit(&b->since, memory_order_acquire);
 
 	if ((s & 0xffffull) != SINCE_TAG(gen_of(c))) {
+		if (!help)
+			return now;
 		publish(b, c, now);
 		s = atomic_load_explicit(&b->since, memory_order_acquire);
 		if ((s & 0xffffull) != SINCE_TAG(gen_of(c)))
@@ -215,8 +221,11 @@ cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p)
 	uint64_t a, seed;
 	int i;
 
+	/* bit 0 of every mask word is set so that no written word is zero
+	 * (table.c's slot creation relies on it); errnos 64 and 128 are
+	 * therefore never failures (ENONET, EKEYREVOKED: not connect's) */
 	for (i = 0; i < CB_ERRNO_MAX / 64; i++)
-		atomic_store_explicit(&b->fail_mask[i], p->failures[i],
+		atomic_store_explicit(&b->fail_mask[i], p->failures[i] | 1,
 				      memory_order_relaxed);
 	atomic_store_explicit(&b->pol_b,
 	    (uint64_t)p->open_timeout_ms |
@@ -261,7 +270,7 @@ cb_breaker_get_policy(const struct cb_breaker *b, struct cb_policy *p)
 	    memory_order_relaxed);
 	for (i = 0; i < CB_ERRNO_MAX / 64; i++)
 		p->failures[i] = atomic_load_explicit(&b->fail_mask[i],
-		    memory_order_relaxed);
+		    memory_order_relaxed) & ~1ull;
 }
 
 int
@@ -281,7 +290,7 @@ cb_breaker_reject_errno(const struct cb_breaker *b)
 int
 cb_breaker_is_failure(const struct cb_breaker *b, int e)
 {
-	if (e <= 0 || e >= CB_ERRNO_MAX)
+	if (e <= 0 || e >= CB_ERRNO_MAX || e % 64 == 0)
 		return 0;
 	return (int)((atomic_load_explicit(&b->fail_mask[e / 64],
 		      memory_order_relaxed) >> (e % 64)) & 1);
@@ -325,14 +334,14 @@ cb_breaker_open_ms(const struct cb_policy *p, unsigned k, uint32_t gen,
 /* When the open period of ctl c ends (UINT64_MAX if held). */
 static uint64_t
 open_deadline(struct cb_breaker *b, uint64_t c, uint64_t now,
-	      const struct cb_policy *p)
+	      const struct cb_policy *p, int help)
 {
 	uint64_t start, len;
 	struct cb_policy q;
 
 	if (c & HOLD_BIT)
 		return UINT64_MAX;
-	start = since_ms(b, c, now);
+	start = since_ms(b, c, now, help);
 	if (O_CUSTOM(c)) {
 		len = O_CUSTOM_MS(c);
 	} else if (O_K(c) == 0) {
@@ -363,13 +372,15 @@ static void
 transitioned(struct cb_breaker *b, uint64_t from, uint64_t to, uint64_t now,
 	     int why, struct cb_transition *tr)
 {
+	int moved = (from & ST_MASK) != (to & ST_MASK);
+
 	publish(b, to, now);
-	if ((from & ST_MASK) != (to & ST_MASK) || why == CB_WHY_TRIP) {
-		if ((from & ST_MASK) != (to & ST_MASK))
-			atomic_fetch_add_explicit(&b->transitions, 1,
-			    memory_order_relaxed);
+	if (moved)
+		atomic_fetch_add_explicit(&b->transitions, 1,
+		    memory_order_relaxed);
+	/* a manual trip or reset is always reported, even open -> open */
+	if (moved || why == CB_WHY_TRIP || why == CB_WHY_RESET)
 		note(tr, from, to, why);
-	}
 }
 
 /* ---- admission ----------------------------------------------------- */
@@ -396,7 +407,7 @@ admit_open(struct cb_breaker *b, uint64_t *c, uint64_t now,
 {
 	uint64_t from = *c, to;
 
-	if (now < open_deadline(b, from, now, p))
+	if (now < open_deadline(b, from, now, p, 1))
 		return -1;
 	to = mk_half(gen_of(from) + 1, 0, 1, (unsigned)O_K(from));
 	if (!cas(b, c, to))
@@ -419,7 +430,7 @@ admit_half(struct cb_breaker *b, uint64_t *c, uint64_t now,
 	if (H_INFL(from) < p->half_open_max_calls) {
 		to = mk_half(gen_of(from), H_SUCC(from), H_INFL(from) + 1,
 			     (unsigned)H_K(from));
-	} else if (now >= since_ms(b, from, now) + p->open_timeout_ms) {
+	} else if (now >= since_ms(b, from, now, 1) + p->open_timeout_ms) {
 		to = mk_half(gen_of(from) + 1, H_SUCC(from), 1,
 			     (unsigned)H_K(from));
 	} else {
@@ -469,6 +480,25 @@ cb_breaker_admit(struct cb_breaker *b, uint64_t now, struct cb_ticket *t,
 }
 
 int
+cb_breaker_admit_fast(struct cb_breaker *b, struct cb_ticket *t)
+{
+	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+	struct cb_policy p;
+
+	t->gen = gen_of(c);
+	if ((c & ST_MASK) == CB_CLOSED) {
+		t->kind = CB_TICKET_NORMAL;
+		atomic_fetch_add_explicit(&b->admitted, 1,
+		    memory_order_relaxed);
+		return 0;
+	}
+	if ((c & ST_MASK) != CB_OPEN || !(c & HOLD_BIT))
+		return 1;
+	p.mode = (uint8_t)cb_breaker_mode(b);
+	return reject(b, &p, t);
+}
+
+int
 cb_breaker_can_execute(struct cb_breaker *b, uint64_t now)
 {
 	struct cb_policy p;
@@ -479,10 +509,10 @@ cb_breaker_can_execute(struct cb_breaker *b, uint64_t now)
 	case CB_CLOSED:
 		return 1;
 	case CB_OPEN:
-		return now >= open_deadline(b, c, now, &p);
+		return now >= open_deadline(b, c, now, &p, 0);
 	default:
 		return H_INFL(c) < p.half_open_max_calls ||
-		       now >= since_ms(b, c, now) + p.open_timeout_ms;
+		       now >= since_ms(b, c, now, 0) + p.open_timeout_ms;
 	}
 }
 
@@ -619,8 +649,6 @@ cb_breaker_reset(struct cb_breaker *b, uint64_t now,
 		to = mk_closed(gen_of(c) + 1, 0);
 	} while (!cas(b, &c, to));
 	transitioned(b, c, to, now, CB_WHY_RESET, tr);
-	if (tr && tr->why == CB_WHY_NONE)
-		note(tr, c, to, CB_WHY_RESET);
 }
 
 /* ---- display ------------------------------------------------------- */
@@ -631,6 +659,7 @@ cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,
 {
 	struct cb_policy p;
 	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire), dl;
+	uint64_t start;
 
 	memset(s, 0, sizeof(*s));
 	policy_hot(b, &p);
@@ -643,10 +672,11 @@ cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,
 		s->consecutive_failures = (uint32_t)C_CONSEC(c);
 	} else if (s->state == CB_OPEN) {
 		s->reopenings = (uint32_t)O_K(c);
-		s->opened_ms_ago = (int64_t)(now - since_ms(b, c, now));
-		dl = open_deadline(b, c, now, &p);
+		start = since_ms(b, c, now, 0);
+		s->opened_ms_ago = (int64_t)(now - start);
+		dl = open_deadline(b, c, now, &p, 0);
 		if (dl != UINT64_MAX) {
-			s->open_ms = dl - since_ms(b, c, now);
+			s->open_ms = dl - start;
 			if (now >= dl)
 				s->state = CB_HALF_OPEN;	/* effective */
 			else
@@ -656,7 +686,7 @@ cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,
 		s->half_open_successes = (uint32_t)H_SUCC(c);
 		s->half_open_in_flight = (uint32_t)H_INFL(c);
 		s->reopenings = (uint32_t)H_K(c);
-		s->opened_ms_ago = (int64_t)(now - since_ms(b, c, now));
+		s->opened_ms_ago = (int64_t)(now - since_ms(b, c, now, 0));
 	}
 	s->rejected_calls = atomic_load_explicit(&b->rejected,
 	    memory_order_relaxed);

@@ -162,6 +162,12 @@ int cb_breaker_is_failure(const struct cb_breaker *b, int e);
 int cb_breaker_admit(struct cb_breaker *b, uint64_t now, struct cb_ticket *t,
 		     struct cb_transition *tr);
 
+/* cb_breaker_admit_fast - cb_breaker_admit without the clock where the
+ * state allows: closed (admitted) or open until reset (rejected), with the
+ * same return values and counting.  Returns 1 when the decision needs the
+ * time: then call cb_breaker_admit.  One acquire load of ctl otherwise. */
+int cb_breaker_admit_fast(struct cb_breaker *b, struct cb_ticket *t);
+
 /* cb_breaker_can_execute - 1 if an attempt at now would be admitted, 0 if
  * rejected.  Changes nothing. */
 int cb_breaker_can_execute(struct cb_breaker *b, uint64_t now);

@@ -959,6 +959,10 @@ rd_failures(struct ctx *x, const config_setting_t *s, const char *path,
 		if (n < 1 || n >= CB_ERRNO_MAX)
 			return fail_at(x, e, "%s[%d]: unknown errno name %s",
 				       path, i, quote(q, sizeof(q), v));
+		if (n % 64 == 0)	/* bits the breaker keeps for itself */
+			return fail_at(x, e, "%s[%d]: %s cannot be a failure "
+				       "errno (connect never returns it)",
+				       path, i, v);
 		p->failures[n / 64] |= 1ull << (n % 64);
 	}
 	return 0;

@@ -95,6 +95,14 @@ cb_fd_cas(int fd, uint64_t old, uint64_t nw)
 	    memory_order_acq_rel, memory_order_acquire);
 }
 
+void
+cb_fd_set_cookie(int fd, uint64_t cookie)
+{
+	if (fd >= 0 && (uint32_t)fd < tab_len)
+		atomic_store_explicit(&tab[fd].cookie, cookie,
+		    memory_order_relaxed);
+}
+
 uint64_t
 cb_fd_cookie(int fd)
 {

@@ -60,6 +60,9 @@ void cb_fd_store(int fd, uint64_t w, uint64_t cookie);
 /* cb_fd_cas - replace entry fd's word old by nw; 1 if it was old. */
 int cb_fd_cas(int fd, uint64_t old, uint64_t nw);
 
+/* cb_fd_set_cookie - replace only the cookie of entry fd. */
+void cb_fd_set_cookie(int fd, uint64_t cookie);
+
 /* cb_fd_cookie - the cookie stored with entry fd. */
 uint64_t cb_fd_cookie(int fd);
 

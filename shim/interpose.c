@@ -77,6 +77,7 @@ static struct {
 	int (*dup3)(int, int, int);
 	int (*fcntl)(int, int, ...);
 	int (*fcntl64)(int, int, ...);
+	FILE *(*fdopen)(int, const char *);
 } real;
 
 static _Atomic int resolved;
@@ -106,7 +107,7 @@ resolve(void)
 	GET(write); GET(writev); GET(recv); GET(recvfrom); GET(recvmsg);
 	GET(read); GET(getsockopt); GET(close); GET(close_range);
 	GET(closefrom); GET(dup); GET(dup2); GET(dup3); GET(fcntl);
-	GET(fcntl64);
+	GET(fcntl64); GET(fdopen);
 #undef GET
 	atomic_store(&resolved, 1);
 }
@@ -230,6 +231,18 @@ at_fork_child(void)
 
 /* ---- deciding and settling --------------------------------------- */
 
+/* A TCP socket handed to fdopen() before its connect: take its cookie at
+ * connect.  fclose() closes through libc's internal path, unseen, so only
+ * such sockets can end behind our back and be reused (short of raw system
+ * calls); every other socket skips the extra system call. */
+#define COOKIE_WANTED UINT64_MAX
+
+static uint64_t
+cookie_if_wanted(int fd)
+{
+	return cb_fd_cookie(fd) == COOKIE_WANTED ? cookie_of(fd) : 0;
+}
+
 static uint64_t
 cookie_of(int fd)
 {
@@ -317,8 +330,12 @@ govern(int fd, const struct sockaddr *sa, socklen_t len, struct cb_fd *f)
 	}
 	if (cb_breaker_mode(b) == CB_MODE_OFF)
 		return 1;
-	r = cb_breaker_admit(b, cb_now_ms(), &f->ticket, &tr);
-	event(f->slot, &tr);
+	/* closed, or open until reset: decided without reading the clock */
+	r = cb_breaker_admit_fast(b, &f->ticket);
+	if (r > 0) {
+		r = cb_breaker_admit(b, cb_now_ms(), &f->ticket, &tr);
+		event(f->slot, &tr);
+	}
 	if (r < 0) {
 		errno = cb_breaker_reject_errno(b);
 		return -1;
@@ -340,12 +357,12 @@ settle(int fd, const struct cb_fd *f, int r, int err)
 	if (r == 0) {
 		outcome(f, 1, 0);
 		g.state = CB_FD_CONNECTED;
-		cb_fd_store(fd, cb_fd_encode(&g), cookie_of(fd));
+		cb_fd_store(fd, cb_fd_encode(&g), cookie_if_wanted(fd));
 		return;
 	}
 	if ((err == EINPROGRESS || err == EINTR) &&
 	    (uint32_t)fd < cb_fdtrack_limit()) {
-		cb_fd_store(fd, cb_fd_encode(&g), cookie_of(fd));
+		cb_fd_store(fd, cb_fd_encode(&g), cookie_if_wanted(fd));
 		return;
 	}
 	b = breaker_at(f->slot);
@@ -355,7 +372,7 @@ settle(int fd, const struct cb_fd *f, int r, int err)
 		cb_breaker_release(b, &f->ticket);
 	if ((uint32_t)fd < cb_fdtrack_limit() && fd >= 0) {
 		g.state = CB_FD_TCP;
-		cb_fd_store(fd, cb_fd_encode(&g), 0);
+		cb_fd_store(fd, cb_fd_encode(&g), cb_fd_cookie(fd));
 	}
 }
 
@@ -387,7 +404,7 @@ same_socket(int fd)
 {
 	uint64_t c = cb_fd_cookie(fd);
 
-	return c == 0 || c == cookie_of(fd);
+	return c == 0 || c == COOKIE_WANTED || c == cookie_of(fd);
 }
 
 /* After a send (sending) or receive on fd returned r with errno err. */
@@ -563,7 +580,7 @@ fastopen(int fd, const struct sockaddr *sa, socklen_t len,
 	if (f.state == CB_FD_PENDING) {
 		g = f;
 		if (r >= 0 || e == EINPROGRESS)
-			cb_fd_store(fd, cb_fd_encode(&g), cookie_of(fd));
+			cb_fd_store(fd, cb_fd_encode(&g), cookie_if_wanted(fd));
 		else
 			settle(fd, &f, -1, e);
 	}
@@ -834,4 +851,21 @@ fcntl64(int fd, int cmd, ...)
 	r = do_fcntl(R(fcntl64) ? R(fcntl64) : R(fcntl), fd, cmd, ap);
 	va_end(ap);
 	return r;
+}
+
+/* See COOKIE_WANTED: the one libc path by which a socket ends unseen. */
+EXPORT FILE *
+fdopen(int fd, const char *mode)
+{
+	uint64_t w = cb_fd_load(fd);
+	int e = errno;
+
+	if (w && cb_fd_cookie(fd) == 0 && active()) {
+		if (cb_fd_state_of(w) >= CB_FD_PENDING)
+			cb_fd_set_cookie(fd, cookie_of(fd));
+		else if (cb_fd_state_of(w) == CB_FD_TCP)
+			cb_fd_set_cookie(fd, COOKIE_WANTED);
+		errno = e;
+	}
+	return R(fdopen)(fd, mode);
 }

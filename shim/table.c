@@ -48,7 +48,7 @@ struct shm_header {
 	uint64_t ring_off, slots_off;
 	uint64_t created_ms;
 	_Atomic uint64_t unprotected;	/* attempts unprotected: table full */
-	_Atomic uint64_t used;		/* slots claimed */
+	_Atomic uint64_t used;		/* slots reserved (see reserve()) */
 	_Atomic uint64_t ev_head;	/* events ever written */
 };
 
@@ -328,9 +328,18 @@ static void
 key_encode(const struct cb_dest *d, uint64_t k[3])
 {
 	unsigned __int128 a = 0;
-	int i, n = d->family == AF_INET6 ? 16 : 4;
+	uint64_t v4;
+	int i;
 
-	for (i = 0; i < n; i++)
+	if (d->family != AF_INET6) {	/* 32 bits: k[1], k[2] hold none */
+		v4 = (uint64_t)d->addr[0] << 24 | (uint64_t)d->addr[1] << 16 |
+		     (uint64_t)d->addr[2] << 8 | d->addr[3];
+		k[0] = KEY_MARK | d->port | (v4 << 17);
+		k[1] = KEY_MARK;
+		k[2] = KEY_MARK;
+		return;
+	}
+	for (i = 0; i < 16; i++)
 		a = (a << 8) | d->addr[i];
 	k[0] = KEY_MARK | d->port | ((uint64_t)(d->family == AF_INET6) << 16) |
 	       (((uint64_t)a & ((1ull << 46) - 1)) << 17);
@@ -367,35 +376,43 @@ key_hash(const uint64_t k[3])
 
 /* ---- lookup -------------------------------------------------------- */
 
-/* Give a slot whose key is complete its policy.  Every helper writes the
- * same words by CAS from zero, so the first writer of each word wins and
- * the ready bit, stored last, publishes the lot. */
+/* Give a slot whose key is complete its policy, so that it ends up with
+ * one creator's policy even when creators with different configs race and
+ * one dies halfway.  Every finisher writes the policy words by CAS from
+ * zero (no policy word is ever zero), then the ready word pol_a by CAS
+ * from zero.  The one whose pol_a CAS wins then stores all its words: a
+ * loser can no longer write any (they are all non-zero), and a dead
+ * creator's partial words are overwritten. */
 static void
 slot_init(struct slot *s, const uint64_t k[3], const struct cb_policy *p)
 {
 	struct cb_breaker tmp;
-	uint64_t zero, v;
-	int i;
+	_Atomic uint64_t *dst[3 + CB_ERRNO_MAX / 64];
+	uint64_t v[3 + CB_ERRNO_MAX / 64], zero;
+	size_t i, n = 0;
 
 	cb_breaker_init(&tmp, p, (uint32_t)key_hash(k));
 	for (i = 0; i < CB_ERRNO_MAX / 64; i++) {
+		dst[n] = &s->br.fail_mask[i];
+		v[n++] = atomic_load_explicit(&tmp.fail_mask[i],
+		    memory_order_relaxed);
+	}
+	dst[n] = &s->br.pol_b;
+	v[n++] = atomic_load_explicit(&tmp.pol_b, memory_order_relaxed);
+	dst[n] = &s->br.pol_c;
+	v[n++] = atomic_load_explicit(&tmp.pol_c, memory_order_relaxed);
+	for (i = 0; i < n; i++) {
 		zero = 0;
-		v = atomic_load_explicit(&tmp.fail_mask[i], memory_order_relaxed);
-		atomic_compare_exchange_strong_explicit(&s->br.fail_mask[i],
-		    &zero, v, memory_order_relaxed, memory_order_relaxed);
+		atomic_compare_exchange_strong_explicit(dst[i], &zero, v[i],
+		    memory_order_relaxed, memory_order_relaxed);
 	}
 	zero = 0;
-	atomic_compare_exchange_strong_explicit(&s->br.pol_b, &zero,
-	    atomic_load_explicit(&tmp.pol_b, memory_order_relaxed),
-	    memory_order_relaxed, memory_order_relaxed);
-	zero = 0;
-	atomic_compare_exchange_strong_explicit(&s->br.pol_c, &zero,
-	    atomic_load_explicit(&tmp.pol_c, memory_order_relaxed),
-	    memory_order_relaxed, memory_order_relaxed);
-	zero = 0;
-	atomic_compare_exchange_strong_explicit(&s->br.pol_a, &zero,
+	if (!atomic_compare_exchange_strong_explicit(&s->br.pol_a, &zero,
 	    atomic_load_explicit(&tmp.pol_a, memory_order_relaxed),
-	    memory_order_release, memory_order_relaxed);
+	    memory_order_acq_rel, memory_order_relaxed))
+		return;
+	for (i = 0; i < n; i++)
+		atomic_store_explicit(dst[i], v[i], memory_order_release);
 }
 
 /* Probe for k.  Returns the slot index holding k (complete), or -1 at the
@@ -447,26 +464,68 @@ cb_table_find(struct cb_table *t, const struct cb_dest *d,
 }
 
 /* Claim or finish slot s for k: 1 if s now holds k, 0 if it holds another
- * key (keep probing). */
+ * key (keep probing).  *took0: this call wrote key word 0. */
 static int
-claim(struct cb_table *t, struct slot *s, const uint64_t k[3])
+claim(struct slot *s, const uint64_t k[3], int *took0)
 {
 	uint64_t w;
 	int j;
 
+	*took0 = 0;
 	for (j = 0; j < 3; j++) {
 		w = 0;
 		if (atomic_compare_exchange_strong_explicit(&s->key[j], &w,
 		    k[j], memory_order_acq_rel, memory_order_acquire)) {
-			if (j == 0)
-				atomic_fetch_add_explicit(&t->h->used, 1,
-				    memory_order_relaxed);
+			*took0 |= j == 0;
 			continue;
 		}
 		if (w != k[j])
 			return 0;
 	}
 	return 1;
+}
+
+/* Slots whose key word 0 is written: the exact count (a scan). */
+static uint64_t
+count_used(const struct cb_table *t)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i <= t->mask; i++)
+		n += atomic_load_explicit(&t->slots[i].key[0],
+		    memory_order_relaxed) != 0;
+	return n;
+}
+
+/* Reserve room for one more slot before claiming an empty one, so the
+ * table never holds more than max_breakers.  A claimer killed between its
+ * reservation and its claim leaks one reservation; when the counter says
+ * full, an exact count repairs such leaks.  1 = reserved, 0 = full. */
+static int
+reserve(struct cb_table *t)
+{
+	uint64_t u = atomic_load_explicit(&t->h->used, memory_order_relaxed);
+	uint64_t exact;
+	int repaired = 0;
+
+	for (;;) {
+		if (u < t->h->capacity) {
+			if (atomic_compare_exchange_weak_explicit(&t->h->used,
+			    &u, u + 1, memory_order_relaxed,
+			    memory_order_relaxed))
+				return 1;
+			continue;
+		}
+		if (repaired++)
+			return 0;
+		exact = count_used(t);
+		if (exact >= u)
+			return 0;
+		atomic_compare_exchange_strong_explicit(&t->h->used, &u,
+		    exact, memory_order_relaxed, memory_order_relaxed);
+		u = atomic_load_explicit(&t->h->used, memory_order_relaxed);
+	}
 }
 
 int
@@ -476,6 +535,7 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 {
 	uint64_t k[3];
 	uint32_t e = 0;
+	int fresh, took0;
 	long i;
 
 	if (t->readonly)
@@ -487,15 +547,17 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 			return -ENOSPC;
 		if (i >= 0)
 			break;
-		if (atomic_load_explicit(&t->slots[e].key[0],
-		    memory_order_acquire) == 0 &&
-		    atomic_load_explicit(&t->h->used, memory_order_relaxed) >=
-		    t->h->capacity)
+		fresh = atomic_load_explicit(&t->slots[e].key[0],
+		    memory_order_acquire) == 0;
+		if (fresh && !reserve(t))
 			return -ENOSPC;
-		if (claim(t, &t->slots[e], k)) {
+		if (claim(&t->slots[e], k, &took0))
 			i = e;
+		if (fresh && !took0)	/* someone else took word 0 */
+			atomic_fetch_sub_explicit(&t->h->used, 1,
+			    memory_order_relaxed);
+		if (i >= 0)
 			break;
-		}
 	}
 	if (!(atomic_load_explicit(&t->slots[i].br.pol_a,
 	    memory_order_acquire) & POL_READY))
@@ -522,8 +584,7 @@ const char *cb_table_name(const struct cb_table *t) { return t->name; }
 uint32_t
 cb_table_used(const struct cb_table *t)
 {
-	return (uint32_t)atomic_load_explicit(&t->h->used,
-	    memory_order_relaxed);
+	return (uint32_t)count_used(t);
 }
 
 uint64_t

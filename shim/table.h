@@ -94,7 +94,7 @@ void cb_table_count_unprotected(struct cb_table *t);
 /* Header facts. */
 uint32_t cb_table_capacity(const struct cb_table *t);	/* max_breakers */
 uint32_t cb_table_slots(const struct cb_table *t);	/* array size */
-uint32_t cb_table_used(const struct cb_table *t);
+uint32_t cb_table_used(const struct cb_table *t);	/* slots taken: a scan */
 uint64_t cb_table_unprotected(const struct cb_table *t);
 size_t cb_table_size(const struct cb_table *t);		/* bytes */
 const char *cb_table_name(const struct cb_table *t);
