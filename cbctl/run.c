@@ -3,8 +3,8 @@
  * "cbctl check-config": validate a configuration file.
  *
  * run finds the shim next to cbctl first (so build/cbctl uses
- * build/libcbshim.so from the same build), then in the library directory
- * it was built for.  The shim is appended to any LD_PRELOAD already set
+ * build/libcbshim.so from the same build), then in ../lib beside an
+ * installed cbctl, then in the library directory it was built for.  The shim is appended to any LD_PRELOAD already set
  * (other preloads keep their order and go first), and run exits like a
  * shell when the command cannot be executed: 127 not found, 126 not
  * executable.  A --config file is checked before anything is run, because
@@ -27,16 +27,22 @@ static int preload_has(const char *list, const char *path);
 static int set_preload(const char *shim);
 static int check_file(const char *path);
 
-/* The shim next to /proc/self/exe, else CB_LIBDIR.  0 or -ENOENT. */
+/* The shim next to /proc/self/exe (the build tree), else in ../lib from
+ * it (an installed PREFIX/bin/cbctl, wherever PREFIX or DESTDIR put it),
+ * else CB_LIBDIR.  0 or -ENOENT. */
 static int
 find_shim(char *buf, size_t len)
 {
-	char exe[PATH_MAX];
+	char exe[PATH_MAX], *dir;
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
 	if (n > 0) {
 		exe[n] = '\0';
-		snprintf(buf, len, "%s/" SHIM_NAME, dirname(exe));
+		dir = dirname(exe);
+		snprintf(buf, len, "%s/" SHIM_NAME, dir);
+		if (access(buf, R_OK) == 0)
+			return 0;
+		snprintf(buf, len, "%s/../lib/" SHIM_NAME, dir);
 		if (access(buf, R_OK) == 0)
 			return 0;
 	}
