@@ -39,10 +39,11 @@ run_unit() {
 	for t in "$dir"/tests/unit/test_*; do
 		[ -x "$t" ] || continue
 		echo "# $t"
-		CMOCKA_MESSAGE_OUTPUT=TAP TSAN_OPTIONS="halt_on_error=1" \
+		tally "$t" < <(CMOCKA_MESSAGE_OUTPUT=TAP \
+			TSAN_OPTIONS="halt_on_error=1" \
 			ASAN_OPTIONS="detect_leaks=1" \
 			UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-			"${prefix[@]}" "$t" 2>&1 | tally "$t"
+			"${prefix[@]}" "$t" 2>&1)
 	done
 }
 
@@ -55,7 +56,7 @@ export HELPERS=$top/build/tests/helpers TOP=$top
 shopt -s nullglob
 bats_files=(tests/*.bats)
 if [ ${#bats_files[@]} -gt 0 ]; then
-	bats --tap "${bats_files[@]}" 2>&1 | tally bats
+	tally bats < <(bats --tap "${bats_files[@]}" 2>&1)
 fi
 
 if [ ${#failed_names[@]} -gt 0 ]; then
