@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -499,33 +500,33 @@ count_used(const struct cb_table *t)
 }
 
 /* Reserve room for one more slot before claiming an empty one, so the
- * table never holds more than max_breakers.  A claimer killed between its
- * reservation and its claim leaks one reservation; when the counter says
- * full, an exact count repairs such leaks.  1 = reserved, 0 = full. */
+ * table never holds more than max_breakers.  1 = reserved; 0 = full (every
+ * reservation is a claimed slot); -EAGAIN = full only because of
+ * reservations not claimed yet: in flight, or leaked by a claimer killed
+ * between its reservation and its claim. */
 static int
 reserve(struct cb_table *t)
 {
 	uint64_t u = atomic_load_explicit(&t->h->used, memory_order_relaxed);
-	uint64_t exact;
-	int repaired = 0;
 
-	for (;;) {
-		if (u < t->h->capacity) {
-			if (atomic_compare_exchange_weak_explicit(&t->h->used,
-			    &u, u + 1, memory_order_relaxed,
-			    memory_order_relaxed))
-				return 1;
-			continue;
-		}
-		if (repaired++)
-			return 0;
-		exact = count_used(t);
-		if (exact >= u)
-			return 0;
+	while (u < t->h->capacity)
+		if (atomic_compare_exchange_weak_explicit(&t->h->used, &u,
+		    u + 1, memory_order_relaxed, memory_order_relaxed))
+			return 1;
+	return count_used(t) >= u ? 0 : -EAGAIN;
+}
+
+/* Give back reservations that stayed unclaimed: used = the claimed count.
+ * Only after waiting for in-flight claimers (see cb_table_insert). */
+static void
+repair(struct cb_table *t)
+{
+	uint64_t u = atomic_load_explicit(&t->h->used, memory_order_relaxed);
+	uint64_t exact = count_used(t);
+
+	if (exact < u)
 		atomic_compare_exchange_strong_explicit(&t->h->used, &u,
 		    exact, memory_order_relaxed, memory_order_relaxed);
-		u = atomic_load_explicit(&t->h->used, memory_order_relaxed);
-	}
 }
 
 int
@@ -535,7 +536,7 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 {
 	uint64_t k[3];
 	uint32_t e = 0;
-	int fresh, took0;
+	int fresh, took0, r, waits = 0, repaired = 0;
 	long i;
 
 	if (t->readonly)
@@ -549,8 +550,25 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 			break;
 		fresh = atomic_load_explicit(&t->slots[e].key[0],
 		    memory_order_acquire) == 0;
-		if (fresh && !reserve(t))
-			return -ENOSPC;
+		if (fresh && (r = reserve(t)) <= 0) {
+			/* full; but if the slot was taken meanwhile, perhaps
+			 * for this very key, the next probe tells */
+			if (atomic_load_explicit(&t->slots[e].key[0],
+			    memory_order_acquire) != 0)
+				continue;
+			if (r == 0)
+				return -ENOSPC;
+			/* the last places are being claimed, perhaps for
+			 * this very key: let the claimers finish, probe again */
+			if (waits++ < 64) {
+				sched_yield();
+				continue;
+			}
+			if (repaired++)
+				return -ENOSPC;
+			repair(t);
+			continue;
+		}
 		if (claim(&t->slots[e], k, &took0))
 			i = e;
 		if (fresh && !took0)	/* someone else took word 0 */
