@@ -311,11 +311,17 @@ govern(int fd, const struct sockaddr *sa, socklen_t len, struct cb_fd *f)
 	struct cb_breaker *b;
 	struct cb_policy p;
 	struct cb_transition tr;
-	uint64_t w = cb_fd_load(fd);
+	uint64_t w;
 	int r;
 
 	memset(f, 0, sizeof(*f));
-	if (cb_dest_from_sockaddr(&d, sa, len) < 0 || !is_tcp(fd, w))
+	if (cb_dest_from_sockaddr(&d, sa, len) < 0)
+		return 1;
+	/* the breaker's line is likely cold (a system call came before):
+	 * fetch it while the fd table is read */
+	cb_table_prefetch(table, &d);
+	w = cb_fd_load(fd);
+	if (!is_tcp(fd, w))
 		return 1;
 	if (cb_table_find(table, &d, &b, &f->slot) < 0) {
 		cb_config_policy(config, &d, &p);

@@ -587,6 +587,15 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 }
 
 void
+cb_table_prefetch(struct cb_table *t, const struct cb_dest *d)
+{
+	uint64_t k[3];
+
+	key_encode(d, k);
+	__builtin_prefetch(&t->slots[key_hash(k) & t->mask], 0, 3);
+}
+
+void
 cb_table_count_unprotected(struct cb_table *t)
 {
 	if (!t->readonly)

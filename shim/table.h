@@ -88,6 +88,11 @@ int cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 		    const struct cb_policy *p, struct cb_breaker **bp,
 		    uint32_t *slotp);
 
+/* cb_table_prefetch - start loading the cache line where d's breaker
+ * would be, so the miss overlaps the caller's other work.  Changes
+ * nothing; async-signal-safe. */
+void cb_table_prefetch(struct cb_table *t, const struct cb_dest *d);
+
 /* cb_table_count_unprotected - one attempt went unprotected (table full). */
 void cb_table_count_unprotected(struct cb_table *t);
 
