@@ -46,3 +46,26 @@ load common
 	run mandoc -T utf8 "$d/opt/cbshim/share/man/man1/cbctl.1"
 	assert_success
 }
+
+# complete WORDS...: what the bash completion offers for the last word.
+complete_words() {
+	bash -c '
+		source /usr/share/bash-completion/bash_completion
+		source "$1"; shift
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+		COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+		_cbctl; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP/contrib/cbctl.bash-completion" "$@"
+}
+
+@test "bash_completion_offers_commands_options_and_destinations" {
+	run complete_words "$CBCTL" tr
+	assert_output trip
+	run complete_words "$CBCTL" trip 127.0.0.1:80 --ho
+	assert_output --hold
+	run complete_words "$CBCTL" "ev"
+	assert_output events
+	"$CBCTL" trip 127.0.0.1:4242 >/dev/null
+	# bash breaks words at ":", so the reply is what follows the colon
+	run complete_words "$CBCTL" reset 127.0.0.1:42
+	assert_output 4242
+}
