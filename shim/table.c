@@ -157,7 +157,11 @@ create_segment(const char *name, const struct cb_table_opts *o, char *why,
 	if (fd < 0)
 		return snprintf(why, whylen, "cannot create %s: %s", tmp,
 				strerror(errno)), -errno;
+	/* allocate every page now: on a full tmpfs, ftruncate alone succeeds
+	 * and the first touch of a page is a SIGBUS in whoever touches it */
 	if (fchmod(fd, o->mode & 0777) < 0 || ftruncate(fd, (off_t)size) < 0)
+		goto fail;
+	if ((errno = posix_fallocate(fd, 0, (off_t)size)) != 0)
 		goto fail;
 	h = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (h == MAP_FAILED)
@@ -283,6 +287,15 @@ cb_table_attach(struct cb_table **tp, const char *name,
 	if ((r = validate(m, (size_t)st.st_size, why, whylen)) < 0) {
 		munmap(m, (size_t)st.st_size);
 		return r;
+	}
+	/* a segment with holes could SIGBUS its writers when /dev/shm fills:
+	 * ours are allocated whole (create_segment); refuse others */
+	if (!o->readonly &&
+	    (uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size) {
+		munmap(m, (size_t)st.st_size);
+		return snprintf(why, whylen, "segment is not fully allocated "
+				"(has holes); refusing to write to it"),
+		       -EBADMSG;
 	}
 	if (!(t = calloc(1, sizeof(*t)))) {
 		munmap(m, (size_t)st.st_size);
