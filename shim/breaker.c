@@ -105,7 +105,7 @@ cb_policy_valid(const struct cb_policy *p)
 	    p->open_timeout_max_ms < p->open_timeout_ms ||
 	    p->open_timeout_max_ms > CB_MAX_TIMEOUT_MS ||
 	    p->backoff_milli < 1000 || p->backoff_milli > CB_MAX_BACKOFF_MILLI ||
-	    p->mode > CB_MODE_OFF || p->reject_errno == 0)
+	    p->mode > CB_MODE_OFF || !cb_reject_errno_ok(p->reject_errno))
 		return -EINVAL;
 	return 0;
 }
@@ -281,10 +281,25 @@ cb_breaker_mode(const struct cb_breaker *b)
 }
 
 int
+cb_reject_errno_ok(int e)
+{
+	switch (e) {
+	case ECONNREFUSED: case EHOSTUNREACH: case ENETUNREACH:
+	case ETIMEDOUT: case ECONNRESET: case ECONNABORTED:
+	case EHOSTDOWN: case ENETDOWN: case EACCES: case EPERM:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
 cb_breaker_reject_errno(const struct cb_breaker *b)
 {
-	return (int)((atomic_load_explicit(&b->pol_a, memory_order_relaxed) >>
-		      44) & 0xff);
+	int e = (int)((atomic_load_explicit(&b->pol_a, memory_order_relaxed) >>
+		       44) & 0xff);
+
+	return cb_reject_errno_ok(e) ? e : ECONNREFUSED;
 }
 
 int

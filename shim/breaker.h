@@ -147,7 +147,14 @@ void cb_breaker_get_policy(const struct cb_breaker *b, struct cb_policy *p);
 /* cb_breaker_mode - b's enum cb_mode (one relaxed load). */
 int cb_breaker_mode(const struct cb_breaker *b);
 
-/* cb_breaker_reject_errno - the errno a rejection sets. */
+/* cb_reject_errno_ok - 1 if e may be a rejection's errno: one that says
+ * "cannot connect" (ECONNREFUSED EHOSTUNREACH ENETUNREACH ETIMEDOUT
+ * ECONNRESET ECONNABORTED EHOSTDOWN ENETDOWN EACCES EPERM), never one
+ * that makes a program wait or retry at once (EINTR, EINPROGRESS, ...). */
+int cb_reject_errno_ok(int e);
+
+/* cb_breaker_reject_errno - the errno a rejection sets (ECONNREFUSED if
+ * the stored one is not cb_reject_errno_ok: the segment is not trusted). */
 int cb_breaker_reject_errno(const struct cb_breaker *b);
 
 /* cb_breaker_is_failure - 1 if errno e is a failure under b's policy. */

@@ -930,6 +930,12 @@ rd_reject(struct ctx *x, const config_setting_t *s, const char *path,
 	if (e < 1 || e >= CB_ERRNO_MAX)
 		return fail_at(x, s, "%s: unknown errno name %s", path,
 			       quote(q, sizeof(q), v));
+	if (!cb_reject_errno_ok(e))
+		return fail_at(x, s, "%s: %s would make programs wait or "
+			       "retry; use one that says \"cannot connect\" "
+			       "(ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, "
+			       "ETIMEDOUT, ECONNRESET, ECONNABORTED, EHOSTDOWN, "
+			       "ENETDOWN, EACCES, EPERM)", path, v);
 	p->reject_errno = (uint8_t)e;
 	return 0;
 }

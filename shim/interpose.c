@@ -184,9 +184,10 @@ init(void)
 		cb_table_default_name(name, sizeof(name));
 	o.mode = cb_config_shm_mode(config);
 	o.capacity = cb_config_max_breakers(config);
-	if (cb_table_attach(&table, name, &o, why, sizeof(why)) < 0) {
-		snprintf(err, sizeof(err), "segment %s: %s; passing through "
-			 "(cbctl destroy removes a bad segment)", name, why);
+	if ((r = cb_table_attach(&table, name, &o, why, sizeof(why))) < 0) {
+		snprintf(err, sizeof(err), "segment %s: %s; passing through%s",
+			 name, why, r == -EBADMSG || r == -EPROTO ?
+			 " (cbctl destroy removes it)" : "");
 		return fail_init(err);
 	}
 	lim = FD_LIMIT_CAP;

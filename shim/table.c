@@ -243,8 +243,9 @@ cb_table_attach(struct cb_table **tp, const char *name,
 		return snprintf(why, whylen, "bad segment name \"%s\" (want "
 				"/name)", name), -EINVAL;
 	for (tries = 0;; tries++) {
+		/* O_NONBLOCK: a FIFO planted at the name must not hang us */
 		fd = shm_open(name, (o->readonly ? O_RDONLY : O_RDWR) |
-			      O_CLOEXEC | O_NOFOLLOW, 0);
+			      O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
 		if (fd >= 0 || errno != ENOENT || !o->create || tries > 3)
 			break;
 		if ((r = create_segment(name, o, why, whylen)) < 0)
@@ -258,6 +259,11 @@ cb_table_attach(struct cb_table **tp, const char *name,
 	}
 	if (fstat(fd, &st) < 0)
 		goto fail_errno;
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return snprintf(why, whylen, "not a regular file; refusing it"),
+		       -EBADMSG;
+	}
 	/* The default name belongs to one user: one planted there by somebody
 	 * else is not trusted.  A named segment may be shared on purpose. */
 	cb_table_default_name(dflt, sizeof(dflt));

@@ -830,11 +830,13 @@ assert len(states) == 9, states
 @test "run_exports: --config and --shm become CBSHIM_CONFIG and CBSHIM_SHM" {
 	printf 'defaults = { failure_threshold = 2; };\n' >"$BATS_TEST_TMPDIR/run.conf"
 	cd "$BATS_TEST_TMPDIR"
-	run "$CBCTL" run --config run.conf --shm /cbtest-run-x -- sh -c 'echo "$CBSHIM_CONFIG $CBSHIM_SHM"'
+	x=/cbtest-run-x-$$ y=/cbtest-run-y-$$
+	run "$CBCTL" run --config run.conf --shm $x -- sh -c 'echo "$CBSHIM_CONFIG $CBSHIM_SHM"'
 	assert_success
-	assert_output "$BATS_TEST_TMPDIR/run.conf /cbtest-run-x"
-	run "$CBCTL" --shm /cbtest-run-y run -- sh -c 'echo "$CBSHIM_SHM"'
-	assert_output "/cbtest-run-y"
+	assert_output "$BATS_TEST_TMPDIR/run.conf $x"
+	run "$CBCTL" --shm $y run -- sh -c 'echo "$CBSHIM_SHM"'
+	assert_output "$y"
+	rm -f "/dev/shm$x" "/dev/shm$y"
 }
 
 @test "run_governs: a program run through cbctl gets breakers with the run's config" {

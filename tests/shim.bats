@@ -334,18 +334,6 @@ for i in range(6):
 	[ "$(state 127.0.0.1:$port)" = closed ]
 }
 
-@test "secure_execution_does_nothing: a setuid program runs unprotected" {
-	port=$(free_port)
-	run "$CBCTL" trip "127.0.0.1:$port"
-	server accept "$port"
-	cp "$HELPERS/cbclient" "$BATS_TEST_TMPDIR/suid-client"
-	chown nobody "$BATS_TEST_TMPDIR/suid-client"
-	chmod 4755 "$BATS_TEST_TMPDIR/suid-client"
-	chmod 755 "$BATS_TEST_TMPDIR"
-	run env LD_PRELOAD="$CBSHIM_LIB" "$BATS_TEST_TMPDIR/suid-client" 127.0.0.1 "$port"
-	assert_line --regexp '^0 ok '
-}
-
 @test "bad_segment_passes_through_with_one_warning" {
 	port=$(free_port)
 	server accept "$port"

@@ -1359,7 +1359,32 @@ policy_out_of_range_is_invalid(void **state)
 	BAD(backoff_milli, CB_MAX_BACKOFF_MILLI + 1);
 	BAD(mode, 3);
 	BAD(reject_errno, 0);
+	BAD(reject_errno, EINTR);
+	BAD(reject_errno, EINPROGRESS);
 #undef BAD
+}
+
+/* A rejection errno read from the segment is not trusted: a writer of the
+ * segment who stores EINTR or EINPROGRESS must not make programs spin or
+ * wait; they get ECONNREFUSED. */
+static void
+hostile_reject_errno_falls_back_to_econnrefused(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p;
+	uint64_t a;
+	int bad[] = { 0, EINTR, EINPROGRESS, EAGAIN, EALREADY, 255 }, i;
+
+	(void)state;
+	defaults(&p);
+	p.reject_errno = EHOSTUNREACH;
+	cb_breaker_init(&b, &p, 1);
+	assert_int_equal(cb_breaker_reject_errno(&b), EHOSTUNREACH);
+	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+		a = atomic_load(&b.pol_a) & ~(0xffull << 44);
+		atomic_store(&b.pol_a, a | (uint64_t)bad[i] << 44);
+		assert_int_equal(cb_breaker_reject_errno(&b), ECONNREFUSED);
+	}
 }
 
 static void
@@ -1420,6 +1445,7 @@ main(void)
 		cmocka_unit_test(every_call_overwrites_the_transition_it_reports),
 		cmocka_unit_test(policy_defaults_are_the_reference_ones),
 		cmocka_unit_test(policy_out_of_range_is_invalid),
+		cmocka_unit_test(hostile_reject_errno_falls_back_to_econnrefused),
 		cmocka_unit_test(state_and_why_names_are_spelled_for_people),
 	};
 

@@ -982,6 +982,27 @@ unknown_errno_name_is_an_error(void **state)
 		     1, "rules[0].reject_errno: unknown errno name \"111\"");
 }
 
+/* A rejection's errno must say "cannot connect": EINTR or EINPROGRESS
+ * would make programs retry at once or wait; ENONET's bit is reserved. */
+static void
+reject_errno_that_makes_programs_wait_is_an_error(void **state)
+{
+#define OK_REJECTS " would make programs wait or retry; use one that says " \
+	"\"cannot connect\" (ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, " \
+	"ETIMEDOUT, ECONNRESET, ECONNABORTED, EHOSTDOWN, ENETDOWN, EACCES, " \
+	"EPERM)"
+	(void)state;
+	expect_error("defaults = {\n reject_errno = \"EINTR\"; };", 2,
+		     "defaults.reject_errno: EINTR" OK_REJECTS);
+	expect_error("rules = ( { match = \"*:1\"; reject_errno = "
+		     "\"EINPROGRESS\"; } );", 1,
+		     "rules[0].reject_errno: EINPROGRESS" OK_REJECTS);
+	expect_error("defaults = { failures = [ \"ENONET\" ]; };", 1,
+		     "defaults.failures[0]: ENONET cannot be a failure errno "
+		     "(connect never returns it)");
+#undef OK_REJECTS
+}
+
 static void
 bad_enumerations_are_errors(void **state)
 {
@@ -1319,6 +1340,7 @@ main(void)
 		cmocka_unit_test(duration_out_of_range_is_an_error),
 		cmocka_unit_test(open_timeout_max_below_open_timeout_is_an_error),
 		cmocka_unit_test(unknown_errno_name_is_an_error),
+		cmocka_unit_test(reject_errno_that_makes_programs_wait_is_an_error),
 		cmocka_unit_test(bad_enumerations_are_errors),
 		cmocka_unit_test(bad_shm_mode_is_an_error),
 		cmocka_unit_test(bad_shm_name_is_an_error),
