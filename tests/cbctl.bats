@@ -993,3 +993,16 @@ rules = ( { match = "10.1.0.0/16:*"; mode = "off"; } );'
 	run "$CBCTL" list --json
 	[ "$(echo "$output" | pyjson 'len(d)')" = 1 ]
 }
+
+@test "show_hostname_with_several_addresses: --json prints an array, trip covers every address" {
+	printf '127.0.0.1 cbmulti\n::1 cbmulti\n' >"$BATS_TEST_TMPDIR/hosts"
+	# a private /etc/hosts in a mount namespace of its own
+	run unshare -m sh -c '
+		mount --bind "$1" /etc/hosts || exit 99
+		"$2" trip cbmulti:4343 >/dev/null &&
+		"$2" show cbmulti:4343 --json' _ "$BATS_TEST_TMPDIR/hosts" "$CBCTL"
+	[ "$status" -ne 99 ] || skip "cannot bind-mount in a mount namespace here"
+	assert_success
+	run $PY -c 'import json,sys; a=json.loads(sys.argv[1]); print(type(a).__name__, sorted(x["dest"] for x in a), {x["state"] for x in a})' "$output"
+	assert_output "list ['127.0.0.1:4343', '[::1]:4343'] {'open'}"
+}
