@@ -13,11 +13,6 @@ teardown() {
 	cb_teardown
 }
 
-# conf TEXT: use TEXT as this test's cb.conf.
-conf() {
-	printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/cb.conf"
-	export CBSHIM_CONFIG="$BATS_TEST_TMPDIR/cb.conf"
-}
 
 seg() { echo "/dev/shm${CBSHIM_SHM}"; }
 

@@ -5,10 +5,6 @@
 
 load common
 
-conf() {
-	printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/cb.conf"
-	export CBSHIM_CONFIG="$BATS_TEST_TMPDIR/cb.conf"
-}
 
 @test "curl: refused five times, then rejected without a connection" {
 	port=$(free_port)

@@ -85,3 +85,29 @@ state() {
 field() {
 	"$CBCTL" show "$1" --json | $PY -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
 }
+
+SRV=$TOP/tests/helpers/tcpserver.py
+
+# conf TEXT: use TEXT as this test's cb.conf.
+conf() {
+	printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/cb.conf"
+	export CBSHIM_CONFIG="$BATS_TEST_TMPDIR/cb.conf"
+}
+
+# server MODE PORT [COUNTFILE] [HOST]: start tests/helpers/tcpserver.py,
+# wait until it says it is ready (its output goes to a file: a FIFO opened
+# here would block until the server opened it).
+server() {
+	local out=$BATS_TEST_TMPDIR/ready.$RANDOM i
+	bg $PY "$SRV" "$@" >"$out"
+	for i in $(seq 200); do
+		grep -q ready "$out" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# client ARGS...: tests/helpers/cbclient under the shim.
+client() {
+	shimmed "$HELPERS/cbclient" "$@"
+}

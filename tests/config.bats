@@ -8,27 +8,9 @@
 load common
 bats_require_minimum_version 1.5.0
 
-SRV=$TOP/tests/helpers/tcpserver.py
 
-# conf TEXT: use TEXT as this test's cb.conf.
-conf() {
-	printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/cb.conf"
-	export CBSHIM_CONFIG="$BATS_TEST_TMPDIR/cb.conf"
-}
 
-# server MODE PORT [COUNTFILE] [HOST]: start tcpserver.py, wait until ready.
-# The FIFO is opened by the background process itself (opening it here
-# would block until the reader below), which also lets go of bats' fd 3.
-server() {
-	local fifo=$BATS_TEST_TMPDIR/ready.$RANDOM
-	mkfifo "$fifo"
-	bg sh -c 'f=$1; shift; exec "$@" >"$f" 3>&-' sh "$fifo" $PY "$SRV" "$@"
-	read -r -t 10 _ <"$fifo"
-}
 
-client() {
-	shimmed "$HELPERS/cbclient" "$@"
-}
 
 # policy DEST KEY: one field of the breaker's policy (lists sorted, joined
 # with spaces).

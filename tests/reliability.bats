@@ -9,26 +9,9 @@
 load common
 bats_require_minimum_version 1.5.0
 
-SRV=$TOP/tests/helpers/tcpserver.py
 
-# conf TEXT: use TEXT as this test's cb.conf.
-conf() {
-	printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/cb.conf"
-	export CBSHIM_CONFIG="$BATS_TEST_TMPDIR/cb.conf"
-}
 
-# server MODE PORT: start tcpserver.py, wait until it says it is ready
-# (the FIFO is opened by the background process itself).
-server() {
-	local fifo=$BATS_TEST_TMPDIR/ready.$RANDOM
-	mkfifo "$fifo"
-	bg sh -c 'f=$1; shift; exec "$@" >"$f" 3>&-' sh "$fifo" $PY "$SRV" "$@"
-	read -r -t 10 _ <"$fifo"
-}
 
-client() {
-	shimmed "$HELPERS/cbclient" "$@"
-}
 
 # ports N: set P1..PN to N different free ports.
 ports() {

@@ -13,7 +13,6 @@
 load common
 bats_require_minimum_version 1.5.0
 
-SRV=$TOP/tests/helpers/tcpserver.py
 NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 NOBODY_SEG=/dev/shm/cbshim-$(id -u nobody)
 PRELIB=
@@ -36,13 +35,6 @@ teardown() {
 	cb_teardown
 }
 
-# server MODE PORT: start tcpserver.py, wait until it says it is ready.
-server() {
-	local fifo=$BATS_TEST_TMPDIR/ready.$RANDOM
-	mkfifo "$fifo"
-	bg sh -c 'f=$1; shift; exec "$@" >"$f" 3>&-' sh "$fifo" $PY "$SRV" "$@"
-	read -r -t 10 _ <"$fifo"
-}
 
 seg() { echo "/dev/shm${CBSHIM_SHM}"; }
 

@@ -5,28 +5,9 @@
 
 load common
 
-SRV=$TOP/tests/helpers/tcpserver.py
 
-# conf TEXT: use TEXT as this test's cb.conf.
-conf() {
-	printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/cb.conf"
-	export CBSHIM_CONFIG="$BATS_TEST_TMPDIR/cb.conf"
-}
 
-# server MODE PORT [COUNTFILE] [HOST]: start tcpserver.py, wait until ready.
-server() {
-	local out=$BATS_TEST_TMPDIR/ready.$RANDOM i
-	bg $PY "$SRV" "$@" >"$out"
-	for i in $(seq 200); do
-		grep -q ready "$out" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
-client() {
-	shimmed "$HELPERS/cbclient" "$@"
-}
 
 # count FILE: connections a tcpserver.py "accept" server has seen.
 count() {
