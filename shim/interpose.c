@@ -309,6 +309,7 @@ static int
 govern(int fd, const struct sockaddr *sa, socklen_t len, struct cb_fd *f)
 {
 	struct cb_dest d;
+	struct cb_key k;
 	struct cb_breaker *b;
 	struct cb_policy p;
 	struct cb_transition tr;
@@ -320,11 +321,11 @@ govern(int fd, const struct sockaddr *sa, socklen_t len, struct cb_fd *f)
 		return 1;
 	/* the breaker's line is likely cold (a system call came before):
 	 * fetch it while the fd table is read */
-	cb_table_prefetch(table, &d);
+	cb_table_key(table, &d, &k);
 	w = cb_fd_load(fd);
 	if (!is_tcp(fd, w))
 		return 1;
-	if (cb_table_find(table, &d, &b, &f->slot) < 0) {
+	if (cb_table_find_key(table, &k, &b, &f->slot) < 0) {
 		cb_config_policy(config, &d, &p);
 		if (p.mode == CB_MODE_OFF)
 			return 1;

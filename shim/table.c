@@ -439,9 +439,10 @@ slot_init(struct slot *s, const uint64_t k[3], const struct cb_policy *p)
  * first empty slot (*empty = its index) or when k is partly present
  * (*empty = that slot, to finish).  -2: probed everything. */
 static long
-probe(struct cb_table *t, const uint64_t k[3], uint32_t *empty)
+probe(struct cb_table *t, const uint64_t k[3], uint64_t hash,
+      uint32_t *empty)
 {
-	uint32_t i = (uint32_t)key_hash(k) & t->mask, n;
+	uint32_t i = (uint32_t)hash & t->mask, n;
 	uint64_t w;
 	int j;
 
@@ -468,12 +469,29 @@ int
 cb_table_find(struct cb_table *t, const struct cb_dest *d,
 	      struct cb_breaker **bp, uint32_t *slotp)
 {
-	uint64_t k[3];
+	struct cb_key k;
+
+	key_encode(d, k.w);
+	k.hash = key_hash(k.w);
+	return cb_table_find_key(t, &k, bp, slotp);
+}
+
+void
+cb_table_key(struct cb_table *t, const struct cb_dest *d, struct cb_key *k)
+{
+	key_encode(d, k->w);
+	k->hash = key_hash(k->w);
+	__builtin_prefetch(&t->slots[k->hash & t->mask], 0, 3);
+}
+
+int
+cb_table_find_key(struct cb_table *t, const struct cb_key *k,
+		  struct cb_breaker **bp, uint32_t *slotp)
+{
 	uint32_t e;
 	long i;
 
-	key_encode(d, k);
-	i = probe(t, k, &e);
+	i = probe(t, k->w, k->hash, &e);
 	if (i < 0 || !(atomic_load_explicit(&t->slots[i].br.pol_a,
 	    memory_order_acquire) & POL_READY))
 		return -ENOENT;
@@ -562,7 +580,7 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 		return -EROFS;
 	key_encode(d, k);
 	for (;;) {
-		i = probe(t, k, &e);
+		i = probe(t, k, key_hash(k), &e);
 		if (i == -2)
 			return -ENOSPC;
 		if (i >= 0)
@@ -603,15 +621,6 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 	if (slotp)
 		*slotp = (uint32_t)i;
 	return 0;
-}
-
-void
-cb_table_prefetch(struct cb_table *t, const struct cb_dest *d)
-{
-	uint64_t k[3];
-
-	key_encode(d, k);
-	__builtin_prefetch(&t->slots[key_hash(k) & t->mask], 0, 3);
 }
 
 void

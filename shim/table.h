@@ -80,6 +80,22 @@ int cb_table_destroy(const char *name);
 int cb_table_find(struct cb_table *t, const struct cb_dest *d,
 		  struct cb_breaker **bp, uint32_t *slotp);
 
+/* A destination's key as the table stores it, with its hash. */
+struct cb_key {
+	uint64_t w[3];
+	uint64_t hash;
+};
+
+/* cb_table_key - compute d's key and start loading the cache line where
+ * its breaker would be, so that the miss overlaps the caller's other work
+ * before cb_table_find_key.  Changes nothing; async-signal-safe. */
+void cb_table_key(struct cb_table *t, const struct cb_dest *d,
+		  struct cb_key *k);
+
+/* cb_table_find_key - cb_table_find with a key from cb_table_key. */
+int cb_table_find_key(struct cb_table *t, const struct cb_key *k,
+		      struct cb_breaker **bp, uint32_t *slotp);
+
 /* cb_table_insert - find d's breaker or create it with policy p.  0 and
  * *bp, -ENOSPC when the table is full (nothing counted; see
  * cb_table_count_unprotected), -EROFS on a read-only mapping.  Same
@@ -87,11 +103,6 @@ int cb_table_find(struct cb_table *t, const struct cb_dest *d,
 int cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 		    const struct cb_policy *p, struct cb_breaker **bp,
 		    uint32_t *slotp);
-
-/* cb_table_prefetch - start loading the cache line where d's breaker
- * would be, so the miss overlaps the caller's other work.  Changes
- * nothing; async-signal-safe. */
-void cb_table_prefetch(struct cb_table *t, const struct cb_dest *d);
 
 /* cb_table_count_unprotected - one attempt went unprotected (table full). */
 void cb_table_count_unprotected(struct cb_table *t);
