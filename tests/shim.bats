@@ -187,6 +187,26 @@ os.kill(os.getpid(), signal.SIGKILL)" || true
 	[ "$(field 127.0.0.1:$port successful_calls)" = 0 ]
 }
 
+@test "closed_connected_is_a_success: a pending connect found connected at close() counts as one" {
+	port=$(free_port)
+	server accept "$port"
+	run client -m close -n 3 127.0.0.1 "$port"
+	[ "$(field 127.0.0.1:$port successful_calls)" = 3 ]
+	[ "$(field 127.0.0.1:$port failed_calls)" = 0 ]
+}
+
+@test "close_range_and_dup2_end_a_pending_connect: the abandoned attempt is a failure" {
+	port=$(free_port)
+	server full "$port"
+	run client -m closerange -t 50 -n 2 127.0.0.1 "$port"
+	[ "$(field 127.0.0.1:$port failed_calls)" = 2 ]
+	run client -m dup2over -t 50 -n 2 127.0.0.1 "$port"
+	assert_line --index 0 --regexp '^0 ETIMEDOUT '
+	[ "$(field 127.0.0.1:$port failed_calls)" = 4 ]
+	[ "$(field 127.0.0.1:$port last_errno)" = ETIMEDOUT ]
+	[ "$(field 127.0.0.1:$port successful_calls)" = 0 ]
+}
+
 @test "reset_by_server_counts_one_send_failure: a connection reset while sending is a failure" {
 	port=$(free_port)
 	server reset "$port"

@@ -11,10 +11,14 @@
  *   -m recv      non-blocking connect, poll, then the first recv() tells
  *   -m abandon   non-blocking connect, wait -t MS, close while in progress
  *   -m again     non-blocking connect, poll, then connect() again (EISCONN)
+ *   -m close     non-blocking connect, poll, then close() with no I/O
+ *   -m closerange  non-blocking connect, wait -t MS, close_range(fd, fd)
+ *   -m dup2over  non-blocking connect, wait -t MS, dup2 /dev/null over it
  *   -m fastopen  sendto(MSG_FASTOPEN)
  *   -m udp       a UDP socket's connect() + send()
  *   -m hold      blocking connect, then keep the connection -w MS, sending
- *                a byte every 10 ms (a reset shows as a send failure)
+ *                a byte every 10 ms (a reset shows as a send failure; one
+ *                more send follows the first failure)
  *   -n COUNT     attempts (default 1), -w MS pause between attempts
  * Exit status 0 when it ran (results are in the output), 2 on bad usage.
  */
@@ -87,6 +91,9 @@ attempt(const char *mode, const struct sockaddr *sa, socklen_t len,
 			while (now_us() < end) {
 				if (send(fd, &c, 1, MSG_NOSIGNAL) < 0) {
 					e = errno;
+					/* a second failure on the same
+					 * connection must not count again */
+					(void)send(fd, &c, 1, MSG_NOSIGNAL);
 					break;
 				}
 				usleep(10000);
@@ -111,6 +118,21 @@ attempt(const char *mode, const struct sockaddr *sa, socklen_t len,
 				close(fd);
 				return ETIMEDOUT;
 			}
+			if (strcmp(mode, "closerange") == 0) {
+				usleep((useconds_t)tmo * 1000);
+				close_range((unsigned)fd, (unsigned)fd, 0);
+				return ETIMEDOUT;
+			}
+			if (strcmp(mode, "dup2over") == 0) {
+				int nul = open("/dev/null", O_WRONLY);
+
+				usleep((useconds_t)tmo * 1000);
+				dup2(nul, fd);
+				close(nul);
+				e = write(fd, &c, 1) == 1 ? ETIMEDOUT : errno;
+				close(fd);
+				return e;
+			}
 			wait_writable(fd, tmo);
 			if (strcmp(mode, "sockerr") == 0) {
 				getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &vl);
@@ -121,6 +143,8 @@ attempt(const char *mode, const struct sockaddr *sa, socklen_t len,
 			} else if (strcmp(mode, "recv") == 0) {
 				r = (int)recv(fd, &c, 1, MSG_DONTWAIT);
 				e = r < 0 && errno != EAGAIN ? errno : 0;
+			} else if (strcmp(mode, "close") == 0) {
+				e = 0;		/* settled by close() below */
 			} else if (strcmp(mode, "again") == 0) {
 				r = connect(fd, sa, len);
 				e = r < 0 && errno != EISCONN ? errno : 0;
