@@ -68,7 +68,7 @@ for i in 1 2 3; do
 	"$CBCTL" run -- curl -s --connect-timeout 1 "$url" || echo "curl: exit $? (connection refused)"
 	echo "curl #$i failed after $(ms_since "$t") ms, almost all of it curl starting up"
 done
-printf 'and one rejected connect() on its own, timed inside the program: '
+printf 'one whole socket()+connect()+close() while open, timed inside the program: '
 LD_PRELOAD=$top/build/libcbshim.so "$top/build/tests/helpers/cbclient" -m sockerr -t 1000 -n 5 127.0.0.1 "$port" | tail -1 |
 	awk '{print $3 " microseconds (" $2 ")"}'
 
