@@ -69,6 +69,7 @@ static int reject(struct cb_breaker *b, const struct cb_policy *p,
 static void transitioned(struct cb_breaker *b, uint64_t from, uint64_t to,
 			 uint64_t now, int why, struct cb_transition *tr);
 static uint32_t mix32(uint32_t x);
+static int still(struct cb_breaker *b, uint64_t *c);
 
 /* ---- policy -------------------------------------------------------- */
 
@@ -413,6 +414,20 @@ reject(struct cb_breaker *b, const struct cb_policy *p, struct cb_ticket *t)
 	return -ECONNREFUSED;
 }
 
+/* About to reject on the strength of ctl value *c: -1 if it still holds,
+ * else 0 (retry with the new value), so an attempt racing a transition
+ * is decided on the state it meets, never on a stale one. */
+static int
+still(struct cb_breaker *b, uint64_t *c)
+{
+	uint64_t now_c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+
+	if (now_c == *c)
+		return -1;
+	*c = now_c;
+	return 0;
+}
+
 /* Open: reject until the deadline, then become half-open (this attempt is
  * the first probe).  1 = decided, 0 = lost a race, retry. */
 static int
@@ -423,7 +438,7 @@ admit_open(struct cb_breaker *b, uint64_t *c, uint64_t now,
 	uint64_t from = *c, to;
 
 	if (now < open_deadline(b, from, now, p, 1))
-		return -1;
+		return still(b, c);
 	to = mk_half(gen_of(from) + 1, 0, 1, (unsigned)O_K(from));
 	if (!cas(b, c, to))
 		return 0;
@@ -449,7 +464,7 @@ admit_half(struct cb_breaker *b, uint64_t *c, uint64_t now,
 		to = mk_half(gen_of(from) + 1, H_SUCC(from), 1,
 			     (unsigned)H_K(from));
 	} else {
-		return -1;
+		return still(b, c);
 	}
 	if (!cas(b, c, to))
 		return 0;

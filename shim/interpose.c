@@ -78,6 +78,10 @@ static struct {
 	int (*fcntl)(int, int, ...);
 	int (*fcntl64)(int, int, ...);
 	FILE *(*fdopen)(int, const char *);
+	ssize_t (*read_chk)(int, void *, size_t, size_t);
+	ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
+	ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int,
+				struct sockaddr *, socklen_t *);
 } real;
 
 static _Atomic int resolved;
@@ -85,7 +89,7 @@ static _Atomic int resolved;
 static void resolve(void);
 static void init(void);
 static int active(void);
-static void warn_once(const char *msg);
+static void warn_once(const char *msg, int hot);
 static int govern(int fd, const struct sockaddr *sa, socklen_t len,
 		  struct cb_fd *f);
 static void settle(int fd, const struct cb_fd *f, int r, int err);
@@ -94,6 +98,9 @@ static void resolve_pending(int fd, uint64_t w, int connected, int err);
 static void after_io(int fd, ssize_t r, int err, int sending);
 static void forget_fd(int fd);
 static uint64_t cookie_of(int fd);
+static int connected(int fd);
+static int dissolve(int fd, uint64_t w, const struct sockaddr *sa,
+		    socklen_t len);
 static void at_fork_child(void);
 
 #define R(name) (resolved ? real.name : (resolve(), real.name))
@@ -109,6 +116,10 @@ resolve(void)
 	GET(closefrom); GET(dup); GET(dup2); GET(dup3); GET(fcntl);
 	GET(fcntl64); GET(fdopen);
 #undef GET
+	/* _FORTIFY_SOURCE builds call these instead of read/recv/recvfrom */
+	real.read_chk = dlsym(RTLD_NEXT, "__read_chk");
+	real.recv_chk = dlsym(RTLD_NEXT, "__recv_chk");
+	real.recvfrom_chk = dlsym(RTLD_NEXT, "__recvfrom_chk");
 	atomic_store(&resolved, 1);
 }
 
@@ -124,9 +135,12 @@ static int log_level = CB_LOG_WARN;
 static int log_syslog;
 static pid_t my_pid;
 
-/* One line per process, with write(2): safe anywhere. */
+/* One line per process.  At start-up (init) it may go to syslog; on the
+ * connect path (hot) only write(2) is safe, so a syslog configuration
+ * stays silent there (the table-full count shows in cbctl list), and a
+ * stderr that is one of the program's sockets is left alone. */
 static void
-warn_once(const char *msg)
+warn_once(const char *msg, int hot)
 {
 	char buf[512];
 	int n, zero = 0;
@@ -135,9 +149,12 @@ warn_once(const char *msg)
 	    !atomic_compare_exchange_strong(&warned, &zero, 1))
 		return;
 	if (log_syslog) {
-		syslog(LOG_WARNING, "cbshim: %s", msg);
+		if (!hot)
+			syslog(LOG_WARNING, "cbshim: %s", msg);
 		return;
 	}
+	if (cb_fd_state_of(cb_fd_load(2)) >= CB_FD_TCP)
+		return;
 	n = snprintf(buf, sizeof(buf), "cbshim: %s\n", msg);
 	if (n > (int)sizeof(buf) - 1)
 		n = (int)sizeof(buf) - 1;
@@ -148,7 +165,7 @@ warn_once(const char *msg)
 static void
 fail_init(const char *msg)
 {
-	warn_once(msg);
+	warn_once(msg, 0);
 	atomic_store(&state, ST_OFF);
 }
 
@@ -332,7 +349,8 @@ govern(int fd, const struct sockaddr *sa, socklen_t len, struct cb_fd *f)
 		if (cb_table_insert(table, &d, &p, &b, &f->slot) < 0) {
 			cb_table_count_unprotected(table);
 			warn_once("breaker table full: new destinations pass "
-				  "through unprotected (raise shm.max_breakers)");
+				  "through unprotected (raise shm.max_breakers)",
+				  1);
 			return 1;
 		}
 	}
@@ -406,6 +424,16 @@ resolve_pending(int fd, uint64_t w, int connected, int err)
 	}
 }
 
+/* Is the socket on fd connected (its handshake done)? */
+static int
+connected(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	return getpeername(fd, (struct sockaddr *)&ss, &sl) == 0;
+}
+
 /* Is the socket on fd still the one the entry was made for? */
 static int
 same_socket(int fd)
@@ -424,9 +452,11 @@ after_io(int fd, ssize_t r, int err, int sending)
 
 	switch (cb_fd_state_of(w)) {
 	case CB_FD_PENDING:
-		if (r >= 0)
+		/* 0 bytes proves nothing (a zero-length read or send works on
+		 * a socket still connecting): ask whether it is connected */
+		if (r > 0 || (r == 0 && connected(fd)))
 			resolve_pending(fd, w, 1, 0);
-		else if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR &&
+		else if (r < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR &&
 			 err != ENOTCONN && same_socket(fd))
 			resolve_pending(fd, w, 0, err);
 		return;
@@ -458,8 +488,6 @@ forget_fd(int fd)
 	uint64_t w = cb_fd_load(fd);
 	int err = 0;
 	socklen_t l = sizeof(err);
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
 
 	if (w == 0)
 		return;
@@ -470,13 +498,12 @@ forget_fd(int fd)
 			return;
 		if (!same_socket(fd))
 			;	/* stale entry: forget it unsettled */
-		else if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+		else if (connected(fd))
 			resolve_pending(fd, w, 1, 0);
 		else if (R(getsockopt)(fd, SOL_SOCKET, SO_ERROR, &err, &l) == 0)
 			resolve_pending(fd, w, 0, err ? err : ETIMEDOUT);
-		w = cb_fd_load(fd);
 	}
-	cb_fd_cas(fd, w, 0);
+	cb_fd_store(fd, 0, 0);
 }
 
 /* ---- the wrappers -------------------------------------------------- */
@@ -496,6 +523,28 @@ socket(int domain, int type, int protocol)
 	return fd;
 }
 
+/* connect(AF_UNSPEC) dissolves the association: an attempt in progress is
+ * abandoned by the program's choice (neither success nor failure) and the
+ * socket is a plain TCP socket again, to be governed on its next connect. */
+static int
+dissolve(int fd, uint64_t w, const struct sockaddr *sa, socklen_t len)
+{
+	struct cb_fd f, g;
+	struct cb_breaker *b;
+	int r = R(connect)(fd, sa, len), e = errno;
+
+	if (r == 0 && w && cb_fd_state_of(w) >= CB_FD_TCP) {
+		cb_fd_decode(w, &f);
+		g = f;
+		g.state = CB_FD_TCP;
+		if (cb_fd_cas(fd, w, cb_fd_encode(&g)) &&
+		    f.state == CB_FD_PENDING && (b = breaker_at(f.slot)))
+			cb_breaker_release(b, &f.ticket);
+	}
+	errno = e;
+	return r;
+}
+
 EXPORT int
 connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
@@ -506,6 +555,8 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (!active())
 		return R(connect)(fd, sa, len);
 	w = cb_fd_load(fd);
+	if (sa && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC)
+		return dissolve(fd, w, sa, len);
 	if (cb_fd_state_of(w) == CB_FD_PENDING) {
 		/* the same attempt, asked again */
 		r = R(connect)(fd, sa, len);
@@ -587,10 +638,11 @@ fastopen(int fd, const struct sockaddr *sa, socklen_t len,
 	e = errno;
 	if (f.state == CB_FD_PENDING) {
 		g = f;
-		if (r >= 0 || e == EINPROGRESS)
+		if ((r >= 0 || e == EINPROGRESS) &&
+		    (uint32_t)fd < cb_fdtrack_limit())
 			cb_fd_store(fd, cb_fd_encode(&g), cookie_if_wanted(fd));
 		else
-			settle(fd, &f, -1, e);
+			settle(fd, &f, -1, r >= 0 ? EINPROGRESS : e);
 	}
 	errno = e;
 	return r;
@@ -717,8 +769,6 @@ getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	int r = R(getsockopt)(fd, level, name, val, len), e = errno, v;
 	uint64_t w;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
 
 	if (r == 0 && level == SOL_SOCKET && name == SO_ERROR && val &&
 	    len && *len >= sizeof(int) &&
@@ -726,7 +776,7 @@ getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		memcpy(&v, val, sizeof(v));
 		if (v != 0)
 			resolve_pending(fd, w, 0, v);
-		else if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+		else if (connected(fd))
 			resolve_pending(fd, w, 1, 0);
 	}
 	errno = e;
@@ -751,7 +801,8 @@ forget_range(unsigned lo, unsigned hi)
 	uint32_t h = cb_fdtrack_high(), i;
 	int e = errno;
 
-	if (h == 0 || lo >= h)
+	/* a vfork child shares our fd table but not our fds' fate */
+	if (h == 0 || lo >= h || getpid() != my_pid)
 		return;
 	if (hi >= h)
 		hi = h - 1;
@@ -788,7 +839,11 @@ fresh(int fd)
 {
 	int e = errno;
 
-	if (fd >= 0 && cb_fd_load(fd))
+	uint64_t w = cb_fd_load(fd);
+
+	/* a pending probe's entry is cleared only by its own process (a
+	 * vfork child shares the table) */
+	if (w && (cb_fd_state_of(w) != CB_FD_PENDING || getpid() == my_pid))
 		cb_fd_store(fd, 0, 0);
 	errno = e;
 	return fd;
@@ -876,4 +931,48 @@ fdopen(int fd, const char *mode)
 		errno = e;
 	}
 	return R(fdopen)(fd, mode);
+}
+
+/* The _FORTIFY_SOURCE entry points: the same receives, checked.  glibc
+ * declares them only in its internal headers. */
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+		       struct sockaddr *sa, socklen_t *len);
+
+EXPORT ssize_t
+__read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	ssize_t r;
+
+	if (!R(read_chk))
+		return R(read)(fd, buf, n);
+	r = R(read_chk)(fd, buf, n, buflen);
+	AFTER_IO(fd, r, 0);
+	return r;
+}
+
+EXPORT ssize_t
+__recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	ssize_t r;
+
+	if (!R(recv_chk))
+		return R(recv)(fd, buf, n, flags);
+	r = R(recv_chk)(fd, buf, n, buflen, flags);
+	AFTER_IO(fd, r, 0);
+	return r;
+}
+
+EXPORT ssize_t
+__recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+	       struct sockaddr *sa, socklen_t *len)
+{
+	ssize_t r;
+
+	if (!R(recvfrom_chk))
+		return R(recvfrom)(fd, buf, n, flags, sa, len);
+	r = R(recvfrom_chk)(fd, buf, n, buflen, flags, sa, len);
+	AFTER_IO(fd, r, 0);
+	return r;
 }

@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -741,7 +742,9 @@ cb_dest_from_sockaddr(struct cb_dest *d, const struct sockaddr *sa,
 					    0xff, 0xff };
 
 	memset(d, 0, sizeof(*d));
-	if (sa == NULL)
+	/* never read past len: the kernel answers a short or bad address
+	 * with EINVAL/EFAULT, and so must the program, not crash here */
+	if (sa == NULL || len < sizeof(sa_family_t))
 		return -EAFNOSUPPORT;
 	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
 		const struct sockaddr_in *s4 = (const void *)sa;
@@ -751,7 +754,9 @@ cb_dest_from_sockaddr(struct cb_dest *d, const struct sockaddr *sa,
 		memcpy(d->addr, &s4->sin_addr, 4);
 		return 0;
 	}
-	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+	/* Linux takes the 24-byte RFC 2133 form too (no scope id) */
+	if (sa->sa_family == AF_INET6 &&
+	    len >= offsetof(struct sockaddr_in6, sin6_scope_id)) {
 		const struct sockaddr_in6 *s6 = (const void *)sa;
 
 		d->port = ntohs(s6->sin6_port);

@@ -207,6 +207,52 @@ os.kill(os.getpid(), signal.SIGKILL)" || true
 	[ "$(field 127.0.0.1:$port successful_calls)" = 0 ]
 }
 
+@test "connect_af_unspec_abandons_without_counting: dissolving a pending connect is neither success nor failure" {
+	port=$(free_port)
+	server full "$port"
+	run shimmed "$HELPERS/edges" unspec "$port"
+	assert_output "unspec: 0"
+	[ "$(field 127.0.0.1:$port total_calls)" = 1 ]
+	[ "$(field 127.0.0.1:$port successful_calls)" = 0 ]
+	[ "$(field 127.0.0.1:$port failed_calls)" = 0 ]
+}
+
+@test "zero_length_read_proves_nothing: a pending connect read for 0 bytes and closed is abandoned" {
+	port=$(free_port)
+	server full "$port"
+	run shimmed "$HELPERS/edges" zeroread "$port"
+	assert_output "zeroread: 0"
+	[ "$(field 127.0.0.1:$port successful_calls)" = 0 ]
+	[ "$(field 127.0.0.1:$port failed_calls)" = 1 ]
+	[ "$(field 127.0.0.1:$port last_errno)" = ETIMEDOUT ]
+}
+
+@test "bad_address_gets_the_kernels_answer: a bad pointer with length 0 is EINVAL, not a crash" {
+	run "$HELPERS/edges" badaddr
+	want=$output
+	run shimmed "$HELPERS/edges" badaddr
+	assert_success
+	assert_output "$want"
+	assert_output --partial "Invalid argument"
+}
+
+@test "short_sockaddr_in6_is_governed: the 24-byte RFC 2133 form meets the same breaker" {
+	port=$(free_port)
+	run "$CBCTL" trip "[::1]:$port"
+	run shimmed "$HELPERS/edges" short6 "$port"
+	assert_output "short6: -1 Connection refused"
+	[ "$(field "[::1]:$port" rejected_calls)" = 1 ]
+}
+
+@test "fortified_read_settles_a_pending_connect: __read_chk is followed like read" {
+	port=$(free_port)
+	server reset "$port"
+	run shimmed "$HELPERS/edges" fortified "$port" 32
+	assert_output "fortified: -1 Connection reset by peer"
+	[ "$(field 127.0.0.1:$port failed_calls)" = 1 ]
+	[ "$(field 127.0.0.1:$port last_errno)" = ECONNRESET ]
+}
+
 @test "reset_by_server_counts_one_send_failure: a connection reset while sending is a failure" {
 	port=$(free_port)
 	server reset "$port"
