@@ -31,6 +31,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "../../shim/breaker.h"
 #include "../../shim/table.h"
 
@@ -91,8 +93,6 @@ static void resolve(struct worker *w, struct cb_ticket *t, uint64_t now);
 static void *work(void *arg);
 static void run_process(struct shared *sh, int proc, int nthreads,
 			uint64_t iters, int keys);
-static pid_t child(void);
-static int wait_child(pid_t pid);
 static void *shared_alloc(size_t size);
 static struct cb_table *open_segment(int create);
 static struct cb_breaker *main_breaker(struct cb_table *t);
@@ -272,31 +272,7 @@ run_process(struct shared *sh, int proc, int nthreads, uint64_t iters,
 	_exit(0);
 }
 
-static pid_t
-child(void)
-{
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE,
-				    SIGABRT };
-	pid_t pid = fork();
-	size_t i;
 
-	assert_true(pid >= 0);
-	if (pid == 0)
-		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-			signal(sigs[i], SIG_DFL);
-	return pid;
-}
-
-/* Exit status, or 100 + the signal that killed it. */
-static int
-wait_child(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFSIGNALED(st) ? 100 + WTERMSIG(st) : WEXITSTATUS(st);
-}
 
 static void *
 shared_alloc(size_t size)

@@ -33,6 +33,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "../../shim/breaker.h"
 #include "../../shim/table.h"
 
@@ -77,8 +79,6 @@ static void raw_chmod(const char *name, mode_t mode);
 static void shuffle(int *v, int n, unsigned seed);
 static void *shared_alloc(size_t size);
 static void barrier(_Atomic int *count, int n);
-static pid_t child(void);
-static int wait_child(pid_t pid);
 static void *insert_thread(void *arg);
 static int teardown(void **state);
 static int count_files(const char *dir, const char *prefix);
@@ -251,36 +251,7 @@ barrier(_Atomic int *count, int n)
 		sched_yield();
 }
 
-/* fork(); the child gets the default action for crashes, so that one
- * dies of its signal instead of being caught by cmocka's handler and going
- * on to run the rest of the suite. */
-static pid_t
-child(void)
-{
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE,
-				    SIGABRT };
-	pid_t pid = fork();
-	size_t i;
 
-	assert_true(pid >= 0);
-	if (pid == 0)
-		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-			signal(sigs[i], SIG_DFL);
-	return pid;
-}
-
-/* The child's exit status, or 100 + signal if it was killed. */
-static int
-wait_child(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	if (WIFSIGNALED(st))
-		return 100 + WTERMSIG(st);
-	return WEXITSTATUS(st);
-}
 
 /* How many entries of dir begin with prefix. */
 static int
