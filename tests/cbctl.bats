@@ -597,11 +597,11 @@ assert p == {"mode": "enforce", "failure_threshold": 5, "success_threshold": 3,
 }
 
 @test "show_half_open: an open breaker whose time is up shows half-open before any attempt" {
-	conf 'defaults = { open_timeout = "200ms"; };'
+	conf 'defaults = { open_timeout = "1s"; };'
 	port=$(free_port)
 	refused 5 "$port"
 	[ "$(state 127.0.0.1:$port)" = open ]
-	sleep 0.4
+	sleep 1.3
 	[ "$(state 127.0.0.1:$port)" = half-open ]
 	[ "$(field 127.0.0.1:$port open_remaining_ms)" = None ]
 	run "$CBCTL" list

@@ -106,7 +106,7 @@ next();
 
 @test "nginx: a reverse proxy under the shim fails fast while its upstream is down, then recovers" {
 	command -v nginx || skip "nginx not installed"
-	conf 'defaults = { open_timeout = "500ms"; };'
+	conf 'defaults = { open_timeout = "2s"; };'
 	front=$(free_port)
 	back=$(free_port)
 	d=$BATS_TEST_TMPDIR/nginx
@@ -139,7 +139,7 @@ NGX
 	[ "$(code)" = 502 ]
 	[ "$(field 127.0.0.1:$back rejected_calls)" -ge 1 ]
 	http_server "$back"
-	sleep 0.6
+	sleep 2.3
 	for i in 1 2 3; do [ "$(code)" = 200 ]; done
 	[ "$(state 127.0.0.1:$back)" = closed ]
 	grep -q "Connection refused" "$d/logs/error.log"

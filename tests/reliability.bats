@@ -74,13 +74,13 @@ shm_leftovers() {
 }
 
 @test "killed_probe_holders_free_their_places: three probes killed inside connect(), the breaker recovers and closes" {
-	conf 'defaults = { open_timeout = "400ms"; half_open_max_calls = 3; success_threshold = 2; };'
+	conf 'defaults = { open_timeout = "2s"; half_open_max_calls = 3; success_threshold = 2; };'
 	port=$(free_port)
 	run client -n 5 127.0.0.1 "$port"
 	[ "$(state "127.0.0.1:$port")" = open ]
 	server full "$port"
 	full_pid=${CB_PIDS[-1]}
-	sleep 0.5
+	sleep 2.2
 	# three probes, each blocked inside the real connect() (no SYN-ACK)
 	for i in 1 2 3; do
 		bg env LD_PRELOAD="$CBSHIM_LIB" "$HELPERS/cbclient" -n 1 127.0.0.1 "$port"
@@ -101,7 +101,7 @@ shm_leftovers() {
 	kill "$full_pid"
 	wait "$full_pid" 2>/dev/null || true
 	server accept "$port"
-	sleep 0.5
+	sleep 2.2
 	run client -n 2 127.0.0.1 "$port"
 	assert_line --index 0 --regexp '^0 ok '
 	assert_line --index 1 --regexp '^1 ok '

@@ -58,11 +58,11 @@ count() {
 }
 
 @test "half_open_after_timeout: after open_timeout the next attempt probes" {
-	conf 'defaults = { open_timeout = "300ms"; };'
+	conf 'defaults = { open_timeout = "1s"; };'
 	port=$(free_port)
 	run client -n 5 127.0.0.1 "$port"
 	[ "$(state 127.0.0.1:$port)" = open ]
-	sleep 0.5
+	sleep 1.3
 	[ "$(state 127.0.0.1:$port)" = half-open ]
 	server accept "$port" "$BATS_TEST_TMPDIR/n"
 	run client -n 1 127.0.0.1 "$port"
@@ -87,13 +87,13 @@ count() {
 }
 
 @test "failed_probe_reopens: a refused probe opens the breaker again with a fresh timer" {
-	conf 'defaults = { open_timeout = "300ms"; };'
+	conf 'defaults = { open_timeout = "1s"; };'
 	port=$(free_port)
 	run client -n 5 127.0.0.1 "$port"
-	sleep 0.45
+	sleep 1.3
 	run client -n 2 127.0.0.1 "$port"
 	left=$(field 127.0.0.1:$port open_remaining_ms)
-	[ "$left" -gt 100 ]
+	[ "$left" -gt 300 ]
 	[ "$(state 127.0.0.1:$port)" = open ]
 	[ "$(field 127.0.0.1:$port failed_calls)" = 6 ]
 	[ "$(field 127.0.0.1:$port rejected_calls)" = 1 ]
@@ -122,11 +122,11 @@ PYEOF
 }
 
 @test "lost_probe_frees_its_place: a probe abandoned by a killed process does not wedge half-open" {
-	conf 'defaults = { open_timeout = "300ms"; half_open_max_calls = 1; };'
+	conf 'defaults = { open_timeout = "1s"; half_open_max_calls = 1; };'
 	port=$(free_port)
 	run client -n 5 127.0.0.1 "$port"
 	server full "$port"
-	sleep 0.4
+	sleep 1.3
 	shimmed $PY -c "
 import socket, os, signal
 s = socket.socket(); s.setblocking(False)
@@ -137,7 +137,7 @@ os.kill(os.getpid(), signal.SIGKILL)" || true
 	run client -n 1 -t 100 -m sockerr 127.0.0.1 "$port"
 	assert_line --regexp '^0 ECONNREFUSED '
 	[ "$(field 127.0.0.1:$port rejected_calls)" = 1 ]
-	sleep 0.4
+	sleep 1.3
 	run client -n 1 -t 100 -m abandon 127.0.0.1 "$port"
 	assert_line --regexp '^0 ETIMEDOUT '
 	[ "$(field 127.0.0.1:$port failed_calls)" = 6 ]
