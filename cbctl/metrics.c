@@ -19,10 +19,8 @@
 static void metric_head(const char *name, const char *type,
 			const char *help);
 static void label_escape(const char *s);
-static void metric_u64(const char *name, const struct cbctl_row *rows,
-		       size_t n, size_t off);
-static void metric_u32(const char *name, const struct cbctl_row *rows,
-		       size_t n, size_t off);
+static void metric(const char *name, const struct cbctl_row *rows,
+		   size_t n, size_t off, size_t width);
 static void breaker_series(const struct cbctl_row *rows, size_t n);
 static void segment_series(struct cb_table *t);
 
@@ -46,35 +44,26 @@ label_escape(const char *s)
 	}
 }
 
-/* One series per breaker of the uint64_t at offset off of its snapshot. */
+/* One series per breaker of the unsigned field of its snapshot at offset
+ * off, width bytes wide (a uint64_t or a uint32_t). */
 static void
-metric_u64(const char *name, const struct cbctl_row *rows, size_t n,
-	   size_t off)
+metric(const char *name, const struct cbctl_row *rows, size_t n, size_t off,
+       size_t width)
 {
 	size_t k;
 	uint64_t v;
+	uint32_t v32;
 
 	for (k = 0; k < n; k++) {
-		memcpy(&v, (const char *)&rows[k].s + off, sizeof(v));
+		if (width == sizeof(v32)) {
+			memcpy(&v32, (const char *)&rows[k].s + off, width);
+			v = v32;
+		} else {
+			memcpy(&v, (const char *)&rows[k].s + off, sizeof(v));
+		}
 		printf("%s{dest=\"", name);
 		label_escape(rows[k].name);
 		printf("\"} %" PRIu64 "\n", v);
-	}
-}
-
-/* The same for a uint32_t field. */
-static void
-metric_u32(const char *name, const struct cbctl_row *rows, size_t n,
-	   size_t off)
-{
-	size_t k;
-	uint32_t v;
-
-	for (k = 0; k < n; k++) {
-		memcpy(&v, (const char *)&rows[k].s + off, sizeof(v));
-		printf("%s{dest=\"", name);
-		label_escape(rows[k].name);
-		printf("\"} %u\n", v);
 	}
 }
 
@@ -106,7 +95,8 @@ breaker_series(const struct cbctl_row *rows, size_t n)
 
 	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
 		metric_head(counters[i].name, "counter", counters[i].help);
-		metric_u64(counters[i].name, rows, n, counters[i].off);
+		metric(counters[i].name, rows, n, counters[i].off,
+		       sizeof(uint64_t));
 	}
 	metric_head("cbshim_state", "gauge", "1 for the breaker's current "
 		    "state (closed, open, half-open), 0 for the others.");
@@ -119,12 +109,12 @@ breaker_series(const struct cbctl_row *rows, size_t n)
 		}
 	metric_head("cbshim_consecutive_failures", "gauge", "Failures in a "
 		    "row while closed.");
-	metric_u32("cbshim_consecutive_failures", rows, n,
-		   S(consecutive_failures));
+	metric("cbshim_consecutive_failures", rows, n,
+	       S(consecutive_failures), sizeof(uint32_t));
 	metric_head("cbshim_half_open_in_flight", "gauge", "Probes in flight "
 		    "while half-open.");
-	metric_u32("cbshim_half_open_in_flight", rows, n,
-		   S(half_open_in_flight));
+	metric("cbshim_half_open_in_flight", rows, n,
+	       S(half_open_in_flight), sizeof(uint32_t));
 }
 #undef S
 

@@ -126,6 +126,8 @@ static int get_string(struct ctx *x, const config_setting_t *s,
 static int check_keys(struct ctx *x, const config_setting_t *g,
 		      const char *where, const char *const *keys, int policy);
 static int is_policy_key(const char *name);
+static int rd_count(struct ctx *x, const config_setting_t *s, const char *path,
+		    uint32_t max, uint32_t *dst);
 static int rd_failure_th(struct ctx *x, const config_setting_t *s,
 			 const char *path, struct cb_policy *p);
 static int rd_success_th(struct ctx *x, const config_setting_t *s,
@@ -792,40 +794,41 @@ is_policy_key(const char *name)
 	return 0;
 }
 
+/* A count in 1..max into *dst. */
+static int
+rd_count(struct ctx *x, const config_setting_t *s, const char *path,
+	 uint32_t max, uint32_t *dst)
+{
+	long long v;
+	int r = get_int(x, s, path, 1, max, &v);
+
+	if (r == 0)
+		*dst = (uint32_t)v;
+	return r;
+}
+
 static int
 rd_failure_th(struct ctx *x, const config_setting_t *s, const char *path,
 	      struct cb_policy *p)
 {
-	long long v;
-	int r = get_int(x, s, path, 1, CB_MAX_FAILURE_THRESHOLD, &v);
-
-	if (r == 0)
-		p->failure_threshold = (uint32_t)v;
-	return r;
+	return rd_count(x, s, path, CB_MAX_FAILURE_THRESHOLD,
+			&p->failure_threshold);
 }
 
 static int
 rd_success_th(struct ctx *x, const config_setting_t *s, const char *path,
 	      struct cb_policy *p)
 {
-	long long v;
-	int r = get_int(x, s, path, 1, CB_MAX_SUCCESS_THRESHOLD, &v);
-
-	if (r == 0)
-		p->success_threshold = (uint32_t)v;
-	return r;
+	return rd_count(x, s, path, CB_MAX_SUCCESS_THRESHOLD,
+			&p->success_threshold);
 }
 
 static int
 rd_half_open(struct ctx *x, const config_setting_t *s, const char *path,
 	     struct cb_policy *p)
 {
-	long long v;
-	int r = get_int(x, s, path, 1, CB_MAX_HALF_OPEN_CALLS, &v);
-
-	if (r == 0)
-		p->half_open_max_calls = (uint32_t)v;
-	return r;
+	return rd_count(x, s, path, CB_MAX_HALF_OPEN_CALLS,
+			&p->half_open_max_calls);
 }
 
 /* A duration string within 1ms..CB_MAX_TIMEOUT_MS. */

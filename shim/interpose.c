@@ -94,6 +94,7 @@ static int govern(int fd, const struct sockaddr *sa, socklen_t len,
 		  struct cb_fd *f);
 static void settle(int fd, const struct cb_fd *f, int r, int err);
 static void outcome(const struct cb_fd *f, int success, int err);
+static void conclude(const struct cb_fd *f, int err);
 static void resolve_pending(int fd, uint64_t w, int connected, int err);
 static void after_io(int fd, ssize_t r, int err, int sending);
 static void forget_fd(int fd);
@@ -299,6 +300,19 @@ outcome(const struct cb_fd *f, int success, int err)
 	event(f->slot, &tr);
 }
 
+/* An attempt that did not connect ended with err: a failure if the
+ * breaker's policy says so, else neither (a probe's place is freed). */
+static void
+conclude(const struct cb_fd *f, int err)
+{
+	struct cb_breaker *b = breaker_at(f->slot);
+
+	if (b && cb_breaker_is_failure(b, err))
+		outcome(f, 0, err);
+	else if (b)
+		cb_breaker_release(b, &f->ticket);
+}
+
 /* Is this a governed TCP socket?  Known from socket() when we saw it;
  * else ask the kernel once. */
 static int
@@ -376,7 +390,6 @@ static void
 settle(int fd, const struct cb_fd *f, int r, int err)
 {
 	struct cb_fd g = *f;
-	struct cb_breaker *b;
 
 	if (f->state != CB_FD_PENDING)
 		return;
@@ -391,15 +404,9 @@ settle(int fd, const struct cb_fd *f, int r, int err)
 		cb_fd_store(fd, cb_fd_encode(&g), cookie_if_wanted(fd));
 		return;
 	}
-	b = breaker_at(f->slot);
-	if (b && cb_breaker_is_failure(b, err))
-		outcome(f, 0, err);
-	else if (b)
-		cb_breaker_release(b, &f->ticket);
-	if ((uint32_t)fd < cb_fdtrack_limit() && fd >= 0) {
-		g.state = CB_FD_TCP;
-		cb_fd_store(fd, cb_fd_encode(&g), cb_fd_cookie(fd));
-	}
+	conclude(f, err);
+	g.state = CB_FD_TCP;
+	cb_fd_store(fd, cb_fd_encode(&g), cb_fd_cookie(fd));
 }
 
 /* A pending attempt on fd (entry word w) is over: connected, or err. */
@@ -407,23 +414,17 @@ static void
 resolve_pending(int fd, uint64_t w, int connected, int err)
 {
 	struct cb_fd f, g;
-	struct cb_breaker *b;
 
 	cb_fd_decode(w, &f);
 	g = f;
 	g.state = connected ? CB_FD_CONNECTED : CB_FD_TCP;
 	if (!cb_fd_cas(fd, w, cb_fd_encode(&g)))
 		return;			/* someone else resolved it */
-	if (connected) {
+	if (connected)
 		outcome(&f, 1, 0);
-	} else if ((b = breaker_at(f.slot)) != NULL) {
-		if (cb_breaker_is_failure(b, err))
-			outcome(&f, 0, err);
-		else
-			cb_breaker_release(b, &f.ticket);
-	}
+	else
+		conclude(&f, err);
 }
-
 /* Is the socket on fd connected (its handshake done)? */
 static int
 connected(int fd)
