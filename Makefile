@@ -52,7 +52,7 @@ $(B)/libcbshim.so: $(SHIM_OBJS)
 	$(CC) -shared $(SAN) $(LDFLAGS) -Wl,-z,now -Wl,-z,defs -o $@ $^ $(LIBS)
 
 $(B)/cbctl: $(CBCTL_OBJS) $(CORE_OBJS)
-	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS) -lm
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS) -lmicrohttpd -lm
 
 $(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(CORE_OBJS)
 	@mkdir -p $(@D)

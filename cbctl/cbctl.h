@@ -125,6 +125,13 @@ void cbctl_duration(uint64_t ms, char *buf, size_t len);
  * NULL for 0. */
 const char *cbctl_errno_name(uint32_t e, char *buf, size_t len);
 
+/* ---- metrics.c ------------------------------------------------------ */
+
+/* cbctl_metrics_write - every breaker of t and the segment's own series,
+ * in the Prometheus text format, to f.  0 or -ENOMEM (write errors are
+ * f's: check ferror). */
+int cbctl_metrics_write(FILE *f, struct cb_table *t);
+
 /* ---- the commands --------------------------------------------------- */
 
 int cmd_list(struct cbctl *c, int argc, char **argv);
@@ -132,6 +139,7 @@ int cmd_show(struct cbctl *c, int argc, char **argv);
 int cmd_watch(struct cbctl *c, int argc, char **argv);
 int cmd_events(struct cbctl *c, int argc, char **argv);
 int cmd_metrics(struct cbctl *c, int argc, char **argv);
+int cmd_serve(struct cbctl *c, int argc, char **argv);
 int cmd_trip(struct cbctl *c, int argc, char **argv);
 int cmd_reset(struct cbctl *c, int argc, char **argv);
 int cmd_reload(struct cbctl *c, int argc, char **argv);

@@ -33,6 +33,8 @@ static const struct cbctl_cmd commands[] = {
 	{ "events", "[--follow] [--json]", "recent transitions, oldest first",
 	  cmd_events },
 	{ "metrics", "", "Prometheus text exposition format", cmd_metrics },
+	{ "serve", "--listen ADDR:PORT", "serve the metrics over HTTP at "
+	  "/metrics", cmd_serve },
 	{ "run", "[--config FILE] [--shm NAME] -- CMD [ARGS]", "run CMD with "
 	  "the shim preloaded", cmd_run },
 	{ "check-config", "[FILE]", "validate a configuration file",

@@ -1,7 +1,8 @@
 /*
  * metrics.c - "cbctl metrics": every breaker in the Prometheus text
  * exposition format (version 0.0.4), for a node_exporter textfile
- * collector or a tiny HTTP wrapper.
+ * collector; cbctl serve (serve.c) sends the same text over HTTP through
+ * cbctl_metrics_write.
  *
  * Counters are named cbshim_<metric>_total and carry the TYPE line under
  * that full name, as the official clients write them; the state is a
@@ -16,39 +17,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void metric_head(const char *name, const char *type,
+static void metric_head(FILE *f, const char *name, const char *type,
 			const char *help);
-static void label_escape(const char *s);
-static void metric(const char *name, const struct cbctl_row *rows,
+static void label_escape(FILE *f, const char *s);
+static void metric(FILE *f, const char *name, const struct cbctl_row *rows,
 		   size_t n, size_t off, size_t width);
-static void breaker_series(const struct cbctl_row *rows, size_t n);
-static void segment_series(struct cb_table *t);
+static void breaker_series(FILE *f, const struct cbctl_row *rows, size_t n);
+static void segment_series(FILE *f, struct cb_table *t);
 
 static void
-metric_head(const char *name, const char *type, const char *help)
+metric_head(FILE *f, const char *name, const char *type, const char *help)
 {
-	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* A label value: backslash, double quote and newline escaped. */
 static void
-label_escape(const char *s)
+label_escape(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '\\' || *s == '"')
-			printf("\\%c", *s);
+			fprintf(f, "\\%c", *s);
 		else if (*s == '\n')
-			fputs("\\n", stdout);
+			fputs("\\n", f);
 		else
-			putchar(*s);
+			putc(*s, f);
 	}
 }
 
 /* One series per breaker of the unsigned field of its snapshot at offset
  * off, width bytes wide (a uint64_t or a uint32_t). */
 static void
-metric(const char *name, const struct cbctl_row *rows, size_t n, size_t off,
-       size_t width)
+metric(FILE *f, const char *name, const struct cbctl_row *rows, size_t n,
+       size_t off, size_t width)
 {
 	size_t k;
 	uint64_t v;
@@ -61,9 +62,9 @@ metric(const char *name, const struct cbctl_row *rows, size_t n, size_t off,
 		} else {
 			memcpy(&v, (const char *)&rows[k].s + off, sizeof(v));
 		}
-		printf("%s{dest=\"", name);
-		label_escape(rows[k].name);
-		printf("\"} %" PRIu64 "\n", v);
+		fprintf(f, "%s{dest=\"", name);
+		label_escape(f, rows[k].name);
+		fprintf(f, "\"} %" PRIu64 "\n", v);
 	}
 }
 
@@ -88,70 +89,78 @@ static const struct {
 
 /* The per-breaker series: counters, then gauges. */
 static void
-breaker_series(const struct cbctl_row *rows, size_t n)
+breaker_series(FILE *f, const struct cbctl_row *rows, size_t n)
 {
 	size_t i, k;
 	int st;
 
 	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-		metric_head(counters[i].name, "counter", counters[i].help);
-		metric(counters[i].name, rows, n, counters[i].off,
+		metric_head(f, counters[i].name, "counter", counters[i].help);
+		metric(f, counters[i].name, rows, n, counters[i].off,
 		       sizeof(uint64_t));
 	}
-	metric_head("cbshim_state", "gauge", "1 for the breaker's current "
+	metric_head(f, "cbshim_state", "gauge", "1 for the breaker's current "
 		    "state (closed, open, half-open), 0 for the others.");
 	for (k = 0; k < n; k++)
 		for (st = CB_CLOSED; st <= CB_HALF_OPEN; st++) {
-			fputs("cbshim_state{dest=\"", stdout);
-			label_escape(rows[k].name);
-			printf("\",state=\"%s\"} %d\n", cb_state_name(st),
+			fputs("cbshim_state{dest=\"", f);
+			label_escape(f, rows[k].name);
+			fprintf(f, "\",state=\"%s\"} %d\n", cb_state_name(st),
 			       rows[k].s.state == (enum cb_state)st);
 		}
-	metric_head("cbshim_consecutive_failures", "gauge", "Failures in a "
+	metric_head(f, "cbshim_consecutive_failures", "gauge", "Failures in a "
 		    "row while closed.");
-	metric("cbshim_consecutive_failures", rows, n,
+	metric(f, "cbshim_consecutive_failures", rows, n,
 	       S(consecutive_failures), sizeof(uint32_t));
-	metric_head("cbshim_half_open_in_flight", "gauge", "Probes in flight "
+	metric_head(f, "cbshim_half_open_in_flight", "gauge", "Probes in flight "
 		    "while half-open.");
-	metric("cbshim_half_open_in_flight", rows, n,
+	metric(f, "cbshim_half_open_in_flight", rows, n,
 	       S(half_open_in_flight), sizeof(uint32_t));
 }
 #undef S
 
 /* The segment's own series. */
 static void
-segment_series(struct cb_table *t)
+segment_series(FILE *f, struct cb_table *t)
 {
-	metric_head("cbshim_unprotected_attempts_total", "counter", "Attempts "
+	metric_head(f, "cbshim_unprotected_attempts_total", "counter", "Attempts "
 		    "to new destinations that went unprotected: table full.");
-	printf("cbshim_unprotected_attempts_total %" PRIu64 "\n",
+	fprintf(f, "cbshim_unprotected_attempts_total %" PRIu64 "\n",
 	       cb_table_unprotected(t));
-	metric_head("cbshim_breakers", "gauge", "Breakers in the segment.");
-	printf("cbshim_breakers %u\n", cb_table_used(t));
-	metric_head("cbshim_max_breakers", "gauge", "Capacity of the segment "
+	metric_head(f, "cbshim_breakers", "gauge", "Breakers in the segment.");
+	fprintf(f, "cbshim_breakers %u\n", cb_table_used(t));
+	metric_head(f, "cbshim_max_breakers", "gauge", "Capacity of the segment "
 		    "(max_breakers).");
-	printf("cbshim_max_breakers %u\n", cb_table_capacity(t));
+	fprintf(f, "cbshim_max_breakers %u\n", cb_table_capacity(t));
+}
+
+int
+cbctl_metrics_write(FILE *f, struct cb_table *t)
+{
+	struct cbctl_row *rows;
+	size_t n;
+
+	if (cbctl_read_all(t, &rows, &n) < 0)
+		return -ENOMEM;
+	breaker_series(f, rows, n);
+	segment_series(f, t);
+	free(rows);
+	return 0;
 }
 
 int
 cmd_metrics(struct cbctl *c, int argc, char **argv)
 {
 	struct cb_table *t;
-	struct cbctl_row *rows;
-	size_t n;
 	int first, r;
 
 	if ((r = cbctl_simple_opts("metrics", argc, argv, 0, &first)) >= 0)
 		return r;
 	if (cbctl_attach(c, CBCTL_READ, &t) != 0)
 		return CBCTL_FAIL;
-	if (cbctl_read_all(t, &rows, &n) < 0) {
-		cb_table_detach(t);
-		return cbctl_fail("metrics: %s", strerror(ENOMEM));
-	}
-	breaker_series(rows, n);
-	segment_series(t);
-	free(rows);
+	r = cbctl_metrics_write(stdout, t);
 	cb_table_detach(t);
+	if (r < 0)
+		return cbctl_fail("metrics: %s", strerror(-r));
 	return CBCTL_OK;
 }
