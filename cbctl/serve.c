@@ -12,7 +12,8 @@
  * scrape attaches the segment afresh, read-only: a segment destroyed and
  * created again is followed, and one that cannot be read answers 503 with
  * the reason on cbctl's stderr.  The main thread just waits for the
- * signal with it blocked everywhere (sigwait), so no handler runs at all.
+ * signal with it blocked everywhere (sigwait), so no handler runs at all;
+ * SIGPIPE is ignored (a scraper that hangs up is not a reason to die).
  */
 #include "cbctl.h"
 
@@ -248,6 +249,10 @@ cmd_serve(struct cbctl *c, int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* an ignored signal is dropped even while blocked, and a shell
+	 * starts "cbctl serve &" with SIGINT ignored */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	if ((fd = open_listener(listen_arg, &ss, len)) < 0)
 		return CBCTL_FAIL;
