@@ -6,6 +6,7 @@
 #   make bench      benchmarks, printing ratios
 #   make deps       install the build and test dependencies (Debian)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        a Debian package (dpkg-buildpackage) into build/deb/
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -21,7 +22,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE_CFLAGS := -std=gnu11 -O2 -g -pthread -fPIC -fvisibility=hidden \
 	-D_GNU_SOURCE -DCB_VERSION='"$(VERSION)"' -DCB_LIBDIR='"$(LIBDIR)"' \
 	$(WARN) -MMD -MP
-ALL_CFLAGS = $(BASE_CFLAGS) $(SAN) $(CFLAGS)
+ALL_CFLAGS = $(BASE_CFLAGS) $(SAN) $(CPPFLAGS) $(CFLAGS)
 LIBS := -lconfig -ldl -pthread
 
 SHIM_SRCS := $(wildcard shim/*.c)
@@ -40,7 +41,7 @@ BENCH_BINS := $(BENCH_SRCS:%.c=$(B)/%)
 
 .SECONDARY:
 .PHONY: all check demo bench install uninstall clean deps deps-check \
-	asan tsan unit helpers lint fuzz
+	asan tsan unit helpers lint fuzz deb
 
 all: $(B)/libcbshim.so $(B)/cbctl
 
@@ -94,6 +95,16 @@ bench: deps-check all helpers $(BENCH_BINS)
 
 fuzz: deps-check
 	fuzz/run.sh
+
+# dpkg-buildpackage writes next to the source tree; the results are moved
+# into $(B)/deb/ (debian/rules builds in build-deb/, not in $(B))
+deb:
+	dpkg-buildpackage -us -uc -b
+	mkdir -p $(B)/deb
+	mv ../cbshim_$(VERSION)_*.deb ../cbshim_$(VERSION)_*.buildinfo \
+	  ../cbshim_$(VERSION)_*.changes ../cbshim-dbgsym_$(VERSION)_*.deb \
+	  $(B)/deb/
+	@ls $(B)/deb/*.deb
 
 lint:
 	mandoc -T lint -W warning man/*.[0-9]

@@ -8,7 +8,9 @@ PKGS="gcc make libc6-dev libconfig-dev libcmocka-dev pkg-config
 bats bats-support bats-assert
 curl netcat-openbsd python3 python3-prometheus-client nodejs
 nginx-light haproxy hyperfine valgrind strace iproute2 procps psmisc
-mandoc bash-completion util-linux clang libclang-rt-14-dev"
+mandoc bash-completion util-linux clang libclang-rt-14-dev
+libmicrohttpd-dev prometheus systemd debhelper dpkg-dev fakeroot lintian
+binutils"
 
 missing() {
 	for p in $PKGS; do
