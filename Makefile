@@ -59,6 +59,9 @@ $(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(CORE_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS) -lm
 
+# cbctl's pure parts that have unit tests of their own
+$(B)/tests/unit/test_rates: $(B)/obj/cbctl/rates.o
+
 $(B)/tests/helpers/%: $(B)/obj/tests/helpers/%.o
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ -pthread

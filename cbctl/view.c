@@ -12,10 +12,13 @@
 #include "cbctl.h"
 #include "dest.h"
 #include "json.h"
+#include "rates.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,11 +26,24 @@
 #include <unistd.h>
 
 #define NCOLS 9
+#define NRATES 4		/* watch's columns after the list's */
 #define CELL 64			/* a list cell: fits any destination */
+
+/* What watch adds to the list's rows. */
+struct rate_view {
+	const struct cbctl_rates *rt;	/* parallel to the rows */
+	uint64_t now_ms;
+	int utf8;
+};
 
 static void copy_breaker(struct cb_breaker *dst, struct cb_breaker *src);
 static int row_cmp(const void *a, const void *b);
 static void row_cells(const struct cbctl_row *r, char cells[][CELL]);
+static void rate_cells(const struct cbctl_rate *h, const struct rate_view *rv,
+		       char cells[][CELL]);
+static void print_table(FILE *f, struct cb_table *t,
+			const struct cbctl_row *rows, size_t n,
+			const struct rate_view *rv);
 static void row_json(struct json *j, const struct cbctl_row *r, int full);
 static void policy_json(struct json *j, const struct cb_policy *p);
 static void show_human(FILE *f, const struct cbctl_row *r);
@@ -39,7 +55,7 @@ static const char *mode_name(int mode);
 static void failures_text(const struct cb_policy *p, char *buf, size_t len);
 static int parse_interval(const char *s, uint64_t *ms);
 static int watch_frame(struct cbctl *c, int tty, uint64_t interval_ms,
-		       int first);
+		       int first, struct cbctl_rates *rt, int utf8);
 
 /* If struct cb_breaker grows a field, copy_breaker must copy it too. */
 _Static_assert(sizeof(struct cb_breaker) == 16 * 8,
@@ -208,33 +224,60 @@ row_cells(const struct cbctl_row *r, char cells[][CELL])
 	snprintf(cells[8], CELL, "%s", en ? en : "-");
 }
 
-void
-cbctl_print_list(FILE *f, struct cb_table *t, const struct cbctl_row *rows,
-		 size_t n)
+/* watch's cells: calls/s, failures/s, rejections/s over the last
+ * refresh ("-" until there are two samples) and the rejection sparkline. */
+static void
+rate_cells(const struct cbctl_rate *h, const struct rate_view *rv,
+	   char cells[][CELL])
 {
-	static const char *const head[NCOLS] = { "DEST", "STATE", "TOTAL",
-		"OK", "FAIL", "REJECTED", "TRANS", "LEFT", "ERRNO" };
+	const double v[3] = { h->calls_s, h->failed_s, h->rejected_s };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (h->have_rates)
+			snprintf(cells[i], CELL, "%.1f", v[i]);
+		else
+			snprintf(cells[i], CELL, "-");
+	}
+	cbctl_rate_spark(h, rv->now_ms, rv->utf8, cells[3], CELL);
+}
+
+/* The list table; with rv, watch's rate columns too (the sparkline last,
+ * so its multibyte cells need no padding). */
+static void
+print_table(FILE *f, struct cb_table *t, const struct cbctl_row *rows,
+	    size_t n, const struct rate_view *rv)
+{
+	static const char *const head[NCOLS + NRATES] = { "DEST", "STATE",
+		"TOTAL", "OK", "FAIL", "REJECTED", "TRANS", "LEFT", "ERRNO",
+		"CALLS/S", "FAIL/S", "REJ/S", "REJECTED 1m" };
 	/* text columns left-aligned, numbers right-aligned */
-	static const int left[NCOLS] = { 1, 1, 0, 0, 0, 0, 0, 0, 1 };
-	char cells[NCOLS][CELL];
-	int w[NCOLS], i, len;
+	static const int left[NCOLS + NRATES] = { 1, 1, 0, 0, 0, 0, 0, 0, 1,
+		0, 0, 0, 1 };
+	char cells[NCOLS + NRATES][CELL];
+	int w[NCOLS + NRATES], i, len, nc = rv ? NCOLS + NRATES : NCOLS;
 	size_t k;
 
-	for (i = 0; i < NCOLS; i++)
+	for (i = 0; i < nc; i++)
 		w[i] = (int)strlen(head[i]);
 	for (k = 0; k < n; k++) {
 		row_cells(&rows[k], cells);
-		for (i = 0; i < NCOLS; i++)
+		if (rv)
+			rate_cells(&rv->rt->v[k], rv, cells + NCOLS);
+		for (i = 0; i < nc - 1; i++)
 			if ((len = (int)strlen(cells[i])) > w[i])
 				w[i] = len;
 	}
 	for (k = 0; k <= n; k++) {
-		if (k > 0)
+		if (k > 0) {
 			row_cells(&rows[k - 1], cells);
-		for (i = 0; i < NCOLS; i++) {
+			if (rv)
+				rate_cells(&rv->rt->v[k - 1], rv, cells + NCOLS);
+		}
+		for (i = 0; i < nc; i++) {
 			const char *v = k == 0 ? head[i] : cells[i];
 
-			if (i == NCOLS - 1)
+			if (i == nc - 1)
 				fprintf(f, "%s\n", v);
 			else
 				fprintf(f, left[i] ? "%-*s  " : "%*s  ", w[i], v);
@@ -246,6 +289,13 @@ cbctl_print_list(FILE *f, struct cb_table *t, const struct cbctl_row *rows,
 		fprintf(f, "table full (max_breakers %u): %" PRIu64 " attempts "
 			"to new destinations went unprotected\n",
 			cb_table_capacity(t), cb_table_unprotected(t));
+}
+
+void
+cbctl_print_list(FILE *f, struct cb_table *t, const struct cbctl_row *rows,
+		 size_t n)
+{
+	print_table(f, t, rows, n, NULL);
 }
 
 static void
@@ -593,11 +643,14 @@ parse_interval(const char *s, uint64_t *ms)
 }
 
 /* One refresh, composed in memory and written at once (no flicker on a
- * terminal).  0, or CBCTL_FAIL if the first frame cannot be read (later
- * ones report on stderr and go on: the segment may come back). */
+ * terminal), with the rates since the previous one (rt).  0, or
+ * CBCTL_FAIL if the first frame cannot be read (later ones report on
+ * stderr and go on: the segment may come back). */
 static int
-watch_frame(struct cbctl *c, int tty, uint64_t interval_ms, int first)
+watch_frame(struct cbctl *c, int tty, uint64_t interval_ms, int first,
+	    struct cbctl_rates *rt, int utf8)
 {
+	struct rate_view rv = { rt, cb_now_ms(), utf8 };
 	struct cb_table *t;
 	struct cbctl_row *rows;
 	char when[64], iv[32], *buf = NULL;
@@ -608,7 +661,9 @@ watch_frame(struct cbctl *c, int tty, uint64_t interval_ms, int first)
 
 	if (cbctl_attach(c, CBCTL_READ, &t) != 0)
 		return first ? CBCTL_FAIL : 0;
-	if (cbctl_read_all(t, &rows, &n) < 0) {
+	if (cbctl_read_all(t, &rows, &n) < 0 ||
+	    cbctl_rates_frame(rt, rows, n, rv.now_ms) < 0) {
+		free(rows);
 		cb_table_detach(t);
 		return cbctl_fail("watch: %s", strerror(ENOMEM));
 	}
@@ -626,7 +681,7 @@ watch_frame(struct cbctl *c, int tty, uint64_t interval_ms, int first)
 		fputc('\n', f);
 	fprintf(f, "%s  %s  every %s  (%zu breaker%s)\n\n", when, c->shm, iv,
 		n, n == 1 ? "" : "s");
-	cbctl_print_list(f, t, rows, n);
+	print_table(f, t, rows, n, &rv);
 	fclose(f);
 	fwrite(buf, 1, len, stdout);
 	fflush(stdout);
@@ -646,8 +701,9 @@ cmd_watch(struct cbctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t interval = 1000, count = 0, i;
+	struct cbctl_rates rt = { NULL, 0 };
 	char *end;
-	int ch, tty = isatty(STDOUT_FILENO);
+	int ch, tty = isatty(STDOUT_FILENO), utf8;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
@@ -677,13 +733,19 @@ cmd_watch(struct cbctl *c, int argc, char **argv)
 		return cbctl_misuse("watch", "watch: unexpected argument "
 				    "\"%s\"", argv[optind]);
 	cbctl_catch_signals();
+	/* block characters for the sparkline where the terminal takes them */
+	setlocale(LC_CTYPE, "");
+	utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
 	for (i = 0; !cbctl_stopped(); i++) {
-		if (watch_frame(c, tty, interval, i == 0) != 0)
+		if (watch_frame(c, tty, interval, i == 0, &rt, utf8) != 0) {
+			cbctl_rates_free(&rt);
 			return CBCTL_FAIL;
+		}
 		if (count && i + 1 >= count)
 			break;
 		if (cbctl_sleep_ms(interval))
 			break;
 	}
+	cbctl_rates_free(&rt);
 	return CBCTL_OK;
 }

@@ -286,3 +286,16 @@ check_queries() {
 	assert_output --partial "cbshim.conf"
 	assert_output --partial "NoSuchKey"
 }
+
+@test "watch_shows_rates_over_the_interval_and_a_rejection_sparkline" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	# no traffic: the first frame has no rates yet, the second has 0.0
+	run env LC_ALL=C "$CBCTL" watch --count 2 --interval 0.2
+	assert_success
+	assert_line --regexp '^DEST +STATE .* ERRNO +CALLS/S +FAIL/S +REJ/S +REJECTED 1m$'
+	assert_line --regexp '^127\.0\.0\.1:9 +open .* - +- +- +_$'
+	assert_line --regexp '^127\.0\.0\.1:9 +open .* 0\.0 +0\.0 +0\.0 +_+$'
+	# block characters where the locale is UTF-8
+	run env LC_ALL=C.UTF-8 "$CBCTL" watch --count 1
+	assert_line --regexp $'^127\\.0\\.0\\.1:9 +open .* \u2581+$'
+}
