@@ -41,6 +41,8 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
 static enum MHD_Result reply_text(struct MHD_Connection *conn,
 				  unsigned status, const char *text);
 static enum MHD_Result scrape(struct cbctl *c, struct MHD_Connection *conn);
+static int serve(struct cbctl *c, const char *arg,
+		 const struct sockaddr_storage *ss, socklen_t len);
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -96,8 +98,8 @@ parse_listen(const char *arg, struct sockaddr_storage *ss, socklen_t *len)
 	return 0;
 }
 
-/* A listening socket on ss, or CBCTL_FAIL's negative twin after saying
- * why (in use, not a local address, permission). */
+/* A listening socket on ss, or -1 after saying why (in use, not a local
+ * address, permission). */
 static int
 open_listener(const char *arg, const struct sockaddr_storage *ss,
 	      socklen_t len)
@@ -210,6 +212,48 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	return scrape(cls, conn);
 }
 
+/* Listen on ss and answer until SIGINT/SIGTERM: CBCTL_OK, or CBCTL_FAIL
+ * when the address cannot be bound or the server not started. */
+static int
+serve(struct cbctl *c, const char *arg, const struct sockaddr_storage *ss,
+      socklen_t len)
+{
+	struct MHD_Daemon *d;
+	sigset_t set;
+	int fd, sig;
+
+	/* blocked before the daemon's thread exists, so it inherits the
+	 * mask and the signals wait for sigwait below */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* an ignored signal is dropped even while blocked, and a shell
+	 * starts "cbctl serve &" with SIGINT ignored */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((fd = open_listener(arg, ss, len)) < 0)
+		return CBCTL_FAIL;
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+			     (ss->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+			     0, NULL, NULL, on_request, c,
+			     MHD_OPTION_LISTEN_SOCKET, fd,
+			     MHD_OPTION_CONNECTION_LIMIT, 64u,
+			     MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+			     MHD_OPTION_END);
+	if (d == NULL) {
+		close(fd);
+		return cbctl_fail("serve: %s: cannot start the HTTP server",
+				  arg);
+	}
+	print_listening(fd);
+	while (sigwait(&set, &sig) != 0)
+		;
+	MHD_stop_daemon(d);		/* closes fd too */
+	return CBCTL_OK;
+}
+
 int
 cmd_serve(struct cbctl *c, int argc, char **argv)
 {
@@ -220,10 +264,8 @@ cmd_serve(struct cbctl *c, int argc, char **argv)
 	};
 	struct sockaddr_storage ss;
 	socklen_t len = 0;
-	struct MHD_Daemon *d;
 	const char *listen_arg = NULL;
-	sigset_t set;
-	int ch, fd, sig;
+	int ch;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, ":hl:", lo, NULL)) != -1) {
@@ -243,34 +285,5 @@ cmd_serve(struct cbctl *c, int argc, char **argv)
 		return cbctl_misuse("serve", "serve: bad --listen \"%s\" (want "
 				    "a.b.c.d:port, [v6addr]:port or :port)",
 				    listen_arg);
-	/* blocked before the daemon's thread exists, so it inherits the
-	 * mask and the signals wait for sigwait below */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	/* an ignored signal is dropped even while blocked, and a shell
-	 * starts "cbctl serve &" with SIGINT ignored */
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
-	if ((fd = open_listener(listen_arg, &ss, len)) < 0)
-		return CBCTL_FAIL;
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-			     (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-			     0, NULL, NULL, on_request, c,
-			     MHD_OPTION_LISTEN_SOCKET, fd,
-			     MHD_OPTION_CONNECTION_LIMIT, 64u,
-			     MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-			     MHD_OPTION_END);
-	if (d == NULL) {
-		close(fd);
-		return cbctl_fail("serve: %s: cannot start the HTTP server",
-				  listen_arg);
-	}
-	print_listening(fd);
-	while (sigwait(&set, &sig) != 0)
-		;
-	MHD_stop_daemon(d);		/* closes fd too */
-	return CBCTL_OK;
+	return serve(c, listen_arg, &ss, len);
 }
