@@ -24,9 +24,11 @@ BASE_CFLAGS := -std=gnu11 -O2 -g -pthread -fPIC -fvisibility=hidden \
 	$(WARN) -MMD -MP
 ALL_CFLAGS = $(BASE_CFLAGS) $(SAN) $(CPPFLAGS) $(CFLAGS)
 LIBS := -lconfig -ldl -pthread
+# the shim loads libconfig on first use (shim/libconfig_dl.c)
+SHIM_LIBS := -ldl -pthread
 
 SHIM_SRCS := $(wildcard shim/*.c)
-CORE_SRCS := $(filter-out shim/interpose.c,$(SHIM_SRCS))
+CORE_SRCS := $(filter-out shim/interpose.c shim/libconfig_dl.c,$(SHIM_SRCS))
 CBCTL_SRCS := $(wildcard cbctl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
@@ -50,7 +52,7 @@ $(B)/obj/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(B)/libcbshim.so: $(SHIM_OBJS)
-	$(CC) -shared $(SAN) $(LDFLAGS) -Wl,-z,now -Wl,-z,defs -o $@ $^ $(LIBS)
+	$(CC) -shared $(SAN) $(LDFLAGS) -Wl,-z,defs -o $@ $^ $(SHIM_LIBS)
 
 $(B)/cbctl: $(CBCTL_OBJS) $(CORE_OBJS)
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS) -lmicrohttpd -lm

@@ -19,7 +19,9 @@ struct entry {
 };
 
 static struct entry *tab;
-static uint32_t tab_len;
+/* 0 until init; stored (release) after tab and read with acquire: the
+ * shim initialises on its first connect, with other threads running */
+static _Atomic uint32_t tab_len;
 static _Atomic uint32_t high;
 
 int
@@ -35,20 +37,20 @@ cb_fdtrack_init(uint32_t limit)
 	if (m == MAP_FAILED)
 		return -errno;
 	tab = m;
-	tab_len = limit;
+	atomic_store_explicit(&tab_len, limit, memory_order_release);
 	return 0;
 }
 
 uint32_t
 cb_fdtrack_limit(void)
 {
-	return tab_len;
+	return atomic_load_explicit(&tab_len, memory_order_acquire);
 }
 
 uint64_t
 cb_fd_load(int fd)
 {
-	if (fd < 0 || (uint32_t)fd >= tab_len)
+	if (fd < 0 || (uint32_t)fd >= cb_fdtrack_limit())
 		return 0;
 	return atomic_load_explicit(&tab[fd].w, memory_order_acquire);
 }
@@ -75,7 +77,7 @@ cb_fd_store(int fd, uint64_t w, uint64_t cookie)
 {
 	uint32_t h;
 
-	if (fd < 0 || (uint32_t)fd >= tab_len)
+	if (fd < 0 || (uint32_t)fd >= cb_fdtrack_limit())
 		return;
 	atomic_store_explicit(&tab[fd].cookie, cookie, memory_order_relaxed);
 	atomic_store_explicit(&tab[fd].w, w, memory_order_release);
@@ -89,7 +91,7 @@ cb_fd_store(int fd, uint64_t w, uint64_t cookie)
 int
 cb_fd_cas(int fd, uint64_t old, uint64_t nw)
 {
-	if (fd < 0 || (uint32_t)fd >= tab_len)
+	if (fd < 0 || (uint32_t)fd >= cb_fdtrack_limit())
 		return 0;
 	return atomic_compare_exchange_strong_explicit(&tab[fd].w, &old, nw,
 	    memory_order_acq_rel, memory_order_acquire);
@@ -98,7 +100,7 @@ cb_fd_cas(int fd, uint64_t old, uint64_t nw)
 void
 cb_fd_set_cookie(int fd, uint64_t cookie)
 {
-	if (fd >= 0 && (uint32_t)fd < tab_len)
+	if (fd >= 0 && (uint32_t)fd < cb_fdtrack_limit())
 		atomic_store_explicit(&tab[fd].cookie, cookie,
 		    memory_order_relaxed);
 }
@@ -106,7 +108,7 @@ cb_fd_set_cookie(int fd, uint64_t cookie)
 uint64_t
 cb_fd_cookie(int fd)
 {
-	if (fd < 0 || (uint32_t)fd >= tab_len)
+	if (fd < 0 || (uint32_t)fd >= cb_fdtrack_limit())
 		return 0;
 	return atomic_load_explicit(&tab[fd].cookie, memory_order_relaxed);
 }

@@ -15,6 +15,13 @@
  * means pass-through with one "cbshim: ..." line per process; on every path
  * that does not reject, the caller gets the real call's return value and
  * errno; the hot paths take no lock, allocate nothing and log with write(2).
+ *
+ * Lazy start: loading the shim only resolves the real functions.  The
+ * configuration, the segment and the fd table come with the process's
+ * first governed connect (AF_INET/AF_INET6, SOCK_STREAM): a program that
+ * never connects reads nothing and creates nothing.  Until then no socket
+ * is tracked, so every other hook is the usual cheap fd-table check.  See
+ * ensure_init() for threads, signals and fork during that first connect.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -26,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <linux/futex.h>
+#include <signal.h>
 #include <sys/auxv.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -37,6 +46,7 @@
 #include "breaker.h"
 #include "config.h"
 #include "fdtrack.h"
+#include "libconfig_dl.h"
 #include "table.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -89,6 +99,7 @@ static _Atomic int resolved;
 static void resolve(void);
 static void init(void);
 static int active(void);
+static int governing(int fd, const struct sockaddr *sa, socklen_t len);
 static void warn_once(const char *msg, int hot);
 static int govern(int fd, const struct sockaddr *sa, socklen_t len,
 		  struct cb_fd *f);
@@ -126,7 +137,10 @@ resolve(void)
 
 /* ---- process state ------------------------------------------------- */
 
-enum { ST_NEW = 0, ST_INIT, ST_READY, ST_OFF };
+/* state: ST_NEW, ST_READY or ST_OFF, or ST_INIT | tid << 2 while thread
+ * tid initialises (tid < 2^22, pid_max's limit, so it fits).  It is also
+ * the futex the other threads' first connects wait on. */
+enum { ST_NEW = 0, ST_READY, ST_OFF, ST_INIT };
 
 static _Atomic int state;
 static _Atomic int warned;
@@ -179,15 +193,18 @@ init(void)
 				   .capacity = CB_DEFAULT_CAPACITY };
 	struct rlimit rl;
 	uint32_t lim;
-	int expected = ST_NEW, r;
+	int r;
 
-	if (!atomic_compare_exchange_strong(&state, &expected, ST_INIT))
-		return;
 	if (!resolved)
 		resolve();
 	if (getauxval(AT_SECURE)) {	/* setuid etc.: do nothing at all */
 		atomic_store(&state, ST_OFF);
 		return;
+	}
+	if (cb_libconfig_load(why, sizeof(why)) < 0) {
+		snprintf(err, sizeof(err), "cannot load %s (%s); passing through",
+			 CB_LIBCONFIG_SONAME, why);
+		return fail_init(err);
 	}
 	path = cb_config_path();
 	if ((r = cb_config_load(&config, path, err, sizeof(err))) < 0)
@@ -218,27 +235,125 @@ init(void)
 	atomic_store(&state, ST_READY);
 }
 
+/* At load: the real functions, nothing else (see the head comment). */
 __attribute__((constructor)) static void
 cbshim_ctor(void)
 {
 	resolve();
-	init();
 }
 
-/* 1 when breakers are on.  Hooks that run before the constructor (another
- * library's constructor) initialise here; re-entry during init passes. */
+/* 1 when breakers are on (never initialises: only a governed connect
+ * does).  Acquire: pairs with the release that published table, config
+ * and the fd table. */
 static int
 active(void)
 {
-	int s = atomic_load_explicit(&state, memory_order_acquire);
+	return atomic_load_explicit(&state, memory_order_acquire) == ST_READY;
+}
 
-	if (s == ST_READY)
-		return 1;
-	if (s == ST_NEW) {
-		init();
-		s = atomic_load_explicit(&state, memory_order_acquire);
-	}
+/* Run init() as thread `mine` (state already says so), with every
+ * asynchronous signal blocked, so that no handler of this thread runs
+ * inside it (a handler that connects waits until the state is final and
+ * is governed), and with cancellation off (libconfig and shm calls are
+ * cancellation points; a cancelled init would leave the state stuck).
+ * Then wake the threads waiting for it. */
+static int
+run_init(void)
+{
+	static const int sync_sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+					 SIGTRAP, SIGSYS };
+	sigset_t all, old;
+	size_t i;
+	int cs, s;
+
+	sigfillset(&all);
+	for (i = 0; i < sizeof(sync_sigs) / sizeof(sync_sigs[0]); i++)
+		sigdelset(&all, sync_sigs[i]);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	init();			/* stores ST_READY or ST_OFF */
+	s = atomic_load_explicit(&state, memory_order_acquire);
+	syscall(SYS_futex, &state, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL,
+		NULL, 0);
+	pthread_setcancelstate(cs, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return s == ST_READY;
+}
+
+/* Has thread tid of this process ended?  (The initialising thread exists
+ * in the parent only when another thread forked during init.) */
+static int
+gone(int tid)
+{
+	return syscall(SYS_tgkill, getpid(), tid, 0) < 0 && errno == ESRCH;
+}
+
+/* Initialise once, whoever comes first: the state moves ST_NEW -> ST_INIT
+ * by one CAS; the winner runs init(); every other thread's first connect
+ * waits on the futex until the state is final, so no attempt made while
+ * the process initialises escapes its breaker.  The initialising thread
+ * itself never waits: a re-entry from inside init passes through.  After
+ * a fork during another thread's init the child has no initialiser: a
+ * waiter that finds it gone resets the state and initialises itself.
+ * Only system calls outside init(), so a signal handler may get here.
+ * The wait is bounded (2 s): a handler that waits holding what init needs
+ * (it interrupted malloc, say) passes through rather than deadlocks.
+ * Returns 1 when breakers are on; errno is kept. */
+static int
+ensure_init(void)
+{
+	const struct timespec tick = { 0, 20 * 1000 * 1000 };
+	int e = errno, mine = (int)gettid() << 2 | ST_INIT, s, on = 0, n;
+
+	for (n = 0; n < 100; n++) {	/* 2 s at most, then pass through */
+		/* acquire: see what the initialiser published */
+		s = atomic_load_explicit(&state, memory_order_acquire);
+		if (s == ST_READY || s == ST_OFF) {
+			on = s == ST_READY;
+			break;
+		}
+		if (s == ST_NEW) {
+			if (atomic_compare_exchange_strong_explicit(&state, &s,
+			    mine, memory_order_acq_rel, memory_order_acquire)) {
+				on = run_init();
+				break;
+			}
+			continue;
+		}
+		if (s == mine) {	/* re-entered from our own init */
+			on = 0;
+			break;
+		}
+		if (syscall(SYS_futex, &state, FUTEX_WAIT_PRIVATE, s, &tick,
+			    NULL, 0) < 0 && errno == ETIMEDOUT && gone(s >> 2))
+			atomic_compare_exchange_strong_explicit(&state, &s,
+			    ST_NEW, memory_order_acq_rel, memory_order_acquire);
+	}
+	errno = e;
+	return on;
+}
+
+/* 1 when a connect to sa on fd is to be governed; the first one that
+ * would be (an IP destination, a stream socket) initialises the process.
+ * Before that, only this check: no tracked socket exists yet. */
+static int
+governing(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct cb_dest d;
+	int s = atomic_load_explicit(&state, memory_order_acquire);
+	int type = 0, e = errno;
+	socklen_t l = sizeof(type);
+
+	if (s == ST_READY || s == ST_OFF)
+		return s == ST_READY;
+	if (!sa || cb_dest_from_sockaddr(&d, sa, len) < 0)
+		return 0;
+	if (R(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 ||
+	    type != SOCK_STREAM) {
+		errno = e;
+		return 0;
+	}
+	return ensure_init();
 }
 
 static void
@@ -553,7 +668,7 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 	uint64_t w;
 	int r, e;
 
-	if (!active())
+	if (!governing(fd, sa, len))
 		return R(connect)(fd, sa, len);
 	w = cb_fd_load(fd);
 	if (sa && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC)
@@ -679,7 +794,7 @@ sendto(int fd, const void *buf, size_t n, int flags,
 	struct sendto_args a = { buf, n, flags, sa, len };
 	ssize_t r;
 
-	if ((flags & MSG_FASTOPEN) && sa && active() &&
+	if ((flags & MSG_FASTOPEN) && sa && governing(fd, sa, len) &&
 	    cb_fd_state_of(cb_fd_load(fd)) < CB_FD_PENDING)
 		return fastopen(fd, sa, len, call_sendto, &a, NULL);
 	r = R(sendto)(fd, buf, n, flags, sa, len);
@@ -692,7 +807,8 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	ssize_t r;
 
-	if ((flags & MSG_FASTOPEN) && msg && msg->msg_name && active() &&
+	if ((flags & MSG_FASTOPEN) && msg && msg->msg_name &&
+	    governing(fd, msg->msg_name, msg->msg_namelen) &&
 	    cb_fd_state_of(cb_fd_load(fd)) < CB_FD_PENDING)
 		return fastopen(fd, msg->msg_name, msg->msg_namelen,
 				call_sendmsg, msg, &flags);
