@@ -482,8 +482,10 @@ for r in rows[1:]:
 }
 
 @test "list_empty: a segment without breakers says so" {
-	# the shim makes the segment when a program starts; UDP is not governed
-	run "$CBCTL" run -- "$HELPERS/cbclient" -m udp 127.0.0.1 9
+	# the shim makes the segment on a program's first TCP connect; a
+	# destination whose mode is off gets no breaker
+	printf 'defaults = { mode = "off"; };\n' >"$BATS_TEST_TMPDIR/off.conf"
+	run env CBSHIM_CONFIG="$BATS_TEST_TMPDIR/off.conf" "$CBCTL" run -- "$HELPERS/cbclient" 127.0.0.1 "$(free_port)"
 	assert_success
 	[ -e "$(seg)" ]
 	run "$CBCTL" list

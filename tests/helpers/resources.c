@@ -4,7 +4,7 @@
  * table, no fd left (EMFILE), many destinations.
  *
  * usage: resources [-r LIMIT] [-f FD] [-F FD] [-m block|sockerr] [-n N]
- *                  [-a COUNT] [-E] [-B] [-M] HOST PORT
+ *                  [-a COUNT] [-W] [-E] [-B] [-M] HOST PORT
  *   -r LIMIT  setrlimit(RLIMIT_NOFILE) to LIMIT (soft and hard) first
  *   -f FD     dup2 each new socket to FD (closing the original) before
  *             connecting on it
@@ -15,6 +15,9 @@
  *   -n N      attempts (default 1)
  *   -a COUNT  go round COUNT IPv4 addresses from HOST up (127.0.0.1,
  *             127.0.0.2, ...), one attempt each per round
+ *   -W        first make one blocking connect to HOST PORT, not printed
+ *             (the shim initialises on a process's first connect, and
+ *             needs a few fds of its own to do it)
  *   -E        first use up every fd (opening /dev/null until EMFILE):
  *             each attempt's socket() fails; then free one fd and make
  *             one more attempt, which must get a socket
@@ -138,10 +141,10 @@ main(int argc, char **argv)
 	struct rlimit rl;
 	long lim = 0, n = 1, addrs = 0, i, j, okn = 0, refn = 0, oth = 0;
 	int tofd = -1, sockerr = 0, emfile = 0, badfd = 0, maps = 0, c, e, fd;
-	int inherited = -1;
+	int inherited = -1, warm = 0;
 	uint32_t base;
 
-	while ((c = getopt(argc, argv, "r:f:F:m:n:a:EBM")) != -1) {
+	while ((c = getopt(argc, argv, "r:f:F:m:n:a:WEBM")) != -1) {
 		switch (c) {
 		case 'r': lim = atol(optarg); break;
 		case 'f': tofd = atoi(optarg); break;
@@ -149,6 +152,7 @@ main(int argc, char **argv)
 		case 'm': sockerr = strcmp(optarg, "sockerr") == 0; break;
 		case 'n': n = atol(optarg); break;
 		case 'a': addrs = atol(optarg); break;
+		case 'W': warm = 1; break;
 		case 'E': emfile = 1; break;
 		case 'B': badfd = 1; break;
 		case 'M': maps = 1; break;
@@ -170,6 +174,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (warm)
+		attempt(&sa, -1, -1, 0, &fd);
 	if (emfile)
 		exhaust();
 	base = ntohl(sa.sin_addr.s_addr);
@@ -202,6 +208,6 @@ main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: resources [-r LIMIT] [-f FD] [-m MODE] [-n N]"
-		" [-F FD] [-a COUNT] [-E] [-B] [-M] HOST PORT\n");
+		" [-F FD] [-a COUNT] [-W] [-E] [-B] [-M] HOST PORT\n");
 	return 2;
 }
