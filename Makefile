@@ -72,6 +72,11 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(CORE_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lm
 
+# the baseline of the process-start row: an empty preload library
+$(B)/bench/empty.so: bench/empty/empty.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O2 $(LDFLAGS) -o $@ $<
+
 unit: $(UNIT_BINS)
 helpers: $(HELPER_BINS)
 
@@ -95,7 +100,7 @@ check: deps-check
 demo: deps-check all helpers
 	tests/demo.sh
 
-bench: deps-check all helpers $(BENCH_BINS)
+bench: deps-check all helpers $(BENCH_BINS) $(B)/bench/empty.so
 	bench/run.sh
 
 fuzz: deps-check

@@ -340,6 +340,41 @@ def callgrind(d, t):
                 float(cg[key][0]), '', '', '')
 
 
+def start(d, t):
+    rows = {w[0]: w[1:] for w in d.get('start', [])}
+    if len(rows) < 3:
+        return
+    # startbench: K median_us M ratio R RMIN RMAX over_us D DMIN DMAX
+    med_us = {k: float(v[1]) for k, v in rows.items()}
+    ratio = {k: tuple(float(x) for x in v[3:6]) for k, v in rows.items()}
+    over = {k: tuple(float(x) for x in v[7:10]) for k, v in rows.items()}
+
+    def rng(v, fmt):
+        return (fmt % v[0]) + ' (' + (fmt % v[1]) + '–' + (fmt % v[2]) + ')'
+    t.section('8. process start: posix_spawn + waitpid of /bin/true (never '
+              'connects), rotating no preload / an empty preload library / '
+              'the shim; ratios per block, median (min–max) over blocks')
+    t.add('µs per start, the shim vs no preload', '%.1f' % med_us['0'],
+          '%.1f' % med_us['2'], rng(ratio['2'], '%.4f'), '≤ 1.05',
+          yes(ratio['2'][0] <= 1.05))
+    t.add('µs per start, an empty preload library vs no preload',
+          '%.1f' % med_us['0'], '%.1f (empty)' % med_us['1'],
+          rng(ratio['1'], '%.4f'), '', '')
+    t.add('the shim over the empty preload library, µs per start',
+          '%.1f (empty)' % med_us['1'], '%.1f' % med_us['2'],
+          '+' + rng(over['2'], '%.1f') + ' µs', '≤ 10 µs',
+          yes(over['2'][0] <= 10))
+    sc = [w[0] for w in d.get('start_syscalls', [])]
+    if len(sc) == 3:
+        t.add('system calls of one start (strace -c): none / empty / shim',
+              sc[0], '%s / %s' % (sc[1], sc[2]), '+%d over empty' % (
+                  int(sc[2]) - int(sc[1])), '', '')
+    seg = d.get('start_segment')
+    if seg:
+        t.add('segment left by the programs that never connected', '',
+              seg[0][0], '', 'no', yes(seg[0][0] == 'no'))
+
+
 def main():
     d = load(sys.argv[1])
     m = {w[0]: ' '.join(w[1:]) for w in d.get('machine', [])}
@@ -352,7 +387,7 @@ def main():
     print()
     t = Table()
     for part in (closed, failfast, scale, contention, haproxy, memory,
-                 callgrind):
+                 start, callgrind):
         try:
             part(d, t)
         except (KeyError, ValueError, ZeroDivisionError, IndexError) as e:

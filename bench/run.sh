@@ -40,14 +40,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for f in "$LIB" "$CBCTL" "$BIN/connbench" "$BIN/segbench" "$BIN/server"; do
+for f in "$LIB" "$CBCTL" "$BIN/connbench" "$BIN/segbench" "$BIN/server" \
+	"$BIN/startbench" "$BIN/empty.so"; do
 	[ -x "$f" ] || [ -f "$f" ] || { echo "bench: $f missing (run make bench)" >&2; exit 1; }
 done
 : > "$TMP/empty.conf"
 CONF=$TMP/empty.conf
 
-if [ "$QUICK" = 1 ]; then REPS=3 CYC=2000 NC=3000 RR=1000 CREPS=1
-else REPS=9 CYC=4000 NC=10000 RR=2000 CREPS=3; fi
+if [ "$QUICK" = 1 ]; then REPS=3 CYC=2000 NC=3000 RR=1000 CREPS=1 SBLK=3 SEXE=100
+else REPS=9 CYC=4000 NC=10000 RR=2000 CREPS=3 SBLK=15 SEXE=200; fi
 PAIRS=$((REPS * 2 + 3))		# closed-path pairs: the noisiest figure
 
 # Client on CPU 0, servers (and HAProxy) on CPU 1: otherwise every process
@@ -322,6 +323,26 @@ bench_memory() {
 	rec "fd_limit $(ulimit -Hn)"
 }
 
+# 8. process start: a program that never connects (/bin/true) started with
+# no preload, an empty preload library and the shim, in rotation; then
+# its system calls under each, and whether the shim left a segment
+bench_start() {
+	local v e
+	say "8. process start: $SBLK blocks of $SEXE starts of /bin/true each"
+	CBSHIM_SHM="$SHM-start" CBSHIM_CONFIG="$CONF" "${CL[@]}" "$BIN/startbench" \
+		"$SBLK" "$SEXE" /bin/true - "$BIN/empty.so" "$LIB" >> "$DATA"
+	if command -v strace > /dev/null; then
+		for v in - "$BIN/empty.so" "$LIB"; do
+			e=()
+			[ "$v" = - ] || e=(-E "LD_PRELOAD=$v")
+			CBSHIM_SHM="$SHM-start" CBSHIM_CONFIG="$CONF" strace -f -c \
+				-o "$TMP/strace.start" "${e[@]}" /bin/true
+			rec "start_syscalls $(awk '$NF == "total" {print $4}' "$TMP/strace.start")"
+		done
+	fi
+	rec "start_segment $([ -e "/dev/shm$SHM-start" ] && echo yes || echo no)"
+}
+
 # 7. instruction counts under callgrind: a run of N and one of 2N calls,
 # the difference divided by N cancels start-up and the first insert
 # cg OUT [VAR=VALUE...] CMD...: the variables go to valgrind's environment
@@ -366,6 +387,7 @@ main() {
 	bench_contend
 	bench_haproxy
 	bench_memory
+	bench_start
 	bench_callgrind
 	mkdir -p "$B/bench"
 	cp "$DATA" "$B/bench/results.data"
