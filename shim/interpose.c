@@ -251,32 +251,38 @@ active(void)
 	return atomic_load_explicit(&state, memory_order_acquire) == ST_READY;
 }
 
-/* Run init() as thread `mine` (state already says so), with every
- * asynchronous signal blocked, so that no handler of this thread runs
- * inside it (a handler that connects waits until the state is final and
- * is governed), and with cancellation off (libconfig and shm calls are
- * cancellation points; a cancelled init would leave the state stuck).
- * Then wake the threads waiting for it. */
-static int
-run_init(void)
+/* Block every asynchronous signal in this thread (old: the mask before),
+ * so that none of its handlers runs inside init: a handler that connects
+ * runs once the state is final, and is governed. */
+static void
+block_signals(sigset_t *old)
 {
 	static const int sync_sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL,
 					 SIGTRAP, SIGSYS };
-	sigset_t all, old;
+	sigset_t all;
 	size_t i;
-	int cs, s;
 
 	sigfillset(&all);
 	for (i = 0; i < sizeof(sync_sigs) / sizeof(sync_sigs[0]); i++)
 		sigdelset(&all, sync_sigs[i]);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+/* Run init() as the thread the state names, signals blocked, with
+ * cancellation off (libconfig and shm calls are cancellation points; a
+ * cancelled init would leave the state stuck), then wake the threads
+ * waiting for it. */
+static int
+run_init(void)
+{
+	int cs, s;
+
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	init();			/* stores ST_READY or ST_OFF */
 	s = atomic_load_explicit(&state, memory_order_acquire);
 	syscall(SYS_futex, &state, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL,
 		NULL, 0);
 	pthread_setcancelstate(cs, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return s == ST_READY;
 }
 
@@ -303,9 +309,11 @@ static int
 ensure_init(void)
 {
 	const struct timespec tick = { 0, 20 * 1000 * 1000 };
-	int e = errno, mine = (int)gettid() << 2 | ST_INIT, s, on = 0, n;
+	uint64_t until = cb_now_ms() + 2000;	/* then pass through */
+	int e = errno, mine = (int)gettid() << 2 | ST_INIT, s, on = 0;
+	sigset_t old;
 
-	for (n = 0; n < 100; n++) {	/* 2 s at most, then pass through */
+	while (cb_now_ms() < until) {
 		/* acquire: see what the initialiser published */
 		s = atomic_load_explicit(&state, memory_order_acquire);
 		if (s == ST_READY || s == ST_OFF) {
@@ -313,11 +321,13 @@ ensure_init(void)
 			break;
 		}
 		if (s == ST_NEW) {
+			block_signals(&old);	/* before: no window */
 			if (atomic_compare_exchange_strong_explicit(&state, &s,
-			    mine, memory_order_acq_rel, memory_order_acquire)) {
+			    mine, memory_order_acq_rel, memory_order_acquire))
 				on = run_init();
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			if (s == ST_NEW)	/* we won and ran it */
 				break;
-			}
 			continue;
 		}
 		if (s == mine) {	/* re-entered from our own init */
