@@ -149,6 +149,7 @@ static struct cb_config *config;
 static int log_level = CB_LOG_WARN;
 static int log_syslog;
 static pid_t my_pid;
+static char start_config[4096], start_shm[256];	/* see keep_env */
 
 /* One line per process.  At start-up (init) it may go to syslog; on the
  * connect path (hot) only write(2) is safe, so a syslog configuration
@@ -188,7 +189,7 @@ static void
 init(void)
 {
 	char err[1024], name[256], why[256];
-	const char *path, *shm;
+	const char *path;
 	struct cb_table_opts o = { .create = 1, .mode = 0600,
 				   .capacity = CB_DEFAULT_CAPACITY };
 	struct rlimit rl;
@@ -206,13 +207,13 @@ init(void)
 			 CB_LIBCONFIG_SONAME, why);
 		return fail_init(err);
 	}
-	path = cb_config_path();
+	path = start_config[0] ? start_config : cb_config_path();
 	if ((r = cb_config_load(&config, path, err, sizeof(err))) < 0)
 		return fail_init(err);
 	log_level = cb_config_log_level(config);
 	log_syslog = cb_config_log_syslog(config);
-	if ((shm = getenv("CBSHIM_SHM")) && *shm)
-		snprintf(name, sizeof(name), "%s", shm);
+	if (start_shm[0])
+		snprintf(name, sizeof(name), "%s", start_shm);
 	else if (cb_config_shm_name(config))
 		snprintf(name, sizeof(name), "%s", cb_config_shm_name(config));
 	else
@@ -235,11 +236,27 @@ init(void)
 	atomic_store(&state, ST_READY);
 }
 
-/* At load: the real functions, nothing else (see the head comment). */
+/* The shim's variables as the program started, read at load for its
+ * first connect: a program may clear or rewrite its environment before
+ * (nginx keeps only TZ, and overwrites the strings with its title). */
+static void
+keep_env(void)
+{
+	const char *e;
+
+	if ((e = secure_getenv("CBSHIM_CONFIG")) && *e)
+		snprintf(start_config, sizeof(start_config), "%s", e);
+	if ((e = getenv("CBSHIM_SHM")) && *e)
+		snprintf(start_shm, sizeof(start_shm), "%s", e);
+}
+
+/* At load: the real functions and two environment variables, nothing
+ * else (see the head comment). */
 __attribute__((constructor)) static void
 cbshim_ctor(void)
 {
 	resolve();
+	keep_env();
 }
 
 /* 1 when breakers are on (never initialises: only a governed connect

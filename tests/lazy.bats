@@ -149,3 +149,21 @@ bad_config() {
 	[[ $stderr == "cbshim: "*"passing through"* ]]
 	[ ! -e "$(seg)" ]
 }
+
+@test "environment_cleared_before_first_connect: the variables as the program started count" {
+	port=$(free_port)
+	printf 'defaults = { failure_threshold = 2; };\n' >"$BATS_TEST_TMPDIR/two.conf"
+	# as nginx does: the environment emptied before the first connect
+	run --separate-stderr env CBSHIM_CONFIG="$BATS_TEST_TMPDIR/two.conf" \
+		LD_PRELOAD="$CBSHIM_LIB" $PY -c '
+import os, socket, sys
+os.environ.clear()
+assert "CBSHIM_SHM" not in os.environ
+for i in range(3):
+    s = socket.socket()
+    print(s.connect_ex(("127.0.0.1", int(sys.argv[1]))))
+    s.close()' "$port"
+	assert_success
+	[ -z "$stderr" ]
+	[ "$(fields "127.0.0.1:$port" total_calls failed_calls rejected_calls state)" = "3 2 1 open" ]
+}
