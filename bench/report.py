@@ -348,6 +348,9 @@ def start(d, t):
     med_us = {k: float(v[1]) for k, v in rows.items()}
     ratio = {k: tuple(float(x) for x in v[3:6]) for k, v in rows.items()}
     over = {k: tuple(float(x) for x in v[7:10]) for k, v in rows.items()}
+    cpu = {k: float(v[11]) for k, v in rows.items() if len(v) > 15}
+    cover = {k: tuple(float(x) for x in v[13:16]) for k, v in rows.items()
+             if len(v) > 15}
 
     def rng(v, fmt):
         return (fmt % v[0]) + ' (' + (fmt % v[1]) + '–' + (fmt % v[2]) + ')'
@@ -364,6 +367,11 @@ def start(d, t):
           '%.1f (empty)' % med_us['1'], '%.1f' % med_us['2'],
           '+' + rng(over['2'], '%.1f') + ' µs', '≤ 10 µs',
           yes(over['2'][0] <= 10))
+    if len(cpu) == 3:
+        t.add('the same in the child\'s CPU time (user + system, wait4), µs',
+              '%.1f (empty; none %.1f)' % (cpu['1'], cpu['0']),
+              '%.1f' % cpu['2'], '+' + rng(cover['2'], '%.1f') + ' µs',
+              '', '')
     sc = [w[0] for w in d.get('start_syscalls', [])]
     if len(sc) == 3:
         t.add('system calls of one start (strace -c): none / empty / shim',
