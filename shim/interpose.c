@@ -149,7 +149,10 @@ static struct cb_config *config;
 static int log_level = CB_LOG_WARN;
 static int log_syslog;
 static pid_t my_pid;
-static char start_config[4096], start_shm[256];	/* see keep_env */
+/* see keep_env; small enough to stay in the data segment's last page
+ * (more .bss costs every process one more mmap at load) */
+static char start_config[1024], start_shm[256];
+static int start_too_long;
 
 /* One line per process.  At start-up (init) it may go to syslog; on the
  * connect path (hot) only write(2) is safe, so a syslog configuration
@@ -202,6 +205,9 @@ init(void)
 		atomic_store(&state, ST_OFF);
 		return;
 	}
+	if (start_too_long)
+		return fail_init("CBSHIM_CONFIG or CBSHIM_SHM too long; "
+				 "passing through");
 	if (cb_libconfig_load(why, sizeof(why)) < 0) {
 		snprintf(err, sizeof(err), "cannot load %s (%s); passing through",
 			 CB_LIBCONFIG_SONAME, why);
@@ -244,10 +250,14 @@ keep_env(void)
 {
 	const char *e;
 
-	if ((e = secure_getenv("CBSHIM_CONFIG")) && *e)
-		snprintf(start_config, sizeof(start_config), "%s", e);
-	if ((e = getenv("CBSHIM_SHM")) && *e)
-		snprintf(start_shm, sizeof(start_shm), "%s", e);
+	if ((e = secure_getenv("CBSHIM_CONFIG")) && *e &&
+	    snprintf(start_config, sizeof(start_config), "%s", e) >=
+	    (int)sizeof(start_config))
+		start_too_long = 1;
+	if ((e = getenv("CBSHIM_SHM")) && *e &&
+	    snprintf(start_shm, sizeof(start_shm), "%s", e) >=
+	    (int)sizeof(start_shm))
+		start_too_long = 1;
 }
 
 /* At load: the real functions and two environment variables, nothing

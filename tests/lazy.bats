@@ -167,3 +167,15 @@ for i in range(3):
 	[ -z "$stderr" ]
 	[ "$(fields "127.0.0.1:$port" total_calls failed_calls rejected_calls state)" = "3 2 1 open" ]
 }
+
+@test "config_path_too_long: kept at start, refused at the first connect with one warning" {
+	port=$(free_port)
+	long=$BATS_TEST_TMPDIR/$(printf 'a%.0s' $(seq 1100))
+	run --separate-stderr env CBSHIM_CONFIG="$long" LD_PRELOAD="$CBSHIM_LIB" \
+		"$HELPERS/cbclient" -n 2 127.0.0.1 "$port"
+	assert_success
+	assert_line --index 0 --regexp '^0 ECONNREFUSED '
+	assert_line --index 1 --regexp '^1 ECONNREFUSED '
+	[ "$stderr" = "cbshim: CBSHIM_CONFIG or CBSHIM_SHM too long; passing through" ]
+	[ ! -e "$(seg)" ]
+}
