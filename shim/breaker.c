@@ -10,6 +10,29 @@
  *   open:      bits 27-34 reopenings k, bit 35 custom, bits 36-63 custom ms
  *   half-open: bits 27-38 successes, 39-50 probes in flight, 51-58 k
  *
+ * The failure-rate window (policy word pol_r, buckets win[8]): time is cut
+ * into buckets of window / 8 ms; bucket number E = now / width lives in
+ * win[E % 8].  Each bucket word packs its stamp with its counts:
+ *
+ *   bits 0-19  outcomes (calls)     bits 20-39 failures
+ *   bits 40-47 generation (low 8)   bits 48-63 bucket number (low 16)
+ *
+ * so one CAS both recycles a bucket of an older time or generation and
+ * counts an outcome in it: a process killed anywhere leaves every word
+ * whole.  The window of closed generation g at bucket E is the sum of the
+ * buckets stamped g and E-7..E; a transition to closed starts a new
+ * generation, so its window starts empty without anybody clearing it.
+ * win_last holds the highest bucket number counted, in full: whoever
+ * moves it on (once per bucket width) first zeroes the buckets that have
+ * fallen out of the window, so every live bucket lies within 8 of it and
+ * its 16-bit number is never ambiguous, even after a quiet day.  A
+ * win_last far ahead of now (a reload changed the width, a foreign clock)
+ * starts the window afresh.
+ * Bucket words are seq_cst: two outcomes counted in different buckets at
+ * once must each see the other's in the sum that follows (the store-buffer
+ * case), or neither would open the breaker; on x86 that costs nothing more
+ * than the CAS already does.
+ *
  * Memory orders: a transition is a CAS with acq_rel on ctl, so whoever
  * loads ctl with acquire and sees the new generation also sees what the
  * transitioner wrote before (nothing else it needs: since is published
@@ -39,6 +62,30 @@
 #define POL_READY (1ull << 63)
 #define SINCE_TAG(g) ((uint64_t)(g) & 0xffffull)
 
+/* pol_r: the failure-rate rule.  Bit 63 is always set so the word is
+ * never zero (table.c's slot creation writes policy words from zero). */
+#define PR_WINDOW(r) ((uint32_t)((r) & 0xffffffffull))		/* 0-31 */
+#define PR_MINIMUM(r) ((uint32_t)(((r) >> 32) & 0xfffffull))	/* 32-51 */
+#define PR_THRESHOLD(r) ((uint32_t)(((r) >> 52) & 0x7full))	/* 52-58 */
+#define PR_MARK (1ull << 63)
+_Static_assert(CB_MAX_WINDOW_MS <= 0xffffffffu, "window fits 32 bits");
+_Static_assert(CB_MAX_MINIMUM_CALLS <= 0xfffffu, "minimum fits 20 bits");
+_Static_assert(CB_MAX_RATE_THRESHOLD <= 0x7fu, "threshold fits 7 bits");
+
+/* Window buckets (see the top of this file). */
+#define WB_CALLS(w) ((w) & 0xfffffull)
+#define WB_FAILS(w) (((w) >> 20) & 0xfffffull)
+#define WB_GEN(w) ((uint32_t)(((w) >> 40) & 0xffu))
+#define WB_EPOCH(w) ((uint32_t)((w) >> 48))
+#define WB_ONE_CALL 1ull
+#define WB_ONE_FAIL (1ull << 20)
+#define WB_GEN_TAG(g) ((uint32_t)(g) & 0xffu)
+#define WB_EPOCH_TAG(e) ((uint32_t)(e) & 0xffffu)
+_Static_assert(CB_WINDOW_BUCKET_MAX == 0xfffffu, "20-bit bucket counts");
+_Static_assert(CB_MIN_WINDOW_MS >= CB_WINDOW_BUCKETS, "width >= 1 ms");
+_Static_assert((CB_WINDOW_BUCKETS & (CB_WINDOW_BUCKETS - 1)) == 0 &&
+	       CB_WINDOW_BUCKETS * 8 <= 64, "buckets: one cache line");
+
 static uint64_t mk_closed(uint32_t gen, uint64_t consec);
 static uint64_t mk_open(uint32_t gen, int hold, unsigned k, uint32_t for_ms);
 static uint64_t mk_half(uint32_t gen, uint64_t succ, uint64_t infl,
@@ -59,8 +106,20 @@ static int admit_open(struct cb_breaker *b, uint64_t *c, uint64_t now,
 static int admit_half(struct cb_breaker *b, uint64_t *c, uint64_t now,
 		      const struct cb_policy *p, struct cb_ticket *t);
 static int record_closed(struct cb_breaker *b, uint64_t *c, int success,
-			 uint64_t now, const struct cb_policy *p,
+			 int rate, uint64_t now, const struct cb_policy *p,
 			 struct cb_transition *tr);
+static uint64_t mk_bucket(uint32_t epoch, uint32_t gen, uint64_t calls,
+			  uint64_t fails);
+static int bucket_in(uint64_t w, uint32_t gen, uint64_t e);
+static uint32_t bucket_age(uint64_t w, uint64_t e);
+static void window_sweep(struct cb_breaker *b, uint64_t ref, int mode);
+static int window_last(struct cb_breaker *b, uint64_t e);
+static int window_add(struct cb_breaker *b, uint32_t gen, uint64_t e,
+		      int success);
+static int window_rate(struct cb_breaker *b, uint32_t gen, int success,
+		       uint64_t now);
+static void window_sum(struct cb_breaker *b, uint32_t gen, uint64_t e,
+		       uint32_t *calls, uint32_t *fails);
 static int record_half(struct cb_breaker *b, uint64_t *c, int success,
 		       uint64_t now, const struct cb_policy *p,
 		       struct cb_transition *tr);
@@ -89,6 +148,9 @@ cb_policy_default(struct cb_policy *p)
 	p->backoff_milli = 1000;
 	p->mode = CB_MODE_ENFORCE;
 	p->reject_errno = ECONNREFUSED;
+	p->failure_rate_threshold = 0;		/* off */
+	p->window_ms = 10000;
+	p->minimum_calls = 20;
 	for (i = 0; i < sizeof(fails) / sizeof(fails[0]); i++)
 		p->failures[fails[i] / 64] |= 1ull << (fails[i] % 64);
 }
@@ -106,7 +168,10 @@ cb_policy_valid(const struct cb_policy *p)
 	    p->open_timeout_max_ms < p->open_timeout_ms ||
 	    p->open_timeout_max_ms > CB_MAX_TIMEOUT_MS ||
 	    p->backoff_milli < 1000 || p->backoff_milli > CB_MAX_BACKOFF_MILLI ||
-	    p->mode > CB_MODE_OFF || !cb_reject_errno_ok(p->reject_errno))
+	    p->mode > CB_MODE_OFF || !cb_reject_errno_ok(p->reject_errno) ||
+	    p->failure_rate_threshold > CB_MAX_RATE_THRESHOLD ||
+	    p->window_ms < CB_MIN_WINDOW_MS || p->window_ms > CB_MAX_WINDOW_MS ||
+	    p->minimum_calls < 1 || p->minimum_calls > CB_MAX_MINIMUM_CALLS)
 		return -EINVAL;
 	return 0;
 }
@@ -231,6 +296,17 @@ cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p)
 	atomic_store_explicit(&b->pol_b,
 	    (uint64_t)p->open_timeout_ms |
 	    ((uint64_t)p->open_timeout_max_ms << 32), memory_order_relaxed);
+	if (PR_WINDOW(atomic_load_explicit(&b->pol_r, memory_order_relaxed)) !=
+	    p->window_ms)
+	{
+		/* bucket numbers change meaning: start the window afresh */
+		window_sweep(b, 0, 2);
+		atomic_store_explicit(&b->win_last, 0, memory_order_seq_cst);
+	}
+	atomic_store_explicit(&b->pol_r, (uint64_t)p->window_ms |
+	    ((uint64_t)p->minimum_calls << 32) |
+	    ((uint64_t)p->failure_rate_threshold << 52) | PR_MARK,
+	    memory_order_relaxed);
 	seed = atomic_load_explicit(&b->pol_c, memory_order_relaxed) >> 32;
 	atomic_store_explicit(&b->pol_c, p->backoff_milli | (seed << 32),
 			      memory_order_relaxed);
@@ -263,12 +339,17 @@ policy_hot(const struct cb_breaker *b, struct cb_policy *p)
 void
 cb_breaker_get_policy(const struct cb_breaker *b, struct cb_policy *p)
 {
+	uint64_t r;
 	int i;
 
 	memset(p, 0, sizeof(*p));
 	policy_hot(b, p);
 	p->backoff_milli = (uint32_t)atomic_load_explicit(&b->pol_c,
 	    memory_order_relaxed);
+	r = atomic_load_explicit(&b->pol_r, memory_order_relaxed);
+	p->failure_rate_threshold = PR_THRESHOLD(r);
+	p->window_ms = PR_WINDOW(r);
+	p->minimum_calls = PR_MINIMUM(r);
 	for (i = 0; i < CB_ERRNO_MAX / 64; i++)
 		p->failures[i] = atomic_load_explicit(&b->fail_mask[i],
 		    memory_order_relaxed) & ~1ull;
@@ -546,28 +627,195 @@ cb_breaker_can_execute(struct cb_breaker *b, uint64_t now)
 	}
 }
 
+/* ---- failure-rate window ------------------------------------------- */
+
+static uint64_t
+mk_bucket(uint32_t epoch, uint32_t gen, uint64_t calls, uint64_t fails)
+{
+	return calls | (fails << 20) | ((uint64_t)WB_GEN_TAG(gen) << 40) |
+	       ((uint64_t)WB_EPOCH_TAG(epoch) << 48);
+}
+
+/* How many buckets bucket word w lies before bucket number e, modulo
+ * 2^16: 0 the same bucket, 0x8000 and more: after e. */
+static uint32_t
+bucket_age(uint64_t w, uint64_t e)
+{
+	return (WB_EPOCH_TAG(e) - WB_EPOCH(w)) & 0xffffu;
+}
+
+/* 1 if bucket word w counts in generation gen's window ending at e. */
+static int
+bucket_in(uint64_t w, uint32_t gen, uint64_t e)
+{
+	return WB_CALLS(w) != 0 && WB_GEN(w) == WB_GEN_TAG(gen) &&
+	       bucket_age(w, e) < CB_WINDOW_BUCKETS;
+}
+
+/* Zero buckets by CAS from the value seen (a bucket somebody has just
+ * counted into is left alone).  mode 0: those out of the window ending at
+ * bucket ref (older by 8 or more); 1: those of the window ending at ref
+ * (after a quiet gap, everything win_last = ref left); 2: all. */
+static void
+window_sweep(struct cb_breaker *b, uint64_t ref, int mode)
+{
+	uint64_t w;
+	uint32_t age;
+	unsigned i;
+
+	for (i = 0; i < CB_WINDOW_BUCKETS; i++) {
+		w = atomic_load_explicit(&b->win[i], memory_order_seq_cst);
+		age = bucket_age(w, ref);
+		if (w == 0 || (mode == 0 && (age < CB_WINDOW_BUCKETS ||
+		    age >= 0x8000)) || (mode == 1 && age >= CB_WINDOW_BUCKETS))
+			continue;
+		atomic_compare_exchange_strong_explicit(&b->win[i], &w, 0,
+		    memory_order_seq_cst, memory_order_seq_cst);
+	}
+}
+
+/* Move win_last on to bucket e, sweeping first.  1 if an outcome of bucket
+ * e may be counted, 0 if e has already left the window. */
+static int
+window_last(struct cb_breaker *b, uint64_t e)
+{
+	uint64_t l = atomic_load_explicit(&b->win_last, memory_order_seq_cst);
+
+	for (;;) {
+		if (e <= l && l - e < CB_WINDOW_BUCKETS)
+			return 1;
+		if (e < l && l - e < 2 * CB_WINDOW_BUCKETS)
+			return 0;	/* a late outcome */
+		if (e < l)		/* far ahead: width changed, clock */
+			window_sweep(b, e, 2);
+		else if (e - l >= CB_WINDOW_BUCKETS)
+			window_sweep(b, l, 1);
+		else
+			window_sweep(b, e, 0);
+		if (atomic_compare_exchange_weak_explicit(&b->win_last, &l, e,
+		    memory_order_seq_cst, memory_order_seq_cst))
+			return 1;
+	}
+}
+
+/* Count one outcome of generation gen in bucket e: 1 counted (or the
+ * bucket is full), 0 not (gen is no longer current, or the bucket has
+ * moved on past e). */
+static int
+window_add(struct cb_breaker *b, uint32_t gen, uint64_t e, int success)
+{
+	_Atomic uint64_t *wp = &b->win[e % CB_WINDOW_BUCKETS];
+	uint64_t w = atomic_load_explicit(wp, memory_order_seq_cst), nw;
+	uint64_t fail = success ? 0 : 1;
+
+	for (;;) {
+		if (WB_CALLS(w) == 0) {
+			nw = mk_bucket((uint32_t)e, gen, 1, fail);
+		} else if (WB_GEN(w) == WB_GEN_TAG(gen)) {
+			if (bucket_age(w, e) >= 0x8000)
+				return 0;
+			if (bucket_age(w, e) != 0)
+				nw = mk_bucket((uint32_t)e, gen, 1, fail);
+			else if (WB_CALLS(w) == CB_WINDOW_BUCKET_MAX)
+				return 1;
+			else
+				nw = w + WB_ONE_CALL + fail * WB_ONE_FAIL;
+		} else if (gen_of(atomic_load_explicit(&b->ctl,
+			   memory_order_acquire)) != gen) {
+			return 0;	/* we are late: it is a newer one's */
+		} else {
+			nw = mk_bucket((uint32_t)e, gen, 1, fail);
+		}
+		if (atomic_compare_exchange_weak_explicit(wp, &w, nw,
+		    memory_order_seq_cst, memory_order_seq_cst))
+			return 1;
+	}
+}
+
+static void
+window_sum(struct cb_breaker *b, uint32_t gen, uint64_t e, uint32_t *calls,
+	   uint32_t *fails)
+{
+	uint64_t w;
+	unsigned i;
+
+	*calls = *fails = 0;
+	for (i = 0; i < CB_WINDOW_BUCKETS; i++) {
+		w = atomic_load_explicit(&b->win[i], memory_order_seq_cst);
+		if (bucket_in(w, gen, e)) {
+			*calls += (uint32_t)WB_CALLS(w);
+			*fails += (uint32_t)WB_FAILS(w);
+		}
+	}
+}
+
+/* Count an outcome of closed generation gen in the window; 1 if the
+ * failure-rate rule now says open.  One relaxed load when the rule is
+ * off.  The division is by the policy's width, never zero (a bad segment
+ * could hold a zero window: then the rule is off). */
+static int
+window_rate(struct cb_breaker *b, uint32_t gen, int success, uint64_t now)
+{
+	uint64_t r = atomic_load_explicit(&b->pol_r, memory_order_relaxed);
+	uint64_t thr = PR_THRESHOLD(r), width = PR_WINDOW(r) /
+					       CB_WINDOW_BUCKETS, e;
+	uint32_t calls, fails;
+
+	if (thr == 0 || width == 0)
+		return 0;
+	e = now / width;
+	if (!window_last(b, e) || !window_add(b, gen, e, success))
+		return 0;
+	window_sum(b, gen, e, &calls, &fails);
+	return calls >= PR_MINIMUM(r) && (uint64_t)fails * 100 >= thr * calls;
+}
+
+void
+cb_breaker_window(struct cb_breaker *b, uint64_t now, uint32_t *calls,
+		  uint32_t *fails)
+{
+	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+	uint64_t r = atomic_load_explicit(&b->pol_r, memory_order_relaxed);
+	uint64_t width = PR_WINDOW(r) / CB_WINDOW_BUCKETS, e, l;
+
+	*calls = *fails = 0;
+	if ((c & ST_MASK) != CB_CLOSED || PR_THRESHOLD(r) == 0 || width == 0)
+		return;
+	e = now / width;
+	l = atomic_load_explicit(&b->win_last, memory_order_seq_cst);
+	if (l > e && l - e < 2 * CB_WINDOW_BUCKETS)
+		e = l;			/* a clock a little ahead of ours */
+	if (e >= l && e - l >= CB_WINDOW_BUCKETS)
+		return;			/* nothing since a window ago */
+	window_sum(b, gen_of(c), e, calls, fails);
+}
+
 /* ---- outcomes ------------------------------------------------------ */
 
 /* Closed: success clears the run of failures (no write if already 0);
- * failure extends it and opens at the threshold. 1 = done, 0 = retry. */
+ * failure extends it and opens at the threshold; rate != 0 (the window's
+ * failure rate has reached its threshold) opens whatever the outcome.
+ * 1 = done, 0 = retry. */
 static int
-record_closed(struct cb_breaker *b, uint64_t *c, int success, uint64_t now,
-	      const struct cb_policy *p, struct cb_transition *tr)
+record_closed(struct cb_breaker *b, uint64_t *c, int success, int rate,
+	      uint64_t now, const struct cb_policy *p,
+	      struct cb_transition *tr)
 {
-	uint64_t from = *c, to, n;
+	uint64_t from = *c, to, n = success ? 0 : C_CONSEC(from) + 1;
+	int why = CB_WHY_FAILURE_RATE;
 
-	if (success) {
-		if (C_CONSEC(from) == 0)
+	if (!rate) {
+		if (n == 0 && C_CONSEC(from) == 0)
 			return 1;
-		return cas(b, c, mk_closed(gen_of(from), 0));
+		if (n < p->failure_threshold)
+			return cas(b, c, mk_closed(gen_of(from), n));
 	}
-	n = C_CONSEC(from) + 1;
-	if (n < p->failure_threshold)
-		return cas(b, c, mk_closed(gen_of(from), n));
+	if (n >= p->failure_threshold)
+		why = CB_WHY_THRESHOLD;
 	to = mk_open(gen_of(from) + 1, 0, 0, 0);
 	if (!cas(b, c, to))
 		return 0;
-	transitioned(b, from, to, now, CB_WHY_THRESHOLD, tr);
+	transitioned(b, from, to, now, why, tr);
 	return 1;
 }
 
@@ -605,7 +853,7 @@ cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
 {
 	struct cb_policy p;
 	uint64_t c;
-	int done = 0;
+	int done = 0, rate = -1;
 
 	note(tr, 0, 0, CB_WHY_NONE);
 	if (t->kind == CB_TICKET_NONE)
@@ -630,10 +878,14 @@ cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
 			    memory_order_relaxed);
 			return;
 		}
-		if ((c & ST_MASK) == CB_CLOSED)
-			done = record_closed(b, &c, success, now, &p, tr);
-		else
+		if ((c & ST_MASK) == CB_CLOSED) {
+			if (rate < 0)	/* once, whatever the CAS retries */
+				rate = window_rate(b, t->gen, success, now);
+			done = record_closed(b, &c, success, rate, now, &p,
+					     tr);
+		} else {
 			done = record_half(b, &c, success, now, &p, tr);
+		}
 	}
 }
 
@@ -700,6 +952,8 @@ cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,
 	s->open_remaining_ms = -1;
 	if (s->state == CB_CLOSED) {
 		s->consecutive_failures = (uint32_t)C_CONSEC(c);
+		cb_breaker_window(b, now, &s->window_calls,
+				  &s->window_failures);
 	} else if (s->state == CB_OPEN) {
 		s->reopenings = (uint32_t)O_K(c);
 		start = since_ms(b, c, now, 0);
@@ -749,7 +1003,8 @@ const char *
 cb_why_name(int why)
 {
 	static const char *const n[] = { "none", "threshold", "timeout",
-		"probe success", "probe failure", "trip", "reset" };
+		"probe success", "probe failure", "trip", "reset",
+		"failure rate" };
 
-	return why >= 0 && why <= CB_WHY_RESET ? n[why] : "unknown";
+	return why >= 0 && why <= CB_WHY_FAILURE_RATE ? n[why] : "unknown";
 }

@@ -41,6 +41,7 @@ enum cb_why {
 	CB_WHY_PROBE_FAILURE,	/* half-open -> open */
 	CB_WHY_TRIP,		/* cbctl trip */
 	CB_WHY_RESET,		/* cbctl reset */
+	CB_WHY_FAILURE_RATE,	/* closed -> open: failure_rate_threshold */
 };
 
 /* Limits of the packed representation; config validation enforces them. */
@@ -51,6 +52,14 @@ enum cb_why {
 #define CB_MAX_TRIP_FOR_MS 0x0fffffffu	/* about 74.5 hours */
 #define CB_MAX_BACKOFF_MILLI 100000u	/* backoff 100.0 */
 #define CB_ERRNO_MAX 256		/* errnos 1..255 can be failures */
+#define CB_MAX_RATE_THRESHOLD 100u	/* percent; 0 = the rate rule is off */
+#define CB_MIN_WINDOW_MS 100u
+#define CB_MAX_WINDOW_MS 86400000u	/* 24 h */
+#define CB_MAX_MINIMUM_CALLS 1000000u
+/* The failure-rate window is CB_WINDOW_BUCKETS buckets of window / 8 ms;
+ * a bucket counts up to CB_WINDOW_BUCKET_MAX outcomes. */
+#define CB_WINDOW_BUCKETS 8u
+#define CB_WINDOW_BUCKET_MAX 0xfffffu
 
 /* A breaker's policy, as the configuration describes it. */
 struct cb_policy {
@@ -60,6 +69,9 @@ struct cb_policy {
 	uint32_t open_timeout_ms;	/* 1..CB_MAX_TIMEOUT_MS, default 30000 */
 	uint32_t open_timeout_max_ms;	/* >= open_timeout_ms, default 600000 */
 	uint32_t backoff_milli;		/* backoff x 1000, 1000..100000 */
+	uint32_t failure_rate_threshold;	/* percent 1..100, 0 = off */
+	uint32_t window_ms;		/* CB_MIN..CB_MAX_WINDOW_MS, 10000 */
+	uint32_t minimum_calls;		/* 1..CB_MAX_MINIMUM_CALLS, 20 */
 	uint8_t mode;			/* enum cb_mode */
 	uint8_t reject_errno;		/* errno of a rejection, ECONNREFUSED */
 	uint64_t failures[CB_ERRNO_MAX / 64];	/* bit e set: errno e fails */
@@ -82,7 +94,11 @@ struct cb_breaker {
 	_Atomic uint64_t pol_c;		/* backoff_milli | jitter seed */
 	_Atomic uint32_t last_errno;
 	_Atomic uint32_t pad_;
+	_Atomic uint64_t pol_r;		/* the failure-rate rule (breaker.c) */
+	/* the failure-rate window: one cache line of its own in a slot */
+	_Atomic uint64_t win[CB_WINDOW_BUCKETS];
 	_Atomic uint64_t fail_mask[CB_ERRNO_MAX / 64];
+	_Atomic uint64_t win_last;	/* highest bucket number counted */
 };
 
 /* What an admission hands back; pass it unchanged to record/release. */
@@ -114,6 +130,7 @@ struct cb_snapshot {
 	uint32_t reopenings;		/* backoff level k */
 	uint64_t total_calls, successful_calls, failed_calls;
 	uint64_t rejected_calls, state_transitions, stale_outcomes;
+	uint32_t window_calls, window_failures;	/* closed only, else 0 */
 	uint32_t last_errno;
 	int64_t opened_ms_ago;		/* -1 unless open or half-open */
 	int64_t open_remaining_ms;	/* -1 unless open (and not held) */
@@ -206,6 +223,14 @@ void cb_breaker_reset(struct cb_breaker *b, uint64_t now,
 /* cb_breaker_snapshot - fill s for display at time now. */
 void cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,
 			 struct cb_snapshot *s);
+
+/* cb_breaker_window - the failure-rate window of b at now: outcomes
+ * (*calls) and failures (*fails) recorded in the current generation over
+ * the last window (an outcome counts for between 7/8 of window and window
+ * after it was recorded: buckets of window / 8).  0 and 0 unless closed.
+ * Read-only (cbctl may call it on a read-only mapping).  Thread-safe. */
+void cb_breaker_window(struct cb_breaker *b, uint64_t now, uint32_t *calls,
+		       uint32_t *fails);
 
 /* cb_breaker_open_ms - the open time after k reopenings of generation gen:
  * open_timeout x backoff^k, +-10 % jitter for k > 0, capped at

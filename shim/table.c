@@ -66,6 +66,10 @@ struct slot {
 	_Atomic uint64_t key[3];
 	struct cb_breaker br;
 } __attribute__((aligned(64)));
+/* the failure-rate window is one cache line of its own (breaker.c) */
+_Static_assert(offsetof(struct slot, br.win) % 64 == 0 &&
+	       sizeof(((struct slot *)0)->br.win) == 64,
+	       "the window buckets fill one cache line");
 
 struct cb_table {
 	struct shm_header *h;
@@ -408,8 +412,8 @@ static void
 slot_init(struct slot *s, const uint64_t k[3], const struct cb_policy *p)
 {
 	struct cb_breaker tmp;
-	_Atomic uint64_t *dst[3 + CB_ERRNO_MAX / 64];
-	uint64_t v[3 + CB_ERRNO_MAX / 64], zero;
+	_Atomic uint64_t *dst[4 + CB_ERRNO_MAX / 64];
+	uint64_t v[4 + CB_ERRNO_MAX / 64], zero;
 	size_t i, n = 0;
 
 	cb_breaker_init(&tmp, p, (uint32_t)key_hash(k));
@@ -422,6 +426,8 @@ slot_init(struct slot *s, const uint64_t k[3], const struct cb_policy *p)
 	v[n++] = atomic_load_explicit(&tmp.pol_b, memory_order_relaxed);
 	dst[n] = &s->br.pol_c;
 	v[n++] = atomic_load_explicit(&tmp.pol_c, memory_order_relaxed);
+	dst[n] = &s->br.pol_r;
+	v[n++] = atomic_load_explicit(&tmp.pol_r, memory_order_relaxed);
 	for (i = 0; i < n; i++) {
 		zero = 0;
 		atomic_compare_exchange_strong_explicit(dst[i], &zero, v[i],
