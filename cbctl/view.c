@@ -353,6 +353,15 @@ policy_json(struct json *j, const struct cb_policy *p)
 	json_arr_end(j);
 	json_key(j, "reject_errno");
 	json_str(j, cbctl_errno_name(p->reject_errno, eb, sizeof(eb)));
+	json_key(j, "failure_rate_threshold");	/* null: the rule is off */
+	if (p->failure_rate_threshold)
+		json_u64(j, p->failure_rate_threshold);
+	else
+		json_null(j);
+	json_key(j, "window_ms");
+	json_u64(j, p->window_ms);
+	json_key(j, "minimum_calls");
+	json_u64(j, p->minimum_calls);
 	json_obj_end(j);
 }
 
@@ -401,6 +410,10 @@ row_json(struct json *j, const struct cbctl_row *r, int full)
 	json_bool(j, s->hold);
 	json_key(j, "stale_outcomes");
 	json_u64(j, s->stale_outcomes);
+	json_key(j, "window_calls");
+	json_u64(j, s->window_calls);
+	json_key(j, "window_failures");
+	json_u64(j, s->window_failures);
 	if (full) {
 		json_key(j, "generation");
 		json_u64(j, s->gen);
@@ -448,6 +461,14 @@ show_policy(FILE *f, const struct cb_policy *p)
 	KV("  failures", "%s", *fl ? fl : "(none)");
 	KV("  reject_errno", "%s",
 	   cbctl_errno_name(p->reject_errno, eb, sizeof(eb)) ?: "-");
+	if (p->failure_rate_threshold)
+		KV("  failure_rate_threshold", "%u%%",
+		   p->failure_rate_threshold);
+	else
+		KV("  failure_rate_threshold", "off");
+	cbctl_duration(p->window_ms, d1, sizeof(d1));
+	KV("  window", "%s", d1);
+	KV("  minimum_calls", "%u", p->minimum_calls);
 }
 
 static void
@@ -479,6 +500,8 @@ show_human(FILE *f, const struct cbctl_row *r)
 		KV("open_remaining", "%s", d);
 	}
 	KV("stale_outcomes", "%" PRIu64, s->stale_outcomes);
+	KV("window_calls", "%u", s->window_calls);
+	KV("window_failures", "%u", s->window_failures);
 	KV("generation", "%u", s->gen);
 	KV("reopenings", "%u", s->reopenings);
 	show_policy(f, &r->p);

@@ -48,6 +48,9 @@ enum {
 	F_MODE = 1 << 6,
 	F_REJECT = 1 << 7,
 	F_FAILURES = 1 << 8,
+	F_RATE = 1 << 9,
+	F_WINDOW = 1 << 10,
+	F_MINIMUM = 1 << 11,
 };
 
 /* A rule: family 0 matches both; addresses are big-endian words (an IPv4
@@ -136,6 +139,12 @@ static int rd_half_open(struct ctx *x, const config_setting_t *s,
 			const char *path, struct cb_policy *p);
 static int rd_duration(struct ctx *x, const config_setting_t *s,
 		       const char *path, uint32_t *ms);
+static int rd_rate(struct ctx *x, const config_setting_t *s,
+		   const char *path, struct cb_policy *p);
+static int rd_window(struct ctx *x, const config_setting_t *s,
+		     const char *path, struct cb_policy *p);
+static int rd_minimum(struct ctx *x, const config_setting_t *s,
+		      const char *path, struct cb_policy *p);
 static int rd_timeout(struct ctx *x, const config_setting_t *s,
 		      const char *path, struct cb_policy *p);
 static int rd_timeout_max(struct ctx *x, const config_setting_t *s,
@@ -780,6 +789,9 @@ static const struct pkey pkeys[] = {
 	{ "backoff", F_BACKOFF, rd_backoff },
 	{ "open_timeout_max", F_TIMEOUT_MAX, rd_timeout_max },
 	{ "reject_errno", F_REJECT, rd_reject },
+	{ "failure_rate_threshold", F_RATE, rd_rate },
+	{ "window", F_WINDOW, rd_window },
+	{ "minimum_calls", F_MINIMUM, rd_minimum },
 };
 #define NPKEYS (sizeof(pkeys) / sizeof(pkeys[0]))
 
@@ -868,6 +880,46 @@ rd_timeout_max(struct ctx *x, const config_setting_t *s, const char *path,
 	       struct cb_policy *p)
 {
 	return rd_duration(x, s, path, &p->open_timeout_max_ms);
+}
+
+/* A percent 1..100, or 0: the failure-rate rule off. */
+static int
+rd_rate(struct ctx *x, const config_setting_t *s, const char *path,
+	struct cb_policy *p)
+{
+	long long v;
+	int r = get_int(x, s, path, 0, CB_MAX_RATE_THRESHOLD, &v);
+
+	if (r == 0)
+		p->failure_rate_threshold = (uint32_t)v;
+	return r;
+}
+
+static int
+rd_window(struct ctx *x, const config_setting_t *s, const char *path,
+	  struct cb_policy *p)
+{
+	char a[32], b[32], q[80];
+	uint32_t ms;
+	int r = rd_duration(x, s, path, &ms);
+
+	if (r < 0)
+		return r;
+	if (ms < CB_MIN_WINDOW_MS || ms > CB_MAX_WINDOW_MS) {
+		fmt_duration(a, sizeof(a), CB_MIN_WINDOW_MS);
+		fmt_duration(b, sizeof(b), CB_MAX_WINDOW_MS);
+		return fail_at(x, s, "%s: must be %s..%s, got %s", path, a, b,
+			       quote(q, sizeof(q), config_setting_get_string(s)));
+	}
+	p->window_ms = ms;
+	return 0;
+}
+
+static int
+rd_minimum(struct ctx *x, const config_setting_t *s, const char *path,
+	   struct cb_policy *p)
+{
+	return rd_count(x, s, path, CB_MAX_MINIMUM_CALLS, &p->minimum_calls);
 }
 
 /* A float or an integer, 1.0..100.0, kept in thousandths. */

@@ -23,7 +23,7 @@
 #include "breaker.h"
 
 #define CB_SHM_MAGIC 0x31304d4853424343ull	/* "CCBSHM01" little-endian */
-#define CB_LAYOUT_VERSION 2u	/* 2: the failure-rate window */
+#define CB_LAYOUT_VERSION 1u
 #define CB_EVENTS 1024u
 #define CB_DEFAULT_CAPACITY 4096u
 #define CB_MAX_CAPACITY (1u << 20)
