@@ -1400,6 +1400,415 @@ state_and_why_names_are_spelled_for_people(void **state)
 	assert_string_equal(cb_why_name(CB_WHY_PROBE_FAILURE), "probe failure");
 	assert_string_equal(cb_why_name(CB_WHY_TRIP), "trip");
 	assert_string_equal(cb_why_name(CB_WHY_RESET), "reset");
+	assert_string_equal(cb_why_name(CB_WHY_FAILURE_RATE), "failure rate");
+}
+
+/* ---- failure-rate window (SPEC 1a) -------------------------------- */
+
+/* A policy with the rate rule on and the consecutive rule out of reach. */
+static void
+rate_policy(struct cb_policy *p, uint32_t thr, uint32_t min, uint32_t win)
+{
+	defaults(p);
+	p->failure_threshold = CB_MAX_FAILURE_THRESHOLD;
+	p->failure_rate_threshold = thr;
+	p->minimum_calls = min;
+	p->window_ms = win;
+}
+
+/* One outcome at now; returns the transition it made. */
+static struct cb_transition
+outcome(struct cb_breaker *b, uint64_t now, int success)
+{
+	struct cb_ticket t = must_admit(b, now);
+	struct cb_transition tr;
+
+	cb_breaker_record(b, &t, success, success ? 0 : ECONNREFUSED, now,
+			  &tr);
+	return tr;
+}
+
+/* n outcomes at now, none of which may open the breaker. */
+static void
+outcomes(struct cb_breaker *b, uint64_t now, int n, int success)
+{
+	while (n-- > 0)
+		assert_int_equal(outcome(b, now, success).why, CB_WHY_NONE);
+	assert_int_equal(snap(b, now).state, CB_CLOSED);
+}
+
+static void
+failure_rate_is_off_by_default(void **state)
+{
+	struct cb_breaker b;
+	struct cb_snapshot s;
+	int i;
+
+	(void)state;
+	fresh(&b, NULL);
+	for (i = 0; i < 1000; i++)	/* 50 %, never 5 in a row */
+		assert_int_equal(outcome(&b, T0 + i, i % 2).why, CB_WHY_NONE);
+	s = snap(&b, T0 + 1000);
+	assert_int_equal(s.state, CB_CLOSED);
+	assert_int_equal(s.failed_calls, 500);
+	assert_int_equal(s.window_calls, 0);	/* not kept when off */
+}
+
+static void
+failure_rate_opens_at_minimum_calls_and_not_one_before(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p;
+	struct cb_transition tr;
+	struct cb_snapshot s;
+
+	(void)state;
+	rate_policy(&p, 50, 20, 10000);
+	fresh(&b, &p);
+	outcomes(&b, T0, 19, 0);		/* 100 %, but 19 calls */
+	s = snap(&b, T0);
+	assert_int_equal(s.window_calls, 19);
+	assert_int_equal(s.window_failures, 19);
+	tr = outcome(&b, T0 + 1, 0);
+	assert_int_equal(tr.from, CB_CLOSED);
+	assert_int_equal(tr.to, CB_OPEN);
+	assert_int_equal(tr.why, CB_WHY_FAILURE_RATE);
+	s = snap(&b, T0 + 1);
+	assert_int_equal(s.state, CB_OPEN);
+	assert_int_equal(s.state_transitions, 1);
+	assert_int_equal(s.window_calls, 0);	/* not closed */
+	assert_string_equal(cb_why_name(CB_WHY_FAILURE_RATE), "failure rate");
+}
+
+/* The minimum can be reached by a success: the share is what counts. */
+static void
+failure_rate_opens_on_the_success_that_reaches_minimum_calls(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p;
+	struct cb_transition tr;
+
+	(void)state;
+	rate_policy(&p, 50, 20, 10000);
+	fresh(&b, &p);
+	outcomes(&b, T0, 10, 0);
+	outcomes(&b, T0, 9, 1);			/* 19 calls, 10 failed */
+	tr = outcome(&b, T0, 1);		/* 20 calls, 50 % */
+	assert_int_equal(tr.why, CB_WHY_FAILURE_RATE);
+	assert_int_equal(snap(&b, T0).state, CB_OPEN);
+}
+
+/* failures x 100 >= threshold x calls, tested one call either side. */
+static void
+failure_rate_just_under_stays_closed_and_exactly_at_opens(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p;
+
+	(void)state;
+	rate_policy(&p, 1, 100, 10000);
+	fresh(&b, &p);				/* 1 of 101 = 0.99 % */
+	outcomes(&b, T0, 100, 1);
+	outcomes(&b, T0, 1, 0);
+	assert_int_equal(snap(&b, T0).window_calls, 101);
+	fresh(&b, &p);				/* 1 of 100 = 1 % */
+	outcomes(&b, T0, 99, 1);
+	assert_int_equal(outcome(&b, T0, 0).why, CB_WHY_FAILURE_RATE);
+
+	rate_policy(&p, 30, 10, 10000);
+	fresh(&b, &p);				/* 2 of 10: 20 % */
+	outcomes(&b, T0, 8, 1);
+	outcomes(&b, T0, 2, 0);
+	fresh(&b, &p);				/* 3 of 10: 30 % */
+	outcomes(&b, T0, 7, 1);
+	outcomes(&b, T0, 2, 0);
+	assert_int_equal(outcome(&b, T0, 0).why, CB_WHY_FAILURE_RATE);
+}
+
+/* Buckets of window / 8: an outcome at a bucket's first millisecond
+ * counts for exactly window, one at its last for window - width + 1. */
+static void
+failure_rate_window_slides_at_bucket_edges(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p;
+	const uint64_t t = 1000ull * 1000;	/* a bucket's first ms */
+
+	(void)state;
+	rate_policy(&p, 50, 4, 8000);		/* width 1000 ms */
+	fresh(&b, &p);
+	outcomes(&b, t, 3, 0);
+	assert_int_equal(snap(&b, t + 7999).window_calls, 3);
+	assert_int_equal(snap(&b, t + 8000).window_calls, 0);
+	assert_int_equal(outcome(&b, t + 7999, 0).why, CB_WHY_FAILURE_RATE);
+
+	fresh(&b, &p);
+	outcomes(&b, t + 999, 3, 0);		/* the bucket's last ms */
+	assert_int_equal(snap(&b, t + 7999).window_failures, 3);
+	assert_int_equal(snap(&b, t + 8000).window_failures, 0);
+	outcome(&b, t + 8000, 0);		/* just outside */
+	assert_int_equal(snap(&b, t + 8000).state, CB_CLOSED);
+	assert_int_equal(snap(&b, t + 8000).window_calls, 1);
+
+	/* sliding: old successes leave, the failures since remain */
+	fresh(&b, &p);
+	outcomes(&b, t, 4, 1);
+	outcomes(&b, t + 3000, 3, 0);		/* 3 of 7 */
+	assert_int_equal(snap(&b, t + 8000).window_calls, 3);
+	assert_int_equal(outcome(&b, t + 8000, 0).why, CB_WHY_FAILURE_RATE);
+}
+
+/* A quiet spell of 2^16 buckets brings a bucket's 16-bit number round
+ * again: what it held then must not count now. */
+static void
+failure_rate_window_forgets_across_a_long_quiet_spell(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p;
+	uint64_t t = 1000ull * 1000, later = t + 65536ull * 100;
+
+	(void)state;
+	rate_policy(&p, 50, 4, 800);		/* width 100 ms */
+	fresh(&b, &p);
+	outcomes(&b, t, 3, 0);
+	assert_int_equal(snap(&b, later).window_calls, 0);
+	outcomes(&b, later, 1, 0);
+	assert_int_equal(snap(&b, later).window_calls, 1);
+	outcomes(&b, later + 50, 2, 0);
+	assert_int_equal(snap(&b, later + 50).window_calls, 3);
+}
+
+static void
+failure_rate_window_starts_empty_on_every_close(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p;
+	int i;
+
+	(void)state;
+	rate_policy(&p, 50, 4, 10000);
+	fresh(&b, &p);
+	outcomes(&b, T0, 3, 0);
+	cb_breaker_reset(&b, T0, NULL);		/* closed -> closed */
+	assert_int_equal(snap(&b, T0).window_calls, 0);
+	outcomes(&b, T0, 3, 0);			/* 3, not 6 */
+	assert_int_equal(snap(&b, T0).window_calls, 3);
+	assert_int_equal(outcome(&b, T0, 0).why, CB_WHY_FAILURE_RATE);
+	/* open -> half-open -> closed by probes: empty again */
+	for (i = 0; i < 3; i++)
+		outcome(&b, T0 + 30000, 1);
+	assert_int_equal(snap(&b, T0 + 30000).state, CB_CLOSED);
+	assert_int_equal(snap(&b, T0 + 30000).window_calls, 0);
+	outcomes(&b, T0 + 30000, 3, 0);
+	assert_int_equal(outcome(&b, T0 + 30001, 0).why,
+			 CB_WHY_FAILURE_RATE);
+	/* trip + reset within one bucket */
+	cb_breaker_trip(&b, T0 + 30001, 0, 0, NULL);
+	cb_breaker_reset(&b, T0 + 30001, NULL);
+	outcomes(&b, T0 + 30001, 3, 0);
+}
+
+/* Outcomes of an earlier generation count in the metrics only. */
+static void
+failure_rate_ignores_outcomes_of_earlier_generations(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p;
+	struct cb_ticket old[4];
+	struct cb_snapshot s;
+	int i;
+
+	(void)state;
+	rate_policy(&p, 50, 4, 10000);
+	fresh(&b, &p);
+	for (i = 0; i < 4; i++)
+		old[i] = must_admit(&b, T0);
+	cb_breaker_reset(&b, T0, NULL);
+	for (i = 0; i < 4; i++)
+		cb_breaker_record(&b, &old[i], 0, ECONNREFUSED, T0, NULL);
+	s = snap(&b, T0);
+	assert_int_equal(s.state, CB_CLOSED);
+	assert_int_equal(s.failed_calls, 4);
+	assert_int_equal(s.stale_outcomes, 4);
+	assert_int_equal(s.window_calls, 0);
+	/* half-open probes are not outcomes of a closed window either */
+	cb_breaker_trip(&b, T0, 0, 0, NULL);
+	outcome(&b, T0 + 30000, 1);
+	outcome(&b, T0 + 30000, 1);
+	assert_int_equal(outcome(&b, T0 + 30000, 1).why,
+			 CB_WHY_PROBE_SUCCESS);
+	assert_int_equal(snap(&b, T0 + 30000).window_calls, 0);
+}
+
+/* Either rule opens, whichever comes first; the reason says which. */
+static void
+consecutive_and_rate_rules_both_open(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p;
+
+	(void)state;
+	rate_policy(&p, 90, 20, 10000);
+	p.failure_threshold = 5;
+	fresh(&b, &p);
+	outcomes(&b, T0, 4, 0);
+	assert_int_equal(outcome(&b, T0, 0).why, CB_WHY_THRESHOLD);
+	rate_policy(&p, 50, 4, 10000);
+	p.failure_threshold = 5;
+	fresh(&b, &p);
+	outcomes(&b, T0, 1, 1);
+	outcomes(&b, T0, 1, 0);
+	outcomes(&b, T0, 1, 1);
+	assert_int_equal(outcome(&b, T0, 0).why, CB_WHY_FAILURE_RATE);
+}
+
+/* Rejections are not outcomes; observe mode's shadow attempts neither. */
+static void
+failure_rate_counts_no_rejections(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p;
+	struct cb_ticket t;
+	struct cb_transition tr;
+
+	(void)state;
+	rate_policy(&p, 50, 4, 10000);
+	fresh(&b, &p);
+	outcomes(&b, T0, 3, 0);
+	outcome(&b, T0, 0);			/* opens */
+	must_reject(&b, T0 + 1);
+	p.mode = CB_MODE_OBSERVE;
+	fresh(&b, &p);
+	outcomes(&b, T0, 3, 0);
+	outcome(&b, T0, 0);			/* "opens" */
+	assert_int_equal(cb_breaker_admit(&b, T0 + 1, &t, &tr), 0);
+	assert_int_equal(t.kind, CB_TICKET_SHADOW);
+	cb_breaker_record(&b, &t, 0, ECONNREFUSED, T0 + 1, NULL);
+	cb_breaker_reset(&b, T0 + 1, NULL);
+	assert_int_equal(snap(&b, T0 + 1).window_calls, 0);
+}
+
+static void
+failure_rate_policy_round_trips_and_is_validated(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p, q;
+
+	(void)state;
+	rate_policy(&p, 37, 123456, 3600000);
+	fresh(&b, &p);
+	cb_breaker_get_policy(&b, &q);
+	assert_int_equal(q.failure_rate_threshold, 37);
+	assert_int_equal(q.minimum_calls, 123456);
+	assert_int_equal(q.window_ms, 3600000);
+	assert_int_equal(cb_policy_valid(&p), 0);
+	defaults(&p);
+	assert_int_equal(p.failure_rate_threshold, 0);
+	assert_int_equal(p.window_ms, 10000);
+	assert_int_equal(p.minimum_calls, 20);
+	p.failure_rate_threshold = 101;
+	assert_int_equal(cb_policy_valid(&p), -EINVAL);
+	defaults(&p);
+	p.window_ms = CB_MIN_WINDOW_MS - 1;
+	assert_int_equal(cb_policy_valid(&p), -EINVAL);
+	p.window_ms = CB_MAX_WINDOW_MS + 1;
+	assert_int_equal(cb_policy_valid(&p), -EINVAL);
+	defaults(&p);
+	p.minimum_calls = 0;
+	assert_int_equal(cb_policy_valid(&p), -EINVAL);
+	p.minimum_calls = CB_MAX_MINIMUM_CALLS + 1;
+	assert_int_equal(cb_policy_valid(&p), -EINVAL);
+}
+
+/* A reload that changes the window starts it afresh (bucket numbers mean
+ * another time); one that does not keeps it. */
+static void
+failure_rate_reload_keeps_or_restarts_the_window(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p;
+
+	(void)state;
+	rate_policy(&p, 50, 4, 10000);
+	fresh(&b, &p);
+	outcomes(&b, T0, 3, 0);
+	p.minimum_calls = 5;
+	cb_breaker_set_policy(&b, &p);
+	assert_int_equal(snap(&b, T0).window_calls, 3);
+	p.window_ms = 20000;
+	cb_breaker_set_policy(&b, &p);
+	assert_int_equal(snap(&b, T0).window_calls, 0);
+	outcomes(&b, T0, 4, 0);
+	assert_int_equal(outcome(&b, T0, 0).why, CB_WHY_FAILURE_RATE);
+}
+
+/* A segment whose window word says 0 ms (garbage, hostile) must not make
+ * the rule divide by zero: the rule is off. */
+static void
+failure_rate_with_a_zero_window_word_is_off(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p;
+
+	(void)state;
+	rate_policy(&p, 50, 4, 10000);
+	fresh(&b, &p);
+	atomic_store(&b.pol_r, atomic_load(&b.pol_r) & ~0xffffffffull);
+	outcomes(&b, T0, 10, 0);
+	assert_int_equal(snap(&b, T0).window_calls, 0);
+}
+
+/* Threads record a 50 % mix: the window is exact and the rule opens the
+ * breaker exactly once. */
+struct rate_arg {
+	struct cb_breaker *b;
+	int n, opened;
+};
+
+static void *
+rate_thread(void *arg)
+{
+	struct rate_arg *a = arg;
+	struct cb_ticket t;
+	struct cb_transition tr;
+	int i;
+
+	for (i = 0; i < a->n; i++) {
+		if (cb_breaker_admit(a->b, T0, &t, &tr) != 0)
+			continue;
+		cb_breaker_record(a->b, &t, i % 2, ECONNREFUSED, T0, &tr);
+		a->opened += tr.why == CB_WHY_FAILURE_RATE;
+	}
+	return NULL;
+}
+
+static void
+concurrent_outcomes_fill_the_window_exactly_and_open_once(void **state)
+{
+	static struct cb_breaker b;
+	struct cb_policy p;
+	struct rate_arg a[NTHREADS];
+	pthread_t th[NTHREADS];
+	int i, n = 20000 / ITER_DIV, opened = 0;
+
+	(void)state;
+	rate_policy(&p, 50, (uint32_t)(NTHREADS * n), 10000);
+	fresh(&b, &p);
+	for (i = 0; i < NTHREADS; i++) {
+		a[i].b = &b;
+		a[i].n = n;
+		a[i].opened = 0;
+		assert_int_equal(pthread_create(&th[i], NULL, rate_thread,
+						&a[i]), 0);
+	}
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(th[i], NULL);
+		opened += a[i].opened;
+	}
+	/* minimum_calls = every call: only the very last outcome can open */
+	assert_int_equal(opened, 1);
+	assert_int_equal(snap(&b, T0).state, CB_OPEN);
+	assert_int_equal(snap(&b, T0).state_transitions, 1);
 }
 
 int
@@ -1447,6 +1856,20 @@ main(void)
 		cmocka_unit_test(policy_out_of_range_is_invalid),
 		cmocka_unit_test(hostile_reject_errno_falls_back_to_econnrefused),
 		cmocka_unit_test(state_and_why_names_are_spelled_for_people),
+		cmocka_unit_test(failure_rate_is_off_by_default),
+		cmocka_unit_test(failure_rate_opens_at_minimum_calls_and_not_one_before),
+		cmocka_unit_test(failure_rate_opens_on_the_success_that_reaches_minimum_calls),
+		cmocka_unit_test(failure_rate_just_under_stays_closed_and_exactly_at_opens),
+		cmocka_unit_test(failure_rate_window_slides_at_bucket_edges),
+		cmocka_unit_test(failure_rate_window_forgets_across_a_long_quiet_spell),
+		cmocka_unit_test(failure_rate_window_starts_empty_on_every_close),
+		cmocka_unit_test(failure_rate_ignores_outcomes_of_earlier_generations),
+		cmocka_unit_test(consecutive_and_rate_rules_both_open),
+		cmocka_unit_test(failure_rate_counts_no_rejections),
+		cmocka_unit_test(failure_rate_policy_round_trips_and_is_validated),
+		cmocka_unit_test(failure_rate_reload_keeps_or_restarts_the_window),
+		cmocka_unit_test(failure_rate_with_a_zero_window_word_is_off),
+		cmocka_unit_test(concurrent_outcomes_fill_the_window_exactly_and_open_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
