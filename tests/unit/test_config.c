@@ -1292,6 +1292,60 @@ example_file_loads_and_means_what_it_says(void **state)
 	cb_config_free(c);
 }
 
+static void
+failure_rate_fields_are_parsed_per_rule_with_file_line_errors(void **state)
+{
+	struct cb_config *c;
+	struct cb_policy p;
+
+	(void)state;
+	c = load_ok("defaults = { failure_rate_threshold = 50;\n"
+		    "  window = \"30s\"; minimum_calls = 100; };\n"
+		    "rules = (\n"
+		    "  { match = \"10.0.0.1:1\"; failure_rate_threshold = 0; },\n"
+		    "  { match = \"10.0.0.1:2\"; window = \"100ms\";\n"
+		    "    minimum_calls = 1; failure_rate_threshold = 100; }\n"
+		    ");\n");
+	p = policy_of(c, "10.0.0.9", 9);
+	assert_int_equal(p.failure_rate_threshold, 50);
+	assert_int_equal(p.window_ms, 30000);
+	assert_int_equal(p.minimum_calls, 100);
+	p = policy_of(c, "10.0.0.1", 1);		/* off in one rule */
+	assert_int_equal(p.failure_rate_threshold, 0);
+	assert_int_equal(p.window_ms, 30000);
+	p = policy_of(c, "10.0.0.1", 2);
+	assert_int_equal(p.failure_rate_threshold, 100);
+	assert_int_equal(p.window_ms, 100);
+	assert_int_equal(p.minimum_calls, 1);
+	assert_int_equal(cb_policy_valid(&p), 0);
+	cb_config_free(c);
+	c = load_ok("");
+	p = policy_of(c, "10.0.0.1", 1);
+	assert_int_equal(p.failure_rate_threshold, 0);	/* off by default */
+	assert_int_equal(p.window_ms, 10000);
+	assert_int_equal(p.minimum_calls, 20);
+	cb_config_free(c);
+
+	expect_error("defaults = { failure_rate_threshold = 101; };", 1,
+		     "defaults.failure_rate_threshold: must be 0..100, got 101");
+	expect_error("\ndefaults = { failure_rate_threshold = -1; };", 2,
+		     "defaults.failure_rate_threshold: must be 0..100, got -1");
+	expect_error("defaults = { failure_rate_threshold = \"50%\"; };", 1,
+		     "defaults.failure_rate_threshold: must be an integer, got "
+		     "a string");
+	expect_error("rules = ( { match = \"*:*\";\n window = \"99ms\"; } );",
+		     2, "rules[0].window: must be 100ms..24h, got \"99ms\"");
+	expect_error("defaults = { window = \"25h\"; };", 1,
+		     "defaults.window: must be 100ms..24h, got \"25h\"");
+	expect_error("defaults = { window = 10; };", 1, "defaults.window: must "
+		     "be a duration string with a unit (ms, s, m, h) like "
+		     "\"30s\", got an integer");
+	expect_error("defaults = { minimum_calls = 0; };", 1,
+		     "defaults.minimum_calls: must be 1..1000000, got 0");
+	expect_error("defaults = { minimum_calls = 1000001; };", 1,
+		     "defaults.minimum_calls: must be 1..1000000, got 1000001");
+}
+
 int
 main(void)
 {
@@ -1302,6 +1356,7 @@ main(void)
 		cmocka_unit_test(free_and_accessors_accept_null),
 		cmocka_unit_test(shm_settings_are_parsed),
 		cmocka_unit_test(every_defaults_field_is_parsed),
+		cmocka_unit_test(failure_rate_fields_are_parsed_per_rule_with_file_line_errors),
 		cmocka_unit_test(every_mode_is_parsed),
 		cmocka_unit_test(backoff_accepts_integer_and_float),
 		cmocka_unit_test(failures_list_replaces_the_default_set),
