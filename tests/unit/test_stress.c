@@ -10,7 +10,10 @@
  * sums exactly and its state must agree with the transitions made.  A
  * second test SIGKILLs such children at random moments, over and over, and
  * then checks that nothing went backwards, nothing is wedged, and a new
- * process can attach and use the breaker.  Children never call cmocka.
+ * process can attach and use the breaker.  The last two run the failure-
+ * rate rule across processes and threads: the window must lose no outcome
+ * and the rule must open the breaker exactly once.  Children never call
+ * cmocka.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -633,6 +636,152 @@ breaker_survives_children_killed_at_random_moments(void **state)
 	munmap(sh, sizeof(*sh));
 }
 
+/* ---- the failure-rate rule across processes ------------------------- */
+
+#define RATE_ITERS (20000 / ITER_DIV)	/* outcomes per thread */
+#define RATE_T0 1250000ull		/* a bucket's first ms (width 1250) */
+
+struct rate_shared {
+	_Atomic int go;
+	_Atomic uint64_t opened;	/* failure-rate transitions reported */
+	_Atomic uint64_t recorded;	/* outcomes recorded */
+	uint32_t fail_per_10;		/* failures in every 10 outcomes */
+};
+
+struct rate_worker {
+	struct rate_shared *rs;
+	struct cb_breaker *b;
+	unsigned id;
+};
+
+/* Outcomes spread over the 8 buckets of one 10 s window (so buckets are
+ * recycled while others count), fail_per_10 of every 10 failing. */
+static void *
+rate_work(void *arg)
+{
+	struct rate_worker *w = arg;
+	struct cb_ticket t;
+	struct cb_transition tr;
+	uint64_t now;
+	unsigned i;
+
+	while (!atomic_load(&w->rs->go))
+		sched_yield();
+	for (i = 0; i < RATE_ITERS; i++) {
+		now = RATE_T0 + (uint64_t)i * 9999 / RATE_ITERS;
+		if (cb_breaker_admit(w->b, now, &t, &tr) != 0)
+			continue;
+		cb_breaker_record(w->b, &t, (i + w->id) % 10 >=
+				  w->rs->fail_per_10, ETIMEDOUT, now, &tr);
+		atomic_fetch_add(&w->rs->recorded, 1);
+		if (tr.why == CB_WHY_FAILURE_RATE)
+			atomic_fetch_add(&w->rs->opened, 1);
+	}
+	return NULL;
+}
+
+static void
+rate_process(struct rate_shared *rs, int proc)
+{
+	struct rate_worker w[NTHREADS];
+	pthread_t th[NTHREADS];
+	struct cb_table *t = open_segment(0);
+	struct cb_dest d;
+	int i;
+
+	dest_n(&d, NDESTS);
+	if (t == NULL || cb_table_find(t, &d, &w[0].b, NULL) != 0)
+		_exit(3);
+	for (i = 0; i < NTHREADS; i++) {
+		w[i].rs = rs;
+		w[i].b = w[0].b;
+		w[i].id = (unsigned)(proc * NTHREADS + i);
+		if (pthread_create(&th[i], NULL, rate_work, &w[i]))
+			_exit(4);
+	}
+	for (i = 0; i < NTHREADS; i++)
+		pthread_join(th[i], NULL);
+	_exit(0);
+}
+
+/* Run NPROCS x NTHREADS on a breaker with the rate rule (threshold 50 %,
+ * minimum min); returns the breaker's snapshot in *s. */
+static void
+rate_stress(uint32_t min, uint32_t fail_per_10, struct rate_shared *rs,
+	    struct cb_snapshot *s)
+{
+	struct cb_table *t;
+	struct cb_breaker *b;
+	struct cb_policy p;
+	struct cb_dest d;
+	pid_t pid[NPROCS];
+	int i;
+
+	snprintf(segment, sizeof(segment), "/cbtest-unit-%ld-rate",
+		 (long)getpid());
+	cb_table_destroy(segment);
+	assert_non_null(t = open_segment(1));
+	cb_policy_default(&p);
+	p.failure_threshold = CB_MAX_FAILURE_THRESHOLD;
+	p.open_timeout_ms = 600000;
+	p.failure_rate_threshold = 50;
+	p.minimum_calls = min;
+	p.window_ms = 10000;
+	dest_n(&d, NDESTS);
+	assert_int_equal(cb_table_insert(t, &d, &p, &b, NULL), 0);
+	rs->fail_per_10 = fail_per_10;
+	for (i = 0; i < NPROCS; i++) {
+		pid[i] = child();
+		if (pid[i] == 0)
+			rate_process(rs, i);
+	}
+	atomic_store(&rs->go, 1);
+	for (i = 0; i < NPROCS; i++)
+		assert_int_equal(wait_child(pid[i]), 0);
+	cb_breaker_snapshot(b, RATE_T0 + 9999, s);
+	cb_table_detach(t);
+	cb_table_destroy(segment);
+	segment[0] = 0;
+}
+
+/* minimum_calls = every outcome, exactly half failing: only the very last
+ * outcome anywhere can open it, and only if the window lost nothing. */
+static void
+failure_rate_window_is_exact_across_processes_and_threads(void **state)
+{
+	struct rate_shared *rs = shared_alloc(sizeof(*rs));
+	struct cb_snapshot s;
+	uint32_t all = NPROCS * NTHREADS * RATE_ITERS;
+
+	(void)state;
+	rate_stress(all, 5, rs, &s);
+	assert_int_equal(atomic_load(&rs->recorded), all);
+	assert_int_equal(s.failed_calls, all / 2);
+	assert_int_equal(atomic_load(&rs->opened), 1);
+	assert_int_equal(s.state, CB_OPEN);
+	assert_int_equal(s.state_transitions, 1);
+	munmap(rs, sizeof(*rs));
+}
+
+/* 60 % failing, minimum 200: from the 200th outcome on every thread sees
+ * the rule met at once, and the breaker opens exactly once. */
+static void
+failure_rate_opens_exactly_once_under_processes_and_threads(void **state)
+{
+	struct rate_shared *rs = shared_alloc(sizeof(*rs));
+	struct cb_snapshot s;
+
+	(void)state;
+	rate_stress(200, 6, rs, &s);
+	assert_int_equal(atomic_load(&rs->opened), 1);
+	assert_int_equal(s.state, CB_OPEN);
+	assert_int_equal(s.state_transitions, 1);
+	assert_true(s.rejected_calls > 0);
+	assert_int_equal(s.successful_calls + s.failed_calls,
+			 atomic_load(&rs->recorded));
+	munmap(rs, sizeof(*rs));
+}
+
 int
 main(void)
 {
@@ -640,6 +789,8 @@ main(void)
 		cmocka_unit_test(threads_and_processes_keep_every_counter_exact),
 		cmocka_unit_test(observe_mode_counters_stay_exact_under_threads_and_processes),
 		cmocka_unit_test(breaker_survives_children_killed_at_random_moments),
+		cmocka_unit_test(failure_rate_window_is_exact_across_processes_and_threads),
+		cmocka_unit_test(failure_rate_opens_exactly_once_under_processes_and_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);
