@@ -106,8 +106,11 @@ static int admit_open(struct cb_breaker *b, uint64_t *c, uint64_t now,
 static int admit_half(struct cb_breaker *b, uint64_t *c, uint64_t now,
 		      const struct cb_policy *p, struct cb_ticket *t);
 static int record_closed(struct cb_breaker *b, uint64_t *c, int success,
-			 int rate, uint64_t now, const struct cb_policy *p,
+			 uint64_t now, const struct cb_policy *p,
 			 struct cb_transition *tr);
+static int record_rate(struct cb_breaker *b, uint64_t *c, int success,
+		       uint64_t now, const struct cb_policy *p,
+		       struct cb_transition *tr);
 static uint64_t mk_bucket(uint32_t epoch, uint32_t gen, uint64_t calls,
 			  uint64_t fails);
 static int bucket_in(uint64_t w, uint32_t gen, uint64_t e);
@@ -793,29 +796,43 @@ cb_breaker_window(struct cb_breaker *b, uint64_t now, uint32_t *calls,
 /* ---- outcomes ------------------------------------------------------ */
 
 /* Closed: success clears the run of failures (no write if already 0);
- * failure extends it and opens at the threshold; rate != 0 (the window's
- * failure rate has reached its threshold) opens whatever the outcome.
- * 1 = done, 0 = retry. */
+ * failure extends it and opens at the threshold. 1 = done, 0 = retry. */
 static int
-record_closed(struct cb_breaker *b, uint64_t *c, int success, int rate,
-	      uint64_t now, const struct cb_policy *p,
-	      struct cb_transition *tr)
+record_closed(struct cb_breaker *b, uint64_t *c, int success, uint64_t now,
+	      const struct cb_policy *p, struct cb_transition *tr)
 {
-	uint64_t from = *c, to, n = success ? 0 : C_CONSEC(from) + 1;
-	int why = CB_WHY_FAILURE_RATE;
+	uint64_t from = *c, to, n;
 
-	if (!rate) {
-		if (n == 0 && C_CONSEC(from) == 0)
+	if (success) {
+		if (C_CONSEC(from) == 0)
 			return 1;
-		if (n < p->failure_threshold)
-			return cas(b, c, mk_closed(gen_of(from), n));
+		return cas(b, c, mk_closed(gen_of(from), 0));
 	}
-	if (n >= p->failure_threshold)
-		why = CB_WHY_THRESHOLD;
+	n = C_CONSEC(from) + 1;
+	if (n < p->failure_threshold)
+		return cas(b, c, mk_closed(gen_of(from), n));
 	to = mk_open(gen_of(from) + 1, 0, 0, 0);
 	if (!cas(b, c, to))
 		return 0;
-	transitioned(b, from, to, now, why, tr);
+	transitioned(b, from, to, now, CB_WHY_THRESHOLD, tr);
+	return 1;
+}
+
+/* Closed, and the window's failure rate has reached its threshold: open
+ * whatever this outcome was (a success can bring the window to
+ * minimum_calls).  The reason is the consecutive rule's if this failure
+ * also completes a run.  1 = done, 0 = retry. */
+static int
+record_rate(struct cb_breaker *b, uint64_t *c, int success, uint64_t now,
+	    const struct cb_policy *p, struct cb_transition *tr)
+{
+	uint64_t from = *c, to = mk_open(gen_of(from) + 1, 0, 0, 0);
+	int run = !success && C_CONSEC(from) + 1 >= p->failure_threshold;
+
+	if (!cas(b, c, to))
+		return 0;
+	transitioned(b, from, to, now,
+		     run ? CB_WHY_THRESHOLD : CB_WHY_FAILURE_RATE, tr);
 	return 1;
 }
 
@@ -881,8 +898,8 @@ cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
 		if ((c & ST_MASK) == CB_CLOSED) {
 			if (rate < 0)	/* once, whatever the CAS retries */
 				rate = window_rate(b, t->gen, success, now);
-			done = record_closed(b, &c, success, rate, now, &p,
-					     tr);
+			done = rate ? record_rate(b, &c, success, now, &p, tr) :
+			       record_closed(b, &c, success, now, &p, tr);
 		} else {
 			done = record_half(b, &c, success, now, &p, tr);
 		}

@@ -5,9 +5,10 @@
  * number the test chooses and nothing sleeps.  The first group ports the
  * reference design's tests under their original names; the rest pin down
  * what SPEC section 1 adds (generations, lost probes, holds, backoff and
- * jitter, observe mode, the effective state) and catch five known wrong
- * implementations kept as patches in tests/mutants/ (run.sh applies each
- * one to a copy of the tree and checks that this program fails on it).
+ * jitter, observe mode, the effective state, the failure-rate window) and
+ * catch eight known wrong implementations kept as patches in tests/mutants/
+ * (run.sh applies each one to a copy of the tree and checks that this
+ * program fails on it).
  * Threads appear only where concurrency is the point; they never call
  * cmocka's assertions (not thread-safe): they count, the main thread checks.
  */
