@@ -427,7 +427,7 @@ row_json(struct json *j, const struct cbctl_row *r, int full)
 
 /* ---- show (human) ------------------------------------------------------ */
 
-#define KV(k, ...) (fprintf(f, "%-23s", k ":"), fprintf(f, __VA_ARGS__), \
+#define KV(k, ...) (fprintf(f, "%-26s", k ":"), fprintf(f, __VA_ARGS__), \
 		    fputc('\n', f))
 
 /* 1000 -> "1.0", 1500 -> "1.5", 1250 -> "1.25". */

@@ -511,7 +511,8 @@ d = json.load(sys.stdin)
 keys = ["dest", "state", "total_calls", "successful_calls", "failed_calls",
         "rejected_calls", "state_transitions", "consecutive_failures",
         "half_open_successes", "half_open_in_flight", "last_errno",
-        "opened_ms_ago", "open_remaining_ms", "hold", "stale_outcomes"]
+        "opened_ms_ago", "open_remaining_ms", "hold", "stale_outcomes",
+        "window_calls", "window_failures"]
 assert isinstance(d, list) and len(d) == 2, d
 for o in d:
     assert list(o.keys()) == keys, list(o.keys())
@@ -572,18 +573,19 @@ assert 0 < shimmed["open_remaining_ms"] <= 30000
 import json, sys
 d = json.load(sys.stdin)
 assert isinstance(d, dict)
-assert list(d)[:15] == ["dest", "state", "total_calls", "successful_calls",
+assert list(d)[:17] == ["dest", "state", "total_calls", "successful_calls",
     "failed_calls", "rejected_calls", "state_transitions",
     "consecutive_failures", "half_open_successes", "half_open_in_flight",
     "last_errno", "opened_ms_ago", "open_remaining_ms", "hold",
-    "stale_outcomes"], list(d)
-assert list(d)[15:] == ["generation", "reopenings", "policy"]
+    "stale_outcomes", "window_calls", "window_failures"], list(d)
+assert list(d)[17:] == ["generation", "reopenings", "policy"]
 p = d["policy"]
 assert p == {"mode": "enforce", "failure_threshold": 5, "success_threshold": 3,
     "open_timeout_ms": 30000, "half_open_max_calls": 3, "backoff": 1,
     "open_timeout_max_ms": 600000,
     "failures": ["ENETUNREACH", "ECONNRESET", "ETIMEDOUT", "ECONNREFUSED", "EHOSTUNREACH"],
-    "reject_errno": "ECONNREFUSED"}, p
+    "reject_errno": "ECONNREFUSED", "failure_rate_threshold": None,
+    "window_ms": 10000, "minimum_calls": 20}, p
 '
 }
 
