@@ -17,11 +17,13 @@
  *       non-inlined function decide()), each after reading EVICT_KB of
  *       unrelated memory, so the cache lines a decision needs are counted
  *       by running with --toggle-collect=decide.
- *   segbench contend SHM one|distinct T ITERS threads|procs
+ *   segbench contend SHM one|distinct T ITERS threads|procs [rate]
  *       T threads (or T processes) each making ITERS decisions
  *       (cb_breaker_admit + cb_breaker_record success) on one shared
  *       breaker or on one breaker each; prints decisions per second and
- *       whether every counter is exact afterwards.  Removes SHM.
+ *       whether every counter is exact afterwards.  With "rate", the
+ *       breakers have the failure-rate rule on (50 %, 20 calls, 10 s), so
+ *       every outcome also goes into the window.  Removes SHM.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -47,7 +49,7 @@ static void cmd_lookup(const char *shm, uint32_t k, const char *host,
 static void cmd_probe(const char *shm, uint32_t k, const char *host,
 		      unsigned port, unsigned long n, unsigned long evict_kb);
 static void cmd_contend(const char *shm, int one, unsigned nt,
-			unsigned long iters, int procs);
+			unsigned long iters, int procs, int rate);
 
 static struct cb_table *
 open_seg(const char *shm, uint32_t cap, int create)
@@ -254,7 +256,7 @@ run_workers(struct worker *ws, unsigned nt, int procs)
 
 static void
 cmd_contend(const char *shm, int one, unsigned nt, unsigned long iters,
-	    int procs)
+	    int procs, int rate)
 {
 	struct cb_table *t;
 	struct shared *sh;
@@ -274,6 +276,8 @@ cmd_contend(const char *shm, int one, unsigned nt, unsigned long iters,
 	if (sh == MAP_FAILED)
 		die("mmap: %s", strerror(errno));
 	cb_policy_default(&p);
+	if (rate)
+		p.failure_rate_threshold = 50;
 	for (i = 0; i < nt; i++) {
 		dest_i(&d, "127.2.0.1", 9, one ? 0 : i);
 		if (cb_table_insert(t, &d, &p, &ws[i].b, NULL) < 0)
@@ -314,11 +318,12 @@ main(int argc, char **argv)
 		cmd_probe(argv[2], (uint32_t)arg_ul(argv[3], "K"), argv[4],
 			  arg_ul(argv[5], "port"), arg_ul(argv[6], "N"),
 			  arg_ul(argv[7], "EVICT_KB"));
-	else if (!strcmp(cmd, "contend") && argc == 7)
+	else if (!strcmp(cmd, "contend") && (argc == 7 || (argc == 8 &&
+		 !strcmp(argv[7], "rate"))))
 		cmd_contend(argv[2], !strcmp(argv[3], "one"),
 			    (unsigned)arg_ul(argv[4], "T"),
 			    arg_ul(argv[5], "ITERS"),
-			    !strcmp(argv[6], "procs"));
+			    !strcmp(argv[6], "procs"), argc == 8);
 	else
 		die("usage: segbench fill|lookup|probe|contend ... "
 		    "(see the comment at the top of bench/segbench.c)");

@@ -58,7 +58,7 @@ static int watch_frame(struct cbctl *c, int tty, uint64_t interval_ms,
 		       int first, struct cbctl_rates *rt, int utf8);
 
 /* If struct cb_breaker grows a field, copy_breaker must copy it too. */
-_Static_assert(sizeof(struct cb_breaker) == 26 * 8,
+_Static_assert(sizeof(struct cb_breaker) == 24 * 8,
 	       "struct cb_breaker changed: update copy_breaker()");
 
 /* ---- reading -------------------------------------------------------- */

@@ -10,9 +10,9 @@
  *   open:      bits 27-34 reopenings k, bit 35 custom, bits 36-63 custom ms
  *   half-open: bits 27-38 successes, 39-50 probes in flight, 51-58 k
  *
- * The failure-rate window (policy word pol_r, buckets win[8]): time is cut
- * into buckets of window / 8 ms; bucket number E = now / width lives in
- * win[E % 8].  Each bucket word packs its stamp with its counts:
+ * The failure-rate window (policy word pol_r, buckets win[6]): time is cut
+ * into buckets of window / 6 ms; bucket number E = now / width lives in
+ * win[E % 6].  Each bucket word packs its stamp with its counts:
  *
  *   bits 0-19  outcomes (calls)     bits 20-39 failures
  *   bits 40-47 generation (low 8)   bits 48-63 bucket number (low 16)
@@ -20,14 +20,15 @@
  * so one CAS both recycles a bucket of an older time or generation and
  * counts an outcome in it: a process killed anywhere leaves every word
  * whole.  The window of closed generation g at bucket E is the sum of the
- * buckets stamped g and E-7..E; a transition to closed starts a new
+ * buckets stamped g and E-5..E; a transition to closed starts a new
  * generation, so its window starts empty without anybody clearing it.
  * win_last holds the highest bucket number counted, in full: whoever
  * moves it on (once per bucket width) first zeroes the buckets that have
- * fallen out of the window, so every live bucket lies within 8 of it and
+ * fallen out of the window, so every live bucket lies within 6 of it and
  * its 16-bit number is never ambiguous, even after a quiet day.  A
  * win_last far ahead of now (a reload changed the width, a foreign clock)
- * starts the window afresh.
+ * starts the window afresh.  The buckets share the cache line of admitted
+ * and successful, so an admission and its success write one line.
  * Bucket words are seq_cst: two outcomes counted in different buckets at
  * once must each see the other's in the sum that follows (the store-buffer
  * case), or neither would open the breaker; on x86 that costs nothing more
@@ -83,8 +84,8 @@ _Static_assert(CB_MAX_RATE_THRESHOLD <= 0x7fu, "threshold fits 7 bits");
 #define WB_EPOCH_TAG(e) ((uint32_t)(e) & 0xffffu)
 _Static_assert(CB_WINDOW_BUCKET_MAX == 0xfffffu, "20-bit bucket counts");
 _Static_assert(CB_MIN_WINDOW_MS >= CB_WINDOW_BUCKETS, "width >= 1 ms");
-_Static_assert((CB_WINDOW_BUCKETS & (CB_WINDOW_BUCKETS - 1)) == 0 &&
-	       CB_WINDOW_BUCKETS * 8 <= 64, "buckets: one cache line");
+_Static_assert(CB_WINDOW_BUCKETS * 8 + 16 <= 64,
+	       "the buckets share a cache line with admitted and successful");
 
 static uint64_t mk_closed(uint32_t gen, uint64_t consec);
 static uint64_t mk_open(uint32_t gen, int hold, unsigned k, uint32_t for_ms);
@@ -657,7 +658,7 @@ bucket_in(uint64_t w, uint32_t gen, uint64_t e)
 
 /* Zero buckets by CAS from the value seen (a bucket somebody has just
  * counted into is left alone).  mode 0: those out of the window ending at
- * bucket ref (older by 8 or more); 1: those of the window ending at ref
+ * bucket ref (older by 6 or more); 1: those of the window ending at ref
  * (after a quiet gap, everything win_last = ref left); 2: all. */
 static void
 window_sweep(struct cb_breaker *b, uint64_t ref, int mode)
@@ -735,21 +736,22 @@ window_add(struct cb_breaker *b, uint32_t gen, uint64_t e, int success)
 	}
 }
 
+/* Branch-free: a bucket counts under a mask of all ones or zeros. */
 static void
 window_sum(struct cb_breaker *b, uint32_t gen, uint64_t e, uint32_t *calls,
 	   uint32_t *fails)
 {
-	uint64_t w;
+	uint64_t w, in, c = 0, f = 0;
 	unsigned i;
 
-	*calls = *fails = 0;
 	for (i = 0; i < CB_WINDOW_BUCKETS; i++) {
 		w = atomic_load_explicit(&b->win[i], memory_order_seq_cst);
-		if (bucket_in(w, gen, e)) {
-			*calls += (uint32_t)WB_CALLS(w);
-			*fails += (uint32_t)WB_FAILS(w);
-		}
+		in = 0 - (uint64_t)bucket_in(w, gen, e);
+		c += WB_CALLS(w) & in;
+		f += WB_FAILS(w) & in;
 	}
+	*calls = (uint32_t)c;
+	*fails = (uint32_t)f;
 }
 
 /* Count an outcome of closed generation gen in the window; 1 if the
@@ -766,7 +768,9 @@ window_rate(struct cb_breaker *b, uint32_t gen, int success, uint64_t now)
 
 	if (thr == 0 || width == 0)
 		return 0;
-	e = now / width;
+	/* a 32-bit division where it fits (the first 49 days of uptime) is
+	 * several times cheaper than a 64-bit one on x86 */
+	e = now >> 32 ? now / width : (uint32_t)now / (uint32_t)width;
 	if (!window_last(b, e) || !window_add(b, gen, e, success))
 		return 0;
 	window_sum(b, gen, e, &calls, &fails);

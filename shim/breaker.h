@@ -56,9 +56,9 @@ enum cb_why {
 #define CB_MIN_WINDOW_MS 100u
 #define CB_MAX_WINDOW_MS 86400000u	/* 24 h */
 #define CB_MAX_MINIMUM_CALLS 1000000u
-/* The failure-rate window is CB_WINDOW_BUCKETS buckets of window / 8 ms;
+/* The failure-rate window is CB_WINDOW_BUCKETS buckets of window / 6 ms;
  * a bucket counts up to CB_WINDOW_BUCKET_MAX outcomes. */
-#define CB_WINDOW_BUCKETS 8u
+#define CB_WINDOW_BUCKETS 6u
 #define CB_WINDOW_BUCKET_MAX 0xfffffu
 
 /* A breaker's policy, as the configuration describes it. */
@@ -88,6 +88,9 @@ struct cb_breaker {
 	/* --- colder: touched once per admitted attempt or outcome --- */
 	_Atomic uint64_t admitted;	/* attempts let through */
 	_Atomic uint64_t successful;
+	/* the failure-rate window, on the line of the two counters above:
+	 * an admission and its success write that one line (table.c) */
+	_Atomic uint64_t win[CB_WINDOW_BUCKETS];
 	_Atomic uint64_t failed;
 	_Atomic uint64_t transitions;
 	_Atomic uint64_t stale;		/* outcomes dropped: older generation */
@@ -95,10 +98,8 @@ struct cb_breaker {
 	_Atomic uint32_t last_errno;
 	_Atomic uint32_t pad_;
 	_Atomic uint64_t pol_r;		/* the failure-rate rule (breaker.c) */
-	/* the failure-rate window: one cache line of its own in a slot */
-	_Atomic uint64_t win[CB_WINDOW_BUCKETS];
-	_Atomic uint64_t fail_mask[CB_ERRNO_MAX / 64];
 	_Atomic uint64_t win_last;	/* highest bucket number counted */
+	_Atomic uint64_t fail_mask[CB_ERRNO_MAX / 64];
 };
 
 /* What an admission hands back; pass it unchanged to record/release. */
@@ -226,8 +227,8 @@ void cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,
 
 /* cb_breaker_window - the failure-rate window of b at now: outcomes
  * (*calls) and failures (*fails) recorded in the current generation over
- * the last window (an outcome counts for between 7/8 of window and window
- * after it was recorded: buckets of window / 8).  0 and 0 unless closed.
+ * the last window (an outcome counts for between 5/6 of window and window
+ * after it was recorded: buckets of window / 6).  0 and 0 unless closed.
  * Read-only (cbctl may call it on a read-only mapping).  Thread-safe. */
 void cb_breaker_window(struct cb_breaker *b, uint64_t now, uint32_t *calls,
 		       uint32_t *fails);

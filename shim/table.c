@@ -66,10 +66,12 @@ struct slot {
 	_Atomic uint64_t key[3];
 	struct cb_breaker br;
 } __attribute__((aligned(64)));
-/* the failure-rate window is one cache line of its own (breaker.c) */
-_Static_assert(offsetof(struct slot, br.win) % 64 == 0 &&
-	       sizeof(((struct slot *)0)->br.win) == 64,
-	       "the window buckets fill one cache line");
+/* an admitted attempt and its success write one cache line: admitted,
+ * successful and the failure-rate window (breaker.c) */
+_Static_assert(offsetof(struct slot, br.admitted) % 64 == 0 &&
+	       offsetof(struct slot, br.win) + sizeof(((struct slot *)0)->br.win)
+	       == offsetof(struct slot, br.admitted) + 64,
+	       "admitted, successful and the window fill one cache line");
 
 struct cb_table {
 	struct shm_header *h;

@@ -1526,7 +1526,7 @@ failure_rate_just_under_stays_closed_and_exactly_at_opens(void **state)
 	assert_int_equal(outcome(&b, T0, 0).why, CB_WHY_FAILURE_RATE);
 }
 
-/* Buckets of window / 8: an outcome at a bucket's first millisecond
+/* Buckets of window / 6: an outcome at a bucket's first millisecond
  * counts for exactly window, one at its last for window - width + 1. */
 static void
 failure_rate_window_slides_at_bucket_edges(void **state)
@@ -1536,27 +1536,27 @@ failure_rate_window_slides_at_bucket_edges(void **state)
 	const uint64_t t = 1000ull * 1000;	/* a bucket's first ms */
 
 	(void)state;
-	rate_policy(&p, 50, 4, 8000);		/* width 1000 ms */
+	rate_policy(&p, 50, 4, 6000);		/* width 1000 ms */
 	fresh(&b, &p);
 	outcomes(&b, t, 3, 0);
-	assert_int_equal(snap(&b, t + 7999).window_calls, 3);
-	assert_int_equal(snap(&b, t + 8000).window_calls, 0);
-	assert_int_equal(outcome(&b, t + 7999, 0).why, CB_WHY_FAILURE_RATE);
+	assert_int_equal(snap(&b, t + 5999).window_calls, 3);
+	assert_int_equal(snap(&b, t + 6000).window_calls, 0);
+	assert_int_equal(outcome(&b, t + 5999, 0).why, CB_WHY_FAILURE_RATE);
 
 	fresh(&b, &p);
 	outcomes(&b, t + 999, 3, 0);		/* the bucket's last ms */
-	assert_int_equal(snap(&b, t + 7999).window_failures, 3);
-	assert_int_equal(snap(&b, t + 8000).window_failures, 0);
-	outcome(&b, t + 8000, 0);		/* just outside */
-	assert_int_equal(snap(&b, t + 8000).state, CB_CLOSED);
-	assert_int_equal(snap(&b, t + 8000).window_calls, 1);
+	assert_int_equal(snap(&b, t + 5999).window_failures, 3);
+	assert_int_equal(snap(&b, t + 6000).window_failures, 0);
+	outcome(&b, t + 6000, 0);		/* just outside */
+	assert_int_equal(snap(&b, t + 6000).state, CB_CLOSED);
+	assert_int_equal(snap(&b, t + 6000).window_calls, 1);
 
 	/* sliding: old successes leave, the failures since remain */
 	fresh(&b, &p);
 	outcomes(&b, t, 4, 1);
 	outcomes(&b, t + 3000, 3, 0);		/* 3 of 7 */
-	assert_int_equal(snap(&b, t + 8000).window_calls, 3);
-	assert_int_equal(outcome(&b, t + 8000, 0).why, CB_WHY_FAILURE_RATE);
+	assert_int_equal(snap(&b, t + 6000).window_calls, 3);
+	assert_int_equal(outcome(&b, t + 6000, 0).why, CB_WHY_FAILURE_RATE);
 }
 
 /* A quiet spell of 2^16 buckets brings a bucket's 16-bit number round
@@ -1569,7 +1569,7 @@ failure_rate_window_forgets_across_a_long_quiet_spell(void **state)
 	uint64_t t = 1000ull * 1000, later = t + 65536ull * 100;
 
 	(void)state;
-	rate_policy(&p, 50, 4, 800);		/* width 100 ms */
+	rate_policy(&p, 50, 4, 600);		/* width 100 ms */
 	fresh(&b, &p);
 	outcomes(&b, t, 3, 0);
 	assert_int_equal(snap(&b, later).window_calls, 0);

@@ -639,7 +639,7 @@ breaker_survives_children_killed_at_random_moments(void **state)
 /* ---- the failure-rate rule across processes ------------------------- */
 
 #define RATE_ITERS (20000 / ITER_DIV)	/* outcomes per thread */
-#define RATE_T0 1250000ull		/* a bucket's first ms (width 1250) */
+#define RATE_T0 1666000ull		/* a bucket's first ms (width 1666) */
 
 struct rate_shared {
 	_Atomic int go;
@@ -654,7 +654,7 @@ struct rate_worker {
 	unsigned id;
 };
 
-/* Outcomes spread over the 8 buckets of one 10 s window (so buckets are
+/* Outcomes spread over the 6 buckets of one 10 s window (so buckets are
  * recycled while others count), fail_per_10 of every 10 failing. */
 static void *
 rate_work(void *arg)
@@ -668,7 +668,7 @@ rate_work(void *arg)
 	while (!atomic_load(&w->rs->go))
 		sched_yield();
 	for (i = 0; i < RATE_ITERS; i++) {
-		now = RATE_T0 + (uint64_t)i * 9999 / RATE_ITERS;
+		now = RATE_T0 + (uint64_t)i * 9995 / RATE_ITERS;
 		if (cb_breaker_admit(w->b, now, &t, &tr) != 0)
 			continue;
 		cb_breaker_record(w->b, &t, (i + w->id) % 10 >=
@@ -738,7 +738,7 @@ rate_stress(uint32_t min, uint32_t fail_per_10, struct rate_shared *rs,
 	atomic_store(&rs->go, 1);
 	for (i = 0; i < NPROCS; i++)
 		assert_int_equal(wait_child(pid[i]), 0);
-	cb_breaker_snapshot(b, RATE_T0 + 9999, s);
+	cb_breaker_snapshot(b, RATE_T0 + 9995, s);
 	cb_table_detach(t);
 	cb_table_destroy(segment);
 	segment[0] = 0;
