@@ -222,6 +222,20 @@ def contention(d, t):
                 else 's', label), '', mmm(v),
                 mmm([x / base for x in v], '%.2f') + ' of 1 thread',
                 'counters exact', yes(all(exact[(m, who)])))
+    # the failure-rate rule on (50 %, 20 calls, 10 s), each run paired
+    # with the rule-off run just before it
+    for m in ('one', 'distinct'):
+        for who in ('1t', '2t', '4t', '8t', '2p'):
+            off, on = by[(m, who)], by[('rate-' + m, who)]
+            if not on or len(on) != len(off):
+                continue
+            r = [b / a for a, b in zip(off, on)]
+            t.add('%s, %s, failure-rate rule on: M decisions/s' % (
+                'one shared breaker' if m == 'one' else 'distinct breakers',
+                who[:-1] + (' threads' if who[-1] == 't' else ' processes')),
+                '', mmm(on), mmm(r, '%.2f') + ' of rule off',
+                '≥ 0.90 of off', yes(med(r) >= 0.90 and
+                                     all(exact[('rate-' + m, who)])))
 
 
 def haproxy(d, t):

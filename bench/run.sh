@@ -217,12 +217,17 @@ bench_contend() {
 	say "4. contention: $CREPS repetitions"
 	for i in $(seq "$CREPS"); do
 		for m in one distinct; do
+			# each run with the failure-rate rule off, then on (rate-*)
 			for t in 1 2 4 8; do
 				r=$("$BIN/segbench" contend "$SHM-cont" "$m" "$t" $((2000000 / t)) threads)
 				rec "contend $m ${t}t $(echo "$r" | field decisions_per_s) $(echo "$r" | field exact)"
+				r=$("$BIN/segbench" contend "$SHM-cont" "$m" "$t" $((2000000 / t)) threads rate)
+				rec "contend rate-$m ${t}t $(echo "$r" | field decisions_per_s) $(echo "$r" | field exact)"
 			done
 			r=$("$BIN/segbench" contend "$SHM-cont" "$m" 2 1000000 procs)
 			rec "contend $m 2p $(echo "$r" | field decisions_per_s) $(echo "$r" | field exact)"
+			r=$("$BIN/segbench" contend "$SHM-cont" "$m" 2 1000000 procs rate)
+			rec "contend rate-$m 2p $(echo "$r" | field decisions_per_s) $(echo "$r" | field exact)"
 		done
 	done
 }
