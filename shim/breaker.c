@@ -82,6 +82,7 @@ _Static_assert(CB_MAX_RATE_THRESHOLD <= 0x7fu, "threshold fits 7 bits");
 #define WB_ONE_FAIL (1ull << 20)
 #define WB_GEN_TAG(g) ((uint32_t)(g) & 0xffu)
 #define WB_EPOCH_TAG(e) ((uint32_t)(e) & 0xffffu)
+#define WB_STAMP(g, e) (WB_GEN_TAG(g) | ((uint64_t)WB_EPOCH_TAG(e) << 8))
 _Static_assert(CB_WINDOW_BUCKET_MAX == 0xfffffu, "20-bit bucket counts");
 _Static_assert(CB_MIN_WINDOW_MS >= CB_WINDOW_BUCKETS, "width >= 1 ms");
 _Static_assert(CB_WINDOW_BUCKETS * 8 + 16 <= 64,
@@ -114,7 +115,6 @@ static int record_rate(struct cb_breaker *b, uint64_t *c, int success,
 		       struct cb_transition *tr);
 static uint64_t mk_bucket(uint32_t epoch, uint32_t gen, uint64_t calls,
 			  uint64_t fails);
-static int bucket_in(uint64_t w, uint32_t gen, uint64_t e);
 static uint32_t bucket_age(uint64_t w, uint64_t e);
 static void window_sweep(struct cb_breaker *b, uint64_t ref, int mode);
 static int window_last(struct cb_breaker *b, uint64_t e);
@@ -648,14 +648,6 @@ bucket_age(uint64_t w, uint64_t e)
 	return (WB_EPOCH_TAG(e) - WB_EPOCH(w)) & 0xffffu;
 }
 
-/* 1 if bucket word w counts in generation gen's window ending at e. */
-static int
-bucket_in(uint64_t w, uint32_t gen, uint64_t e)
-{
-	return WB_CALLS(w) != 0 && WB_GEN(w) == WB_GEN_TAG(gen) &&
-	       bucket_age(w, e) < CB_WINDOW_BUCKETS;
-}
-
 /* Zero buckets by CAS from the value seen (a bucket somebody has just
  * counted into is left alone).  mode 0: those out of the window ending at
  * bucket ref (older by 6 or more); 1: those of the window ending at ref
@@ -713,7 +705,10 @@ window_add(struct cb_breaker *b, uint32_t gen, uint64_t e, int success)
 	uint64_t fail = success ? 0 : 1;
 
 	for (;;) {
-		if (WB_CALLS(w) == 0) {
+		if ((w >> 40) == WB_STAMP(gen, e) && WB_CALLS(w) != 0 &&
+		    WB_CALLS(w) != CB_WINDOW_BUCKET_MAX) {
+			nw = w + WB_ONE_CALL + fail * WB_ONE_FAIL;	/* usual */
+		} else if (WB_CALLS(w) == 0) {
 			nw = mk_bucket((uint32_t)e, gen, 1, fail);
 		} else if (WB_GEN(w) == WB_GEN_TAG(gen)) {
 			if (bucket_age(w, e) >= 0x8000)
@@ -736,19 +731,21 @@ window_add(struct cb_breaker *b, uint32_t gen, uint64_t e, int success)
 	}
 }
 
-/* Branch-free: a bucket counts under a mask of all ones or zeros. */
+/* Branch-free: bucket e - k lives in win[(e - k) % 6]; each counts under
+ * a mask of all ones when its stamp is the one expected there. */
 static void
 window_sum(struct cb_breaker *b, uint32_t gen, uint64_t e, uint32_t *calls,
 	   uint32_t *fails)
 {
 	uint64_t w, in, c = 0, f = 0;
-	unsigned i;
+	unsigned k, i = (unsigned)(e % CB_WINDOW_BUCKETS);
 
-	for (i = 0; i < CB_WINDOW_BUCKETS; i++) {
+	for (k = 0; k < CB_WINDOW_BUCKETS; k++) {
 		w = atomic_load_explicit(&b->win[i], memory_order_seq_cst);
-		in = 0 - (uint64_t)bucket_in(w, gen, e);
+		in = 0 - (uint64_t)((w >> 40) == WB_STAMP(gen, e - k));
 		c += WB_CALLS(w) & in;
 		f += WB_FAILS(w) & in;
+		i = i ? i - 1 : CB_WINDOW_BUCKETS - 1;
 	}
 	*calls = (uint32_t)c;
 	*fails = (uint32_t)f;
