@@ -58,7 +58,7 @@ static int watch_frame(struct cbctl *c, int tty, uint64_t interval_ms,
 		       int first, struct cbctl_rates *rt, int utf8);
 
 /* If struct cb_breaker grows a field, copy_breaker must copy it too. */
-_Static_assert(sizeof(struct cb_breaker) == 24 * 8,
+_Static_assert(sizeof(struct cb_breaker) == 25 * 8,
 	       "struct cb_breaker changed: update copy_breaker()");
 
 /* ---- reading -------------------------------------------------------- */
@@ -92,6 +92,7 @@ copy_breaker(struct cb_breaker *dst, struct cb_breaker *src)
 	for (i = 0; i < (int)CB_WINDOW_BUCKETS; i++)
 		CP(win[i]);
 	CP(win_last);
+	CP(win_fail);
 	for (i = 0; i < CB_ERRNO_MAX / 64; i++)
 		CP(fail_mask[i]);
 }

@@ -28,7 +28,14 @@
  * its 16-bit number is never ambiguous, even after a quiet day.  A
  * win_last far ahead of now (a reload changed the width, a foreign clock)
  * starts the window afresh.  The buckets share the cache line of admitted
- * and successful, so an admission and its success write one line.
+ * and successful, so an admission and its success write one line.  Two
+ * shortcuts keep the common case (successes, the same bucket as the last
+ * outcome) cheap: the bucket number is checked against win_last with a
+ * multiplication before any division, and a success skips the window sum
+ * when win_fail (the highest bucket a failure was counted in, raised
+ * before that failure sums the window) says the window holds no failure:
+ * then the rule cannot be met, and a failure racing with it sums after
+ * both were counted.
  * Bucket words are seq_cst: two outcomes counted in different buckets at
  * once must each see the other's in the sum that follows (the store-buffer
  * case), or neither would open the breaker; on x86 that costs nothing more
@@ -122,6 +129,9 @@ static int window_add(struct cb_breaker *b, uint32_t gen, uint64_t e,
 		      int success);
 static int window_rate(struct cb_breaker *b, uint32_t gen, int success,
 		       uint64_t now);
+static uint64_t window_bucket(struct cb_breaker *b, uint64_t now,
+			      uint64_t width);
+static void window_failed(struct cb_breaker *b, uint64_t e);
 static void window_sum(struct cb_breaker *b, uint32_t gen, uint64_t e,
 		       uint32_t *calls, uint32_t *fails);
 static int record_half(struct cb_breaker *b, uint64_t *c, int success,
@@ -306,6 +316,7 @@ cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p)
 		/* bucket numbers change meaning: start the window afresh */
 		window_sweep(b, 0, 2);
 		atomic_store_explicit(&b->win_last, 0, memory_order_seq_cst);
+		atomic_store_explicit(&b->win_fail, 0, memory_order_seq_cst);
 	}
 	atomic_store_explicit(&b->pol_r, (uint64_t)p->window_ms |
 	    ((uint64_t)p->minimum_calls << 32) |
@@ -751,10 +762,34 @@ window_sum(struct cb_breaker *b, uint32_t gen, uint64_t e, uint32_t *calls,
 	*fails = (uint32_t)f;
 }
 
+/* The number of the bucket now falls in: usually win_last's, which a
+ * multiplication confirms (win_last < 2^40 and width < 2^24: no overflow);
+ * else a division. */
+static uint64_t
+window_bucket(struct cb_breaker *b, uint64_t now, uint64_t width)
+{
+	uint64_t l = atomic_load_explicit(&b->win_last, memory_order_seq_cst);
+
+	if (l < (1ull << 40) && now >= l * width && now - l * width < width)
+		return l;
+	return now / width;
+}
+
+/* Raise win_fail to e (never lower it). */
+static void
+window_failed(struct cb_breaker *b, uint64_t e)
+{
+	uint64_t f = atomic_load_explicit(&b->win_fail, memory_order_seq_cst);
+
+	while (f < e && !atomic_compare_exchange_weak_explicit(&b->win_fail,
+	       &f, e, memory_order_seq_cst, memory_order_seq_cst))
+		;
+}
+
 /* Count an outcome of closed generation gen in the window; 1 if the
  * failure-rate rule now says open.  One relaxed load when the rule is
- * off.  The division is by the policy's width, never zero (a bad segment
- * could hold a zero window: then the rule is off). */
+ * off.  The width is never zero here (a bad segment could hold a zero
+ * window: then the rule is off). */
 static int
 window_rate(struct cb_breaker *b, uint32_t gen, int success, uint64_t now)
 {
@@ -765,11 +800,14 @@ window_rate(struct cb_breaker *b, uint32_t gen, int success, uint64_t now)
 
 	if (thr == 0 || width == 0)
 		return 0;
-	/* a 32-bit division where it fits (the first 49 days of uptime) is
-	 * several times cheaper than a 64-bit one on x86 */
-	e = now >> 32 ? now / width : (uint32_t)now / (uint32_t)width;
+	e = window_bucket(b, now, width);
 	if (!window_last(b, e) || !window_add(b, gen, e, success))
 		return 0;
+	if (!success)
+		window_failed(b, e);
+	else if (atomic_load_explicit(&b->win_fail, memory_order_seq_cst) +
+		 CB_WINDOW_BUCKETS <= e)
+		return 0;		/* no failure in the window */
 	window_sum(b, gen, e, &calls, &fails);
 	return calls >= PR_MINIMUM(r) && (uint64_t)fails * 100 >= thr * calls;
 }

@@ -99,6 +99,7 @@ struct cb_breaker {
 	_Atomic uint32_t pad_;
 	_Atomic uint64_t pol_r;		/* the failure-rate rule (breaker.c) */
 	_Atomic uint64_t win_last;	/* highest bucket number counted */
+	_Atomic uint64_t win_fail;	/* highest bucket with a failure */
 	_Atomic uint64_t fail_mask[CB_ERRNO_MAX / 64];
 };
 
