@@ -1561,6 +1561,28 @@ failure_rate_window_slides_at_bucket_edges(void **state)
 
 /* A quiet spell of 2^16 buckets brings a bucket's 16-bit number round
  * again: what it held then must not count now. */
+/* A success may complete the rule with failures from earlier buckets of
+ * the window (the success path's shortcut must not skip them), and not
+ * with failures that have left it. */
+static void
+failure_rate_success_counts_failures_of_earlier_buckets(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p;
+	const uint64_t t = 1000ull * 1000;
+
+	(void)state;
+	rate_policy(&p, 50, 6, 6000);		/* width 1000 ms */
+	fresh(&b, &p);
+	outcomes(&b, t, 3, 0);
+	outcomes(&b, t + 5000, 2, 1);
+	assert_int_equal(outcome(&b, t + 5999, 1).why, CB_WHY_FAILURE_RATE);
+	fresh(&b, &p);
+	outcomes(&b, t, 3, 0);
+	outcomes(&b, t + 6000, 6, 1);		/* the failures have left */
+	assert_int_equal(snap(&b, t + 6000).window_failures, 0);
+}
+
 static void
 failure_rate_window_forgets_across_a_long_quiet_spell(void **state)
 {
@@ -1862,6 +1884,7 @@ main(void)
 		cmocka_unit_test(failure_rate_opens_on_the_success_that_reaches_minimum_calls),
 		cmocka_unit_test(failure_rate_just_under_stays_closed_and_exactly_at_opens),
 		cmocka_unit_test(failure_rate_window_slides_at_bucket_edges),
+		cmocka_unit_test(failure_rate_success_counts_failures_of_earlier_buckets),
 		cmocka_unit_test(failure_rate_window_forgets_across_a_long_quiet_spell),
 		cmocka_unit_test(failure_rate_window_starts_empty_on_every_close),
 		cmocka_unit_test(failure_rate_ignores_outcomes_of_earlier_generations),
