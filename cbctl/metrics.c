@@ -116,14 +116,14 @@ breaker_series(FILE *f, const struct cbctl_row *rows, size_t n)
 		    "while half-open.");
 	metric(f, "cbshim_half_open_in_flight", rows, n,
 	       S(half_open_in_flight), sizeof(uint32_t));
-	metric_head("cbshim_window_calls", "gauge", "Outcomes in the "
+	metric_head(f, "cbshim_window_calls", "gauge", "Outcomes in the "
 		    "failure-rate window now (0 unless closed with the rule "
 		    "on).");
-	metric("cbshim_window_calls", rows, n, S(window_calls),
+	metric(f, "cbshim_window_calls", rows, n, S(window_calls),
 	       sizeof(uint32_t));
-	metric_head("cbshim_window_failures", "gauge", "Failures in the "
+	metric_head(f, "cbshim_window_failures", "gauge", "Failures in the "
 		    "failure-rate window now.");
-	metric("cbshim_window_failures", rows, n, S(window_failures),
+	metric(f, "cbshim_window_failures", rows, n, S(window_failures),
 	       sizeof(uint32_t));
 }
 #undef S
