@@ -94,11 +94,18 @@ deps:
 deps-check:
 	@tests/deps.sh ensure
 
+# The tally "N passed, N failed" stays the last line: when tests fail, make
+# would append "make: *** [check] Error 1" after it, so the recipe stops
+# make with SIGPIPE instead (make does not catch it and shells do not
+# report it; make check then exits 141).  Under --output-sync make prints
+# the recipe's output only when it ends, so there it fails the usual way.
+CHECK_FAILED = $(if $(filter-out -Onone,$(filter -O%,$(MAKEFLAGS))),exit 1,kill -PIPE $$PPID; exit 1)
+
 check: deps-check
 	$(MAKE) all unit helpers
 	$(MAKE) asan
 	$(MAKE) tsan
-	tests/check.sh
+	@tests/check.sh || { $(CHECK_FAILED); }
 
 demo: deps-check all helpers
 	tests/demo.sh
@@ -140,6 +147,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/cbshim 2>/dev/null
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz
+	rm -rf $(B) build-asan build-tsan build-fuzz
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# the compiler's dependency files, for every directory of sources
+-include $(wildcard $(B)/obj/*/*.d $(B)/obj/*/*/*.d)

@@ -163,6 +163,7 @@ pyjson() {
 }
 
 @test "permission_denied: another user cannot read a 0600 segment, exit 1" {
+	stage_for_others
 	"$CBCTL" trip 127.0.0.1:9 >/dev/null
 	chmod 0600 "$(seg)"
 	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
@@ -238,6 +239,7 @@ list(text_string_to_metric_families(sys.stdin.read()))'
 }
 
 @test "default_name: /cbshim-UID of the real user when nothing names a segment" {
+	stage_for_others
 	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
 		env -u CBSHIM_SHM CBSHIM_CONFIG=/dev/null "$CBCTL" list
 	assert_failure 1
@@ -994,6 +996,7 @@ rules = ( { match = "10.1.0.0/16:*"; mode = "off"; } );'
 }
 
 @test "show_hostname_with_several_addresses: --json prints an array, trip covers every address" {
+	need_private_mounts
 	printf '127.0.0.1 cbmulti\n::1 cbmulti\n' >"$BATS_TEST_TMPDIR/hosts"
 	# a private /etc/hosts in a mount namespace of its own
 	run unshare -m sh -c '

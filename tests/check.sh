@@ -55,8 +55,20 @@ export CBSHIM_LIB=$top/build/libcbshim.so CBCTL=$top/build/cbctl
 export HELPERS=$top/build/tests/helpers TOP=$top
 shopt -s nullglob
 bats_files=(tests/*.bats)
+# mount_points: every mount point on the host, one a line, sorted.
+mount_points() {
+	awk '{ print $5 }' /proc/self/mountinfo | sort
+}
+
 if [ ${#bats_files[@]} -gt 0 ]; then
+	mounts_before=$(mount_points)
 	tally bats < <(bats --tap "${bats_files[@]}" 2>&1)
+	# tests leave the machine as they found it: no mount left behind
+	left=$(comm -13 <(echo "$mounts_before") <(mount_points) | tr '\n' ' ')
+	if [ -n "$left" ]; then
+		fail=$((fail + 1))
+		failed_names+=("bats: mounts left behind: $left")
+	fi
 fi
 
 if [ ${#failed_names[@]} -gt 0 ]; then

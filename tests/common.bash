@@ -3,7 +3,9 @@
 # Every test gets its own segment name (CBSHIM_SHM), removed in teardown,
 # and helpers to pick a free loopback port and run servers that are killed
 # when the test ends.  Paths come from tests/check.sh (CBSHIM_LIB, CBCTL,
-# HELPERS), defaulting to the build tree.
+# HELPERS), defaulting to the build tree.  The checkout may be anywhere
+# (/root is mode 0700): a test that runs something as another user stages
+# it first (stage_for_others).
 
 load /usr/lib/bats/bats-support/load.bash
 load /usr/lib/bats/bats-assert/load.bash
@@ -20,6 +22,7 @@ cb_setup() {
 	: >"$BATS_TEST_TMPDIR/empty.conf"
 	export CBSHIM_CONFIG="$BATS_TEST_TMPDIR/empty.conf"
 	CB_PIDS=()
+	CB_STAGE=
 }
 
 cb_teardown() {
@@ -31,6 +34,7 @@ cb_teardown() {
 		[ -n "$p" ] && wait "$p" 2>/dev/null
 	done
 	rm -f "/dev/shm${CBSHIM_SHM}"
+	[ -n "${CB_STAGE:-}" ] && rm -rf "$CB_STAGE"
 	return 0
 }
 
@@ -40,6 +44,32 @@ teardown() { cb_teardown; }
 # free_port: print a TCP port on 127.0.0.1 that nothing listens on now.
 free_port() {
 	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# stage_for_others: copy cbctl, the library and the helpers into a new
+# directory under /tmp that every user can reach, and point CBCTL,
+# CBSHIM_LIB and HELPERS at the copies for the rest of the test (the
+# checkout itself may be unreachable, e.g. in /root).  Removed in teardown.
+stage_for_others() {
+	CB_STAGE=$(mktemp -d /tmp/cbstage.XXXXXX) || return 1
+	mkdir "$CB_STAGE/helpers" &&
+		cp "$CBCTL" "$CB_STAGE/cbctl" &&
+		cp "$CBSHIM_LIB" "$CB_STAGE/libcbshim.so" &&
+		cp "$HELPERS"/* "$CB_STAGE/helpers/" &&
+		chmod -R a+rX "$CB_STAGE" || return 1
+	CBCTL=$CB_STAGE/cbctl
+	CBSHIM_LIB=$CB_STAGE/libcbshim.so
+	HELPERS=$CB_STAGE/helpers
+}
+
+# need_private_mounts: skip the test unless a private mount namespace can
+# be made here.  unshare -m first makes every mount private, which fails
+# where / is not a mount point (a chroot, some containers); a mount made
+# without that could reach the host, so the test cannot run safely.
+need_private_mounts() {
+	local err
+	err=$(unshare -m true 2>&1) ||
+		skip "cannot make a private mount namespace here (${err:-unshare -m failed})"
 }
 
 # shimmed CMD...: run CMD with the shim preloaded.

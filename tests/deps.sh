@@ -1,9 +1,12 @@
-#!/bin/sh
+#!/bin/bash
 # deps.sh - the Debian packages cbshim needs to build, test, demo and bench.
 #   deps.sh list      print them
 #   deps.sh install   apt-get install them all
 #   deps.sh ensure    install only if some are missing (make check / demo)
-set -eu
+# Needs only what a bare Debian 12 has (bash, apt, dpkg, awk); installing
+# needs root.  Progress is one line per tenth downloaded and per package
+# installed; apt's errors are shown, debconf's chatter is not.
+set -eu -o pipefail
 PKGS="gcc make libc6-dev libconfig-dev libcmocka-dev pkg-config
 bats bats-support bats-assert
 curl netcat-openbsd python3 python3-prometheus-client nodejs
@@ -19,15 +22,38 @@ missing() {
 	done
 }
 
+# progress: apt's stdout and status lines (APT::Status-Fd) in, one
+# readable line per step out.
+progress() {
+	awk -F: '
+	/^dlstatus:/ { p = int($3 / 10) * 10
+		if (p > dl) { dl = p; printf "deps: downloading %3d%%\n", p; fflush() }
+		next }
+	/^pmstatus:/ { # pmstatus:PKG[:ARCH]:PERCENT:MESSAGE
+		if (match($0, /:[0-9.]+:Installed /)) {
+			pct = substr($0, RSTART + 1); sub(/:.*/, "", pct)
+			msg = substr($0, RSTART + RLENGTH); sub(/ \(.*/, "", msg)
+			printf "deps: [%3d%%] installed %s\n", pct, msg; fflush() }
+		next }
+	/^[0-9]+ upgraded, |^Need to get |^Fetched / { print "deps: " $0; fflush() }
+	' dl=-1
+}
+
 install_pkgs() {
+	local err rc=0
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "deps: need root to install: $*" >&2
 		exit 1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
+	echo "deps: apt-get update"
 	apt-get update -qq
-	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+	err=$(mktemp)
+	apt-get install -y -q --no-install-recommends -o APT::Status-Fd=3 \
+		-o Dpkg::Use-Pty=0 "$@" 3>&1 2>"$err" | progress || rc=$?
+	grep -v '^debconf: ' "$err" >&2 || true
+	rm -f "$err"
+	return "$rc"
 }
 
 case "${1:-ensure}" in

@@ -388,6 +388,7 @@ for r in rows:
 }
 
 @test "full_dev_shm_never_crashes_the_program: with no room left in /dev/shm, programs pass through" {
+	need_private_mounts
 	# a private mount namespace with a 128 KiB /dev/shm, nearly filled
 	port=$(free_port)
 	server accept "$port"

@@ -8,7 +8,8 @@
 # What must hold: the shim passes through with exactly one "cbshim:" line,
 # cbctl exits 1 with "cbctl: segment NAME: why", nobody writes to a
 # segment they should not (checksums before and after), nothing crashes or
-# hangs.  Tests that act as another user run as nobody/nogroup (setpriv).
+# hangs.  Tests that act as another user run as nobody/nogroup (setpriv),
+# on copies staged where nobody can reach them (stage_for_others).
 
 load common
 bats_require_minimum_version 1.5.0
@@ -257,6 +258,7 @@ trusted_shim() {
 # ---- modes and owners --------------------------------------------------------
 
 @test "default_segment_is_the_callers_and_0600: made by nobody's program and cbctl, whatever the umask" {
+	stage_for_others
 	port=$(free_port)
 	server accept "$port"
 	run env -u CBSHIM_SHM CBSHIM_CONFIG=/dev/null "${NOBODY[@]}" sh -c \
@@ -288,6 +290,7 @@ trusted_shim() {
 }
 
 @test "another_users_default_segment: root's segment at nobody's default name is refused by nobody" {
+	stage_for_others
 	"$CBCTL" --shm "/cbshim-65534" trip 127.0.0.1:9 >/dev/null
 	chgrp nogroup "$NOBODY_SEG"
 	chmod 0660 "$NOBODY_SEG"	# nobody can open it read-write
@@ -313,6 +316,7 @@ trusted_shim() {
 # ---- without permission ----------------------------------------------------
 
 @test "cbctl_without_permission: nobody on root's 0600 segment, every command exits 1, nothing changes" {
+	stage_for_others
 	real_segment
 	before=$(fingerprint "$(seg)")
 	for cmd in list "list --json" "show 127.0.0.1:9" metrics events "watch --count 1" \
@@ -329,6 +333,7 @@ trusted_shim() {
 }
 
 @test "cbctl_read_only_permission: nobody may read root's 0644 segment, not change it" {
+	stage_for_others
 	real_segment
 	chmod 0644 "$(seg)"
 	before=$(fingerprint "$(seg)")
@@ -344,6 +349,7 @@ trusted_shim() {
 }
 
 @test "program_without_permission: nobody's shimmed program on root's 0600 segment passes through" {
+	stage_for_others
 	real_segment
 	before=$(fingerprint "$(seg)")
 	port=$(free_port)

@@ -26,7 +26,10 @@
  *             print "bad fd <fd> <ERRNO>" for each
  *   -M        print "shim=yes" or "shim=no": is libcbshim mapped into this
  *             process (so that a test of a setuid copy knows the shim was
- *             really loaded, and refused to act, rather than ignored)
+ *             really loaded, and refused to act, rather than ignored).  A
+ *             mapping is the shim when its file's name (the last path
+ *             component) is libcbshim*.so: the directories above it, such
+ *             as a checkout named cbshim, say nothing
  * Then prints one line per attempt, "<n> <ok|ERRNO> fd=<fd>" (fd=-1 when
  * socket() failed), except with -a, which prints one summary line:
  * "attempts=N ok=N ECONNREFUSED=N other=N".  Exit 0 when it ran.
@@ -110,15 +113,34 @@ bad_fds(const struct sockaddr_in *sa)
 	}
 }
 
+/* is_shim_mapping: does this /proc/self/maps line map libcbshim*.so? */
+static int
+is_shim_mapping(const char *line)
+{
+	const char *path = strchr(line, '/'), *name;
+	size_t n;
+
+	if (!path)
+		return 0;	/* anonymous or [heap], [stack], ... */
+	n = strcspn(path, "\n");
+	name = path;
+	for (const char *p = path; p < path + n; p++)
+		if (*p == '/')
+			name = p + 1;
+	n -= (size_t)(name - path);
+	return n >= strlen("libcbshim.so") && strncmp(name, "libcbshim", 9) == 0 &&
+	       strncmp(name + n - 3, ".so", 3) == 0;
+}
+
 static void
 shim_mapped(void)
 {
-	char line[512];
+	char line[4096 + 256];
 	FILE *f = fopen("/proc/self/maps", "r");
 	int yes = 0;
 
 	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, "cbshim"))
+		if (is_shim_mapping(line))
 			yes = 1;
 	if (f)
 		fclose(f);
