@@ -5,7 +5,8 @@
 #   deps.sh ensure    install only if some are missing (make check / demo)
 # Needs only what a bare Debian 12 has (bash, apt, dpkg, awk); installing
 # needs root.  Progress is one line per tenth downloaded and per package
-# installed; apt's errors are shown, debconf's chatter is not.
+# installed; apt's errors are shown, debconf's and invoke-rc.d's chatter
+# (services not started in a container or chroot) is not.
 set -eu -o pipefail
 PKGS="gcc make libc6-dev libconfig-dev libcmocka-dev pkg-config
 bats bats-support bats-assert
@@ -36,7 +37,7 @@ progress() {
 			printf "deps: [%3d%%] installed %s\n", pct, msg; fflush() }
 		next }
 	/^[0-9]+ upgraded, |^Need to get |^Fetched / { print "deps: " $0; fflush() }
-	' dl=-1
+	' dl=0
 }
 
 install_pkgs() {
@@ -51,7 +52,7 @@ install_pkgs() {
 	err=$(mktemp)
 	apt-get install -y -q --no-install-recommends -o APT::Status-Fd=3 \
 		-o Dpkg::Use-Pty=0 "$@" 3>&1 2>"$err" | progress || rc=$?
-	grep -v '^debconf: ' "$err" >&2 || true
+	grep -v -e '^debconf: ' -e '^invoke-rc.d: ' "$err" >&2 || true
 	rm -f "$err"
 	return "$rc"
 }
