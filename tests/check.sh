@@ -64,7 +64,7 @@ if [ ${#bats_files[@]} -gt 0 ]; then
 	mounts_before=$(mount_points)
 	tally bats < <(bats --tap "${bats_files[@]}" 2>&1)
 	# tests leave the machine as they found it: no mount left behind
-	left=$(comm -13 <(echo "$mounts_before") <(mount_points) | tr '\n' ' ')
+	left=$(comm -13 <(echo "$mounts_before") <(mount_points) | paste -sd ' ' -)
 	if [ -n "$left" ]; then
 		fail=$((fail + 1))
 		failed_names+=("bats: mounts left behind: $left")
