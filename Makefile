@@ -60,6 +60,18 @@ $(B)/libcbshim.so: $(SHIM_OBJS)
 $(B)/cbctl: $(CBCTL_OBJS) $(CORE_OBJS)
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS) -lmicrohttpd -lm
 
+# The crash-point tests link the core compiled with -DCB_CRASH_POINTS
+# (shim/crashpoint.h); the library and every other binary have none.
+CRASH_OBJS := $(CORE_SRCS:%.c=$(B)/crash/%.o)
+
+$(B)/crash/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DCB_CRASH_POINTS -c $< -o $@
+
+$(B)/tests/unit/test_crash: $(B)/obj/tests/unit/test_crash.o $(CRASH_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS) -lm
+
 $(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(CORE_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS) -lm

@@ -58,7 +58,7 @@ static int watch_frame(struct cbctl *c, int tty, uint64_t interval_ms,
 		       int first, struct cbctl_rates *rt, int utf8);
 
 /* If struct cb_breaker grows a field, copy_breaker must copy it too. */
-_Static_assert(sizeof(struct cb_breaker) == 25 * 8,
+_Static_assert(sizeof(struct cb_breaker) == 27 * 8,
 	       "struct cb_breaker changed: update copy_breaker()");
 
 /* ---- reading -------------------------------------------------------- */
@@ -82,11 +82,13 @@ copy_breaker(struct cb_breaker *dst, struct cb_breaker *src)
 	CP(pol_b);
 	CP(rejected);
 	CP(admitted);
+	CP(genx);
 	CP(successful);
 	CP(failed);
 	CP(transitions);
 	CP(stale);
 	CP(pol_c);
+	CP(probe_ms);
 	CP(last_errno);
 	CP(pol_r);
 	for (i = 0; i < (int)CB_WINDOW_BUCKETS; i++)
@@ -503,7 +505,7 @@ show_human(FILE *f, const struct cbctl_row *r)
 	KV("stale_outcomes", "%" PRIu64, s->stale_outcomes);
 	KV("window_calls", "%u", s->window_calls);
 	KV("window_failures", "%u", s->window_failures);
-	KV("generation", "%u", s->gen);
+	KV("generation", "%" PRIu64, s->gen);
 	KV("reopenings", "%u", s->reopenings);
 	show_policy(f, &r->p);
 }

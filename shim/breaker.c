@@ -6,7 +6,9 @@
  *   bits 0-1   state (closed, open, half-open)
  *   bit  2     hold (open until reset)
  *   bits 3-26  generation (24 bits; every transition adds one)
- *   closed:    bits 27-42 consecutive failures
+ *   closed:    bits 27-42 consecutive failures, 43-63 bits 24-44 of the
+ *              full generation (so a closed decision's ticket needs no
+ *              other word)
  *   open:      bits 27-34 reopenings k, bit 35 custom, bits 36-63 custom ms
  *   half-open: bits 27-38 successes, 39-50 probes in flight, 51-58 k
  *
@@ -41,6 +43,26 @@
  * case), or neither would open the breaker; on x86 that costs nothing more
  * than the CAS already does.
  *
+ * Every transition, and nothing else, starts a new generation (so do a
+ * trip while open, a reset while closed and the freeing of lost probes,
+ * which change no state).  Before a CAS that starts one, settle() brings
+ * the two words that follow generations up to the current one:
+ *
+ *   genx         the full (64-bit) generation: the 24 bits of ctl extended
+ *                by the last full value settled.  It never lags ctl by more
+ *                than one generation, so the extension is exact.
+ *   transitions  bits 0-23 generation accounted, 24-25 its state, 26-63
+ *                the count of state changes up to it.  It is always at the
+ *                current generation or the one before: the count shown is
+ *                the stored one plus one if the current generation changed
+ *                the state.  So a process killed right after its transition
+ *                CAS loses no count: the next transition or any reader
+ *                completes it from ctl.
+ *
+ * Lost probes: a probe place is freed (by a new generation) only when the
+ * latest probe admitted (probe_ms, raised before the admission's CAS) is
+ * open_timeout old: every place then holds a probe at least that old.
+ *
  * Memory orders: a transition is a CAS with acq_rel on ctl, so whoever
  * loads ctl with acquire and sees the new generation also sees what the
  * transitioner wrote before (nothing else it needs: since is published
@@ -49,6 +71,7 @@
  * each is valid on its own, and a reload may be seen word by word.
  */
 #include "breaker.h"
+#include "crashpoint.h"
 
 #include <errno.h>
 #include <string.h>
@@ -58,8 +81,12 @@
 #define GEN_SHIFT 3
 #define GEN_MASK 0xffffffull
 #define PAY_SHIFT 27
+#define TICKET_MASK ((1ull << CB_TICKET_GEN_BITS) - 1)
+#define ACC_COUNT(a) ((a) >> 26)
+#define ACC_STATE(a) (((a) >> 24) & ST_MASK)
 
 #define C_CONSEC(c) (((c) >> 27) & 0xffffull)
+#define C_HI(c) ((c) >> 43)
 #define O_K(c) (((c) >> 27) & 0xffull)
 #define O_CUSTOM(c) (((c) >> 35) & 1ull)
 #define O_CUSTOM_MS(c) ((c) >> 36)
@@ -95,7 +122,9 @@ _Static_assert(CB_MIN_WINDOW_MS >= CB_WINDOW_BUCKETS, "width >= 1 ms");
 _Static_assert(CB_WINDOW_BUCKETS * 8 + 16 <= 64,
 	       "the buckets share a cache line with admitted and successful");
 
-static uint64_t mk_closed(uint32_t gen, uint64_t consec);
+static uint64_t mk_closed(uint64_t full, uint64_t consec);
+static uint64_t closed_same(uint64_t c, uint64_t consec);
+static uint64_t tgen(struct cb_breaker *b, uint64_t c);
 static uint64_t mk_open(uint32_t gen, int hold, unsigned k, uint32_t for_ms);
 static uint64_t mk_half(uint32_t gen, uint64_t succ, uint64_t infl,
 			unsigned k);
@@ -143,6 +172,11 @@ static void transitioned(struct cb_breaker *b, uint64_t from, uint64_t to,
 			 uint64_t now, int why, struct cb_transition *tr);
 static uint32_t mix32(uint32_t x);
 static int still(struct cb_breaker *b, uint64_t *c);
+static uint64_t full_gen(struct cb_breaker *b, uint64_t c, int help);
+static void settle(struct cb_breaker *b, uint64_t c);
+static int cas_gen(struct cb_breaker *b, uint64_t *c, uint64_t to);
+static uint64_t count_transitions(struct cb_breaker *b, uint64_t c);
+static void note_probe(struct cb_breaker *b, uint64_t now);
 
 /* ---- policy -------------------------------------------------------- */
 
@@ -200,11 +234,19 @@ cb_policy_is_failure(const struct cb_policy *p, int e)
 
 /* ---- encoding ------------------------------------------------------ */
 
+/* Closed at full generation full (its bits 0-44 are kept). */
 static uint64_t
-mk_closed(uint32_t gen, uint64_t consec)
+mk_closed(uint64_t full, uint64_t consec)
 {
-	return CB_CLOSED | ((uint64_t)(gen & GEN_MASK) << GEN_SHIFT) |
-	       (consec << PAY_SHIFT);
+	return CB_CLOSED | ((full & GEN_MASK) << GEN_SHIFT) |
+	       (consec << PAY_SHIFT) | (((full >> 24) & 0x1fffffull) << 43);
+}
+
+/* Closed value c with another run of failures, same generation. */
+static uint64_t
+closed_same(uint64_t c, uint64_t consec)
+{
+	return (c & ~(0xffffull << PAY_SHIFT)) | (consec << PAY_SHIFT);
 }
 
 static uint64_t
@@ -239,6 +281,98 @@ cas(struct cb_breaker *b, uint64_t *old, uint64_t nw)
 {
 	return atomic_compare_exchange_weak_explicit(
 	    &b->ctl, old, nw, memory_order_acq_rel, memory_order_acquire);
+}
+
+/* ---- generations ---------------------------------------------------- */
+
+/* The full generation of ctl value c: genx extended by the signed 24-bit
+ * distance to c's generation (genx lags ctl by at most one; a stale c is
+ * behind it by little).  help: raise genx to it (never lower). */
+static uint64_t
+full_gen(struct cb_breaker *b, uint64_t c, int help)
+{
+	/* relaxed: genx is only ever compared with ctl values loaded with
+	 * acquire after the CAS that settled it */
+	uint64_t f = atomic_load_explicit(&b->genx, memory_order_relaxed), g;
+	int32_t d;
+
+	for (;;) {
+		d = (int32_t)((gen_of(c) - (uint32_t)f) << 8) >> 8;
+		g = f + (uint64_t)(int64_t)d;
+		if (!help || d <= 0 ||
+		    atomic_compare_exchange_weak_explicit(&b->genx, &f, g,
+		    memory_order_relaxed, memory_order_relaxed))
+			return g;
+	}
+}
+
+/* The generation a ticket admitted on ctl value c carries (compared in
+ * CB_TICKET_GEN_BITS): closed, from c alone; otherwise through genx. */
+static uint64_t
+tgen(struct cb_breaker *b, uint64_t c)
+{
+	if ((c & ST_MASK) == CB_CLOSED)
+		return (C_HI(c) << 24) | gen_of(c);
+	return full_gen(b, c, 0);
+}
+
+/* Bring genx and the transitions account up to c's generation (see the
+ * head comment).  Called with c current, before a CAS leaves it, and
+ * after a transition with the new value. */
+static void
+settle(struct cb_breaker *b, uint64_t c)
+{
+	uint64_t a = atomic_load_explicit(&b->transitions,
+	    memory_order_acquire), n;
+	uint32_t g = gen_of(c);
+
+	full_gen(b, c, 1);
+	if ((a & GEN_MASK) != ((g - 1) & GEN_MASK))
+		return;		/* done already (or c is stale) */
+	n = ACC_COUNT(a) + (ACC_STATE(a) != (c & ST_MASK));
+	/* strong, once: the only other CAS possible is this same step */
+	atomic_compare_exchange_strong_explicit(&b->transitions, &a,
+	    (n << 26) | ((c & ST_MASK) << 24) | g, memory_order_acq_rel,
+	    memory_order_relaxed);
+}
+
+/* CAS ctl from *c to a value of a new generation, settling first. */
+static int
+cas_gen(struct cb_breaker *b, uint64_t *c, uint64_t to)
+{
+	settle(b, *c);
+	if (!cas(b, c, to))
+		return 0;
+	CB_CRASH_POINT("breaker:transitioned");
+	settle(b, to);
+	return 1;
+}
+
+/* state_transitions as of ctl value c, loaded before (acquire).  The
+ * account is at c's generation, the one before, or (c went stale while we
+ * looked) later: then its own count, never one more, so that successive
+ * readings never go backwards. */
+static uint64_t
+count_transitions(struct cb_breaker *b, uint64_t c)
+{
+	uint64_t a = atomic_load_explicit(&b->transitions,
+	    memory_order_acquire);
+
+	return ACC_COUNT(a) +
+	       ((a & GEN_MASK) == ((gen_of(c) - 1) & GEN_MASK) &&
+		ACC_STATE(a) != (c & ST_MASK));
+}
+
+/* A probe is being admitted at now: raise probe_ms to it (before the
+ * admission's CAS, whose release publishes it). */
+static void
+note_probe(struct cb_breaker *b, uint64_t now)
+{
+	uint64_t p = atomic_load_explicit(&b->probe_ms, memory_order_relaxed);
+
+	while (p < now && !atomic_compare_exchange_weak_explicit(&b->probe_ms,
+	       &p, now, memory_order_relaxed, memory_order_relaxed))
+		;
 }
 
 /* ---- time of the current generation ------------------------------ */
@@ -330,6 +464,7 @@ cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p)
 	    ((uint64_t)(p->half_open_max_calls & 0xfff) << 28) |
 	    ((uint64_t)(p->mode & 0xf) << 40) |
 	    ((uint64_t)p->reject_errno << 44) | POL_READY;
+	CB_CRASH_POINT("policy:words");
 	/* release: whoever sees the ready bit sees the other words */
 	atomic_store_explicit(&b->pol_a, a, memory_order_release);
 }
@@ -486,10 +621,9 @@ transitioned(struct cb_breaker *b, uint64_t from, uint64_t to, uint64_t now,
 {
 	int moved = (from & ST_MASK) != (to & ST_MASK);
 
+	/* counted by settle() (cas_gen), not here: a kill before this line
+	 * loses the event and the start time's precision, not the count */
 	publish(b, to, now);
-	if (moved)
-		atomic_fetch_add_explicit(&b->transitions, 1,
-		    memory_order_relaxed);
 	/* a manual trip or reset is always reported, even open -> open */
 	if (moved || why == CB_WHY_TRIP || why == CB_WHY_RESET)
 		note(tr, from, to, why);
@@ -536,37 +670,43 @@ admit_open(struct cb_breaker *b, uint64_t *c, uint64_t now,
 	if (now < open_deadline(b, from, now, p, 1))
 		return still(b, c);
 	to = mk_half(gen_of(from) + 1, 0, 1, (unsigned)O_K(from));
-	if (!cas(b, c, to))
+	note_probe(b, now);
+	if (!cas_gen(b, c, to))
 		return 0;
 	transitioned(b, from, to, now, CB_WHY_TIMEOUT, tr);
-	t->gen = gen_of(to);
+	t->gen = full_gen(b, to, 0);
 	t->kind = CB_TICKET_PROBE;
 	return 1;
 }
 
-/* Half-open: a place among half_open_max_calls, or, when every place has
- * been held for open_timeout (lost probes), a new generation that frees
- * them.  1 = admitted, 0 = retry, -1 = reject. */
+/* Half-open: a place among half_open_max_calls, or, when every place is
+ * held by a probe at least open_timeout old (the latest admitted is that
+ * old: lost probes), a new generation that frees them.  1 = admitted,
+ * 0 = retry, -1 = reject. */
 static int
 admit_half(struct cb_breaker *b, uint64_t *c, uint64_t now,
 	   const struct cb_policy *p, struct cb_ticket *t)
 {
-	uint64_t from = *c, to;
+	uint64_t from = *c, to, last, start;
 
 	if (H_INFL(from) < p->half_open_max_calls) {
 		to = mk_half(gen_of(from), H_SUCC(from), H_INFL(from) + 1,
 			     (unsigned)H_K(from));
-	} else if (now >= since_ms(b, from, now, 1) + p->open_timeout_ms) {
+	} else {
+		start = since_ms(b, from, now, 1);
+		last = atomic_load_explicit(&b->probe_ms,
+		    memory_order_relaxed);
+		if (now < (last > start ? last : start) + p->open_timeout_ms)
+			return still(b, c);
 		to = mk_half(gen_of(from) + 1, H_SUCC(from), 1,
 			     (unsigned)H_K(from));
-	} else {
-		return still(b, c);
 	}
-	if (!cas(b, c, to))
+	note_probe(b, now);
+	if (gen_of(to) == gen_of(from) ? !cas(b, c, to) : !cas_gen(b, c, to))
 		return 0;
 	if (gen_of(to) != gen_of(from))
 		publish(b, to, now);
-	t->gen = gen_of(to);
+	t->gen = full_gen(b, to, 0);
 	t->kind = CB_TICKET_PROBE;
 	return 1;
 }
@@ -582,7 +722,7 @@ cb_breaker_admit(struct cb_breaker *b, uint64_t now, struct cb_ticket *t,
 	note(tr, 0, 0, CB_WHY_NONE);
 	policy_hot(b, &p);
 	for (;;) {
-		t->gen = gen_of(c);
+		t->gen = tgen(b, c);
 		switch (c & ST_MASK) {
 		case CB_CLOSED:
 			t->kind = CB_TICKET_NORMAL;
@@ -601,6 +741,8 @@ cb_breaker_admit(struct cb_breaker *b, uint64_t now, struct cb_ticket *t,
 			return reject(b, &p, t);
 		/* r == 0: c was refreshed by the failed CAS */
 	}
+	/* a kill here loses this one attempt from total_calls */
+	CB_CRASH_POINT("breaker:admitted");
 	atomic_fetch_add_explicit(&b->admitted, 1, memory_order_relaxed);
 	return 0;
 }
@@ -611,7 +753,7 @@ cb_breaker_admit_fast(struct cb_breaker *b, struct cb_ticket *t)
 	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire);
 	struct cb_policy p;
 
-	t->gen = gen_of(c);
+	t->gen = tgen(b, c);
 	if ((c & ST_MASK) == CB_CLOSED) {
 		t->kind = CB_TICKET_NORMAL;
 		atomic_fetch_add_explicit(&b->admitted, 1,
@@ -638,7 +780,9 @@ cb_breaker_can_execute(struct cb_breaker *b, uint64_t now)
 		return now >= open_deadline(b, c, now, &p, 0);
 	default:
 		return H_INFL(c) < p.half_open_max_calls ||
-		       now >= since_ms(b, c, now, 0) + p.open_timeout_ms;
+		       (now >= since_ms(b, c, now, 0) + p.open_timeout_ms &&
+			now >= atomic_load_explicit(&b->probe_ms,
+			    memory_order_relaxed) + p.open_timeout_ms);
 	}
 }
 
@@ -845,13 +989,13 @@ record_closed(struct cb_breaker *b, uint64_t *c, int success, uint64_t now,
 	if (success) {
 		if (C_CONSEC(from) == 0)
 			return 1;
-		return cas(b, c, mk_closed(gen_of(from), 0));
+		return cas(b, c, closed_same(from, 0));
 	}
 	n = C_CONSEC(from) + 1;
 	if (n < p->failure_threshold)
-		return cas(b, c, mk_closed(gen_of(from), n));
+		return cas(b, c, closed_same(from, n));
 	to = mk_open(gen_of(from) + 1, 0, 0, 0);
-	if (!cas(b, c, to))
+	if (!cas_gen(b, c, to))
 		return 0;
 	transitioned(b, from, to, now, CB_WHY_THRESHOLD, tr);
 	return 1;
@@ -868,7 +1012,7 @@ record_rate(struct cb_breaker *b, uint64_t *c, int success, uint64_t now,
 	uint64_t from = *c, to = mk_open(gen_of(from) + 1, 0, 0, 0);
 	int run = !success && C_CONSEC(from) + 1 >= p->failure_threshold;
 
-	if (!cas(b, c, to))
+	if (!cas_gen(b, c, to))
 		return 0;
 	transitioned(b, from, to, now,
 		     run ? CB_WHY_THRESHOLD : CB_WHY_FAILURE_RATE, tr);
@@ -891,13 +1035,13 @@ record_half(struct cb_breaker *b, uint64_t *c, int success, uint64_t now,
 		s = H_SUCC(from) + 1;
 		if (s < p->success_threshold)
 			return cas(b, c, mk_half(gen_of(from), s, infl, k));
-		to = mk_closed(gen_of(from) + 1, 0);
+		to = mk_closed(full_gen(b, from, 1) + 1, 0);
 		why = CB_WHY_PROBE_SUCCESS;
 	} else {
 		to = mk_open(gen_of(from) + 1, 0, k < 255 ? k + 1 : k, 0);
 		why = CB_WHY_PROBE_FAILURE;
 	}
-	if (!cas(b, c, to))
+	if (!cas_gen(b, c, to))
 		return 0;
 	transitioned(b, from, to, now, why, tr);
 	return 1;
@@ -927,7 +1071,7 @@ cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
 	policy_hot(b, &p);
 	c = atomic_load_explicit(&b->ctl, memory_order_acquire);
 	while (!done) {
-		if (gen_of(c) != t->gen ||
+		if (((tgen(b, c) ^ t->gen) & TICKET_MASK) ||
 		    ((c & ST_MASK) == CB_HALF_OPEN) !=
 		    (t->kind == CB_TICKET_PROBE)) {
 			atomic_fetch_add_explicit(&b->stale, 1,
@@ -936,7 +1080,8 @@ cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
 		}
 		if ((c & ST_MASK) == CB_CLOSED) {
 			if (rate < 0)	/* once, whatever the CAS retries */
-				rate = window_rate(b, t->gen, success, now);
+				rate = window_rate(b, (uint32_t)t->gen,
+						   success, now);
 			done = rate ? record_rate(b, &c, success, now, &p, tr) :
 			       record_closed(b, &c, success, now, &p, tr);
 		} else {
@@ -953,8 +1098,8 @@ cb_breaker_release(struct cb_breaker *b, const struct cb_ticket *t)
 	if (t->kind != CB_TICKET_PROBE)
 		return;
 	c = atomic_load_explicit(&b->ctl, memory_order_acquire);
-	while (gen_of(c) == t->gen && (c & ST_MASK) == CB_HALF_OPEN &&
-	       H_INFL(c) > 0) {
+	while (!((tgen(b, c) ^ t->gen) & TICKET_MASK) &&
+	       (c & ST_MASK) == CB_HALF_OPEN && H_INFL(c) > 0) {
 		if (cas(b, &c, mk_half(gen_of(c), H_SUCC(c), H_INFL(c) - 1,
 		    (unsigned)H_K(c))))
 			return;
@@ -973,7 +1118,7 @@ cb_breaker_trip(struct cb_breaker *b, uint64_t now, int hold,
 		for_ms = CB_MAX_TRIP_FOR_MS;
 	do {
 		to = mk_open(gen_of(c) + 1, hold, 0, hold ? 0 : for_ms);
-	} while (!cas(b, &c, to));
+	} while (!cas_gen(b, &c, to));
 	transitioned(b, c, to, now, CB_WHY_TRIP, tr);
 }
 
@@ -984,8 +1129,8 @@ cb_breaker_reset(struct cb_breaker *b, uint64_t now,
 	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire), to;
 
 	do {
-		to = mk_closed(gen_of(c) + 1, 0);
-	} while (!cas(b, &c, to));
+		to = mk_closed(full_gen(b, c, 1) + 1, 0);
+	} while (!cas_gen(b, &c, to));
 	transitioned(b, c, to, now, CB_WHY_RESET, tr);
 }
 
@@ -1003,7 +1148,7 @@ cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,
 	policy_hot(b, &p);
 	s->state = (enum cb_state)(c & ST_MASK);
 	s->hold = !!(c & HOLD_BIT);
-	s->gen = gen_of(c);
+	s->gen = full_gen(b, c, 0);
 	s->opened_ms_ago = -1;
 	s->open_remaining_ms = -1;
 	if (s->state == CB_CLOSED) {
@@ -1036,8 +1181,7 @@ cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,
 	    memory_order_relaxed);
 	s->failed_calls = atomic_load_explicit(&b->failed,
 	    memory_order_relaxed);
-	s->state_transitions = atomic_load_explicit(&b->transitions,
-	    memory_order_relaxed);
+	s->state_transitions = count_transitions(b, c);
 	s->stale_outcomes = atomic_load_explicit(&b->stale,
 	    memory_order_relaxed);
 	s->last_errno = atomic_load_explicit(&b->last_errno,

@@ -10,6 +10,16 @@
  *     word (ctl) changed only by compare-and-swap.  A process killed between
  *     any two instructions therefore leaves either the old or the new state,
  *     never a torn one, and no lock is ever held.
+ *   - The generation in ctl is 24 bits; the full generation (genx, 64 bits,
+ *     the last one anybody saw) extends it, and a ticket carries
+ *     CB_TICKET_GEN_BITS of the full one, so an outcome is never taken for
+ *     a later generation's (2^38 transitions: years at one per millisecond).
+ *     Whoever moves ctl to a new generation first settles the current one
+ *     (genx, and the transition count, see below), so neither can lag.
+ *   - state_transitions is exact even when a process dies right after its
+ *     transition: it is not a counter bumped after the CAS but an account
+ *     word (count, state, generation) that the next transition or any
+ *     reader completes from ctl itself.
  *   - The time the current generation began lives in a second word (since),
  *     tagged with the low bits of the generation.  The thread that made the
  *     transition publishes it; any reader that finds it missing (the
@@ -92,7 +102,7 @@ struct cb_breaker {
 	 * an admission and its success write that one line (table.c) */
 	_Atomic uint64_t win[CB_WINDOW_BUCKETS];
 	_Atomic uint64_t failed;
-	_Atomic uint64_t transitions;
+	_Atomic uint64_t transitions;	/* count | state | gen: see breaker.c */
 	_Atomic uint64_t stale;		/* outcomes dropped: older generation */
 	_Atomic uint64_t pol_c;		/* backoff_milli | jitter seed */
 	_Atomic uint32_t last_errno;
@@ -101,6 +111,10 @@ struct cb_breaker {
 	_Atomic uint64_t win_last;	/* highest bucket number counted */
 	_Atomic uint64_t win_fail;	/* highest bucket with a failure */
 	_Atomic uint64_t fail_mask[CB_ERRNO_MAX / 64];
+	/* read on transitions and probes only (closed decisions find the
+	 * full generation in ctl itself) */
+	_Atomic uint64_t genx;		/* full generation, last settled */
+	_Atomic uint64_t probe_ms;	/* latest probe admission (ms) */
 };
 
 /* What an admission hands back; pass it unchanged to record/release. */
@@ -110,8 +124,9 @@ enum cb_ticket_kind {
 	CB_TICKET_PROBE,	/* admitted as a half-open probe */
 	CB_TICKET_SHADOW,	/* observe mode: would have been rejected */
 };
+#define CB_TICKET_GEN_BITS 38
 struct cb_ticket {
-	uint32_t gen;
+	uint64_t gen;		/* full generation, CB_TICKET_GEN_BITS kept */
 	uint8_t kind;
 };
 
@@ -125,7 +140,7 @@ struct cb_transition {
 struct cb_snapshot {
 	enum cb_state state;
 	int hold;
-	uint32_t gen;
+	uint64_t gen;			/* full generation */
 	uint32_t consecutive_failures;
 	uint32_t half_open_successes;
 	uint32_t half_open_in_flight;

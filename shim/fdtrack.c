@@ -1,8 +1,9 @@
 /*
  * fdtrack.c - per-process fd table (see fdtrack.h).
  *
- * Word layout: bits 0-2 state, 3-4 ticket kind, 5-28 generation (24 bits,
- * as the breaker's), 29-50 slot (22 bits).  Memory orders: the cookie is
+ * Word layout: bits 0-2 state, 3-4 ticket kind, 5-25 slot (21 bits: the
+ * table has at most 2^21 slots), 26-63 generation (CB_TICKET_GEN_BITS of
+ * the breaker's full one).  Memory orders: the cookie is
  * stored before the word with release, and read after an acquire load of
  * the word, so whoever sees a word sees its cookie.
  */
@@ -12,6 +13,8 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
+
+_Static_assert(26 + CB_TICKET_GEN_BITS == 64, "fd word: generation bits");
 
 struct entry {
 	_Atomic uint64_t w;
@@ -60,16 +63,15 @@ cb_fd_decode(uint64_t w, struct cb_fd *f)
 {
 	f->state = (enum cb_fd_state)(w & 7);
 	f->ticket.kind = (uint8_t)((w >> 3) & 3);
-	f->ticket.gen = (uint32_t)((w >> 5) & 0xffffff);
-	f->slot = (uint32_t)((w >> 29) & 0x3fffff);
+	f->slot = (uint32_t)((w >> 5) & 0x1fffff);
+	f->ticket.gen = w >> 26;
 }
 
 uint64_t
 cb_fd_encode(const struct cb_fd *f)
 {
 	return (uint64_t)f->state | ((uint64_t)(f->ticket.kind & 3) << 3) |
-	       ((uint64_t)(f->ticket.gen & 0xffffff) << 5) |
-	       ((uint64_t)(f->slot & 0x3fffff) << 29);
+	       ((uint64_t)(f->slot & 0x1fffff) << 5) | (f->ticket.gen << 26);
 }
 
 void

@@ -512,11 +512,14 @@ govern(int fd, const struct sockaddr *sa, socklen_t len, struct cb_fd *f)
 		cb_config_policy(config, &d, &p);
 		if (p.mode == CB_MODE_OFF)
 			return 1;
-		if (cb_table_insert(table, &d, &p, &b, &f->slot) < 0) {
+		/* -EBUSY: another process is creating this breaker and
+		 * stalls; this one attempt passes, unprotected, unsaid */
+		if ((r = cb_table_insert(table, &d, &p, &b, &f->slot)) < 0) {
 			cb_table_count_unprotected(table);
-			warn_once("breaker table full: new destinations pass "
-				  "through unprotected (raise shm.max_breakers)",
-				  1);
+			if (r == -ENOSPC)
+				warn_once("breaker table full: new destinations "
+					  "pass through unprotected (raise "
+					  "shm.max_breakers)", 1);
 			return 1;
 		}
 	}

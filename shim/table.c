@@ -9,20 +9,30 @@
  * Memory orders: key words and the policy-ready word are published with
  * release CAS/stores and read with acquire loads, so whoever sees a ready
  * slot sees its key and policy.  Header counters are relaxed (exact, order
- * nothing).  Event entries are a per-entry sequence lock: seq is zeroed,
- * fields are written, seq is set with release; readers accept an entry only
- * if seq is the same before and after copying it.
+ * nothing).
+ *
+ * Event entries: a writer owns entry n (n % CB_EVENTS) by a CAS of its seq
+ * word to WRITING | n+1 (only forward: a writer lapped before it starts
+ * writes nothing), stores the three fields each tagged with low bits of
+ * n+1, and seals the entry by a CAS from WRITING | n+1 to n+1, which fails
+ * if a later writer took the entry meanwhile.  A reader accepts an entry
+ * only if seq is n+1, unchanged across the copy, and every field carries
+ * n+1's tag: a stalled writer's late stores carry its own tag, so an entry
+ * mixed from two writers is skipped, never shown (a mixture could pass only
+ * if the stall lasted a multiple of 2^21 events).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include "table.h"
+#include "crashpoint.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -50,21 +60,27 @@ struct shm_header {
 	uint64_t ring_off, slots_off;
 	uint64_t created_ms;
 	_Atomic uint64_t unprotected;	/* attempts unprotected: table full */
-	_Atomic uint64_t used;		/* slots reserved (see reserve()) */
+	_Atomic uint64_t used;		/* places counted (see count_in()) */
 	_Atomic uint64_t ev_head;	/* events ever written */
 };
 
 struct ring_entry {
-	_Atomic uint64_t seq;
-	_Atomic uint64_t time_ms;
-	_Atomic uint64_t slot_pid;	/* slot | pid << 32 */
-	_Atomic uint64_t what;		/* from | to << 8 | why << 16 */
+	_Atomic uint64_t seq;		/* n+1, or RING_WRITING | n+1 */
+	_Atomic uint64_t time_ms;	/* ms (40 bits) | tag << 40 */
+	_Atomic uint64_t slot_pid;	/* slot (21) | pid << 21 (22) | tag << 43 */
+	_Atomic uint64_t what;		/* from | to << 8 | why << 16 | tag << 24 */
 	uint8_t pad[32];
 };
+
+#define RING_WRITING (1ull << 63)
+#define TAG_TIME(s) (((s) & 0xffffffull) << 40)
+#define TAG_SP(s) (((s) & 0x1fffffull) << 43)
+#define TAG_WHAT(s) (((s) & 0xffffffffffull) << 24)
 
 struct slot {
 	_Atomic uint64_t key[3];
 	struct cb_breaker br;
+	_Atomic uint64_t own;		/* the claim protocol: see "slots" */
 } __attribute__((aligned(64)));
 /* an admitted attempt and its success write one cache line: admitted,
  * successful and the failure-rate window (breaker.c) */
@@ -403,75 +419,268 @@ key_hash(const uint64_t k[3])
 
 /* ---- lookup -------------------------------------------------------- */
 
-/* Give a slot whose key is complete its policy, so that it ends up with
- * one creator's policy even when creators with different configs race and
- * one dies halfway.  Every finisher writes the policy words by CAS from
- * zero (no policy word is ever zero), then the ready word pol_a by CAS
- * from zero.  The one whose pol_a CAS wins then stores all its words: a
- * loser can no longer write any (they are all non-zero), and a dead
- * creator's partial words are overwritten. */
+/* ---- slots: the claim protocol ----------------------------------------
+ *
+ * A slot is written by one creator only: whoever owns its own word.  own is
+ * 0 (never used: the end of every probe chain), OWN_VOID (given up: a link
+ * in chains, free for any key), or OWN_CLAIM | fingerprint | pid (and
+ * OWN_COUNTING once it takes capacity): the process pid creates (or
+ * created) the breaker of the key whose hash has that fingerprint.
+ * A creator
+ *   1. takes own by CAS (from 0, from OWN_VOID, or from the claim of a dead
+ *      process: kill(pid, 0) says ESRCH);
+ *   2. writes the key, then looks along the chain again for a twin (the
+ *      same key ready, or a live claim with the same fingerprint) and
+ *      yields to it (the earlier in the chain wins; a later twin is waited
+ *      for), so one key gets one slot;
+ *   3. sets OWN_COUNTING, its reservation: an exact scan counts it, so
+ *      nothing erases it while its owner lives; then counts itself in
+ *      "used" (count_in: at most max_breakers, checked against an exact
+ *      scan when the counter says full);
+ *   4. writes the whole policy, and last the ready bit of pol_a (release).
+ * Only a ready slot is ever used, and its key never changes: a policy is
+ * one creator's, complete before anybody reads it.  A creator killed at
+ * any point leaves a claim that the next insert passing by takes over (or
+ * a VOID): no capacity and no place is lost for good.  "used" may count a
+ * dead creator's place until the next exact scan, never less than the
+ * truth.
+ *
+ * Reclaim (issue 14) fits the same word: a reclaimer takes own of an idle
+ * ready slot, clears ready, re-keys it and starts its breaker at the next
+ * generation (genx goes on, never back to 0).  The full generation is then
+ * the place's incarnation: an outcome admitted before the reclaim carries
+ * an older one and is stale, so it never lands on the new destination.
+ */
+
+#define OWN_CLAIM 1ull
+#define OWN_VOID 2ull
+#define OWN_COUNTING 4ull
+#define OWN_FP(h) (((h) >> 32) & 0xfffffff8ull)
+#define OWN_PID(o) ((pid_t)((o) >> 32))
+#define WAITS 200		/* about 10 ms: see pause_once() */
+
+/* Wait a little for another creator: yield, then sleep 50 us. */
+static void
+pause_once(int waits)
+{
+	struct timespec ts = { 0, 50000 };
+	int e = errno;
+
+	if (waits < 32)
+		sched_yield();
+	else
+		nanosleep(&ts, NULL);
+	errno = e;
+}
+
+static int
+ready(const struct slot *s)
+{
+	return (atomic_load_explicit(&s->br.pol_a, memory_order_acquire) &
+		POL_READY) != 0;
+}
+
+static int
+key_is(struct slot *s, const uint64_t k[3])
+{
+	int j;
+
+	for (j = 0; j < 3; j++)
+		if (atomic_load_explicit(&s->key[j], memory_order_acquire) !=
+		    k[j])
+			return 0;
+	return 1;
+}
+
+/* A claim nobody will finish: its owner is gone.  EPERM: alive, not ours.
+ * errno is left as it was (the program's, on the connect path). */
+static int
+claim_dead(uint64_t o)
+{
+	int e = errno, dead;
+
+	if (!(o & OWN_CLAIM) || OWN_PID(o) == getpid())
+		return 0;
+	dead = kill(OWN_PID(o), 0) < 0 && errno == ESRCH;
+	errno = e;
+	return dead;
+}
+
+/* Breakers plus live claims: the exact use of capacity (a scan). */
+static uint64_t
+count_exact(struct cb_table *t)
+{
+	uint64_t n = 0, o;
+	uint32_t i;
+
+	for (i = 0; i <= t->mask; i++) {
+		if (ready(&t->slots[i])) {
+			n++;
+			continue;
+		}
+		o = atomic_load_explicit(&t->slots[i].own,
+		    memory_order_acquire);
+		n += (o & OWN_COUNTING) && !claim_dead(o);
+	}
+	return n;
+}
+
+/* Count a claim just taken in "used".  0, or -ENOSPC (uncounted again). */
+static int
+count_in(struct cb_table *t)
+{
+	uint64_t n = atomic_fetch_add_explicit(&t->h->used, 1,
+	    memory_order_relaxed) + 1, exact;
+
+	if (n - 1 < t->h->capacity)	/* (a wrapped hostile value scans) */
+		return 0;
+	/* the counter says full; it never counts less than the truth, but
+	 * may count more (a creator killed before it gave a place back) */
+	exact = count_exact(t);
+	if (exact <= t->h->capacity) {
+		atomic_compare_exchange_strong_explicit(&t->h->used, &n, exact,
+		    memory_order_relaxed, memory_order_relaxed);
+		return 0;
+	}
+	atomic_fetch_sub_explicit(&t->h->used, 1, memory_order_relaxed);
+	return -ENOSPC;
+}
+
+/* Give up our claim of slot i (a twin won, or no capacity). */
+static void
+give_back(struct cb_table *t, uint32_t i, uint64_t mine)
+{
+	atomic_compare_exchange_strong_explicit(&t->slots[i].own, &mine,
+	    OWN_VOID, memory_order_release, memory_order_relaxed);
+}
+
+/* Write policy p (and the jitter seed) into slot s, ready bit last. */
 static void
 slot_init(struct slot *s, const uint64_t k[3], const struct cb_policy *p)
 {
-	struct cb_breaker tmp;
-	_Atomic uint64_t *dst[4 + CB_ERRNO_MAX / 64];
-	uint64_t v[4 + CB_ERRNO_MAX / 64], zero;
-	size_t i, n = 0;
-
-	cb_breaker_init(&tmp, p, (uint32_t)key_hash(k));
-	for (i = 0; i < CB_ERRNO_MAX / 64; i++) {
-		dst[n] = &s->br.fail_mask[i];
-		v[n++] = atomic_load_explicit(&tmp.fail_mask[i],
-		    memory_order_relaxed);
-	}
-	dst[n] = &s->br.pol_b;
-	v[n++] = atomic_load_explicit(&tmp.pol_b, memory_order_relaxed);
-	dst[n] = &s->br.pol_c;
-	v[n++] = atomic_load_explicit(&tmp.pol_c, memory_order_relaxed);
-	dst[n] = &s->br.pol_r;
-	v[n++] = atomic_load_explicit(&tmp.pol_r, memory_order_relaxed);
-	for (i = 0; i < n; i++) {
-		zero = 0;
-		atomic_compare_exchange_strong_explicit(dst[i], &zero, v[i],
-		    memory_order_relaxed, memory_order_relaxed);
-	}
-	zero = 0;
-	if (!atomic_compare_exchange_strong_explicit(&s->br.pol_a, &zero,
-	    atomic_load_explicit(&tmp.pol_a, memory_order_relaxed),
-	    memory_order_acq_rel, memory_order_relaxed))
-		return;
-	for (i = 0; i < n; i++)
-		atomic_store_explicit(dst[i], v[i], memory_order_release);
+	atomic_store_explicit(&s->br.pol_c, (uint64_t)(uint32_t)key_hash(k)
+	    << 32, memory_order_relaxed);
+	CB_CRASH_POINT("slot:policy");
+	/* ends with a release store of pol_a, ready bit set */
+	cb_breaker_set_policy(&s->br, p);
 }
 
-/* Probe for k.  Returns the slot index holding k (complete), or -1 at the
- * first empty slot (*empty = its index) or when k is partly present
- * (*empty = that slot, to finish).  -2: probed everything. */
-static long
-probe(struct cb_table *t, const uint64_t k[3], uint64_t hash,
-      uint32_t *empty)
+/* What a walk along k's chain found. */
+struct walk {
+	long found;	/* ready slot holding k */
+	long free;	/* first slot a creator may take (-1: none) */
+	long twin;	/* first live claim with k's fingerprint, not ours */
+	int full;	/* probed every slot */
+};
+
+/* Walk k's chain from its home to the first never-used slot.  skip: our
+ * own claim (not a twin).  seq_cst loads: with the claims' seq_cst CAS,
+ * of two creators of one key at least one sees the other. */
+static void
+walk(struct cb_table *t, const uint64_t k[3], uint64_t hash, long skip,
+     struct walk *w)
 {
 	uint32_t i = (uint32_t)hash & t->mask, n;
-	uint64_t w;
-	int j;
+	uint64_t o, fp = OWN_FP(hash);
 
+	w->found = w->free = w->twin = -1;
+	w->full = 0;
 	for (n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
 		struct slot *s = &t->slots[i];
 
-		for (j = 0; j < 3; j++) {
-			w = atomic_load_explicit(&s->key[j],
-			    memory_order_acquire);
-			if (w != k[j])
-				break;
+		if (ready(s)) {
+			if (key_is(s, k)) {
+				w->found = i;
+				return;
+			}
+			continue;
 		}
-		if (j == 3)
-			return i;
-		if (w == 0) {
-			*empty = i;
-			return -1;
+		o = atomic_load_explicit(&s->own, memory_order_seq_cst);
+		if ((long)i == skip)
+			continue;
+		if (o == 0 || o == OWN_VOID || claim_dead(o)) {
+			if (w->free < 0)
+				w->free = i;
+			if (o == 0)
+				return;
+		} else if ((o & 0xfffffff8ull) == fp && w->twin < 0) {
+			w->twin = i;
 		}
 	}
-	return -2;
+	w->full = 1;
+}
+
+/* Position of slot i in the chain that starts at home. */
+static uint32_t
+dist(const struct cb_table *t, uint64_t hash, long i)
+{
+	return ((uint32_t)i - (uint32_t)hash) & t->mask;
+}
+
+/* Our claim of slot c is keyed: 1 if it stands (no twin
+ * before it; a twin after it gave up or died), 0 if we gave it back
+ * (then *w says why: found, or a twin to wait for). */
+static int
+stands(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t c,
+       uint64_t mine, struct walk *w)
+{
+	int waits = 0;
+
+	for (;;) {
+		walk(t, k, hash, c, w);
+		if (w->found >= 0)
+			break;		/* the key is ready elsewhere */
+		if (w->twin < 0)
+			return 1;
+		if (dist(t, hash, w->twin) < dist(t, hash, c))
+			break;		/* an earlier twin wins */
+		if (waits >= WAITS)
+			break;		/* a later twin, busy for long */
+		pause_once(waits++);	/* a later twin: see how it ends */
+	}
+	give_back(t, c, mine);
+	return 0;
+}
+
+/* Take slot i (own value o) for k and make it a ready breaker with p.
+ * 0 and the slot in *out; 1: lost a race or yielded, walk again;
+ * -ENOSPC: full. */
+static int
+create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
+       uint64_t o, const struct cb_policy *p, long *out)
+{
+	struct slot *s = &t->slots[i];
+	uint64_t mine = OWN_CLAIM | OWN_FP(hash) |
+			((uint64_t)(uint32_t)getpid() << 32);
+	struct walk w;
+	int j;
+
+	if (!(o == 0 || o == OWN_VOID || claim_dead(o)))
+		return 1;	/* taken meanwhile */
+	if (!atomic_compare_exchange_strong_explicit(&s->own, &o, mine,
+	    memory_order_seq_cst, memory_order_relaxed))
+		return 1;
+	CB_CRASH_POINT("slot:claimed");
+	for (j = 0; j < 3; j++)
+		atomic_store_explicit(&s->key[j], k[j], memory_order_relaxed);
+	CB_CRASH_POINT("slot:keyed");
+	if (!stands(t, k, hash, i, mine, &w)) {
+		*out = w.found;
+		return w.found >= 0 ? 0 : 1;
+	}
+	/* seq_cst: an exact scan that misses the reservation comes before
+	 * it, and then before our count too */
+	atomic_store_explicit(&s->own, mine | OWN_COUNTING,
+	    memory_order_seq_cst);
+	CB_CRASH_POINT("slot:reserved");
+	if (count_in(t) < 0) {
+		give_back(t, i, mine | OWN_COUNTING);
+		return -ENOSPC;
+	}
+	CB_CRASH_POINT("slot:counted");
+	slot_init(s, k, p);
+	*out = i;
+	return 0;
 }
 
 int
@@ -497,82 +706,27 @@ int
 cb_table_find_key(struct cb_table *t, const struct cb_key *k,
 		  struct cb_breaker **bp, uint32_t *slotp)
 {
-	uint32_t e;
-	long i;
+	uint32_t i = (uint32_t)k->hash & t->mask, n;
+	struct slot *s;
 
-	i = probe(t, k->w, k->hash, &e);
-	if (i < 0 || !(atomic_load_explicit(&t->slots[i].br.pol_a,
-	    memory_order_acquire) & POL_READY))
-		return -ENOENT;
-	*bp = &t->slots[i].br;
-	if (slotp)
-		*slotp = (uint32_t)i;
-	return 0;
-}
-
-/* Claim or finish slot s for k: 1 if s now holds k, 0 if it holds another
- * key (keep probing).  *took0: this call wrote key word 0. */
-static int
-claim(struct slot *s, const uint64_t k[3], int *took0)
-{
-	uint64_t w;
-	int j;
-
-	*took0 = 0;
-	for (j = 0; j < 3; j++) {
-		w = 0;
-		if (atomic_compare_exchange_strong_explicit(&s->key[j], &w,
-		    k[j], memory_order_acq_rel, memory_order_acquire)) {
-			*took0 |= j == 0;
-			continue;
+	/* ready first, key after: a ready slot's key is final */
+	for (n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
+		s = &t->slots[i];
+		if (ready(s)) {
+			if (key_is(s, k->w)) {
+				*bp = &s->br;
+				if (slotp)
+					*slotp = i;
+				return 0;
+			}
+		} else if (atomic_load_explicit(&s->key[0],
+			   memory_order_relaxed) == 0 &&
+			   atomic_load_explicit(&s->own,
+			   memory_order_acquire) == 0) {
+			break;	/* never used: the end of the chain */
 		}
-		if (w != k[j])
-			return 0;
 	}
-	return 1;
-}
-
-/* Slots whose key word 0 is written: the exact count (a scan). */
-static uint64_t
-count_used(const struct cb_table *t)
-{
-	uint64_t n = 0;
-	uint32_t i;
-
-	for (i = 0; i <= t->mask; i++)
-		n += atomic_load_explicit(&t->slots[i].key[0],
-		    memory_order_relaxed) != 0;
-	return n;
-}
-
-/* Reserve room for one more slot before claiming an empty one, so the
- * table never holds more than max_breakers.  1 = reserved; 0 = full (every
- * reservation is a claimed slot); -EAGAIN = full only because of
- * reservations not claimed yet: in flight, or leaked by a claimer killed
- * between its reservation and its claim. */
-static int
-reserve(struct cb_table *t)
-{
-	uint64_t u = atomic_load_explicit(&t->h->used, memory_order_relaxed);
-
-	while (u < t->h->capacity)
-		if (atomic_compare_exchange_weak_explicit(&t->h->used, &u,
-		    u + 1, memory_order_relaxed, memory_order_relaxed))
-			return 1;
-	return count_used(t) >= u ? 0 : -EAGAIN;
-}
-
-/* Give back reservations that stayed unclaimed: used = the claimed count.
- * Only after waiting for in-flight claimers (see cb_table_insert). */
-static void
-repair(struct cb_table *t)
-{
-	uint64_t u = atomic_load_explicit(&t->h->used, memory_order_relaxed);
-	uint64_t exact = count_used(t);
-
-	if (exact < u)
-		atomic_compare_exchange_strong_explicit(&t->h->used, &u,
-		    exact, memory_order_relaxed, memory_order_relaxed);
+	return -ENOENT;
 }
 
 int
@@ -580,52 +734,44 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 		const struct cb_policy *p, struct cb_breaker **bp,
 		uint32_t *slotp)
 {
-	uint64_t k[3];
-	uint32_t e = 0;
-	int fresh, took0, r, waits = 0, repaired = 0;
-	long i;
+	uint64_t k[3], hash;
+	struct walk w;
+	long i = -1;
+	int r, waits = 0;
 
 	if (t->readonly)
 		return -EROFS;
 	key_encode(d, k);
+	hash = key_hash(k);
 	for (;;) {
-		i = probe(t, k, key_hash(k), &e);
-		if (i == -2)
-			return -ENOSPC;
-		if (i >= 0)
+		walk(t, k, hash, -1, &w);
+		if (w.found >= 0) {
+			i = w.found;
 			break;
-		fresh = atomic_load_explicit(&t->slots[e].key[0],
-		    memory_order_acquire) == 0;
-		if (fresh && (r = reserve(t)) <= 0) {
-			/* full; but if the slot was taken meanwhile, perhaps
-			 * for this very key, the next probe tells */
-			if (atomic_load_explicit(&t->slots[e].key[0],
-			    memory_order_acquire) != 0)
-				continue;
-			if (r == 0)
+		}
+		if (w.twin >= 0 || w.free < 0) {
+			/* being created by somebody alive (perhaps for this
+			 * key): let it finish, then look again; the chain has
+			 * no room at all when every slot is taken */
+			if (w.twin < 0 && w.full)
 				return -ENOSPC;
-			/* the last places are being claimed, perhaps for
-			 * this very key: let the claimers finish, probe again */
-			if (waits++ < 64) {
-				sched_yield();
-				continue;
-			}
-			if (repaired++)
-				return -ENOSPC;
-			repair(t);
+			if (waits >= WAITS)
+				return -EBUSY;
+			pause_once(waits++);
 			continue;
 		}
-		if (claim(&t->slots[e], k, &took0))
-			i = e;
-		if (fresh && !took0)	/* someone else took word 0 */
-			atomic_fetch_sub_explicit(&t->h->used, 1,
-			    memory_order_relaxed);
-		if (i >= 0)
+		r = create(t, k, hash, (uint32_t)w.free,
+		    atomic_load_explicit(&t->slots[w.free].own,
+		    memory_order_relaxed), p, &i);
+		if (r <= 0) {
+			if (r < 0)
+				return r;
 			break;
+		}
+		if (waits >= WAITS)
+			return -EBUSY;
+		pause_once(waits++);
 	}
-	if (!(atomic_load_explicit(&t->slots[i].br.pol_a,
-	    memory_order_acquire) & POL_READY))
-		slot_init(&t->slots[i], k, p);
 	*bp = &t->slots[i].br;
 	if (slotp)
 		*slotp = (uint32_t)i;
@@ -646,9 +792,13 @@ size_t cb_table_size(const struct cb_table *t) { return t->size; }
 const char *cb_table_name(const struct cb_table *t) { return t->name; }
 
 uint32_t
-cb_table_used(const struct cb_table *t)
+cb_table_used(struct cb_table *t)
 {
-	return (uint32_t)count_used(t);
+	uint32_t i, n = 0;
+
+	for (i = 0; i <= t->mask; i++)
+		n += ready(&t->slots[i]);
+	return n;
 }
 
 uint64_t
@@ -685,7 +835,7 @@ void
 cb_table_event(struct cb_table *t, uint32_t slot,
 	       const struct cb_transition *tr, uint64_t now, pid_t pid)
 {
-	uint64_t n;
+	uint64_t n, s;
 	struct ring_entry *e;
 
 	if (t->readonly || tr->why == CB_WHY_NONE)
@@ -693,14 +843,27 @@ cb_table_event(struct cb_table *t, uint32_t slot,
 	n = atomic_fetch_add_explicit(&t->h->ev_head, 1,
 	    memory_order_relaxed);
 	e = &t->ring[n % CB_EVENTS];
-	atomic_store_explicit(&e->seq, 0, memory_order_relaxed);
+	s = atomic_load_explicit(&e->seq, memory_order_relaxed);
+	do {
+		if ((s & ~RING_WRITING) >= n + 1)
+			return;		/* lapped already: a later event */
+	} while (!atomic_compare_exchange_weak_explicit(&e->seq, &s,
+		 RING_WRITING | (n + 1), memory_order_relaxed,
+		 memory_order_relaxed));
+	/* release: the fields are not seen before the WRITING mark */
 	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&e->time_ms, now, memory_order_relaxed);
-	atomic_store_explicit(&e->slot_pid, slot | ((uint64_t)pid << 32),
+	CB_CRASH_POINT("event:owned");
+	atomic_store_explicit(&e->time_ms, (now & 0xffffffffffull) |
+	    TAG_TIME(n + 1), memory_order_relaxed);
+	atomic_store_explicit(&e->slot_pid, (slot & 0x1fffffull) |
+	    ((uint64_t)pid & 0x3fffff) << 21 | TAG_SP(n + 1),
 	    memory_order_relaxed);
 	atomic_store_explicit(&e->what, tr->from | (uint64_t)tr->to << 8 |
-	    (uint64_t)tr->why << 16, memory_order_relaxed);
-	atomic_store_explicit(&e->seq, n + 1, memory_order_release);
+	    (uint64_t)tr->why << 16 | TAG_WHAT(n + 1), memory_order_relaxed);
+	CB_CRASH_POINT("event:written");
+	s = RING_WRITING | (n + 1);
+	atomic_compare_exchange_strong_explicit(&e->seq, &s, n + 1,
+	    memory_order_release, memory_order_relaxed);
 }
 
 size_t
@@ -725,11 +888,14 @@ cb_table_events(struct cb_table *t, uint64_t after, struct cb_event *ev,
 		w = atomic_load_explicit(&e->what, memory_order_relaxed);
 		atomic_thread_fence(memory_order_acquire);
 		s2 = atomic_load_explicit(&e->seq, memory_order_relaxed);
-		if (s1 != n + 1 || s2 != s1)
+		if (s1 != n + 1 || s2 != s1 || (ev[got].time_ms >> 40) !=
+		    (TAG_TIME(s1) >> 40) || (sp >> 43) != (TAG_SP(s1) >> 43) ||
+		    (w >> 24) != (TAG_WHAT(s1) >> 24))
 			continue;	/* being written, torn or overwritten */
+		ev[got].time_ms &= 0xffffffffffull;
 		ev[got].seq = s1;
-		ev[got].slot = (uint32_t)sp;
-		ev[got].pid = (uint32_t)(sp >> 32);
+		ev[got].slot = (uint32_t)(sp & 0x1fffff);
+		ev[got].pid = (uint32_t)((sp >> 21) & 0x3fffff);
 		ev[got].from = (uint8_t)w;
 		ev[got].to = (uint8_t)(w >> 8);
 		ev[got].why = (uint8_t)(w >> 16);

@@ -23,7 +23,7 @@
 #include "breaker.h"
 
 #define CB_SHM_MAGIC 0x31304d4853424343ull	/* "CCBSHM01" little-endian */
-#define CB_LAYOUT_VERSION 1u
+#define CB_LAYOUT_VERSION 2u
 #define CB_EVENTS 1024u
 #define CB_DEFAULT_CAPACITY 4096u
 #define CB_MAX_CAPACITY (1u << 20)
@@ -110,7 +110,7 @@ void cb_table_count_unprotected(struct cb_table *t);
 /* Header facts. */
 uint32_t cb_table_capacity(const struct cb_table *t);	/* max_breakers */
 uint32_t cb_table_slots(const struct cb_table *t);	/* array size */
-uint32_t cb_table_used(const struct cb_table *t);	/* slots taken: a scan */
+uint32_t cb_table_used(struct cb_table *t);	/* breakers: a scan */
 uint64_t cb_table_unprotected(const struct cb_table *t);
 size_t cb_table_size(const struct cb_table *t);		/* bytes */
 const char *cb_table_name(const struct cb_table *t);

@@ -28,7 +28,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 # Only what the test needs: the breaker and the test itself.
 mkdir -p "$tmp/base/shim" "$tmp/base/tests/unit"
-cp "$top/shim/breaker.c" "$top/shim/breaker.h" "$tmp/base/shim/" &&
+cp "$top/shim/breaker.c" "$top/shim/breaker.h" "$top/shim/crashpoint.h" \
+	"$tmp/base/shim/" &&
 	cp "$top/tests/unit/test_breaker.c" "$tmp/base/tests/unit/" || exit 1
 
 # build DIR LOG: compile DIR/test_breaker; 0 or 1 (log in LOG).

@@ -1834,6 +1834,100 @@ concurrent_outcomes_fill_the_window_exactly_and_open_once(void **state)
 	assert_int_equal(snap(&b, T0).state_transitions, 1);
 }
 
+/* ---- issue 18: generations and lost probes -------------------------- */
+
+/* Finding 4: the 24 bits of generation in ctl wrap after 2^24 transitions;
+ * a ticket from before must still be known stale (full generations). */
+static void
+ticket_from_2_pow_24_generations_ago_is_stale(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p;
+	struct cb_ticket old;
+	struct cb_transition tr;
+	struct cb_snapshot s;
+	uint32_t i;
+
+	(void)state;
+	defaults(&p);
+	p.failure_threshold = 1;
+	fresh(&b, &p);
+	old = must_admit(&b, T0);
+	/* 2^24 generations: ctl's 24 bits are back where they were */
+	for (i = 0; i < (1u << 23); i++) {
+		cb_breaker_trip(&b, T0, 0, 0, &tr);
+		cb_breaker_reset(&b, T0, &tr);
+	}
+	cb_breaker_record(&b, &old, 0, ECONNREFUSED, T0, &tr);
+	s = snap(&b, T0);
+	assert_int_equal(s.state, CB_CLOSED);
+	assert_int_equal(s.stale_outcomes, 1);
+	assert_int_equal(tr.why, CB_WHY_NONE);
+	assert_int_equal(s.gen, 1ull << 24);
+	assert_int_equal(s.state_transitions, 1ull << 24);
+}
+
+/* Finding 5: a probe place is freed only when that probe is open_timeout
+ * old, not when the half-open generation is: a probe admitted at 1999 ms
+ * keeps the only place at 2000 ms, and its success at 2001 ms counts. */
+static void
+lost_probe_rule_uses_the_age_of_the_probe(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p;
+	struct cb_ticket t1, t2;
+	struct cb_snapshot s;
+
+	(void)state;
+	defaults(&p);
+	p.half_open_max_calls = 1;
+	p.success_threshold = 2;
+	p.open_timeout_ms = 1000;
+	p.open_timeout_max_ms = 1000;
+	fresh(&b, &p);
+	cb_breaker_trip(&b, T0, 0, 0, NULL);
+	t1 = must_admit(&b, T0 + 1000);		/* half-open from here */
+	assert_int_equal(t1.kind, CB_TICKET_PROBE);
+	cb_breaker_record(&b, &t1, 1, 0, T0 + 1500, NULL);
+	t2 = must_admit(&b, T0 + 1999);
+	must_reject(&b, T0 + 2000);		/* its place is taken */
+	must_reject(&b, T0 + 2998);
+	cb_breaker_record(&b, &t2, 1, 0, T0 + 2001, NULL);
+	s = snap(&b, T0 + 2001);
+	assert_int_equal(s.state, CB_CLOSED);
+	assert_int_equal(s.stale_outcomes, 0);
+}
+
+/* ... and a probe that is really lost frees its place once it is
+ * open_timeout old; its late outcome is then stale. */
+static void
+lost_probe_frees_its_place_when_open_timeout_old(void **state)
+{
+	struct cb_breaker b;
+	struct cb_policy p;
+	struct cb_ticket t1, t2;
+	struct cb_snapshot s;
+
+	(void)state;
+	defaults(&p);
+	p.half_open_max_calls = 1;
+	p.open_timeout_ms = 1000;
+	p.open_timeout_max_ms = 1000;
+	fresh(&b, &p);
+	cb_breaker_trip(&b, T0, 0, 0, NULL);
+	t1 = must_admit(&b, T0 + 1500);
+	must_reject(&b, T0 + 2499);
+	assert_int_equal(cb_breaker_can_execute(&b, T0 + 2499), 0);
+	assert_int_equal(cb_breaker_can_execute(&b, T0 + 2500), 1);
+	t2 = must_admit(&b, T0 + 2500);
+	assert_int_equal(t2.kind, CB_TICKET_PROBE);
+	cb_breaker_record(&b, &t1, 1, 0, T0 + 2600, NULL);
+	s = snap(&b, T0 + 2600);
+	assert_int_equal(s.stale_outcomes, 1);
+	assert_int_equal(s.half_open_in_flight, 1);
+	assert_int_equal(s.state_transitions, 2);	/* lost probes: none */
+}
+
 int
 main(void)
 {
@@ -1894,6 +1988,9 @@ main(void)
 		cmocka_unit_test(failure_rate_reload_keeps_or_restarts_the_window),
 		cmocka_unit_test(failure_rate_with_a_zero_window_word_is_off),
 		cmocka_unit_test(concurrent_outcomes_fill_the_window_exactly_and_open_once),
+		cmocka_unit_test(ticket_from_2_pow_24_generations_ago_is_stale),
+		cmocka_unit_test(lost_probe_rule_uses_the_age_of_the_probe),
+		cmocka_unit_test(lost_probe_frees_its_place_when_open_timeout_old),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,15 +28,15 @@ setup_once(void **state)
 static void
 encode_decode_round_trip(void **state)
 {
-	struct cb_fd f = { .state = CB_FD_PENDING, .slot = 0x3fffff,
-			   .ticket = { .gen = 0xabcdef,
+	struct cb_fd f = { .state = CB_FD_PENDING, .slot = 0x1fffff,
+			   .ticket = { .gen = 0x3abcdef012ull,
 				       .kind = CB_TICKET_PROBE } }, g;
 
 	(void)state;
 	cb_fd_decode(cb_fd_encode(&f), &g);
 	assert_int_equal(g.state, CB_FD_PENDING);
-	assert_int_equal(g.slot, 0x3fffff);
-	assert_int_equal(g.ticket.gen, 0xabcdef);
+	assert_int_equal(g.slot, 0x1fffff);
+	assert_int_equal(g.ticket.gen, 0x3abcdef012ull);
 	assert_int_equal(g.ticket.kind, CB_TICKET_PROBE);
 	assert_int_equal(cb_fd_state_of(cb_fd_encode(&f)), CB_FD_PENDING);
 }

@@ -999,48 +999,6 @@ used_counts_a_slot_whose_claimer_died_before_counting_it(void **state)
 	detach(t);
 }
 
-/* Two processes with different configs create the same breaker; the first
- * is descheduled (or killed) halfway through writing its policy.  The
- * breaker must end up with one of the two policies, not a mixture. */
-static void
-policy_of_a_slot_is_one_creators_not_a_mixture(void **state)
-{
-	const char *name = segname();
-	struct cb_table *t;
-	struct cb_breaker *b;
-	struct cb_policy p1, p2, q;
-	struct cb_dest d;
-
-	(void)state;
-	t = attach(name, 10);
-	cb_policy_default(&p1);
-	p1.open_timeout_ms = 1000;
-	p1.open_timeout_max_ms = 1000;
-	p1.backoff_milli = 1000;
-	cb_policy_default(&p2);
-	p2.failure_threshold = 2;
-	p2.open_timeout_ms = 60000;
-	p2.open_timeout_max_ms = 60000;
-	p2.backoff_milli = 3000;
-	key_n(&d, 1);
-	assert_int_equal(cb_table_insert(t, &d, &p1, &b, NULL), 0);
-	/* creator 1 got as far as the failure mask and the timeouts */
-	atomic_store(&b->pol_a, 0);
-	atomic_store(&b->pol_c, 0);
-	assert_int_equal(cb_table_insert(t, &d, &p2, &b, NULL), 0);
-	cb_breaker_get_policy(b, &q);
-	if (memcmp(&q, &p1, sizeof(q)) != 0 && memcmp(&q, &p2, sizeof(q)) != 0)
-		fail_msg("mixed policy: failure_threshold %u (creator %d), "
-			 "open_timeout %u ms (creator %d), backoff %u (creator "
-			 "%d)", q.failure_threshold,
-			 q.failure_threshold == p1.failure_threshold ? 1 : 2,
-			 q.open_timeout_ms,
-			 q.open_timeout_ms == p1.open_timeout_ms ? 1 : 2,
-			 q.backoff_milli,
-			 q.backoff_milli == p1.backoff_milli ? 1 : 2);
-	detach(t);
-}
-
 /* ---- bad segments ------------------------------------------------------ */
 
 /* Attach name (no create) and expect error e with a reason containing
@@ -1125,7 +1083,7 @@ segment_of_another_layout_version_is_refused(void **state)
 	detach(t);
 	raw = raw_map(name, &size);
 	memcpy(raw + H_VERSION, &v, 4);
-	expect_refusal(name, 0, -EPROTO, "layout version 2");
+	expect_refusal(name, 0, -EPROTO, "layout version 3");
 	expect_refusal(name, 1, -EPROTO, "layout version");
 	/* same version number, different geometry: refused too */
 	v = CB_LAYOUT_VERSION;
@@ -1394,7 +1352,6 @@ main(void)
 		cmocka_unit_test(many_processes_creating_at_once_make_one_segment),
 		cmocka_unit_test(insert_finishes_a_slot_its_creator_left_half_made),
 		cmocka_unit_test(used_counts_a_slot_whose_claimer_died_before_counting_it),
-		cmocka_unit_test(policy_of_a_slot_is_one_creators_not_a_mixture),
 		cmocka_unit_test(garbage_segment_is_refused),
 		cmocka_unit_test(empty_and_tiny_segments_are_refused),
 		cmocka_unit_test(truncated_or_grown_segment_is_refused),

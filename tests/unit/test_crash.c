@@ -1,0 +1,479 @@
+/*
+ * test_crash.c - the shared protocols when a process dies or stalls at a
+ * chosen instruction (issue 18).
+ *
+ * Built against the core compiled with -DCB_CRASH_POINTS (Makefile,
+ * build/crash/): a forked child arms a named point (shim/crashpoint.h),
+ * runs one operation on a segment it shares with the parent, and is
+ * killed (SIGKILL) or stopped (SIGSTOP) there; the parent then acts and
+ * checks what must hold at any kill point.  Each test is one window the
+ * kill -9 storms and TSan cannot reach: a random kill almost never lands
+ * inside a few instructions, and TSan does not see across processes.
+ */
+#define CB_CRASH_POINTS 1
+
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include "../../shim/breaker.h"
+#include "../../shim/crashpoint.h"
+#include "../../shim/table.h"
+
+static char segment[64];
+static struct cb_table *table;
+
+/* A fresh segment of capacity cap, shared with children by fork. */
+static void
+fresh(uint32_t cap)
+{
+	struct cb_table_opts o = { 1, 0, 0600, cap };
+	char why[256];
+
+	snprintf(segment, sizeof(segment), "/cbtest-crash-%ld",
+		 (long)getpid());
+	cb_table_destroy(segment);
+	if (cb_table_attach(&table, segment, &o, why, sizeof(why)) != 0)
+		fail_msg("attach %s: %s", segment, why);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	if (table)
+		cb_table_detach(table);
+	table = NULL;
+	cb_table_destroy(segment);
+	return 0;
+}
+
+static void
+dest_n(struct cb_dest *d, int n)
+{
+	memset(d, 0, sizeof(*d));
+	d->family = AF_INET;
+	d->port = (uint16_t)(1000 + n);
+	d->addr[0] = 10;
+	d->addr[3] = (uint8_t)n;
+}
+
+/* Wait until child pid has stopped (at its armed point). */
+static void
+wait_stopped(pid_t pid)
+{
+	int st;
+
+	assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+	assert_true(WIFSTOPPED(st));
+}
+
+/* Fork a child that inserts destination n with policy p, after arming
+ * point at with act; it exits with -(insert's result). */
+static pid_t
+inserter(int n, const struct cb_policy *p, const char *at,
+	 enum cb_crash_action act)
+{
+	struct cb_breaker *b;
+	struct cb_dest d;
+	pid_t pid = child();
+
+	if (pid == 0) {
+		dest_n(&d, n);
+		cb_crash_arm(at, 0, act);
+		_exit(-cb_table_insert(table, &d, p, &b, NULL));
+	}
+	if (act == CB_CRASH_STOP)
+		wait_stopped(pid);
+	else
+		assert_int_equal(wait_child(pid), 100 + SIGKILL);
+	return pid;
+}
+
+static void
+two_policies(struct cb_policy *p1, struct cb_policy *p2)
+{
+	cb_policy_default(p1);
+	p1->failure_threshold = 77;
+	p1->success_threshold = 7;
+	p1->half_open_max_calls = 7;
+	cb_policy_default(p2);
+	p2->open_timeout_ms = 1111;
+	p2->open_timeout_max_ms = 11110;
+	p2->backoff_milli = 1500;
+	p2->failures[0] = 1ull << 5;
+}
+
+static void
+assert_policy_is(struct cb_breaker *b, const struct cb_policy *p)
+{
+	struct cb_policy q;
+
+	cb_breaker_get_policy(b, &q);
+	if (memcmp(&q, p, sizeof(q)) != 0)
+		fail_msg("policy is a mixture or another creator's: "
+			 "failure_threshold %u open_timeout %u backoff %u",
+			 q.failure_threshold, q.open_timeout_ms,
+			 q.backoff_milli);
+}
+
+/* Finding 1: a creator killed halfway through its policy; the next
+ * creator (another config) makes the breaker whole with its own. */
+static void
+policy_is_one_creators_when_the_creator_dies_halfway(void **state)
+{
+	struct cb_policy p1, p2;
+	struct cb_breaker *b;
+	struct cb_dest d;
+
+	(void)state;
+	fresh(8);
+	two_policies(&p1, &p2);
+	inserter(1, &p1, "policy:words", CB_CRASH_KILL);
+	dest_n(&d, 1);
+	assert_int_equal(cb_table_find(table, &d, &b, NULL), -ENOENT);
+	assert_int_equal(cb_table_insert(table, &d, &p2, &b, NULL), 0);
+	assert_policy_is(b, &p2);
+	assert_int_equal(cb_table_used(table), 1);
+	teardown(NULL);
+}
+
+/* Finding 1, stalled instead: nobody uses the breaker before the creator's
+ * policy is whole, and then it is that creator's, all of it. */
+static void
+policy_is_one_creators_when_the_creator_stalls_halfway(void **state)
+{
+	struct cb_policy p1, p2;
+	struct cb_breaker *b;
+	struct cb_dest d;
+	pid_t pid;
+
+	(void)state;
+	fresh(8);
+	two_policies(&p1, &p2);
+	pid = inserter(1, &p1, "policy:words", CB_CRASH_STOP);
+	dest_n(&d, 1);
+	assert_int_equal(cb_table_find(table, &d, &b, NULL), -ENOENT);
+	assert_int_equal(cb_table_insert(table, &d, &p2, &b, NULL), -EBUSY);
+	kill(pid, SIGCONT);
+	assert_int_equal(wait_child(pid), 0);
+	assert_int_equal(cb_table_find(table, &d, &b, NULL), 0);
+	assert_policy_is(b, &p1);
+	assert_int_equal(cb_table_insert(table, &d, &p2, &b, NULL), 0);
+	assert_policy_is(b, &p1);
+	teardown(NULL);
+}
+
+/* Finding 2: a creator stalled between its reservation and its count;
+ * others fill the table meanwhile: never more than max_breakers. */
+static void
+reservation_of_a_live_creator_is_never_erased(void **state)
+{
+	struct cb_policy p;
+	struct cb_breaker *b;
+	struct cb_dest d;
+	pid_t pid;
+	int n, st;
+
+	(void)state;
+	fresh(2);
+	cb_policy_default(&p);
+	pid = inserter(1, &p, "slot:reserved", CB_CRASH_STOP);
+	for (n = 2; n <= 4; n++) {
+		dest_n(&d, n);
+		cb_table_insert(table, &d, &p, &b, NULL);
+	}
+	kill(pid, SIGCONT);
+	st = wait_child(pid);
+	assert_true(st == 0 || st == ENOSPC);
+	if (cb_table_used(table) > 2)
+		fail_msg("%u breakers in a table of max_breakers 2",
+			 cb_table_used(table));
+	teardown(NULL);
+}
+
+/* Finding 3: creators killed at every step of an insert take no capacity
+ * for good: the next new destinations fit, up to max_breakers. */
+static void
+creators_killed_midway_leave_their_places_to_others(void **state)
+{
+	static const char *const at[] = { "slot:claimed", "slot:keyed",
+		"slot:reserved", "slot:counted", "policy:words" };
+	struct cb_policy p;
+	struct cb_breaker *b;
+	struct cb_dest d;
+	size_t i;
+
+	(void)state;
+	fresh(2);
+	cb_policy_default(&p);
+	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+		inserter(10 + (int)i, &p, at[i], CB_CRASH_KILL);
+	assert_int_equal(cb_table_used(table), 0);
+	dest_n(&d, 1);
+	assert_int_equal(cb_table_insert(table, &d, &p, &b, NULL), 0);
+	dest_n(&d, 2);
+	assert_int_equal(cb_table_insert(table, &d, &p, &b, NULL), 0);
+	dest_n(&d, 3);
+	assert_int_equal(cb_table_insert(table, &d, &p, &b, NULL), -ENOSPC);
+	/* a killed creator's own key is no exception */
+	dest_n(&d, 12);
+	assert_int_equal(cb_table_insert(table, &d, &p, &b, NULL), -ENOSPC);
+	assert_int_equal(cb_table_used(table), 2);
+	teardown(NULL);
+}
+
+/* Finding 3, the same key: the next insert of it finishes the slot. */
+static void
+a_killed_creators_key_is_finished_by_the_next_insert_of_it(void **state)
+{
+	struct cb_policy p;
+	struct cb_breaker *b, *b2;
+	struct cb_dest d;
+	uint32_t s, s2;
+
+	(void)state;
+	fresh(1);
+	cb_policy_default(&p);
+	inserter(1, &p, "slot:counted", CB_CRASH_KILL);
+	dest_n(&d, 1);
+	assert_int_equal(cb_table_insert(table, &d, &p, &b, &s), 0);
+	assert_int_equal(cb_table_find(table, &d, &b2, &s2), 0);
+	assert_int_equal(s, s2);
+	assert_int_equal(cb_table_used(table), 1);
+	teardown(NULL);
+}
+
+/* Finding 6: a writer stalls after it owns a ring entry; the ring laps
+ * over it; the stalled writer's late stores land on the later entry.
+ * A reader never shows a mixture, nor the stalled writer's event as the
+ * later one. */
+static void
+ring_never_shows_an_entry_written_by_two_writers(void **state)
+{
+	struct cb_transition mine = { CB_CLOSED, CB_OPEN, CB_WHY_THRESHOLD };
+	struct cb_transition theirs = { CB_OPEN, CB_HALF_OPEN,
+					CB_WHY_TIMEOUT };
+	struct cb_event *ev;
+	size_t i, got;
+	pid_t pid;
+
+	(void)state;
+	fresh(8);
+	pid = child();
+	if (pid == 0) {
+		cb_crash_arm("event:owned", 0, CB_CRASH_STOP);
+		cb_crash_arm("event:written", 0, CB_CRASH_STOP);
+		cb_table_event(table, 1, &mine, 111, getpid());
+		_exit(0);
+	}
+	wait_stopped(pid);
+	for (i = 0; i < CB_EVENTS; i++)
+		cb_table_event(table, 2, &theirs, 222, 4242);
+	kill(pid, SIGCONT);
+	wait_stopped(pid);		/* its fields are in, not sealed */
+	ev = calloc(CB_EVENTS, sizeof(*ev));
+	assert_non_null(ev);
+	for (int round = 0; round < 2; round++) {
+		got = cb_table_events(table, 0, ev, CB_EVENTS);
+		assert_true(got >= CB_EVENTS - 1);
+		for (i = 0; i < got; i++) {
+			if (ev[i].slot != 2 || ev[i].pid != 4242 ||
+			    ev[i].time_ms != 222 || ev[i].why != CB_WHY_TIMEOUT)
+				fail_msg("event %llu is not whole: slot %u pid "
+					 "%u time %llu why %u",
+					 (unsigned long long)ev[i].seq,
+					 ev[i].slot, ev[i].pid,
+					 (unsigned long long)ev[i].time_ms,
+					 ev[i].why);
+		}
+		if (round == 0) {
+			kill(pid, SIGCONT);	/* its seal must fail */
+			assert_int_equal(wait_child(pid), 0);
+		}
+	}
+	free(ev);
+	teardown(NULL);
+}
+
+/* Breakers in the table, counted slot by slot. */
+static uint32_t
+ready_count(void)
+{
+	struct cb_breaker *b;
+	uint32_t i, n = 0;
+
+	for (i = 0; i < cb_table_slots(table); i++)
+		n += cb_table_slot(table, i, &b, NULL) == 0;
+	return n;
+}
+
+/* Every slot point, killed at random passes, in many processes inserting
+ * keys they share and keys of their own at once; then: no key in two
+ * slots, never more than max_breakers, and new keys fit until the table
+ * is really full (a killed creator's place is not lost). */
+static void
+creators_killed_anywhere_leave_one_slot_per_key_and_no_lost_room(
+	void **state)
+{
+	static const char *const at[] = { "slot:claimed", "slot:keyed",
+		"slot:reserved", "slot:counted", "policy:words" };
+	enum { SHARED = 6, OWN = 3, CAP = 48, PROCS = 12 };
+	struct cb_policy p;
+	struct cb_breaker *b;
+	struct cb_dest d, seen[CAP + 1];
+	pid_t pids[PROCS];
+	uint32_t i, n, j;
+	int k, r, round;
+
+	(void)state;
+	cb_policy_default(&p);
+	for (round = 0; round < 4; round++) {
+		fresh(CAP);
+		for (k = 0; k < PROCS; k++) {
+			pids[k] = child();
+			if (pids[k] == 0) {
+				srandom((unsigned)(getpid() * 31 + round));
+				cb_crash_arm(at[random() % 5],
+					     (unsigned)(random() % 4),
+					     CB_CRASH_KILL);
+				for (j = 0; j < SHARED + OWN; j++) {
+					dest_n(&d, j < SHARED ?
+					       (int)((j + (unsigned)k) % SHARED) :
+					       100 + k * OWN + (int)j);
+					cb_table_insert(table, &d, &p, &b, NULL);
+				}
+				_exit(0);
+			}
+		}
+		for (k = 0; k < PROCS; k++)
+			wait_child(pids[k]);
+		n = 0;
+		for (i = 0; i < cb_table_slots(table); i++) {
+			if (cb_table_slot(table, i, &b, &d) < 0)
+				continue;
+			for (j = 0; j < n; j++)
+				if (memcmp(&seen[j], &d, sizeof(d)) == 0)
+					fail_msg("round %d: a key in two slots",
+						 round);
+			if (n == CAP)
+				fail_msg("round %d: more than %u breakers",
+					 round, CAP);
+			seen[n++] = d;
+		}
+		for (j = 0; j < CAP; j++) {
+			dest_n(&d, 200 + (int)j);
+			r = cb_table_insert(table, &d, &p, &b, NULL);
+			if (r == -ENOSPC)
+				break;
+			assert_int_equal(r, 0);
+		}
+		if (ready_count() != CAP)
+			fail_msg("round %d: new keys refused at %u breakers of "
+				 "%u", round, ready_count(), CAP);
+		teardown(NULL);
+	}
+}
+
+/* A breaker in memory shared with children. */
+static struct cb_breaker *
+shared_breaker(const struct cb_policy *p)
+{
+	struct cb_breaker *b = mmap(NULL, sizeof(*b), PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(b != MAP_FAILED);
+	cb_breaker_init(b, p, 7);
+	return b;
+}
+
+/* Finding 8: killed right after its transition's CAS, a process leaves
+ * the transition counted all the same (the event alone is lost). */
+static void
+transition_counts_when_its_maker_dies_right_after_it(void **state)
+{
+	struct cb_policy p;
+	struct cb_breaker *b;
+	struct cb_ticket t;
+	struct cb_transition tr;
+	struct cb_snapshot s;
+	pid_t pid;
+
+	(void)state;
+	cb_policy_default(&p);
+	p.failure_threshold = 1;
+	b = shared_breaker(&p);
+	pid = child();
+	if (pid == 0) {
+		cb_crash_arm("breaker:transitioned", 0, CB_CRASH_KILL);
+		cb_breaker_admit(b, 1000, &t, &tr);
+		cb_breaker_record(b, &t, 0, ECONNREFUSED, 1000, &tr);
+		_exit(0);
+	}
+	assert_int_equal(wait_child(pid), 100 + SIGKILL);
+	cb_breaker_snapshot(b, 1000, &s);
+	assert_int_equal(s.state, CB_OPEN);
+	assert_int_equal(s.gen, 1);
+	assert_int_equal(s.state_transitions, 1);
+	/* and the next transitions count on from there */
+	cb_breaker_reset(b, 1001, &tr);
+	cb_breaker_snapshot(b, 1001, &s);
+	assert_int_equal(s.state_transitions, 2);
+	pid = child();
+	if (pid == 0) {
+		cb_crash_arm("breaker:transitioned", 0, CB_CRASH_KILL);
+		cb_breaker_trip(b, 1002, 0, 0, &tr);
+		_exit(0);
+	}
+	assert_int_equal(wait_child(pid), 100 + SIGKILL);
+	cb_breaker_trip(b, 1003, 0, 0, &tr);	/* open -> open: no change */
+	cb_breaker_snapshot(b, 1003, &s);
+	assert_int_equal(s.state_transitions, 3);
+	assert_int_equal(s.gen, 4);
+	munmap(b, sizeof(*b));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(
+		    policy_is_one_creators_when_the_creator_dies_halfway,
+		    teardown),
+		cmocka_unit_test_teardown(
+		    policy_is_one_creators_when_the_creator_stalls_halfway,
+		    teardown),
+		cmocka_unit_test_teardown(
+		    reservation_of_a_live_creator_is_never_erased, teardown),
+		cmocka_unit_test_teardown(
+		    creators_killed_midway_leave_their_places_to_others,
+		    teardown),
+		cmocka_unit_test_teardown(
+		    a_killed_creators_key_is_finished_by_the_next_insert_of_it,
+		    teardown),
+		cmocka_unit_test_teardown(
+		    creators_killed_anywhere_leave_one_slot_per_key_and_no_lost_room,
+		    teardown),
+		cmocka_unit_test_teardown(
+		    ring_never_shows_an_entry_written_by_two_writers, teardown),
+		cmocka_unit_test(
+		    transition_counts_when_its_maker_dies_right_after_it),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
