@@ -98,7 +98,7 @@
 #define SINCE_TAG(g) ((uint64_t)(g) & 0xffffull)
 
 /* pol_r: the failure-rate rule.  Bit 63 is always set so the word is
- * never zero (table.c's slot creation writes policy words from zero). */
+ * never zero, like every policy word (a zero word is "never written"). */
 #define PR_WINDOW(r) ((uint32_t)((r) & 0xffffffffull))		/* 0-31 */
 #define PR_MINIMUM(r) ((uint32_t)(((r) >> 32) & 0xfffffull))	/* 32-51 */
 #define PR_THRESHOLD(r) ((uint32_t)(((r) >> 52) & 0x7full))	/* 52-58 */
@@ -436,7 +436,7 @@ cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p)
 	int i;
 
 	/* bit 0 of every mask word is set so that no written word is zero
-	 * (table.c's slot creation relies on it); errnos 64 and 128 are
+	 * (a zero policy word reads as "never written"); errnos 64 and 128 are
 	 * therefore never failures (ENONET, EKEYREVOKED: not connect's) */
 	for (i = 0; i < CB_ERRNO_MAX / 64; i++)
 		atomic_store_explicit(&b->fail_mask[i], p->failures[i] | 1,
