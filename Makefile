@@ -162,4 +162,4 @@ clean:
 	rm -rf $(B) build-asan build-tsan build-fuzz
 
 # the compiler's dependency files, for every directory of sources
--include $(wildcard $(B)/obj/*/*.d $(B)/obj/*/*/*.d)
+-include $(wildcard $(B)/obj/*/*.d $(B)/obj/*/*/*.d $(B)/crash/*/*.d)
