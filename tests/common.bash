@@ -10,6 +10,10 @@
 load /usr/lib/bats/bats-support/load.bash
 load /usr/lib/bats/bats-assert/load.bash
 
+# one locale whatever the caller's (a bare Debian 12 sets none): messages in
+# English, UTF-8 for cbctl's sparklines and the patterns that match them
+export LC_ALL=C.UTF-8
+
 TOP=${TOP:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
 CBSHIM_LIB=${CBSHIM_LIB:-$TOP/build/libcbshim.so}
 CBCTL=${CBCTL:-$TOP/build/cbctl}

@@ -5,8 +5,8 @@
 #   deps.sh ensure    install only if some are missing (make check / demo)
 # Needs only what a bare Debian 12 has (bash, apt, dpkg, awk); installing
 # needs root.  Progress is one line per tenth downloaded and per package
-# installed; apt's errors are shown, debconf's and invoke-rc.d's chatter
-# (services not started in a container or chroot) is not.
+# installed; then apt's warnings, or, if it failed, what apt and the
+# packages' scripts said (without debconf's and invoke-rc.d's chatter).
 set -eu -o pipefail
 PKGS="gcc make libc6-dev libconfig-dev libcmocka-dev pkg-config
 bats bats-support bats-assert
@@ -14,7 +14,7 @@ curl netcat-openbsd python3 python3-prometheus-client nodejs
 nginx-light haproxy hyperfine valgrind strace iproute2 procps psmisc
 mandoc bash-completion util-linux clang libclang-rt-14-dev
 libmicrohttpd-dev prometheus systemd debhelper dpkg-dev fakeroot lintian
-binutils"
+binutils build-essential"
 
 missing() {
 	for p in $PKGS; do
@@ -52,7 +52,13 @@ install_pkgs() {
 	err=$(mktemp)
 	apt-get install -y -q --no-install-recommends -o APT::Status-Fd=3 \
 		-o Dpkg::Use-Pty=0 "$@" 3>&1 2>"$err" | progress || rc=$?
-	grep -v -e '^debconf: ' -e '^invoke-rc.d: ' "$err" >&2 || true
+	# what the packages' scripts said: apt's warnings if it worked, all
+	# of it if it did not
+	if [ "$rc" -eq 0 ]; then
+		grep '^W: ' "$err" >&2 || true
+	else
+		grep -v -e '^debconf: ' -e '^invoke-rc.d: ' "$err" >&2 || true
+	fi
 	rm -f "$err"
 	return "$rc"
 }
