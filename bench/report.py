@@ -391,6 +391,11 @@ def start(d, t):
         t.add('system calls of one start (strace -c): none / empty / shim',
               sc[0], '%s / %s' % (sc[1], sc[2]), '+%d over empty' % (
                   int(sc[2]) - int(sc[1])), '', '')
+    ir = [w[0] for w in d.get('start_ir', [])]
+    if len(ir) == 2:
+        t.add('instructions of one start in user space (callgrind Ir): '
+              'empty library / shim', ir[0], ir[1], '+%d Ir' % (
+                  int(ir[1]) - int(ir[0])), '', '')
     seg = d.get('start_segment')
     if seg:
         t.add('segment left by the programs that never connected', '',

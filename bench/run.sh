@@ -345,6 +345,14 @@ bench_start() {
 			rec "start_syscalls $(awk '$NF == "total" {print $4}' "$TMP/strace.start")"
 		done
 	fi
+	if command -v valgrind > /dev/null; then
+		for v in "$BIN/empty.so" "$LIB"; do
+			CBSHIM_SHM="$SHM-start" CBSHIM_CONFIG="$CONF" LD_PRELOAD="$v" \
+				valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+				/bin/true 2> "$TMP/cg.start.log"
+			rec "start_ir $(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$TMP/cg.start.log")"
+		done
+	fi
 	rec "start_segment $([ -e "/dev/shm$SHM-start" ] && echo yes || echo no)"
 }
 
