@@ -179,3 +179,42 @@ for i in range(3):
 	[ "$stderr" = "cbshim: CBSHIM_CONFIG or CBSHIM_SHM too long; passing through" ]
 	[ ! -e "$(seg)" ]
 }
+
+@test "fork_during_init: a child forked while another thread initialises starts its own" {
+	port=$(free_port)
+	server accept "$port"
+	# a preload after the shim that makes opening the configuration take
+	# 300 ms, so that the fork lands inside the first connect's start
+	cat >"$BATS_TEST_TMPDIR/slow.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+int open(const char *p, int flags, ...)
+{
+	static int (*real)(const char *, int, ...);
+	va_list ap;
+	int m = 0;
+
+	if (flags & O_CREAT) { va_start(ap, flags); m = va_arg(ap, int); va_end(ap); }
+	if (!real)
+		real = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
+	if (strstr(p, "slow.conf"))
+		usleep(300000);
+	return real(p, flags, m);
+}
+C
+	cc -shared -fPIC -o "$BATS_TEST_TMPDIR/slow.so" "$BATS_TEST_TMPDIR/slow.c" -ldl
+	: >"$BATS_TEST_TMPDIR/slow.conf"
+	SECONDS=0
+	run --separate-stderr timeout 20 env CBSHIM_CONFIG="$BATS_TEST_TMPDIR/slow.conf" \
+		LD_PRELOAD="$CBSHIM_LIB $BATS_TEST_TMPDIR/slow.so" \
+		"$HELPERS/firstconnect" forkinit "$port"
+	assert_success
+	assert_output "ok=2 refused=0 other=0"
+	[ -z "$stderr" ]
+	# the child did not sit out the 2 s bound and pass through: both counted
+	[ "$(fields "127.0.0.1:$port" total_calls successful_calls)" = "2 2" ]
+}

@@ -11,6 +11,10 @@
  *        firstconnect signal PORT
  *            a SIGUSR1 handler makes one blocking connect; raise(SIGUSR1)
  *            is the first thing main does.
+ *        firstconnect forkinit PORT
+ *            a thread makes the first connect; 100 ms later, while the
+ *            shim may still be initialising for it (a test slows that
+ *            down), the main thread forks; the child connects once.
  *        firstconnect none PORT
  *            no connect at all: socket(), bind, read and write on it,
  *            close, and a UDP connect (not governed).
@@ -115,6 +119,47 @@ forked(void)
 	return 0;
 }
 
+static void *
+one(void *unused)
+{
+	(void)unused;
+	attempt();
+	return NULL;
+}
+
+static int
+forkinit(void)
+{
+	pthread_t t;
+	int st, r[3];
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) < 0 || pthread_create(&t, NULL, one, NULL) != 0)
+		return 1;
+	usleep(100000);
+	if ((pid = fork()) < 0)
+		return 1;
+	if (pid == 0) {
+		atomic_store(&ok, 0);
+		atomic_store(&refused, 0);
+		atomic_store(&other, 0);
+		attempt();
+		r[0] = ok;
+		r[1] = refused;
+		r[2] = other;
+		_exit(write(p[1], r, sizeof(r)) == sizeof(r) ? 0 : 1);
+	}
+	if (waitpid(pid, &st, 0) < 0 || st != 0 ||
+	    read(p[0], r, sizeof(r)) != sizeof(r))
+		return 1;
+	pthread_join(t, NULL);
+	ok += r[0];
+	refused += r[1];
+	other += r[2];
+	return 0;
+}
+
 /* Everything but a governed connect. */
 static int
 none(void)
@@ -158,6 +203,8 @@ main(int argc, char **argv)
 		r = threads(atoi(argv[2]));
 	else if (strcmp(argv[1], "fork") == 0 && argc == 3)
 		r = forked();
+	else if (strcmp(argv[1], "forkinit") == 0 && argc == 3)
+		r = forkinit();
 	else if (strcmp(argv[1], "signal") == 0 && argc == 3)
 		r = 0;
 	else if (strcmp(argv[1], "none") == 0 && argc == 3)
@@ -172,6 +219,6 @@ main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: firstconnect threads T PORT | fork PORT | "
-		"signal PORT | none PORT\n");
+		"forkinit PORT | signal PORT | none PORT\n");
 	return 2;
 }
