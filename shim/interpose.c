@@ -97,6 +97,7 @@ static struct {
 static _Atomic int resolved;
 
 static void resolve(void);
+static void keep_env(void);
 static void init(void);
 static int active(void);
 static int governing(int fd, const struct sockaddr *sa, socklen_t len);
@@ -152,7 +153,7 @@ static pid_t my_pid;
 /* see keep_env; small enough to stay in the data segment's last page
  * (more .bss costs every process one more mmap at load) */
 static char start_config[1024], start_shm[256];
-static int start_too_long;
+static int start_kept, start_too_long;
 
 /* One line per process.  At start-up (init) it may go to syslog; on the
  * connect path (hot) only write(2) is safe, so a syslog configuration
@@ -205,6 +206,7 @@ init(void)
 		atomic_store(&state, ST_OFF);
 		return;
 	}
+	keep_env();	/* done, unless a connect came before our constructor */
 	if (start_too_long)
 		return fail_init("CBSHIM_CONFIG or CBSHIM_SHM too long; "
 				 "passing through");
@@ -250,6 +252,9 @@ keep_env(void)
 {
 	const char *e;
 
+	if (start_kept)
+		return;
+	start_kept = 1;
 	if ((e = secure_getenv("CBSHIM_CONFIG")) && *e &&
 	    snprintf(start_config, sizeof(start_config), "%s", e) >=
 	    (int)sizeof(start_config))

@@ -218,3 +218,29 @@ C
 	# the child did not sit out the 2 s bound and pass through: both counted
 	[ "$(fields "127.0.0.1:$port" total_calls successful_calls)" = "2 2" ]
 }
+
+@test "connect_before_the_constructor: another library's constructor connects first, with the start-up variables" {
+	port=$(free_port)
+	server accept "$port"
+	# preloaded after the shim, so its constructor runs before the shim's
+	cat >"$BATS_TEST_TMPDIR/early.c" <<C
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+__attribute__((constructor)) static void early(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons($port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	connect(fd, (struct sockaddr *)&a, sizeof(a));
+	close(fd);
+}
+C
+	cc -shared -fPIC -o "$BATS_TEST_TMPDIR/early.so" "$BATS_TEST_TMPDIR/early.c"
+	run --separate-stderr env LD_PRELOAD="$CBSHIM_LIB $BATS_TEST_TMPDIR/early.so" /bin/true
+	assert_success
+	[ -z "$stderr" ]
+	[ "$(fields "127.0.0.1:$port" total_calls successful_calls)" = "1 1" ]
+}
