@@ -97,6 +97,16 @@ def closed(d, t):
                   '%.2f' % (float(a['dflt_cpu_ns']) / 1e3),
                   '%.4f, +%.2f µs' % (r, (float(a['dflt_cpu_ns']) -
                                       float(a['libc_cpu_ns'])) / 1e3), '', '')
+    ctp = defaultdict(dict)
+    for rep, side, v in d.get('closed_ct', []):
+        ctp[rep][side] = float(v)
+    if ctp:
+        r = [x['ct'] / x['plain'] for x in ctp.values()]
+        t.add('with connect_timeout set vs the shim without it (µs per '
+              'cycle, %d pairs)' % len(r),
+              mmm([x['plain'] / 1e3 for x in ctp.values()]),
+              mmm([x['ct'] / 1e3 for x in ctp.values()]), mmm(r, '%.4f'),
+              'reported', '')
     sc = {w[0]: w[1:] for w in d.get('strace', [])}
     if 'on' in sc and 'off' in sc:
         t.add('syscalls per cycle, strace -c', ' '.join(sc['off']),

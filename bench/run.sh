@@ -113,7 +113,23 @@ bench_closed() {
 	rec "syscost $("$BIN/connbench" syscost 20000)"
 	closed_strace
 	rec "closed_state $("$CBCTL" --shm "$SHM-closed" show "127.0.0.1:$PORT" --json | tr -d '\n ')"
+	bench_closed_ct
 	CLOSED_PORT=$PORT
+}
+
+# 1b. the closed path with connect_timeout set (TCP_USER_TIMEOUT read, set
+# and given back: three system calls) against the same shim without it
+bench_closed_ct() {
+	local i a b ct=$TMP/ct.conf
+	echo 'defaults = { connect_timeout = "5s"; };' > "$ct"
+	say "1b. closed path with connect_timeout: $REPS pairs of $CYC cycles"
+	for i in $(seq "$REPS"); do
+		a=$(shim "$SHM-closed" "${CL[@]}" "$BIN/connbench" cycle 127.0.0.1 "$PORT" "$CYC" | field cycle_ns)
+		b=$(CBSHIM_SHM="$SHM-closedct" CBSHIM_CONFIG="$ct" LD_PRELOAD="$LIB" \
+			"${CL[@]}" "$BIN/connbench" cycle 127.0.0.1 "$PORT" "$CYC" | field cycle_ns)
+		rec "closed_ct $i plain $a"
+		rec "closed_ct $i ct $b"
+	done
 }
 
 # syscalls per closed-path cycle, with and without the shim (N and 2N)

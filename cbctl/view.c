@@ -95,6 +95,7 @@ copy_breaker(struct cb_breaker *dst, struct cb_breaker *src)
 		CP(win[i]);
 	CP(win_last);
 	CP(win_fail);
+	CP(conn_timeout);
 	for (i = 0; i < CB_ERRNO_MAX / 64; i++)
 		CP(fail_mask[i]);
 }
@@ -365,6 +366,8 @@ policy_json(struct json *j, const struct cb_policy *p)
 	json_u64(j, p->window_ms);
 	json_key(j, "minimum_calls");
 	json_u64(j, p->minimum_calls);
+	json_key(j, "connect_timeout_ms");
+	json_u64(j, p->connect_timeout_ms);
 	json_obj_end(j);
 }
 
@@ -472,6 +475,9 @@ show_policy(FILE *f, const struct cb_policy *p)
 	cbctl_duration(p->window_ms, d1, sizeof(d1));
 	KV("  window", "%s", d1);
 	KV("  minimum_calls", "%u", p->minimum_calls);
+	if (p->connect_timeout_ms)
+		cbctl_duration(p->connect_timeout_ms, d1, sizeof(d1));
+	KV("  connect_timeout", "%s", p->connect_timeout_ms ? d1 : "off");
 }
 
 static void

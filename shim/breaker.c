@@ -219,7 +219,8 @@ cb_policy_valid(const struct cb_policy *p)
 	    p->mode > CB_MODE_OFF || !cb_reject_errno_ok(p->reject_errno) ||
 	    p->failure_rate_threshold > CB_MAX_RATE_THRESHOLD ||
 	    p->window_ms < CB_MIN_WINDOW_MS || p->window_ms > CB_MAX_WINDOW_MS ||
-	    p->minimum_calls < 1 || p->minimum_calls > CB_MAX_MINIMUM_CALLS)
+	    p->minimum_calls < 1 || p->minimum_calls > CB_MAX_MINIMUM_CALLS ||
+	    p->connect_timeout_ms > CB_MAX_TIMEOUT_MS)
 		return -EINVAL;
 	return 0;
 }
@@ -459,6 +460,11 @@ cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p)
 	seed = atomic_load_explicit(&b->pol_c, memory_order_relaxed) >> 32;
 	atomic_store_explicit(&b->pol_c, p->backoff_milli | (seed << 32),
 			      memory_order_relaxed);
+	/* bit 31 set: a written word is never zero (CB_MAX_TIMEOUT_MS
+	 * leaves it free) */
+	atomic_store_explicit(&b->conn_timeout,
+			      p->connect_timeout_ms | CB_CONN_TIMEOUT_SET,
+			      memory_order_relaxed);
 	a = (uint64_t)(p->failure_threshold & 0xffff) |
 	    ((uint64_t)(p->success_threshold & 0xfff) << 16) |
 	    ((uint64_t)(p->half_open_max_calls & 0xfff) << 28) |
@@ -500,9 +506,19 @@ cb_breaker_get_policy(const struct cb_breaker *b, struct cb_policy *p)
 	p->failure_rate_threshold = PR_THRESHOLD(r);
 	p->window_ms = PR_WINDOW(r);
 	p->minimum_calls = PR_MINIMUM(r);
+	p->connect_timeout_ms = cb_breaker_connect_timeout(b);
 	for (i = 0; i < CB_ERRNO_MAX / 64; i++)
 		p->failures[i] = atomic_load_explicit(&b->fail_mask[i],
 		    memory_order_relaxed) & ~1ull;
+}
+
+/* relaxed: a policy word read on its own; a reload racing an attempt
+ * gives it the old or the new timeout, either is right */
+uint32_t
+cb_breaker_connect_timeout(const struct cb_breaker *b)
+{
+	return atomic_load_explicit(&b->conn_timeout, memory_order_relaxed) &
+	       ~CB_CONN_TIMEOUT_SET;
 }
 
 int

@@ -70,6 +70,7 @@ enum cb_why {
  * a bucket counts up to CB_WINDOW_BUCKET_MAX outcomes. */
 #define CB_WINDOW_BUCKETS 6u
 #define CB_WINDOW_BUCKET_MAX 0xfffffu
+#define CB_CONN_TIMEOUT_SET 0x80000000u	/* conn_timeout: written */
 
 /* A breaker's policy, as the configuration describes it. */
 struct cb_policy {
@@ -84,6 +85,7 @@ struct cb_policy {
 	uint32_t minimum_calls;		/* 1..CB_MAX_MINIMUM_CALLS, 20 */
 	uint8_t mode;			/* enum cb_mode */
 	uint8_t reject_errno;		/* errno of a rejection, ECONNREFUSED */
+	uint32_t connect_timeout_ms;	/* 0 (off) or 1..CB_MAX_TIMEOUT_MS */
 	uint64_t failures[CB_ERRNO_MAX / 64];	/* bit e set: errno e fails */
 };
 
@@ -106,7 +108,7 @@ struct cb_breaker {
 	_Atomic uint64_t stale;		/* outcomes dropped: older generation */
 	_Atomic uint64_t pol_c;		/* backoff_milli | jitter seed */
 	_Atomic uint32_t last_errno;
-	_Atomic uint32_t pad_;
+	_Atomic uint32_t conn_timeout;	/* SET | connect_timeout_ms (0 off) */
 	_Atomic uint64_t pol_r;		/* the failure-rate rule (breaker.c) */
 	_Atomic uint64_t win_last;	/* highest bucket number counted */
 	_Atomic uint64_t win_fail;	/* highest bucket with a failure */
@@ -177,6 +179,10 @@ void cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p);
 
 /* cb_breaker_get_policy - read b's policy.  Thread-safe. */
 void cb_breaker_get_policy(const struct cb_breaker *b, struct cb_policy *p);
+
+/* cb_breaker_connect_timeout - b's connect_timeout in ms, 0 when off
+ * (one relaxed load). */
+uint32_t cb_breaker_connect_timeout(const struct cb_breaker *b);
 
 /* cb_breaker_mode - b's enum cb_mode (one relaxed load). */
 int cb_breaker_mode(const struct cb_breaker *b);

@@ -51,6 +51,7 @@ enum {
 	F_RATE = 1 << 9,
 	F_WINDOW = 1 << 10,
 	F_MINIMUM = 1 << 11,
+	F_CONNECT_TO = 1 << 12,
 };
 
 /* A rule: family 0 matches both; addresses are big-endian words (an IPv4
@@ -149,6 +150,10 @@ static int rd_timeout(struct ctx *x, const config_setting_t *s,
 		      const char *path, struct cb_policy *p);
 static int rd_timeout_max(struct ctx *x, const config_setting_t *s,
 			  const char *path, struct cb_policy *p);
+static int rd_off_duration(struct ctx *x, const config_setting_t *s,
+			   const char *path, uint32_t *ms);
+static int rd_connect_timeout(struct ctx *x, const config_setting_t *s,
+			      const char *path, struct cb_policy *p);
 static int rd_backoff(struct ctx *x, const config_setting_t *s,
 		      const char *path, struct cb_policy *p);
 static int rd_mode(struct ctx *x, const config_setting_t *s, const char *path,
@@ -792,6 +797,7 @@ static const struct pkey pkeys[] = {
 	{ "failure_rate_threshold", F_RATE, rd_rate },
 	{ "window", F_WINDOW, rd_window },
 	{ "minimum_calls", F_MINIMUM, rd_minimum },
+	{ "connect_timeout", F_CONNECT_TO, rd_connect_timeout },
 };
 #define NPKEYS (sizeof(pkeys) / sizeof(pkeys[0]))
 
@@ -920,6 +926,28 @@ rd_minimum(struct ctx *x, const config_setting_t *s, const char *path,
 	   struct cb_policy *p)
 {
 	return rd_count(x, s, path, CB_MAX_MINIMUM_CALLS, &p->minimum_calls);
+}
+
+/* A duration that may be off: "0" (or absent) is off (0 ms). */
+static int
+rd_off_duration(struct ctx *x, const config_setting_t *s, const char *path,
+		uint32_t *ms)
+{
+	const char *str;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING &&
+	    (str = config_setting_get_string(s)) && strcmp(str, "0") == 0) {
+		*ms = 0;
+		return 0;
+	}
+	return rd_duration(x, s, path, ms);
+}
+
+static int
+rd_connect_timeout(struct ctx *x, const config_setting_t *s,
+		   const char *path, struct cb_policy *p)
+{
+	return rd_off_duration(x, s, path, &p->connect_timeout_ms);
 }
 
 /* A float or an integer, 1.0..100.0, kept in thousandths. */

@@ -1,9 +1,7 @@
 /*
  * fdtrack.c - per-process fd table (see fdtrack.h).
  *
- * Word layout: bits 0-2 state, 3-4 ticket kind, 5-25 slot (21 bits: the
- * table has at most 2^21 slots), 26-63 generation (CB_TICKET_GEN_BITS of
- * the breaker's full one).  Memory orders: the cookie is
+ * The word's layout is conn.h's.  Memory orders: the cookie is
  * stored before the word with release, and read after an acquire load of
  * the word, so whoever sees a word sees its cookie.
  */
@@ -14,11 +12,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
-_Static_assert(26 + CB_TICKET_GEN_BITS == 64, "fd word: generation bits");
-
 struct entry {
 	_Atomic uint64_t w;
 	_Atomic uint64_t cookie;
+	_Atomic uint64_t aux;
 };
 
 static struct entry *tab;
@@ -56,22 +53,6 @@ cb_fd_load(int fd)
 	if (fd < 0 || (uint32_t)fd >= cb_fdtrack_limit())
 		return 0;
 	return atomic_load_explicit(&tab[fd].w, memory_order_acquire);
-}
-
-void
-cb_fd_decode(uint64_t w, struct cb_fd *f)
-{
-	f->state = (enum cb_fd_state)(w & 7);
-	f->ticket.kind = (uint8_t)((w >> 3) & 3);
-	f->slot = (uint32_t)((w >> 5) & 0x1fffff);
-	f->ticket.gen = w >> 26;
-}
-
-uint64_t
-cb_fd_encode(const struct cb_fd *f)
-{
-	return (uint64_t)f->state | ((uint64_t)(f->ticket.kind & 3) << 3) |
-	       ((uint64_t)(f->slot & 0x1fffff) << 5) | (f->ticket.gen << 26);
 }
 
 void
@@ -113,6 +94,38 @@ cb_fd_cookie(int fd)
 	if (fd < 0 || (uint32_t)fd >= cb_fdtrack_limit())
 		return 0;
 	return atomic_load_explicit(&tab[fd].cookie, memory_order_relaxed);
+}
+
+void
+cb_fd_set_aux(int fd, uint64_t aux)
+{
+	if (fd >= 0 && (uint32_t)fd < tab_len)
+		atomic_store_explicit(&tab[fd].aux, aux, memory_order_relaxed);
+}
+
+uint64_t
+cb_fd_aux(int fd)
+{
+	if (fd < 0 || (uint32_t)fd >= tab_len)
+		return 0;
+	return atomic_load_explicit(&tab[fd].aux, memory_order_relaxed);
+}
+
+/* relaxed: the flags order nothing else; the word's CAS orders the rest */
+void
+cb_fd_aux_or(int fd, uint64_t bits)
+{
+	if (fd >= 0 && (uint32_t)fd < tab_len)
+		atomic_fetch_or_explicit(&tab[fd].aux, bits,
+		    memory_order_relaxed);
+}
+
+void
+cb_fd_aux_and(int fd, uint64_t bits)
+{
+	if (fd >= 0 && (uint32_t)fd < tab_len)
+		atomic_fetch_and_explicit(&tab[fd].aux, bits,
+		    memory_order_relaxed);
 }
 
 void

@@ -1,15 +1,19 @@
 /*
  * interpose.c - the exported libc wrappers: what happens on connect().
  *
- *   connect() -> govern() decides: is this a TCP socket to an IP:port whose
- *   breaker says no?  Then fail with ECONNREFUSED, no system call.  Else
- *   call the real connect and settle() the attempt from its result: now
- *   (success, failure, neither) or later (pending: the outcome is learned
- *   at getsockopt(SO_ERROR), the first send or receive, or close).
+ *   connect() -> begin(): govern() decides (is this a TCP socket to an
+ *   IP:port whose breaker says no?  Then reject(): ECONNREFUSED at once,
+ *   or on a non-blocking socket EINPROGRESS and the refusal reported later,
+ *   as the kernel does; no system call toward the destination).  Admitted,
+ *   the attempt is bounded (connect_timeout) and recorded BEFORE the real
+ *   connect; its result, and every later event on the fd (SO_ERROR, I/O,
+ *   close, dup over it), goes to report(), which steps the fd's entry
+ *   through conn.c's one transition function and records the outcome.
  *
  * Everything else here follows an fd's life (socket, accept, dup*, fcntl
- * F_DUPFD*, close, close_range, closefrom, fork) so that an outcome is only
- * ever charged to the destination its socket was connected to.
+ * F_DUPFD*, F_SETFL, ioctl FIONBIO, close, close_range, closefrom, fork) so
+ * that an outcome is only ever charged to the destination its socket was
+ * connected to.
  *
  * Rules: real functions are found once with dlsym(RTLD_NEXT); any trouble
  * means pass-through with one "cbshim: ..." line per process; on every path
@@ -35,7 +39,9 @@
 #include <pthread.h>
 #include <linux/futex.h>
 #include <signal.h>
+#include <netinet/tcp.h>
 #include <sys/auxv.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -45,6 +51,7 @@
 
 #include "breaker.h"
 #include "config.h"
+#include "conn.h"
 #include "fdtrack.h"
 #include "libconfig_dl.h"
 #include "table.h"
@@ -87,6 +94,7 @@ static struct {
 	int (*dup3)(int, int, int);
 	int (*fcntl)(int, int, ...);
 	int (*fcntl64)(int, int, ...);
+	int (*ioctl)(int, unsigned long, ...);
 	FILE *(*fdopen)(int, const char *);
 	ssize_t (*read_chk)(int, void *, size_t, size_t);
 	ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
@@ -102,19 +110,28 @@ static void init(void);
 static int active(void);
 static int governing(int fd, const struct sockaddr *sa, socklen_t len);
 static void warn_once(const char *msg, int hot);
-static int govern(int fd, const struct sockaddr *sa, socklen_t len,
-		  struct cb_fd *f);
-static void settle(int fd, const struct cb_fd *f, int r, int err);
-static void outcome(const struct cb_fd *f, int success, int err);
-static void conclude(const struct cb_fd *f, int err);
-static void resolve_pending(int fd, uint64_t w, int connected, int err);
-static void after_io(int fd, ssize_t r, int err, int sending);
+static int govern(int fd, uint64_t w, const struct sockaddr *sa,
+		  socklen_t len, struct cb_breaker **bp, struct cb_conn_ev *ev);
+static void outcome(const struct cb_conn *c, int success, int err);
+static void conclude(const struct cb_conn *c, int err);
+static int report(int fd, uint64_t w, struct cb_conn_ev *ev);
+static int begin(int fd, uint64_t *wp, const struct sockaddr *sa,
+		 socklen_t len);
+static int untracked(int fd, const struct cb_conn *c, int changed,
+		     struct cb_conn_out *o);
+static void arm_timeout(int fd, const struct cb_breaker *b,
+			struct cb_conn_ev *ev, unsigned *own);
+static void sync_flags(int fd, const struct cb_conn *c,
+		       const struct cb_conn *n);
+static int reject(int fd, struct cb_conn *c, int err);
+static int nonblocking(int fd);
+static void after_io(int fd, uint64_t w, ssize_t r, int err, int sending);
 static void forget_fd(int fd);
 static uint64_t cookie_of(int fd);
 static int connected(int fd);
-static int dissolve(int fd, uint64_t w, const struct sockaddr *sa,
-		    socklen_t len);
+static int dissolve(int fd, const struct sockaddr *sa, socklen_t len);
 static void at_fork_child(void);
+static void flags_set(int fd, int nonblock);
 
 #define R(name) (resolved ? real.name : (resolve(), real.name))
 
@@ -127,7 +144,7 @@ resolve(void)
 	GET(write); GET(writev); GET(recv); GET(recvfrom); GET(recvmsg);
 	GET(read); GET(getsockopt); GET(close); GET(close_range);
 	GET(closefrom); GET(dup); GET(dup2); GET(dup3); GET(fcntl);
-	GET(fcntl64); GET(fdopen);
+	GET(fcntl64); GET(fdopen); GET(ioctl);
 #undef GET
 	/* _FORTIFY_SOURCE builds call these instead of read/recv/recvfrom */
 	real.read_chk = dlsym(RTLD_NEXT, "__read_chk");
@@ -173,7 +190,7 @@ warn_once(const char *msg, int hot)
 			syslog(LOG_WARNING, "cbshim: %s", msg);
 		return;
 	}
-	if (cb_fd_state_of(cb_fd_load(2)) >= CB_FD_TCP)
+	if (cb_conn_state_of(cb_fd_load(2)) >= CB_CONN_TCP)
 		return;
 	n = snprintf(buf, sizeof(buf), "cbshim: %s\n", msg);
 	if (n > (int)sizeof(buf) - 1)
@@ -405,7 +422,7 @@ at_fork_child(void)
 	cb_fdtrack_forget();
 }
 
-/* ---- deciding and settling --------------------------------------- */
+/* ---- deciding ------------------------------------------------------ */
 
 /* A TCP socket handed to fdopen() before its connect: take its cookie at
  * connect.  fclose() closes through libc's internal path, unseen, so only
@@ -413,10 +430,14 @@ at_fork_child(void)
  * calls); every other socket skips the extra system call. */
 #define COOKIE_WANTED UINT64_MAX
 
+/* The cookie an attempt's entry keeps: the socket's own when fdopen()
+ * asked for it, else what the entry had. */
 static uint64_t
-cookie_if_wanted(int fd)
+cookie_for_attempt(int fd)
 {
-	return cb_fd_cookie(fd) == COOKIE_WANTED ? cookie_of(fd) : 0;
+	uint64_t c = cb_fd_cookie(fd);
+
+	return c == COOKIE_WANTED ? cookie_of(fd) : c;
 }
 
 static uint64_t
@@ -445,31 +466,6 @@ breaker_at(uint32_t slot)
 	return cb_table_slot(table, slot, &b, NULL) == 0 ? b : NULL;
 }
 
-static void
-outcome(const struct cb_fd *f, int success, int err)
-{
-	struct cb_transition tr;
-	struct cb_breaker *b = breaker_at(f->slot);
-
-	if (!b)
-		return;
-	cb_breaker_record(b, &f->ticket, success, err, cb_now_ms(), &tr);
-	event(f->slot, &tr);
-}
-
-/* An attempt that did not connect ended with err: a failure if the
- * breaker's policy says so, else neither (a probe's place is freed). */
-static void
-conclude(const struct cb_fd *f, int err)
-{
-	struct cb_breaker *b = breaker_at(f->slot);
-
-	if (b && cb_breaker_is_failure(b, err))
-		outcome(f, 0, err);
-	else if (b)
-		cb_breaker_release(b, &f->ticket);
-}
-
 /* Is this a governed TCP socket?  Known from socket() when we saw it;
  * else ask the kernel once. */
 static int
@@ -478,10 +474,10 @@ is_tcp(int fd, uint64_t w)
 	int type = 0;
 	socklen_t l = sizeof(type);
 
-	switch (cb_fd_state_of(w)) {
-	case CB_FD_OTHER:
+	switch (cb_conn_state_of(w)) {
+	case CB_CONN_OTHER:
 		return 0;
-	case CB_FD_NONE:
+	case CB_CONN_NONE:
 		if (R(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
 			return 0;
 		return type == SOCK_STREAM;
@@ -490,101 +486,116 @@ is_tcp(int fd, uint64_t w)
 	}
 }
 
-/* Decide an attempt to sa on fd.  Returns 1 to go ahead (f filled: slot
- * and ticket; f->state CB_FD_NONE means "not governed, just pass"), or
- * -1: rejected, errno set. */
+/* Decide an attempt to sa on fd (entry word w).  Returns 0: not governed,
+ * just pass; 1: admitted (*bp, ev->slot, ev->ticket filled); -1: rejected
+ * (*bp and ev->slot filled). */
 static int
-govern(int fd, const struct sockaddr *sa, socklen_t len, struct cb_fd *f)
+govern(int fd, uint64_t w, const struct sockaddr *sa, socklen_t len,
+       struct cb_breaker **bp, struct cb_conn_ev *ev)
 {
 	struct cb_dest d;
 	struct cb_key k;
-	struct cb_breaker *b;
 	struct cb_policy p;
 	struct cb_transition tr;
-	uint64_t w;
 	int r;
 
-	memset(f, 0, sizeof(*f));
 	if (cb_dest_from_sockaddr(&d, sa, len) < 0)
-		return 1;
+		return 0;
 	/* the breaker's line is likely cold (a system call came before):
 	 * fetch it while the fd table is read */
 	cb_table_key(table, &d, &k);
-	w = cb_fd_load(fd);
 	if (!is_tcp(fd, w))
-		return 1;
-	if (cb_table_find_key(table, &k, &b, &f->slot) < 0) {
+		return 0;
+	if (cb_table_find_key(table, &k, bp, &ev->slot) < 0) {
 		cb_config_policy(config, &d, &p);
 		if (p.mode == CB_MODE_OFF)
-			return 1;
+			return 0;
 		/* -EBUSY: another process is creating this breaker and
 		 * stalls; this one attempt passes, unprotected, unsaid */
-		if ((r = cb_table_insert(table, &d, &p, &b, &f->slot)) < 0) {
+		if ((r = cb_table_insert(table, &d, &p, bp, &ev->slot)) < 0) {
 			cb_table_count_unprotected(table);
 			if (r == -ENOSPC)
 				warn_once("breaker table full: new destinations "
 					  "pass through unprotected (raise "
 					  "shm.max_breakers)", 1);
-			return 1;
+			return 0;
 		}
 	}
-	if (cb_breaker_mode(b) == CB_MODE_OFF)
-		return 1;
+	if (cb_breaker_mode(*bp) == CB_MODE_OFF)
+		return 0;
 	/* closed, or open until reset: decided without reading the clock */
-	r = cb_breaker_admit_fast(b, &f->ticket);
+	r = cb_breaker_admit_fast(*bp, &ev->ticket);
 	if (r > 0) {
-		r = cb_breaker_admit(b, cb_now_ms(), &f->ticket, &tr);
-		event(f->slot, &tr);
+		r = cb_breaker_admit(*bp, cb_now_ms(), &ev->ticket, &tr);
+		event(ev->slot, &tr);
 	}
-	if (r < 0) {
-		errno = cb_breaker_reject_errno(b);
-		return -1;
-	}
-	f->state = CB_FD_PENDING;
-	return 1;
+	return r < 0 ? -1 : 1;
 }
 
-/* The attempt f on fd returned r (errno err): settle it now or leave it
- * pending.  errno is the caller's to restore. */
+/* ---- the lifecycle: events to conn.c, outcomes to the breaker ------ */
+
 static void
-settle(int fd, const struct cb_fd *f, int r, int err)
+outcome(const struct cb_conn *c, int success, int err)
 {
-	struct cb_fd g = *f;
+	struct cb_transition tr;
+	struct cb_breaker *b = breaker_at(c->slot);
 
-	if (f->state != CB_FD_PENDING)
+	if (!b)
 		return;
-	if (r == 0) {
-		outcome(f, 1, 0);
-		g.state = CB_FD_CONNECTED;
-		cb_fd_store(fd, cb_fd_encode(&g), cookie_if_wanted(fd));
-		return;
-	}
-	if ((err == EINPROGRESS || err == EINTR) &&
-	    (uint32_t)fd < cb_fdtrack_limit()) {
-		cb_fd_store(fd, cb_fd_encode(&g), cookie_if_wanted(fd));
-		return;
-	}
-	conclude(f, err);
-	g.state = CB_FD_TCP;
-	cb_fd_store(fd, cb_fd_encode(&g), cb_fd_cookie(fd));
+	cb_breaker_record(b, &c->ticket, success, err, cb_now_ms(), &tr);
+	event(c->slot, &tr);
 }
 
-/* A pending attempt on fd (entry word w) is over: connected, or err. */
+/* An attempt that did not connect ended with err: a failure if the
+ * breaker's policy says so, else neither (a probe's place is freed). */
 static void
-resolve_pending(int fd, uint64_t w, int connected, int err)
+conclude(const struct cb_conn *c, int err)
 {
-	struct cb_fd f, g;
+	struct cb_breaker *b = breaker_at(c->slot);
 
-	cb_fd_decode(w, &f);
-	g = f;
-	g.state = connected ? CB_FD_CONNECTED : CB_FD_TCP;
-	if (!cb_fd_cas(fd, w, cb_fd_encode(&g)))
-		return;			/* someone else resolved it */
-	if (connected)
-		outcome(&f, 1, 0);
-	else
-		conclude(&f, err);
+	if (b && cb_breaker_is_failure(b, err))
+		outcome(c, 0, err);
+	else if (b)
+		cb_breaker_release(b, &c->ticket);
 }
+
+/* The program's own TCP_USER_TIMEOUT, kept while connect_timeout's was
+ * in force, comes back. */
+static void
+restore_timeout(int fd)
+{
+	unsigned own = (unsigned)(cb_fd_aux(fd) & CB_AUX_OWN_MASK);
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &own,
+		       sizeof(own)) < 0)
+		return;
+}
+
+/* Do what a step said: errno is the caller's to restore. */
+static void
+apply(int fd, const struct cb_conn *c, const struct cb_conn_out *o)
+{
+	struct cb_breaker *b;
+
+	if (o->restore)
+		restore_timeout(fd);
+	switch (o->verdict) {
+	case CB_OUT_SUCCESS:
+		outcome(c, 1, 0);
+		break;
+	case CB_OUT_FAILURE:
+		outcome(c, 0, o->err);
+		break;
+	case CB_OUT_ENDED:
+		conclude(c, o->err);
+		break;
+	case CB_OUT_RELEASE:
+		if ((b = breaker_at(c->slot)))
+			cb_breaker_release(b, &c->ticket);
+		break;
+	}
+}
+
 /* Is the socket on fd connected (its handshake done)? */
 static int
 connected(int fd)
@@ -604,67 +615,212 @@ same_socket(int fd)
 	return c == 0 || c == COOKIE_WANTED || c == cookie_of(fd);
 }
 
-/* After a send (sending) or receive on fd returned r with errno err. */
-static void
-after_io(int fd, ssize_t r, int err, int sending)
+/* The socket's pending error (consumed, as the kernel does when the
+ * program would have read it next), or -2 when it cannot be read. */
+static int
+so_error(int fd)
 {
-	uint64_t w = cb_fd_load(fd);
-	struct cb_fd f, g;
+	int err = 0;
+	socklen_t l = sizeof(err);
 
-	switch (cb_fd_state_of(w)) {
-	case CB_FD_PENDING:
-		/* 0 bytes proves nothing (a zero-length read or send works on
-		 * a socket still connecting): ask whether it is connected */
-		if (r > 0 || (r == 0 && connected(fd)))
-			resolve_pending(fd, w, 1, 0);
-		else if (r < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR &&
-			 err != ENOTCONN && same_socket(fd))
-			resolve_pending(fd, w, 0, err);
-		return;
-	case CB_FD_CONNECTED:
-		if (!sending || r >= 0 ||
-		    (err != EPIPE && err != ECONNRESET && err != ETIMEDOUT))
-			return;
-		cb_fd_decode(w, &f);
-		g = f;
-		g.state = CB_FD_SPENT;
-		if (!same_socket(fd)) {
-			cb_fd_cas(fd, w, 0);
-			return;
-		}
-		if (cb_fd_cas(fd, w, cb_fd_encode(&g)))
-			outcome(&f, 0, err);
-		return;
-	default:
-		return;
+	return R(getsockopt)(fd, SOL_SOCKET, SO_ERROR, &err, &l) == 0 ?
+	       err : -2;
+}
+
+/* Event ev happened on fd, whose entry word was w: step the entry (asking
+ * the kernel for the facts the step needs), install the next entry by CAS
+ * and, if this thread did, record the outcome.  The one place where an
+ * entry's state changes after its attempt began.  Returns the errno the
+ * call must fail with instead of its own (a rejection reported late), or
+ * 0.  errno is the caller's to restore. */
+static int
+report(int fd, uint64_t w, struct cb_conn_ev *ev)
+{
+	struct cb_conn c, n;
+	struct cb_conn_out o;
+	int r;
+
+	ev->peer = ev->same = ev->soerr = -1;
+	for (;;) {
+		cb_conn_decode(w, cb_fd_aux(fd), &c);
+		r = cb_conn_step(&c, ev, &n, &o);
+		if (r == CB_NEED_PEER)
+			ev->peer = connected(fd);
+		else if (r == CB_NEED_SAME)
+			ev->same = same_socket(fd);
+		else if (r == CB_NEED_SOERR)
+			ev->soerr = so_error(fd);
+		else if ((uint32_t)fd >= cb_fdtrack_limit())
+			return untracked(fd, &c, r, &o);
+		else if (r == 0)
+			return 0;
+		else if (cb_fd_cas(fd, w, cb_conn_encode(&n))) {
+			sync_flags(fd, &c, &n);
+			apply(fd, &c, &o);
+			return o.report;
+		} else
+			w = cb_fd_load(fd);	/* moved on: step again */
 	}
 }
 
-/* fd is going away (close, dup2 over it, close_range): a pending attempt
- * ends now.  Connected: success.  Failed: its errno.  Still in progress:
- * the program gave up on it, a failure (ETIMEDOUT). */
+/* The entry's flags live beside its word (conn.h): the CAS winner moves
+ * those that changed, bit by bit, so a concurrent F_SETFL is not lost. */
+static void
+sync_flags(int fd, const struct cb_conn *c, const struct cb_conn *n)
+{
+	uint64_t was = cb_conn_flags(c), now = cb_conn_flags(n);
+
+	if (now & ~was)
+		cb_fd_aux_or(fd, now & ~was);
+	if (was & ~now)
+		cb_fd_aux_and(fd, ~(was & ~now));
+}
+
+/* An attempt on an fd past the table (a limit raised after start-up)
+ * lives only in its connect call: settled there, or, still in progress,
+ * let go (neither) since nothing can follow it. */
+static int
+untracked(int fd, const struct cb_conn *c, int changed,
+	  struct cb_conn_out *o)
+{
+	if (!changed && c->state == CB_CONN_CONNECTING) {
+		o->verdict = CB_OUT_RELEASE;
+		o->restore = c->uto;
+	}
+	apply(fd, c, o);
+	return 0;
+}
+
+/* The attempt to sa on fd (entry word w) is about to enter the kernel:
+ * decide it; admitted, bound it (connect_timeout) and record it as
+ * CONNECTING before the real call, so that leaving the call by a
+ * siglongjmp or a cancellation still leaves an attempt to settle.
+ * Returns 0 to go ahead, -1 rejected (errno set as §2c says). */
+static int
+begin(int fd, uint64_t *wp, const struct sockaddr *sa, socklen_t len)
+{
+	struct cb_conn_ev ev = { .kind = CB_EV_BEGIN };
+	struct cb_breaker *b = NULL;
+	struct cb_conn c, n;
+	struct cb_conn_out o;
+	unsigned own = 0;
+	int r = govern(fd, *wp, sa, len, &b, &ev);
+
+	if (r == 0)
+		return 0;
+	cb_conn_decode(*wp, cb_fd_aux(fd), &c);
+	if (c.state == CB_CONN_NONE) {	/* a socket we did not see made */
+		c.state = CB_CONN_TCP;
+		c.nonblock = nonblocking(fd);
+	}
+	if (r < 0)
+		return reject(fd, &c, cb_breaker_reject_errno(b));
+	arm_timeout(fd, b, &ev, &own);
+	if (cb_conn_step(&c, &ev, &n, &o) == 1) {
+		*wp = cb_conn_encode(&n);
+		cb_fd_set_aux(fd, own | cb_conn_flags(&n));
+		cb_fd_store(fd, *wp, cookie_for_attempt(fd));
+	}
+	return 0;
+}
+
+/* O_NONBLOCK of a socket whose making we did not see (before the shim
+ * started, or inherited): asked once, then followed (F_SETFL, FIONBIO). */
+static int
+nonblocking(int fd)
+{
+	int e = errno, fl = R(fcntl)(fd, F_GETFL);
+
+	errno = e;
+	return fl >= 0 && (fl & O_NONBLOCK);
+}
+
+/* connect_timeout: TCP_USER_TIMEOUT also bounds the SYN retries, so the
+ * kernel itself ends the attempt with ETIMEDOUT, blocking or not, with
+ * every signal and flag behaving as without us.  A shorter timeout of the
+ * program's own wins; its own value comes back once the attempt is over
+ * (restore_timeout). */
+static void
+arm_timeout(int fd, const struct cb_breaker *b, struct cb_conn_ev *ev,
+	    unsigned *own)
+{
+	unsigned ct = cb_breaker_connect_timeout(b);
+	socklen_t l = sizeof(*own);
+	int e = errno;
+
+	/* an fd past the table could not keep the program's own value */
+	if (ct == 0 || (uint32_t)fd >= cb_fdtrack_limit() ||
+	    R(getsockopt)(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, own, &l) < 0 ||
+	    (*own != 0 && *own <= ct))
+		goto out;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ct, sizeof(ct)) == 0)
+		ev->uto = 1;
+out:
+	errno = e;
+}
+
+/* A rejected attempt (entry c, reject errno err).  Blocking: the call
+ * fails at once with err.  Non-blocking: like the kernel's refusal,
+ * EINPROGRESS now; the socket, never connected, is ready at once for
+ * poll/epoll/select, and SO_ERROR or the first I/O reports err (the
+ * REJECTED entry).  Whether it blocks is known from the entry (begin()
+ * asked the kernel for a socket we did not see made). */
+static int
+reject(int fd, struct cb_conn *c, int err)
+{
+	struct cb_conn_ev ev = { .kind = CB_EV_REJECT, .slot = (uint32_t)err };
+	struct cb_conn n;
+	struct cb_conn_out o;
+
+	if ((uint32_t)fd >= cb_fdtrack_limit())
+		goto out;		/* nothing could report it later */
+	if (cb_conn_step(c, &ev, &n, &o) == 1) {
+		cb_fd_set_aux(fd, cb_conn_flags(&n));
+		cb_fd_store(fd, cb_conn_encode(&n), cb_fd_cookie(fd));
+		err = EINPROGRESS;
+	}
+out:
+	errno = err;
+	return -1;
+}
+
+/* fd is going away (close, dup2 over it, close_range): its attempt, if
+ * one is unsettled, ends now (conn.c says how). */
 static void
 forget_fd(int fd)
 {
 	uint64_t w = cb_fd_load(fd);
-	int err = 0;
-	socklen_t l = sizeof(err);
+	struct cb_conn_ev ev = { .kind = CB_EV_END };
 
 	if (w == 0)
 		return;
-	if (cb_fd_state_of(w) == CB_FD_PENDING) {
-		/* a vfork child shares our memory but not our sockets'
-		 * fate: closing its copy ends nothing */
-		if (getpid() != my_pid)
-			return;
-		if (!same_socket(fd))
-			;	/* stale entry: forget it unsettled */
-		else if (connected(fd))
-			resolve_pending(fd, w, 1, 0);
-		else if (R(getsockopt)(fd, SOL_SOCKET, SO_ERROR, &err, &l) == 0)
-			resolve_pending(fd, w, 0, err ? err : ETIMEDOUT);
-	}
+	/* a vfork child shares our memory but not our sockets' fate:
+	 * closing its copy ends nothing */
+	if (cb_conn_state_of(w) == CB_CONN_CONNECTING && getpid() != my_pid)
+		return;
+	report(fd, w, &ev);
 	cb_fd_store(fd, 0, 0);
+}
+
+/* A send (sending) or receive on fd returned r with errno err. */
+static void
+after_io(int fd, uint64_t w, ssize_t r, int err, int sending)
+{
+	struct cb_conn_ev ev = { .kind = CB_EV_IO, .sending = (uint8_t)sending,
+				 .r = r, .err = r < 0 ? err : 0 };
+
+	report(fd, w, &ev);
+}
+
+/* An I/O call on a REJECTED fd fails with the rejection, once. */
+static int
+io_rejected(int fd, uint64_t w)
+{
+	struct cb_conn_ev ev = { .kind = CB_EV_IO, .r = -1 };
+	int e = errno, rep = report(fd, w, &ev);
+
+	errno = rep ? rep : e;
+	return rep;
 }
 
 /* ---- the wrappers -------------------------------------------------- */
@@ -673,12 +829,15 @@ EXPORT int
 socket(int domain, int type, int protocol)
 {
 	int fd = R(socket)(domain, type, protocol), e = errno;
-	struct cb_fd f = { 0 };
+	struct cb_conn c = { 0 };
 
 	if (fd >= 0 && active()) {
-		f.state = (domain == AF_INET || domain == AF_INET6) &&
-			  (type & 0xf) == SOCK_STREAM ? CB_FD_TCP : CB_FD_OTHER;
-		cb_fd_store(fd, cb_fd_encode(&f), 0);
+		c.state = (domain == AF_INET || domain == AF_INET6) &&
+			  (type & 0xf) == SOCK_STREAM ? CB_CONN_TCP :
+			  CB_CONN_OTHER;
+		c.nonblock = (type & SOCK_NONBLOCK) != 0;
+		cb_fd_set_aux(fd, cb_conn_flags(&c));
+		cb_fd_store(fd, cb_conn_encode(&c), 0);
 	}
 	errno = e;
 	return fd;
@@ -688,19 +847,34 @@ socket(int domain, int type, int protocol)
  * abandoned by the program's choice (neither success nor failure) and the
  * socket is a plain TCP socket again, to be governed on its next connect. */
 static int
-dissolve(int fd, uint64_t w, const struct sockaddr *sa, socklen_t len)
+dissolve(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	struct cb_fd f, g;
-	struct cb_breaker *b;
+	struct cb_conn_ev ev = { .kind = CB_EV_DISSOLVE };
+	int r = R(connect)(fd, sa, len), e = errno;
+	uint64_t w;
+
+	if (r == 0 && cb_conn_state_of(w = cb_fd_load(fd)) >= CB_CONN_TCP)
+		report(fd, w, &ev);
+	errno = e;
+	return r;
+}
+
+/* The real connect of an attempt that began (or was asked again), then
+ * its result reported. */
+static int
+connect_and_report(int fd, uint64_t w, const struct sockaddr *sa,
+		   socklen_t len)
+{
+	struct cb_conn_ev ev = { .kind = CB_EV_RETURNED };
 	int r = R(connect)(fd, sa, len), e = errno;
 
-	if (r == 0 && w && cb_fd_state_of(w) >= CB_FD_TCP) {
-		cb_fd_decode(w, &f);
-		g = f;
-		g.state = CB_FD_TCP;
-		if (cb_fd_cas(fd, w, cb_fd_encode(&g)) &&
-		    f.state == CB_FD_PENDING && (b = breaker_at(f.slot)))
-			cb_breaker_release(b, &f.ticket);
+	if ((uint32_t)fd < cb_fdtrack_limit())
+		w = cb_fd_load(fd);	/* it may have moved meanwhile */
+
+	if (cb_conn_state_of(w) == CB_CONN_CONNECTING) {
+		ev.r = r;
+		ev.err = r < 0 ? e : 0;
+		report(fd, w, &ev);
 	}
 	errno = e;
 	return r;
@@ -709,46 +883,42 @@ dissolve(int fd, uint64_t w, const struct sockaddr *sa, socklen_t len)
 EXPORT int
 connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	struct cb_fd f;
+	struct cb_conn_ev ev = { .kind = CB_EV_RETURNED, .r = -1 };
 	uint64_t w;
-	int r, e;
+	int rep;
 
 	if (!governing(fd, sa, len))
 		return R(connect)(fd, sa, len);
 	w = cb_fd_load(fd);
 	if (sa && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC)
-		return dissolve(fd, w, sa, len);
-	if (cb_fd_state_of(w) == CB_FD_PENDING) {
-		/* the same attempt, asked again */
-		r = R(connect)(fd, sa, len);
-		e = errno;
-		if (r == 0 || e == EISCONN)
-			resolve_pending(fd, w, 1, 0);
-		else if (e != EALREADY && e != EINPROGRESS && e != EINTR &&
-			 e != EAGAIN)
-			resolve_pending(fd, w, 0, e);
-		errno = e;
-		return r;
-	}
-	if (cb_fd_state_of(w) >= CB_FD_CONNECTED)
+		return dissolve(fd, sa, len);
+	switch (cb_conn_state_of(w)) {
+	case CB_CONN_CONNECTING:	/* the same attempt, asked again */
+		break;
+	case CB_CONN_REJECTED:		/* asked again: the refusal */
+		if ((rep = report(fd, w, &ev))) {
+			errno = rep;
+			return -1;
+		}
 		return R(connect)(fd, sa, len);
-	if (govern(fd, sa, len, &f) < 0)
-		return -1;
-	r = R(connect)(fd, sa, len);
-	e = errno;
-	settle(fd, &f, r, e);
-	errno = e;
-	return r;
+	case CB_CONN_CONNECTED:
+	case CB_CONN_SETTLED:
+		return R(connect)(fd, sa, len);
+	default:
+		if (begin(fd, &w, sa, len) < 0)
+			return -1;
+	}
+	return connect_and_report(fd, w, sa, len);
 }
 
 static int
 accepted(int fd)
 {
 	int e = errno;
-	struct cb_fd f = { .state = CB_FD_OTHER };
+	struct cb_conn c = { .state = CB_CONN_OTHER };
 
 	if (fd >= 0 && active())
-		cb_fd_store(fd, cb_fd_encode(&f), 0);
+		cb_fd_store(fd, cb_conn_encode(&c), 0);
 	errno = e;
 	return fd;
 }
@@ -765,11 +935,22 @@ accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 	return accepted(R(accept4)(fd, sa, len, flags));
 }
 
-/* Shared tail of the I/O wrappers: cheap unless fd is tracked. */
+/* The I/O wrappers: before the call, a REJECTED fd fails with its
+ * refusal; after it, an attempt or connection reports the result.  One
+ * load of the fd's entry each, nothing more, unless the fd is followed. */
+#define BEFORE_IO(fd) do {						\
+	uint64_t w_ = cb_fd_load(fd);					\
+	if (cb_conn_state_of(w_) == CB_CONN_REJECTED &&		\
+	    io_rejected((fd), w_))					\
+		return -1;						\
+} while (0)
+
 #define AFTER_IO(fd, r, sending) do {					\
-	if (cb_fd_state_of(cb_fd_load(fd)) >= CB_FD_PENDING) {		\
+	uint64_t w_ = cb_fd_load(fd);					\
+	if (cb_conn_state_of(w_) == CB_CONN_CONNECTING ||		\
+	    cb_conn_state_of(w_) == CB_CONN_CONNECTED) {		\
 		int e_ = errno;						\
-		after_io((fd), (r), e_, (sending));			\
+		after_io((fd), w_, (r), e_, (sending));			\
 		errno = e_;						\
 	}								\
 } while (0)
@@ -777,8 +958,10 @@ accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 EXPORT ssize_t
 send(int fd, const void *buf, size_t n, int flags)
 {
-	ssize_t r = R(send)(fd, buf, n, flags);
+	ssize_t r;
 
+	BEFORE_IO(fd);
+	r = R(send)(fd, buf, n, flags);
 	AFTER_IO(fd, r, 1);
 	return r;
 }
@@ -789,26 +972,26 @@ fastopen(int fd, const struct sockaddr *sa, socklen_t len,
 	 ssize_t (*call)(int, const void *, const void *), const void *a,
 	 const void *b)
 {
-	struct cb_fd f, g;
+	struct cb_conn_ev ev = { .kind = CB_EV_RETURNED, .r = -1 };
+	uint64_t w;
 	ssize_t r;
 	int e;
 
-	if (govern(fd, sa, len, &f) < 0)
+	w = cb_fd_load(fd);
+	if (begin(fd, &w, sa, len) < 0)
 		return -1;
 	r = call(fd, a, b);
 	e = errno;
-	if (f.state == CB_FD_PENDING) {
-		g = f;
-		if ((r >= 0 || e == EINPROGRESS) &&
-		    (uint32_t)fd < cb_fdtrack_limit())
-			cb_fd_store(fd, cb_fd_encode(&g), cookie_if_wanted(fd));
-		else
-			settle(fd, &f, -1, r >= 0 ? EINPROGRESS : e);
-	}
+	/* data queued with the SYN: the outcome comes later, as after
+	 * EINPROGRESS */
+	ev.err = r >= 0 ? EINPROGRESS : e;
+	if ((uint32_t)fd < cb_fdtrack_limit())
+		w = cb_fd_load(fd);
+	if (cb_conn_state_of(w) == CB_CONN_CONNECTING)
+		report(fd, w, &ev);
 	errno = e;
 	return r;
 }
-
 struct sendto_args {
 	const void *buf;
 	size_t n;
@@ -840,8 +1023,9 @@ sendto(int fd, const void *buf, size_t n, int flags,
 	ssize_t r;
 
 	if ((flags & MSG_FASTOPEN) && sa && governing(fd, sa, len) &&
-	    cb_fd_state_of(cb_fd_load(fd)) < CB_FD_PENDING)
+	    cb_conn_state_of(cb_fd_load(fd)) < CB_CONN_CONNECTING)
 		return fastopen(fd, sa, len, call_sendto, &a, NULL);
+	BEFORE_IO(fd);
 	r = R(sendto)(fd, buf, n, flags, sa, len);
 	AFTER_IO(fd, r, 1);
 	return r;
@@ -854,9 +1038,10 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
 
 	if ((flags & MSG_FASTOPEN) && msg && msg->msg_name &&
 	    governing(fd, msg->msg_name, msg->msg_namelen) &&
-	    cb_fd_state_of(cb_fd_load(fd)) < CB_FD_PENDING)
+	    cb_conn_state_of(cb_fd_load(fd)) < CB_CONN_CONNECTING)
 		return fastopen(fd, msg->msg_name, msg->msg_namelen,
 				call_sendmsg, msg, &flags);
+	BEFORE_IO(fd);
 	r = R(sendmsg)(fd, msg, flags);
 	AFTER_IO(fd, r, 1);
 	return r;
@@ -865,8 +1050,10 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
 EXPORT int
 sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 {
-	int r = R(sendmmsg)(fd, v, n, flags);
+	int r;
 
+	BEFORE_IO(fd);
+	r = R(sendmmsg)(fd, v, n, flags);
 	AFTER_IO(fd, r, 1);
 	return r;
 }
@@ -874,8 +1061,10 @@ sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 EXPORT ssize_t
 write(int fd, const void *buf, size_t n)
 {
-	ssize_t r = R(write)(fd, buf, n);
+	ssize_t r;
 
+	BEFORE_IO(fd);
+	r = R(write)(fd, buf, n);
 	AFTER_IO(fd, r, 1);
 	return r;
 }
@@ -883,8 +1072,10 @@ write(int fd, const void *buf, size_t n)
 EXPORT ssize_t
 writev(int fd, const struct iovec *iov, int n)
 {
-	ssize_t r = R(writev)(fd, iov, n);
+	ssize_t r;
 
+	BEFORE_IO(fd);
+	r = R(writev)(fd, iov, n);
 	AFTER_IO(fd, r, 1);
 	return r;
 }
@@ -892,8 +1083,10 @@ writev(int fd, const struct iovec *iov, int n)
 EXPORT ssize_t
 recv(int fd, void *buf, size_t n, int flags)
 {
-	ssize_t r = R(recv)(fd, buf, n, flags);
+	ssize_t r;
 
+	BEFORE_IO(fd);
+	r = R(recv)(fd, buf, n, flags);
 	AFTER_IO(fd, r, 0);
 	return r;
 }
@@ -902,8 +1095,10 @@ EXPORT ssize_t
 recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
 	 socklen_t *len)
 {
-	ssize_t r = R(recvfrom)(fd, buf, n, flags, sa, len);
+	ssize_t r;
 
+	BEFORE_IO(fd);
+	r = R(recvfrom)(fd, buf, n, flags, sa, len);
 	AFTER_IO(fd, r, 0);
 	return r;
 }
@@ -911,8 +1106,10 @@ recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
 EXPORT ssize_t
 recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	ssize_t r = R(recvmsg)(fd, msg, flags);
+	ssize_t r;
 
+	BEFORE_IO(fd);
+	r = R(recvmsg)(fd, msg, flags);
 	AFTER_IO(fd, r, 0);
 	return r;
 }
@@ -920,8 +1117,10 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 EXPORT ssize_t
 read(int fd, void *buf, size_t n)
 {
-	ssize_t r = R(read)(fd, buf, n);
+	ssize_t r;
 
+	BEFORE_IO(fd);
+	r = R(read)(fd, buf, n);
 	AFTER_IO(fd, r, 0);
 	return r;
 }
@@ -929,17 +1128,18 @@ read(int fd, void *buf, size_t n)
 EXPORT int
 getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
-	int r = R(getsockopt)(fd, level, name, val, len), e = errno, v;
+	int r = R(getsockopt)(fd, level, name, val, len), e = errno, v, rep;
+	struct cb_conn_ev ev = { .kind = CB_EV_SOERROR };
 	uint64_t w;
 
 	if (r == 0 && level == SOL_SOCKET && name == SO_ERROR && val &&
 	    len && *len >= sizeof(int) &&
-	    cb_fd_state_of(w = cb_fd_load(fd)) == CB_FD_PENDING) {
+	    (cb_conn_state_of(w = cb_fd_load(fd)) == CB_CONN_CONNECTING ||
+	     cb_conn_state_of(w) == CB_CONN_REJECTED)) {
 		memcpy(&v, val, sizeof(v));
-		if (v != 0)
-			resolve_pending(fd, w, 0, v);
-		else if (connected(fd))
-			resolve_pending(fd, w, 1, 0);
+		ev.r = v;
+		if ((rep = report(fd, w, &ev)))	/* a rejection, reported */
+			memcpy(val, &rep, sizeof(rep));
 	}
 	errno = e;
 	return r;
@@ -1005,7 +1205,8 @@ fresh(int fd)
 
 	/* a pending probe's entry is cleared only by its own process (a
 	 * vfork child shares the table) */
-	if (w && (cb_fd_state_of(w) != CB_FD_PENDING || getpid() == my_pid))
+	if (w && (cb_conn_state_of(w) != CB_CONN_CONNECTING ||
+		  getpid() == my_pid))
 		cb_fd_store(fd, 0, 0);
 	errno = e;
 	return fd;
@@ -1051,6 +1252,41 @@ do_fcntl(int (*fn)(int, int, ...), int fd, int cmd, va_list ap)
 
 	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
 		fresh(r);
+	else if (cmd == F_SETFL && r == 0)
+		flags_set(fd, ((long)arg & O_NONBLOCK) != 0);
+	return r;
+}
+
+/* O_NONBLOCK was set or cleared on fd: the entry remembers, so that a
+ * rejection knows without a system call how to look like the kernel. */
+static void
+flags_set(int fd, int nonblock)
+{
+	struct cb_conn_ev ev = { .kind = CB_EV_FLAGS, .r = nonblock };
+	uint64_t w = cb_fd_load(fd);
+	int e = errno;
+
+	if (cb_conn_state_of(w) >= CB_CONN_TCP)
+		report(fd, w, &ev);
+	errno = e;
+}
+
+/* ioctl(FIONBIO) sets O_NONBLOCK too.  Variadic like fcntl. */
+EXPORT int
+ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+	int r, v;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	r = R(ioctl)(fd, req, arg);
+	if (r == 0 && req == FIONBIO && arg) {
+		memcpy(&v, arg, sizeof(v));
+		flags_set(fd, v != 0);
+	}
 	return r;
 }
 
@@ -1086,9 +1322,9 @@ fdopen(int fd, const char *mode)
 	int e = errno;
 
 	if (w && cb_fd_cookie(fd) == 0 && active()) {
-		if (cb_fd_state_of(w) >= CB_FD_PENDING)
+		if (cb_conn_state_of(w) >= CB_CONN_CONNECTING)
 			cb_fd_set_cookie(fd, cookie_of(fd));
-		else if (cb_fd_state_of(w) == CB_FD_TCP)
+		else if (cb_conn_state_of(w) == CB_CONN_TCP)
 			cb_fd_set_cookie(fd, COOKIE_WANTED);
 		errno = e;
 	}
@@ -1109,6 +1345,7 @@ __read_chk(int fd, void *buf, size_t n, size_t buflen)
 
 	if (!R(read_chk))
 		return R(read)(fd, buf, n);
+	BEFORE_IO(fd);
 	r = R(read_chk)(fd, buf, n, buflen);
 	AFTER_IO(fd, r, 0);
 	return r;
@@ -1121,6 +1358,7 @@ __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 
 	if (!R(recv_chk))
 		return R(recv)(fd, buf, n, flags);
+	BEFORE_IO(fd);
 	r = R(recv_chk)(fd, buf, n, buflen, flags);
 	AFTER_IO(fd, r, 0);
 	return r;
@@ -1134,6 +1372,7 @@ __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 
 	if (!R(recvfrom_chk))
 		return R(recvfrom)(fd, buf, n, flags, sa, len);
+	BEFORE_IO(fd);
 	r = R(recvfrom_chk)(fd, buf, n, buflen, flags, sa, len);
 	AFTER_IO(fd, r, 0);
 	return r;

@@ -587,7 +587,7 @@ assert p == {"mode": "enforce", "failure_threshold": 5, "success_threshold": 3,
     "open_timeout_max_ms": 600000,
     "failures": ["ENETUNREACH", "ECONNRESET", "ETIMEDOUT", "ECONNREFUSED", "EHOSTUNREACH"],
     "reject_errno": "ECONNREFUSED", "failure_rate_threshold": None,
-    "window_ms": 10000, "minimum_calls": 20}, p
+    "window_ms": 10000, "minimum_calls": 20, "connect_timeout_ms": 0}, p
 '
 }
 

@@ -33,7 +33,7 @@ two_free_ports() {
   failure_threshold = 7; success_threshold = 2; open_timeout = "1500ms";
   half_open_max_calls = 4; backoff = 2.5; open_timeout_max = "2m";
   failures = [ "ECONNREFUSED", "EPIPE" ]; mode = "enforce";
-  reject_errno = "EHOSTUNREACH";
+  reject_errno = "EHOSTUNREACH"; connect_timeout = "2500ms";
 };'
 	port=$(free_port)
 	run client -n 1 127.0.0.1 "$port"
@@ -49,6 +49,18 @@ two_free_ports() {
 	[ "$(policy $d failures)" = "ECONNREFUSED EPIPE" ]
 	[ "$(policy $d mode)" = enforce ]
 	[ "$(policy $d reject_errno)" = EHOSTUNREACH ]
+	[ "$(policy $d connect_timeout_ms)" = 2500 ]
+}
+
+@test "connect_timeout_zero_is_off: \"0\" and absent both leave connects unbounded" {
+	two_free_ports
+	conf "rules = ( { match = \"127.0.0.1:$A\"; connect_timeout = \"0\"; } );
+defaults = { connect_timeout = \"1s\"; };"
+	run client -n 1 127.0.0.1 "$A"
+	run client -n 1 127.0.0.1 "$B"
+	refute_output --partial cbshim:
+	[ "$(policy 127.0.0.1:$A connect_timeout_ms)" = 0 ]
+	[ "$(policy 127.0.0.1:$B connect_timeout_ms)" = 1000 ]
 }
 
 @test "rule_threshold_applies_to_its_destination_only: A opens after 2, B stays closed after 3" {
@@ -270,6 +282,10 @@ defaults = {
 );' 2 'rules[0].match: address has bits set beyond /16 (the network is 10.1.0.0/16), got "10.1.2.3/16:80"'
 	check 'defaults = { failures = [ "ECONNREFUSED", "ENOPE" ]; };' 1 'defaults.failures[1]: unknown errno name "ENOPE"'
 	check 'defaults = { open_timeout = "30"; };' 1 'defaults.open_timeout: must be a number with a unit (ms, s, m, h) like "30s", got "30"'
+	check 'rules = (
+  { match = "127.0.0.1:*"; connect_timeout = "soon"; }
+);' 2 'rules[0].connect_timeout: must be a number with a unit (ms, s, m, h) like "30s", got "soon"'
+	check 'defaults = { connect_timeout = 5; };' 1 'defaults.connect_timeout: must be a duration string with a unit (ms, s, m, h) like "30s", got an integer'
 	[ ! -e "/dev/shm$CBSHIM_SHM" ]
 }
 

@@ -25,11 +25,15 @@ say() { printf '\n%s==> %s%s\n' "$b" "$*" "$n"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
-port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free)
+hole=$(free)
 url=http://127.0.0.1:$port/
 cat >"$work/cb.conf" <<CONF
 # the demo's policy: quick to open and to probe again
 defaults = { failure_threshold = 3; open_timeout = "3s"; success_threshold = 2; };
+# the black hole of the last act: connects bounded by the shim
+rules = ( { match = "127.0.0.1:$hole"; connect_timeout = "1s"; } );
 CONF
 export CBSHIM_CONFIG=$work/cb.conf
 echo hello >"$work/index.html"
@@ -83,4 +87,17 @@ say "Two successful probes: closed again"
 run "$CBCTL" list
 say "What happened, from the events ring"
 run "$CBCTL" events
+say "A black hole on 127.0.0.1:$hole (SYNs dropped), and curl with no --connect-timeout"
+echo "Without the shim each curl would wait for the kernel's SYN retries, about 130 s."
+echo "The rule for it sets connect_timeout = \"1s\" (TCP_USER_TIMEOUT before the connect):"
+$PY "$top/tests/helpers/tcpserver.py" full "$hole" >/dev/null &
+pids+=($!)
+sleep 0.5
+for i in 1 2 3 4; do
+	t=$(date +%s%N)
+	"$CBCTL" run -- curl -s "http://127.0.0.1:$hole/" || true
+	echo "curl #$i failed after $(ms_since "$t") ms"
+done
+run "$CBCTL" show "127.0.0.1:$hole"
+
 say "Done.  Try: cbctl watch, cbctl metrics, cbctl trip 127.0.0.1:$port --for 10s"

@@ -1,8 +1,9 @@
 #!/bin/bash
-# run.sh - prove that tests/unit/test_breaker.c catches each wrong breaker.
+# run.sh - prove that the unit tests catch each wrong state machine.
 #
-# Every tests/mutants/X.patch is a deliberately wrong shim/breaker.c (its
-# first line says how).  For each one this script copies the source tree to
+# Every tests/mutants/X.patch is a deliberately wrong shim/breaker.c or
+# shim/conn.c (its first line says how; the file it patches says which
+# test judges it: test_breaker or test_conn).  For each one this script copies the source tree to
 # a temporary directory - never patching the real tree, where others are
 # building - applies the patch there, builds test_breaker against that
 # breaker.c alone (so work in progress in other modules cannot get in the
@@ -26,22 +27,26 @@ RUNS=${MUTANT_RUNS:-5}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cbshim-mutants.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-# Only what the test needs: the breaker and the test itself.
-mkdir -p "$tmp/base/shim" "$tmp/base/tests/unit"
-cp "$top/shim/breaker.c" "$top/shim/breaker.h" "$top/shim/crashpoint.h" \
-	"$tmp/base/shim/" &&
-	cp "$top/tests/unit/test_breaker.c" "$tmp/base/tests/unit/" || exit 1
+MODULES="breaker conn"
 
-# build DIR LOG: compile DIR/test_breaker; 0 or 1 (log in LOG).
+# Only what the tests need: the state machines and their tests.
+mkdir -p "$tmp/base/shim" "$tmp/base/tests/unit"
+for m in $MODULES; do
+	cp "$top/shim/$m.c" "$top/shim/$m.h" "$top/shim/crashpoint.h" \
+		"$tmp/base/shim/" &&
+		cp "$top/tests/unit/test_$m.c" "$tmp/base/tests/unit/" || exit 1
+done
+
+# build DIR LOG M: compile DIR/test_M against DIR/shim/M.c; 0 or 1.
 build() {
-	(cd "$1" && $CC $CFLAGS -o test_breaker tests/unit/test_breaker.c \
-		shim/breaker.c -lcmocka) >"$2" 2>&1
+	(cd "$1" && $CC $CFLAGS -o "test_$3" "tests/unit/test_$3.c" \
+		"shim/$3.c" -lcmocka) >"$2" 2>&1
 }
 
-# run DIR LOG: 0 if test_breaker passes, 1 if it fails.
+# run DIR LOG M: 0 if test_M passes, 1 if it fails.
 run() {
 	(cd "$1" && CMOCKA_MESSAGE_OUTPUT=TAP timeout "$TIMEOUT" \
-		./test_breaker) >"$2" 2>&1
+		"./test_$3") >"$2" 2>&1
 }
 
 # complete LOG: 0 if every planned test reported (no crash, no hang).
@@ -56,25 +61,29 @@ failing() {
 	sed -n 's/^not ok [0-9]* - //p' "$1" | sort
 }
 
-if ! build "$tmp/base" "$tmp/base.log"; then
-	echo "baseline: does not build:"; cat "$tmp/base.log"; exit 1
-fi
-if run "$tmp/base" "$tmp/base.log"; then
-	echo "baseline: unpatched breaker.c passes test_breaker"
-elif ! complete "$tmp/base.log"; then
-	echo "baseline: test_breaker crashed on the unpatched breaker.c"
-	cat "$tmp/base.log"; exit 1
-else
-	echo "baseline: unpatched breaker.c fails (a known bug; these tests" \
-		"do not count as catching a mutant):"
-	failing "$tmp/base.log" | sed 's/^/   /'
-fi
-failing "$tmp/base.log" >"$tmp/base.failing"
+for m in $MODULES; do
+	log=$tmp/base-$m.log
+	if ! build "$tmp/base" "$log" "$m"; then
+		echo "baseline: does not build:"; cat "$log"; exit 1
+	fi
+	if run "$tmp/base" "$log" "$m"; then
+		echo "baseline: unpatched $m.c passes test_$m"
+	elif ! complete "$log"; then
+		echo "baseline: test_$m crashed on the unpatched $m.c"
+		cat "$log"; exit 1
+	else
+		echo "baseline: unpatched $m.c fails (a known bug; these tests" \
+			"do not count as catching a mutant):"
+		failing "$log" | sed 's/^/   /'
+	fi
+	failing "$log" >"$tmp/base-$m.failing"
+done
 
 status=0
 for patch in "$here"/*.patch; do
 	name=$(basename "$patch" .patch)
-	what=$(head -n 1 "$patch" | sed 's/^Mutant [A-Z]*: //')
+	what=$(head -n 1 "$patch" | sed 's/^Mutant [A-Z0-9]*: //')
+	m=$(sed -n 's|^+++ b/shim/\([a-z]*\)\.c.*|\1|p' "$patch" | head -n 1)
 	dir=$tmp/$name
 	cp -a "$tmp/base" "$dir"
 	if ! (cd "$dir" && patch -p1 -s --no-backup-if-mismatch) \
@@ -83,20 +92,20 @@ for patch in "$here"/*.patch; do
 		status=1
 		continue
 	fi
-	if ! build "$dir" "$tmp/$name.log"; then
+	if ! build "$dir" "$tmp/$name.log" "$m"; then
 		echo "$name: does not build:"; cat "$tmp/$name.log"
 		status=1
 		continue
 	fi
 	caught=
 	for try in $(seq "$RUNS"); do
-		run "$dir" "$tmp/$name.log" && continue
+		run "$dir" "$tmp/$name.log" "$m" && continue
 		if ! complete "$tmp/$name.log"; then
 			caught="(crashed or timed out)"
 			break
 		fi
 		caught=$(failing "$tmp/$name.log" |
-			 comm -23 - "$tmp/base.failing" | tr '\n' ' ')
+			 comm -23 - "$tmp/base-$m.failing" | tr '\n' ' ')
 		[ -n "$caught" ] && break
 	done
 	if [ -n "$caught" ]; then

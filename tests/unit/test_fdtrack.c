@@ -28,24 +28,24 @@ setup_once(void **state)
 static void
 encode_decode_round_trip(void **state)
 {
-	struct cb_fd f = { .state = CB_FD_PENDING, .slot = 0x1fffff,
+	struct cb_conn f = { .state = CB_CONN_CONNECTING, .slot = 0x1fffff,
 			   .ticket = { .gen = 0x3abcdef012ull,
 				       .kind = CB_TICKET_PROBE } }, g;
 
 	(void)state;
-	cb_fd_decode(cb_fd_encode(&f), &g);
-	assert_int_equal(g.state, CB_FD_PENDING);
+	cb_conn_decode(cb_conn_encode(&f), 0, &g);
+	assert_int_equal(g.state, CB_CONN_CONNECTING);
 	assert_int_equal(g.slot, 0x1fffff);
 	assert_int_equal(g.ticket.gen, 0x3abcdef012ull);
 	assert_int_equal(g.ticket.kind, CB_TICKET_PROBE);
-	assert_int_equal(cb_fd_state_of(cb_fd_encode(&f)), CB_FD_PENDING);
+	assert_int_equal(cb_conn_state_of(cb_conn_encode(&f)), CB_CONN_CONNECTING);
 }
 
 static void
 store_load_and_cookie(void **state)
 {
-	struct cb_fd f = { .state = CB_FD_CONNECTED, .slot = 7 };
-	uint64_t w = cb_fd_encode(&f);
+	struct cb_conn f = { .state = CB_CONN_CONNECTED, .slot = 7 };
+	uint64_t w = cb_conn_encode(&f);
 
 	(void)state;
 	cb_fd_store(100, w, 0x1234);
@@ -74,9 +74,9 @@ static void *
 settle_thread(void *arg)
 {
 	uint64_t w = *(uint64_t *)arg;
-	struct cb_fd done = { .state = CB_FD_CONNECTED };
+	struct cb_conn done = { .state = CB_CONN_CONNECTED };
 
-	if (cb_fd_cas(200, w, cb_fd_encode(&done)))
+	if (cb_fd_cas(200, w, cb_conn_encode(&done)))
 		atomic_fetch_add(&winners, 1);
 	return NULL;
 }
@@ -84,9 +84,9 @@ settle_thread(void *arg)
 static void
 pending_entry_settles_exactly_once(void **state)
 {
-	struct cb_fd f = { .state = CB_FD_PENDING, .slot = 3,
+	struct cb_conn f = { .state = CB_CONN_CONNECTING, .slot = 3,
 			   .ticket = { .gen = 9, .kind = CB_TICKET_NORMAL } };
-	uint64_t w = cb_fd_encode(&f);
+	uint64_t w = cb_conn_encode(&f);
 	pthread_t t[8];
 	int i, round;
 

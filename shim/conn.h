@@ -1,0 +1,132 @@
+/*
+ * conn.h - one connection's lifecycle, as one pure transition function.
+ *
+ * Each fd the shim follows has one entry (a 64-bit word in the fd table,
+ * fdtrack.h) whose state says where its connection stands:
+ *
+ *   TCP --begin--> CONNECTING --returned 0 / SO_ERROR 0 / data--> CONNECTED
+ *    ^                 |  (failure errno, or closed still connecting:
+ *    |                 |   an abandoned attempt, ETIMEDOUT)
+ *    +-----------------+
+ *   CONNECTED --send fails EPIPE/ECONNRESET/ETIMEDOUT--> SETTLED
+ *   TCP --rejected, non-blocking--> REJECTED --SO_ERROR / first I/O--> TCP
+ *
+ * cb_conn_step() takes the entry and an event (what a wrapper in
+ * interpose.c saw: a connect begun or returned, an SO_ERROR value, an I/O
+ * result, a close, a dup over the fd, ...) and gives the next entry and
+ * the outcome to record on the breaker.  It is pure: no system call, no
+ * clock, no globals, so tests/unit/test_conn.c drives it alone.  When it
+ * needs a fact that costs a system call (is the socket connected?  is it
+ * still the socket the entry was made for?  its SO_ERROR?) it says so and
+ * the caller asks the kernel and steps again: facts are only gathered on
+ * the rare paths that need them.
+ *
+ * The attempt is recorded (CONNECTING) BEFORE the real connect() is
+ * entered, so a program that leaves a blocking connect by siglongjmp or
+ * pthread_cancel and closes the fd has abandoned an attempt: a failure.
+ */
+#ifndef CB_CONN_H
+#define CB_CONN_H
+
+#include <stdint.h>
+
+#include "breaker.h"
+
+enum cb_conn_state {
+	CB_CONN_NONE = 0,	/* nothing known */
+	CB_CONN_OTHER,		/* a socket that is not governed */
+	CB_CONN_TCP,		/* an AF_INET/AF_INET6 stream socket, idle */
+	CB_CONN_CONNECTING,	/* attempt admitted, outcome unknown */
+	CB_CONN_CONNECTED,	/* established: one send failure may count */
+	CB_CONN_SETTLED,	/* its one send failure was counted */
+	CB_CONN_REJECTED,	/* rejected non-blocking: err still to report */
+};
+
+/* A decoded entry. */
+struct cb_conn {
+	uint8_t state;			/* enum cb_conn_state */
+	uint8_t nonblock;		/* O_NONBLOCK as last seen */
+	uint8_t uto;			/* we set TCP_USER_TIMEOUT: restore */
+	uint32_t slot;			/* breaker slot; REJECTED: the errno */
+	struct cb_ticket ticket;	/* as cb_breaker_admit gave it */
+};
+
+enum cb_conn_ev_kind {
+	CB_EV_BEGIN = 1,	/* admitted: connect about to be entered */
+	CB_EV_REJECT,		/* rejected (slot = the reject errno) */
+	CB_EV_RETURNED,		/* connect returned r (errno err) */
+	CB_EV_SOERROR,		/* getsockopt(SO_ERROR) read err */
+	CB_EV_IO,		/* a send (sending) or receive returned r */
+	CB_EV_END,		/* close, dup over it, close_range */
+	CB_EV_DISSOLVE,		/* connect(AF_UNSPEC) succeeded */
+	CB_EV_FLAGS,		/* O_NONBLOCK set (r = 1) or cleared (r = 0) */
+};
+
+/* Facts a step may ask for: -1 unknown, else 0/1 (soerr: the value). */
+struct cb_conn_ev {
+	uint8_t kind;		/* enum cb_conn_ev_kind */
+	uint8_t sending;	/* CB_EV_IO: a send, not a receive */
+	uint8_t uto;		/* CB_EV_BEGIN: TCP_USER_TIMEOUT was set */
+	int64_t r;		/* the call's return value */
+	int err;		/* its errno when r < 0 */
+	uint32_t slot;		/* CB_EV_BEGIN: breaker slot */
+	struct cb_ticket ticket;	/* CB_EV_BEGIN: the admission */
+	int peer;		/* fact: the socket is connected */
+	int same;		/* fact: still the socket of the entry */
+	int soerr;		/* fact: SO_ERROR now (-1: cannot read) */
+};
+
+/* What to record on the breaker, what the caller must do. */
+enum cb_conn_verdict {
+	CB_OUT_NONE = 0,
+	CB_OUT_SUCCESS,		/* established */
+	CB_OUT_FAILURE,		/* failed with err, whatever the policy */
+	CB_OUT_ENDED,		/* ended with err: failure if the policy
+				 * says err fails, else neither (release) */
+	CB_OUT_RELEASE,		/* neither: free a probe's place */
+};
+
+struct cb_conn_out {
+	uint8_t verdict;	/* enum cb_conn_verdict */
+	uint8_t restore;	/* put the program's TCP_USER_TIMEOUT back */
+	int err;		/* errno of the failure */
+	int report;		/* REJECTED: the call fails with this errno
+				 * (SO_ERROR reads it) instead of the kernel's */
+};
+
+/* Steps that need a fact return one of these (negative). */
+#define CB_NEED_PEER	(-1)
+#define CB_NEED_SAME	(-2)
+#define CB_NEED_SOERR	(-3)
+
+/* cb_conn_step - entry c saw event ev.  Returns 1 and *next, *out when
+ * the entry changes (the caller installs *next by CAS and, if it won,
+ * does *out), 0 when nothing changes (*out cleared), or CB_NEED_*: fill
+ * that fact in ev and call again.  Pure; async-signal-safe. */
+int cb_conn_step(const struct cb_conn *c, const struct cb_conn_ev *ev,
+		 struct cb_conn *next, struct cb_conn_out *out);
+
+/* The fd table's word holds the state, the ticket and the slot: bits 0-2
+ * state, 3-4 ticket kind, 5-25 slot (21 bits: the table has at most 2^21
+ * slots), 26-63 generation (CB_TICKET_GEN_BITS of the breaker's full one).
+ * The flags live in the entry's auxiliary word, beside the program's own
+ * TCP_USER_TIMEOUT (bits 0-31) kept while connect_timeout's is set. */
+#define CB_AUX_NONBLOCK (1ull << 32)
+#define CB_AUX_UTO (1ull << 33)
+#define CB_AUX_OWN_MASK 0xffffffffull
+
+/* cb_conn_decode - word w and auxiliary word aux -> entry. */
+void cb_conn_decode(uint64_t w, uint64_t aux, struct cb_conn *c);
+
+/* cb_conn_encode - entry -> the word (cb_conn_flags: its aux bits). */
+uint64_t cb_conn_encode(const struct cb_conn *c);
+uint64_t cb_conn_flags(const struct cb_conn *c);
+
+/* cb_conn_state_of - the state in a raw word. */
+static inline enum cb_conn_state
+cb_conn_state_of(uint64_t w)
+{
+	return (enum cb_conn_state)(w & 7);
+}
+
+#endif
