@@ -231,6 +231,9 @@ cbctl_attach(struct cbctl *c, enum cbctl_access acc, struct cb_table **tp)
 		o.capacity = cb_config_max_breakers(c->cfg);
 	}
 	r = cb_table_attach(tp, c->shm, &o, why, sizeof(why));
+	if (r == 0 && acc == CBCTL_CREATE)	/* trip may need a place */
+		cb_table_set_reclaim(*tp, cb_config_reclaim_after(c->cfg),
+				     NULL);
 	if (r == 0)
 		return 0;
 	if (r == -ENOENT)

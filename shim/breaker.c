@@ -3,7 +3,7 @@
  *
  * The control word, 64 bits, changed only by compare-and-swap:
  *
- *   bits 0-1   state (closed, open, half-open)
+ *   bits 0-1   state (closed, open, half-open; 3: gone, see below)
  *   bit  2     hold (open until reset)
  *   bits 3-26  generation (24 bits; every transition adds one)
  *   closed:    bits 27-42 consecutive failures, 43-63 bits 24-44 of the
@@ -63,6 +63,15 @@
  * latest probe admitted (probe_ms, raised before the admission's CAS) is
  * open_timeout old: every place then holds a probe at least that old.
  *
+ * Reclaim (table.c): a closed breaker's place is given to another
+ * destination by retiring it (a CAS of ctl from closed to GONE at the next
+ * generation: nothing admits on GONE, an admission says "look again") and
+ * later, by the place's next creator, a rebirth: counters cleared, ctl
+ * closed at the generation after GONE's, and born set to it (low 32 bits).
+ * The generation is therefore the place's incarnation: an outcome whose
+ * ticket is older than born (or that finds ctl GONE) belongs to the place's
+ * previous destination and is dropped whole, counted nowhere.
+ *
  * Memory orders: a transition is a CAS with acq_rel on ctl, so whoever
  * loads ctl with acquire and sees the new generation also sees what the
  * transitioner wrote before (nothing else it needs: since is published
@@ -77,6 +86,7 @@
 #include <string.h>
 
 #define ST_MASK 0x3ull
+#define ST_GONE 3ull		/* retired for reclaim: nobody admits */
 #define HOLD_BIT (1ull << 2)
 #define GEN_SHIFT 3
 #define GEN_MASK 0xffffffull
@@ -424,6 +434,7 @@ cb_breaker_init(struct cb_breaker *b, const struct cb_policy *p,
 {
 	memset(b, 0, sizeof(*b));
 	cb_breaker_set_policy(b, p);
+	atomic_fetch_or_explicit(&b->pol_a, POL_READY, memory_order_release);
 	atomic_store_explicit(&b->pol_c,
 	    (atomic_load_explicit(&b->pol_c, memory_order_relaxed) &
 	     0xffffffffull) | ((uint64_t)jitter_seed << 32),
@@ -433,7 +444,7 @@ cb_breaker_init(struct cb_breaker *b, const struct cb_policy *p,
 void
 cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p)
 {
-	uint64_t a, seed;
+	uint64_t a, seed, old;
 	int i;
 
 	/* bit 0 of every mask word is set so that no written word is zero
@@ -469,10 +480,16 @@ cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p)
 	    ((uint64_t)(p->success_threshold & 0xfff) << 16) |
 	    ((uint64_t)(p->half_open_max_calls & 0xfff) << 28) |
 	    ((uint64_t)(p->mode & 0xf) << 40) |
-	    ((uint64_t)p->reject_errno << 44) | POL_READY;
+	    ((uint64_t)p->reject_errno << 44);
 	CB_CRASH_POINT("policy:words");
-	/* release: whoever sees the ready bit sees the other words */
-	atomic_store_explicit(&b->pol_a, a, memory_order_release);
+	/* the ready bit stays as it is (the table's: a reload never makes a
+	 * slot being created or reclaimed ready); release: whoever sees the
+	 * new word sees the other words */
+	old = atomic_load_explicit(&b->pol_a, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&b->pol_a, &old,
+	       a | (old & POL_READY), memory_order_release,
+	       memory_order_relaxed))
+		;
 }
 
 /* The fields a decision needs: pol_a and pol_b only (the hot line). */
@@ -747,6 +764,9 @@ cb_breaker_admit(struct cb_breaker *b, uint64_t now, struct cb_ticket *t,
 		case CB_OPEN:
 			r = admit_open(b, &c, now, &p, t, tr);
 			break;
+		case ST_GONE:	/* reclaimed meanwhile: find again */
+			t->kind = CB_TICKET_NONE;
+			return -EAGAIN;
 		default:
 			r = admit_half(b, &c, now, &p, t);
 			break;
@@ -1063,6 +1083,23 @@ record_half(struct cb_breaker *b, uint64_t *c, int success, uint64_t now,
 	return 1;
 }
 
+/* Was t admitted in an earlier incarnation of b's place (before a
+ * reclaim), or is the place being reclaimed?  Then its outcome is not b's.
+ * born is read only when the generation differs (not on the common path);
+ * it is compared in 32 bits, modulo. */
+static int
+other_life(struct cb_breaker *b, uint64_t c, const struct cb_ticket *t)
+{
+	uint32_t born;
+
+	if ((c & ST_MASK) == ST_GONE)
+		return 1;
+	if (!((tgen(b, c) ^ t->gen) & TICKET_MASK))
+		return 0;
+	born = atomic_load_explicit(&b->born, memory_order_relaxed);
+	return (int32_t)((uint32_t)t->gen - born) < 0;
+}
+
 void
 cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
 		  int success, int err, uint64_t now, struct cb_transition *tr)
@@ -1074,6 +1111,9 @@ cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
 	note(tr, 0, 0, CB_WHY_NONE);
 	if (t->kind == CB_TICKET_NONE)
 		return;
+	c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+	if (other_life(b, c, t))
+		return;		/* the place's previous destination's */
 	if (success) {
 		atomic_fetch_add_explicit(&b->successful, 1,
 		    memory_order_relaxed);
@@ -1085,7 +1125,6 @@ cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
 	if (t->kind == CB_TICKET_SHADOW)
 		return;
 	policy_hot(b, &p);
-	c = atomic_load_explicit(&b->ctl, memory_order_acquire);
 	while (!done) {
 		if (((tgen(b, c) ^ t->gen) & TICKET_MASK) ||
 		    ((c & ST_MASK) == CB_HALF_OPEN) !=
@@ -1130,9 +1169,12 @@ cb_breaker_trip(struct cb_breaker *b, uint64_t now, int hold,
 {
 	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire), to;
 
+	note(tr, 0, 0, CB_WHY_NONE);
 	if (for_ms > CB_MAX_TRIP_FOR_MS)
 		for_ms = CB_MAX_TRIP_FOR_MS;
 	do {
+		if ((c & ST_MASK) == ST_GONE)
+			return;		/* reclaimed: not this breaker now */
 		to = mk_open(gen_of(c) + 1, hold, 0, hold ? 0 : for_ms);
 	} while (!cas_gen(b, &c, to));
 	transitioned(b, c, to, now, CB_WHY_TRIP, tr);
@@ -1144,10 +1186,65 @@ cb_breaker_reset(struct cb_breaker *b, uint64_t now,
 {
 	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire), to;
 
+	note(tr, 0, 0, CB_WHY_NONE);
 	do {
+		if ((c & ST_MASK) == ST_GONE)
+			return;		/* reclaimed: not this breaker now */
 		to = mk_closed(full_gen(b, c, 1) + 1, 0);
 	} while (!cas_gen(b, &c, to));
 	transitioned(b, c, to, now, CB_WHY_RESET, tr);
+}
+
+/* ---- reclaim (table.c) ---------------------------------------------- */
+
+int
+cb_breaker_retire(struct cb_breaker *b)
+{
+	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+
+	if ((c & ST_MASK) != CB_CLOSED)
+		return -EBUSY;
+	/* strong: a failed CAS means the state moved; the caller gives up */
+	settle(b, c);
+	if (!atomic_compare_exchange_strong_explicit(&b->ctl, &c,
+	    ST_GONE | ((uint64_t)((gen_of(c) + 1) & GEN_MASK) << GEN_SHIFT),
+	    memory_order_acq_rel, memory_order_acquire))
+		return -EBUSY;
+	CB_CRASH_POINT("breaker:retired");
+	full_gen(b, atomic_load_explicit(&b->ctl, memory_order_acquire), 1);
+	return 0;
+}
+
+void
+cb_breaker_rebirth(struct cb_breaker *b)
+{
+	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+	uint64_t full, to;
+	int i;
+
+	if (c == 0 && atomic_load_explicit(&b->genx, memory_order_relaxed)
+	    == 0)
+		return;		/* never used: zero memory is closed, gen 0 */
+	full = full_gen(b, c, 1) + 1;
+	to = mk_closed(full, 0);
+	atomic_store_explicit(&b->admitted, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->rejected, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->successful, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->failed, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->stale, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->last_errno, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->probe_ms, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->win_last, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->win_fail, 0, memory_order_relaxed);
+	for (i = 0; i < (int)CB_WINDOW_BUCKETS; i++)
+		atomic_store_explicit(&b->win[i], 0, memory_order_relaxed);
+	/* the account at the new generation, closed, nothing counted */
+	atomic_store_explicit(&b->transitions, (uint64_t)CB_CLOSED << 24 |
+	    (full & GEN_MASK), memory_order_relaxed);
+	atomic_store_explicit(&b->born, (uint32_t)full, memory_order_relaxed);
+	atomic_store_explicit(&b->genx, full, memory_order_relaxed);
+	/* release: whoever sees the new ctl sees the cleared words and born */
+	atomic_store_explicit(&b->ctl, to, memory_order_release);
 }
 
 /* ---- display ------------------------------------------------------- */
@@ -1162,6 +1259,8 @@ cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,
 
 	memset(s, 0, sizeof(*s));
 	policy_hot(b, &p);
+	if ((c & ST_MASK) == ST_GONE)	/* being reclaimed: idle, closed */
+		c = mk_closed(full_gen(b, c, 0), 0);
 	s->state = (enum cb_state)(c & ST_MASK);
 	s->hold = !!(c & HOLD_BIT);
 	s->gen = full_gen(b, c, 0);

@@ -117,6 +117,10 @@ struct cb_breaker {
 	 * full generation in ctl itself) */
 	_Atomic uint64_t genx;		/* full generation, last settled */
 	_Atomic uint64_t probe_ms;	/* latest probe admission (ms) */
+	/* reclaim: the first generation of this place's destination (the
+	 * place's incarnation; read only for an outcome of another
+	 * generation) */
+	_Atomic uint64_t born;
 };
 
 /* What an admission hands back; pass it unchanged to record/release. */
@@ -174,7 +178,8 @@ void cb_breaker_init(struct cb_breaker *b, const struct cb_policy *p,
 		     uint32_t jitter_seed);
 
 /* cb_breaker_set_policy - store p into b (atomic stores, word by word; a
- * concurrent reader sees each word old or new).  Thread-safe. */
+ * concurrent reader sees each word old or new).  Leaves pol_a's ready bit
+ * (bit 63, the table's) as it was.  Thread-safe. */
 void cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p);
 
 /* cb_breaker_get_policy - read b's policy.  Thread-safe. */
@@ -203,7 +208,8 @@ int cb_breaker_is_failure(const struct cb_breaker *b, int e);
 /* cb_breaker_admit - decide one attempt at time now.
  * Returns 0 when the attempt may go ahead (*t says how: NORMAL, PROBE, or
  * SHADOW in observe mode when enforce would have rejected), -ECONNREFUSED
- * when it is rejected (*t is NONE).  Counts total/rejected calls.  *tr gets
+ * when it is rejected (*t is NONE), -EAGAIN when b was retired (reclaimed:
+ * find the destination's breaker again; nothing counted).  Counts total/rejected calls.  *tr gets
  * the transition made, if any (open -> half-open).  Lock-free, async-signal
  * -safe, no allocation. */
 int cb_breaker_admit(struct cb_breaker *b, uint64_t now, struct cb_ticket *t,
@@ -221,8 +227,9 @@ int cb_breaker_can_execute(struct cb_breaker *b, uint64_t now);
 
 /* cb_breaker_record - the outcome of an admitted attempt: success != 0 for
  * success, else a failure with errno err (err is stored as last_errno).
- * Metrics always count it; the state changes only if t's generation is
- * still current (else stale_outcomes grows).  Frees a probe's place.
+ * Metrics count it and the state changes only if t's generation is still
+ * current (else stale_outcomes grows); an outcome admitted before b's
+ * place was reclaimed (cb_breaker_retire) is dropped, counted nowhere.  Frees a probe's place.
  * Lock-free, async-signal-safe. */
 void cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
 		       int success, int err, uint64_t now,
@@ -242,6 +249,21 @@ void cb_breaker_trip(struct cb_breaker *b, uint64_t now, int hold,
 /* cb_breaker_reset - close now, clearing the cycle counters and backoff. */
 void cb_breaker_reset(struct cb_breaker *b, uint64_t now,
 		      struct cb_transition *tr);
+
+/* cb_breaker_retire - take a closed breaker out of use so that its place
+ * can be given to another destination (table.c: reclaim, cbctl forget):
+ * one CAS from closed to "gone" at the next generation.  From then on an
+ * admission returns -EAGAIN (find the breaker again), trip and reset do
+ * nothing, and every outcome admitted before is dropped (record).
+ * 0, or -EBUSY if b is not closed (open, half-open, held) or changed state
+ * meanwhile.  Lock-free. */
+int cb_breaker_retire(struct cb_breaker *b);
+
+/* cb_breaker_rebirth - make b, retired (or never used), a fresh closed
+ * breaker at a generation later than any before: counters, window and
+ * transitions cleared, born set.  Only for the slot's creator, before the
+ * slot is ready (nobody else uses it).  The policy is written after. */
+void cb_breaker_rebirth(struct cb_breaker *b);
 
 /* cb_breaker_snapshot - fill s for display at time now. */
 void cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,

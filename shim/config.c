@@ -69,6 +69,7 @@ struct cb_config {
 	char *shm_name;			/* NULL: not set */
 	unsigned shm_mode;
 	uint32_t max_breakers;
+	uint32_t reclaim_after;		/* ms */
 	int log_level;
 	int log_syslog;
 	size_t nrules;
@@ -1124,7 +1125,7 @@ static int
 parse_shm(struct ctx *x, const config_setting_t *g, struct cb_config *c)
 {
 	static const char *const keys[] = { "name", "mode", "max_breakers",
-					    NULL };
+					    "reclaim_after", NULL };
 	const config_setting_t *s;
 	const char *name;
 	long long v;
@@ -1155,6 +1156,9 @@ parse_shm(struct ctx *x, const config_setting_t *g, struct cb_config *c)
 			return -EINVAL;
 		c->max_breakers = (uint32_t)v;
 	}
+	if ((s = config_setting_get_member(g, "reclaim_after")) &&
+	    rd_duration(x, s, "shm.reclaim_after", &c->reclaim_after) < 0)
+		return -EINVAL;
 	return 0;
 }
 
@@ -1526,6 +1530,7 @@ config_defaults(struct cb_config *c)
 	cb_policy_default(&c->def);
 	c->shm_mode = 0600;
 	c->max_breakers = CB_DEFAULT_CAPACITY;
+	c->reclaim_after = CB_DEFAULT_RECLAIM_AFTER_MS;
 	c->log_level = CB_LOG_WARN;
 	c->log_syslog = 0;
 }
@@ -1675,6 +1680,12 @@ uint32_t
 cb_config_max_breakers(const struct cb_config *c)
 {
 	return c ? c->max_breakers : CB_DEFAULT_CAPACITY;
+}
+
+uint32_t
+cb_config_reclaim_after(const struct cb_config *c)
+{
+	return c ? c->reclaim_after : CB_DEFAULT_RECLAIM_AFTER_MS;
 }
 
 int

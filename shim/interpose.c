@@ -251,6 +251,7 @@ init(void)
 			 " (cbctl destroy removes it)" : "");
 		return fail_init(err);
 	}
+	cb_table_set_reclaim(table, cb_config_reclaim_after(config), NULL);
 	lim = FD_LIMIT_CAP;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max < lim)
 		lim = rl.rlim_max < 1024 ? 1024 : (uint32_t)rl.rlim_max;
@@ -497,7 +498,7 @@ govern(int fd, uint64_t w, const struct sockaddr *sa, socklen_t len,
 	struct cb_key k;
 	struct cb_policy p;
 	struct cb_transition tr;
-	int r;
+	int r, tries = 0;
 
 	if (cb_dest_from_sockaddr(&d, sa, len) < 0)
 		return 0;
@@ -506,6 +507,7 @@ govern(int fd, uint64_t w, const struct sockaddr *sa, socklen_t len,
 	cb_table_key(table, &d, &k);
 	if (!is_tcp(fd, w))
 		return 0;
+again:
 	if (cb_table_find_key(table, &k, bp, &ev->slot) < 0) {
 		cb_config_policy(config, &d, &p);
 		if (p.mode == CB_MODE_OFF)
@@ -528,6 +530,16 @@ govern(int fd, uint64_t w, const struct sockaddr *sa, socklen_t len,
 	if (r > 0) {
 		r = cb_breaker_admit(*bp, cb_now_ms(), &ev->ticket, &tr);
 		event(ev->slot, &tr);
+	}
+	/* the place was reclaimed for another destination while we looked
+	 * (the key changed, or the breaker is retired): look again; after
+	 * many tries (never seen) this attempt passes, unprotected */
+	if (r == -EAGAIN || !cb_table_holds(table, &k, ev->slot)) {
+		if (r == 0)
+			cb_breaker_release(*bp, &ev->ticket);
+		if (++tries < 8)
+			goto again;
+		return 0;
 	}
 	return r < 0 ? -1 : 1;
 }

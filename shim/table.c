@@ -62,6 +62,8 @@ struct shm_header {
 	_Atomic uint64_t unprotected;	/* attempts unprotected: table full */
 	_Atomic uint64_t used;		/* places counted (see count_in()) */
 	_Atomic uint64_t ev_head;	/* events ever written */
+	_Atomic uint64_t reclaimed;	/* breakers whose place was reclaimed */
+	_Atomic uint64_t reclaim_hand;	/* where the next search starts */
 };
 
 struct ring_entry {
@@ -81,7 +83,16 @@ struct slot {
 	_Atomic uint64_t key[3];
 	struct cb_breaker br;
 	_Atomic uint64_t own;		/* the claim protocol: see "slots" */
+	_Atomic uint64_t mark;		/* reclaim: attempts (32) | ms (32) */
 } __attribute__((aligned(64)));
+/* the decision words (key, ctl, since, policy, rejections) in the first
+ * line; the reclaim mark and the claim word far from it */
+_Static_assert(offsetof(struct slot, br.rejected) + 8 <= 64,
+	       "a decision reads the slot's first cache line only");
+_Static_assert(offsetof(struct slot, mark) >= 192 &&
+	       offsetof(struct slot, own) >= 192,
+	       "reclaim's and the claim's words on no decision's line");
+_Static_assert(sizeof(struct slot) == 320, "a slot is five cache lines");
 /* an admitted attempt and its success write one cache line: admitted,
  * successful and the failure-rate window (breaker.c) */
 _Static_assert(offsetof(struct slot, br.admitted) % 64 == 0 &&
@@ -91,6 +102,8 @@ _Static_assert(offsetof(struct slot, br.admitted) % 64 == 0 &&
 
 struct cb_table {
 	struct shm_header *h;
+	uint64_t (*now)(void);		/* the clock (tests: a fake one) */
+	uint32_t reclaim_after;		/* ms; 0: never reclaim */
 	struct ring_entry *ring;
 	struct slot *slots;
 	size_t size;
@@ -336,6 +349,7 @@ cb_table_attach(struct cb_table **tp, const char *name,
 	t->slots = (struct slot *)((char *)m + t->h->slots_off);
 	t->mask = t->h->slots - 1;
 	t->readonly = o->readonly;
+	t->now = cb_now_ms;
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	*tp = t;
 	return 0;
@@ -473,11 +487,16 @@ pause_once(int waits)
 	errno = e;
 }
 
+/* A slot in use: ready, and its breaker not retired by a reclaim (a
+ * reclaimer killed right after retiring leaves the ready bit set; ctl is
+ * on the same line as the key, so this costs no other line). */
 static int
 ready(const struct slot *s)
 {
 	return (atomic_load_explicit(&s->br.pol_a, memory_order_acquire) &
-		POL_READY) != 0;
+		POL_READY) != 0 &&
+	       (atomic_load_explicit(&s->br.ctl, memory_order_acquire) & 3) !=
+	       3;
 }
 
 static int
@@ -558,11 +577,16 @@ give_back(struct cb_table *t, uint32_t i, uint64_t mine)
 static void
 slot_init(struct slot *s, const uint64_t k[3], const struct cb_policy *p)
 {
+	/* a reclaimed place: a fresh breaker at a later generation */
+	cb_breaker_rebirth(&s->br);
+	atomic_store_explicit(&s->mark, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->br.pol_c, (uint64_t)(uint32_t)key_hash(k)
 	    << 32, memory_order_relaxed);
 	CB_CRASH_POINT("slot:policy");
-	/* ends with a release store of pol_a, ready bit set */
 	cb_breaker_set_policy(&s->br, p);
+	/* release: whoever sees the ready bit sees the key and policy */
+	atomic_fetch_or_explicit(&s->br.pol_a, POL_READY,
+	    memory_order_release);
 }
 
 /* What a walk along k's chain found. */
@@ -661,6 +685,9 @@ create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
 	    memory_order_seq_cst, memory_order_relaxed))
 		return 1;
 	CB_CRASH_POINT("slot:claimed");
+	/* a slot left retired but ready by a reclaimer that died */
+	atomic_fetch_and_explicit(&s->br.pol_a, ~POL_READY,
+	    memory_order_relaxed);
 	for (j = 0; j < 3; j++)
 		atomic_store_explicit(&s->key[j], k[j], memory_order_relaxed);
 	CB_CRASH_POINT("slot:keyed");
@@ -681,6 +708,155 @@ create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
 	slot_init(s, k, p);
 	*out = i;
 	return 0;
+}
+
+/* ---- reclaim --------------------------------------------------------
+ *
+ * Idleness costs the connect path nothing: no clock read, no store.  A
+ * breaker's attempts are counted anyway (admitted + rejected); a searcher
+ * stamps each slot it passes with that count and its own time (mark), and
+ * a slot whose count has not moved since a stamp at least reclaim_after
+ * old has seen no attempt for that long.  Stamps are written only while
+ * the table is full and only when the count moved, on the claim word's
+ * line, which no decision reads.  The cost: the first reclaim comes
+ * reclaim_after after the table first fills, not at once.  A stamp from a
+ * clock far ahead of ours (age >= 2^31 ms in 32-bit arithmetic) is taken
+ * as new.
+ *
+ * A reclaimer takes the slot's own word (from whatever it holds: a ready
+ * slot's own is read by nobody else), checks again, retires the breaker
+ * (one CAS of ctl, closed -> gone: from then on ready() is false and an
+ * admission says "look again"), counts the reclaim, clears the ready bit,
+ * gives the place back to "used" and the slot to the chains (OWN_VOID).
+ * A reclaimer killed anywhere leaves a claim of a dead process on a slot
+ * that is not in use (ready() false once retired), which the next creator
+ * passing takes over (create() clears a stale ready bit first), and at
+ * worst a "used" one too high until the next exact scan.
+ */
+
+/* Attempts ever made on slot s's breaker (32 bits, modulo). */
+static uint32_t
+attempts(struct slot *s)
+{
+	return (uint32_t)(atomic_load_explicit(&s->br.admitted,
+	    memory_order_relaxed) + atomic_load_explicit(&s->br.rejected,
+	    memory_order_relaxed));
+}
+
+/* 1 if slot s's breaker has seen no attempt for reclaim_after ms by its
+ * mark; else 0, and the mark renewed when the count moved. */
+static int
+idle(struct cb_table *t, struct slot *s, uint64_t now)
+{
+	uint64_t m = atomic_load_explicit(&s->mark, memory_order_relaxed);
+	uint32_t n = attempts(s), age = (uint32_t)now - (uint32_t)m;
+
+	if (m != 0 && (uint32_t)(m >> 32) == n && age < 0x80000000u)
+		return age >= t->reclaim_after;
+	/* relaxed: a mark orders nothing; a lost race leaves another's */
+	atomic_compare_exchange_strong_explicit(&s->mark, &m,
+	    (uint64_t)n << 32 | (uint32_t)now, memory_order_relaxed,
+	    memory_order_relaxed);
+	return 0;
+}
+
+/* Take slot i's place from its breaker: force (cbctl forget) or when
+ * idle.  0, -ENOENT (not in use), -EBUSY (not closed, in use, or taken by
+ * another reclaimer). */
+static int
+reclaim_slot(struct cb_table *t, uint32_t i, uint64_t now, int force)
+{
+	struct slot *s = &t->slots[i];
+	uint64_t o = atomic_load_explicit(&s->own, memory_order_acquire);
+	uint64_t mine = OWN_CLAIM | OWN_COUNTING |
+			((uint64_t)(uint32_t)getpid() << 32);
+
+	if (!ready(s))
+		return -ENOENT;
+	if (o == mine || !atomic_compare_exchange_strong_explicit(&s->own,
+	    &o, mine, memory_order_seq_cst, memory_order_relaxed))
+		return -EBUSY;
+	CB_CRASH_POINT("reclaim:claimed");
+	if (!ready(s) || (!force && !idle(t, s, now)) ||
+	    cb_breaker_retire(&s->br) < 0) {
+		atomic_compare_exchange_strong_explicit(&s->own, &mine, o,
+		    memory_order_release, memory_order_relaxed);
+		return ready(s) ? -EBUSY : -ENOENT;
+	}
+	CB_CRASH_POINT("reclaim:retired");
+	atomic_fetch_add_explicit(&t->h->reclaimed, 1, memory_order_relaxed);
+	atomic_fetch_and_explicit(&s->br.pol_a, ~POL_READY,
+	    memory_order_release);
+	CB_CRASH_POINT("reclaim:unready");
+	atomic_fetch_sub_explicit(&t->h->used, 1, memory_order_relaxed);
+	atomic_store_explicit(&s->mark, 0, memory_order_relaxed);
+	give_back(t, i, mine);
+	return 0;
+}
+
+/* Find an idle closed breaker and reclaim its place: 0, or -ENOSPC.
+ * Scans from the hand (a whole round at most), stamping as it goes. */
+static int
+reclaim_one(struct cb_table *t)
+{
+	uint64_t now = t->now();
+	uint32_t i = (uint32_t)atomic_load_explicit(&t->h->reclaim_hand,
+	    memory_order_relaxed), n;
+
+	if (t->reclaim_after == 0)
+		return -ENOSPC;
+	for (n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
+		i &= t->mask;
+		if (!ready(&t->slots[i]))
+			continue;
+		if (reclaim_slot(t, i, now, 0) == 0) {
+			atomic_store_explicit(&t->h->reclaim_hand, i + 1,
+			    memory_order_relaxed);
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+int
+cb_table_forget(struct cb_table *t, const struct cb_dest *d)
+{
+	struct cb_breaker *b;
+	uint32_t i;
+	int r;
+
+	if (t->readonly)
+		return -EROFS;
+	if (cb_table_find(t, d, &b, &i) < 0)
+		return -ENOENT;
+	r = reclaim_slot(t, i, t->now(), 1);
+	return r == -ENOENT ? -ENOENT : r;
+}
+
+int
+cb_table_holds(struct cb_table *t, const struct cb_key *k, uint32_t slot)
+{
+	return slot <= t->mask && key_is(&t->slots[slot], k->w);
+}
+
+int
+cb_table_reclaim(struct cb_table *t)
+{
+	return t->readonly ? -EROFS : reclaim_one(t);
+}
+
+void
+cb_table_set_reclaim(struct cb_table *t, uint32_t reclaim_after_ms,
+		     uint64_t (*now)(void))
+{
+	t->now = now ? now : cb_now_ms;
+	t->reclaim_after = reclaim_after_ms;
+}
+
+uint64_t
+cb_table_reclaimed(const struct cb_table *t)
+{
+	return atomic_load_explicit(&t->h->reclaimed, memory_order_relaxed);
 }
 
 int
@@ -737,7 +913,7 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 	uint64_t k[3], hash;
 	struct walk w;
 	long i = -1;
-	int r, waits = 0;
+	int r, waits = 0, reclaims = 0;
 
 	if (t->readonly)
 		return -EROFS;
@@ -753,8 +929,11 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 			/* being created by somebody alive (perhaps for this
 			 * key): let it finish, then look again; the chain has
 			 * no room at all when every slot is taken */
-			if (w.twin < 0 && w.full)
+			if (w.twin < 0 && w.full) {
+				if (reclaims++ < 4 && reclaim_one(t) == 0)
+					continue;
 				return -ENOSPC;
+			}
 			if (waits >= WAITS)
 				return -EBUSY;
 			pause_once(waits++);
@@ -763,6 +942,8 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 		r = create(t, k, hash, (uint32_t)w.free,
 		    atomic_load_explicit(&t->slots[w.free].own,
 		    memory_order_relaxed), p, &i);
+		if (r == -ENOSPC && reclaims++ < 4 && reclaim_one(t) == 0)
+			continue;	/* a place given up: try again */
 		if (r <= 0) {
 			if (r < 0)
 				return r;
@@ -818,8 +999,7 @@ cb_table_slot(struct cb_table *t, uint32_t i, struct cb_breaker **bp,
 	if (i > t->mask)
 		return -ENOENT;
 	s = &t->slots[i];
-	if (!(atomic_load_explicit(&s->br.pol_a, memory_order_acquire) &
-	      POL_READY))
+	if (!ready(s))
 		return -ENOENT;
 	for (j = 0; j < 3; j++)
 		k[j] = atomic_load_explicit(&s->key[j], memory_order_acquire);

@@ -23,10 +23,11 @@
 #include "breaker.h"
 
 #define CB_SHM_MAGIC 0x31304d4853424343ull	/* "CCBSHM01" little-endian */
-#define CB_LAYOUT_VERSION 2u
+#define CB_LAYOUT_VERSION 3u
 #define CB_EVENTS 1024u
 #define CB_DEFAULT_CAPACITY 4096u
 #define CB_MAX_CAPACITY (1u << 20)
+#define CB_DEFAULT_RECLAIM_AFTER_MS 600000u	/* shm.reclaim_after: 10m */
 
 /* A destination.  addr holds 4 bytes (AF_INET) or 16 (AF_INET6); a
  * v4-mapped IPv6 address is always stored as AF_INET. port: host order. */
@@ -103,6 +104,39 @@ int cb_table_find_key(struct cb_table *t, const struct cb_key *k,
 int cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 		    const struct cb_policy *p, struct cb_breaker **bp,
 		    uint32_t *slotp);
+
+/* Reclaim (SPEC 4): when a new destination finds no place, cb_table_insert
+ * takes the place of a closed breaker that has seen no attempt for
+ * reclaim_after ms (see cb_table_set_reclaim; open, half-open and held ones never give theirs up).
+ * Idleness is judged from the breakers' attempt counters, stamped by
+ * searchers (table.c), so the connect path pays nothing for it.  After a
+ * reclaim cb_breaker_admit says -EAGAIN to whoever still holds the old
+ * breaker, and outcomes admitted before are dropped. */
+
+/* cb_table_forget - remove d's breaker by hand (cbctl forget): 0, -ENOENT
+ * (no such breaker), -EBUSY (not closed: open, half-open or held),
+ * -EROFS. */
+int cb_table_forget(struct cb_table *t, const struct cb_dest *d);
+
+/* cb_table_reclaim - reclaim one idle breaker's place now: 0 or -ENOSPC
+ * (none idle; the search stamps the breakers it passes).  For tests;
+ * cb_table_insert calls it when the table is full. */
+int cb_table_reclaim(struct cb_table *t);
+
+/* cb_table_holds - 1 if slot still holds key k (a decision made on slot's
+ * breaker after finding it was made on k's: check after admitting). */
+int cb_table_holds(struct cb_table *t, const struct cb_key *k,
+		   uint32_t slot);
+
+/* cb_table_set_reclaim - reclaim after reclaim_after_ms without an
+ * attempt (shm.reclaim_after; 0, as after attaching: never), judged by the
+ * clock now (NULL: cb_now_ms; tests pass a fake one).  Not thread-safe:
+ * call it right after attaching. */
+void cb_table_set_reclaim(struct cb_table *t, uint32_t reclaim_after_ms,
+			  uint64_t (*now)(void));
+
+/* cb_table_reclaimed - places reclaimed so far (header counter). */
+uint64_t cb_table_reclaimed(const struct cb_table *t);
 
 /* cb_table_count_unprotected - one attempt went unprotected (table full). */
 void cb_table_count_unprotected(struct cb_table *t);

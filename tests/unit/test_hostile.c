@@ -311,7 +311,9 @@ breaker_words_at_every_extreme_decide_without_undefined_behaviour(
 		cb_breaker_trip(&b, nows[n], (int)(w & 1), (uint32_t)~0u,
 				&tr);
 		cb_breaker_snapshot(&b, nows[n], &s);
-		assert_int_equal(s.state == CB_CLOSED, 0);
+		/* state 3 is a retired breaker (reclaim): trip and reset
+		 * leave it alone, and it shows as closed */
+		assert_int_equal(s.state == CB_CLOSED, (ctl[a] & 3) == 3);
 		cb_breaker_reset(&b, nows[n], &tr);
 		cb_breaker_snapshot(&b, nows[n], &s);
 		assert_int_equal(s.state, CB_CLOSED);

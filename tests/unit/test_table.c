@@ -1073,6 +1073,7 @@ truncated_or_grown_segment_is_refused(void **state)
 static void
 segment_of_another_layout_version_is_refused(void **state)
 {
+	char want[64];
 	const char *name = segname();
 	struct cb_table *t = attach(name, 10);
 	uint32_t v = CB_LAYOUT_VERSION + 1, slot_size;
@@ -1083,7 +1084,8 @@ segment_of_another_layout_version_is_refused(void **state)
 	detach(t);
 	raw = raw_map(name, &size);
 	memcpy(raw + H_VERSION, &v, 4);
-	expect_refusal(name, 0, -EPROTO, "layout version 3");
+	snprintf(want, sizeof(want), "layout version %u", v);
+	expect_refusal(name, 0, -EPROTO, want);
 	expect_refusal(name, 1, -EPROTO, "layout version");
 	/* same version number, different geometry: refused too */
 	v = CB_LAYOUT_VERSION;
@@ -1334,6 +1336,224 @@ events_ring_wraps_keeping_the_latest(void **state)
 	free(ev);
 }
 
+/* ---- reclaim (issue 14) ---------------------------------------------- */
+
+static uint64_t fake_ms = 1000000;
+
+static uint64_t
+fake_now(void)
+{
+	return fake_ms;
+}
+
+/* A table of capacity cap reclaiming after 10 s of the fake clock. */
+static struct cb_table *
+reclaiming(uint32_t cap)
+{
+	struct cb_table *t = attach(segname(), cap);
+
+	fake_ms = 1000000;
+	cb_table_set_reclaim(t, 10000, fake_now);
+	return t;
+}
+
+static int
+present(struct cb_table *t, int n)
+{
+	struct cb_breaker *b;
+	struct cb_dest d;
+
+	key_n(&d, n);
+	return cb_table_find(t, &d, &b, NULL) == 0;
+}
+
+static int
+insert_n(struct cb_table *t, int n, struct cb_breaker **bp, uint32_t *slot)
+{
+	struct cb_policy p;
+	struct cb_breaker *b;
+	struct cb_dest d;
+
+	cb_policy_default(&p);
+	key_n(&d, n);
+	return cb_table_insert(t, &d, &p, bp ? bp : &b, slot);
+}
+
+/* Only a closed breaker idle for reclaim_after gives up its place, by the
+ * fake clock: not before, not one with a recent attempt, never an open
+ * or held one; the count is kept. */
+static void
+reclaim_takes_only_idle_closed_breakers(void **state)
+{
+	struct cb_table *t = reclaiming(4);
+	struct cb_breaker *b[4], *x;
+	struct cb_transition tr;
+	struct cb_ticket tk;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(insert_n(t, i, &b[i], NULL), 0);
+	cb_breaker_trip(b[1], fake_ms, 0, 0, &tr);	/* open */
+	cb_breaker_trip(b[2], fake_ms, 1, 0, &tr);	/* held */
+	/* the first search only stamps: nothing is idle yet */
+	assert_int_equal(insert_n(t, 10, &x, NULL), -ENOSPC);
+	fake_ms += 9999;
+	assert_int_equal(insert_n(t, 10, &x, NULL), -ENOSPC);
+	assert_int_equal(cb_breaker_admit_fast(b[0], &tk), 0);
+	fake_ms += 1;
+	/* 3 has been idle 10 s; 0 had an attempt since its stamp */
+	assert_int_equal(insert_n(t, 10, &x, NULL), 0);
+	assert_int_equal(cb_table_reclaimed(t), 1);
+	assert_false(present(t, 3));
+	assert_true(present(t, 0) && present(t, 1) && present(t, 2) &&
+		    present(t, 10));
+	/* later: 0 and 10 idle too; open and held never go */
+	fake_ms += 100000;
+	assert_int_equal(insert_n(t, 11, &x, NULL), -ENOSPC);	/* stamps */
+	fake_ms += 10000;
+	assert_int_equal(insert_n(t, 11, &x, NULL), 0);
+	assert_int_equal(insert_n(t, 12, &x, NULL), 0);
+	assert_int_equal(insert_n(t, 13, &x, NULL), -ENOSPC);
+	assert_int_equal(cb_table_reclaimed(t), 3);
+	assert_true(present(t, 1) && present(t, 2));
+	assert_false(present(t, 0) || present(t, 10));
+	assert_int_equal(cb_table_used(t), 4);
+	detach(t);
+}
+
+/* Find a destination that lands in slot want (of a table with room). */
+static int
+insert_into_slot(struct cb_table *t, uint32_t want, struct cb_breaker **bp)
+{
+	struct cb_dest d;
+	uint32_t slot;
+	int n;
+
+	for (n = 1000; n < 200000; n++) {
+		assert_int_equal(insert_n(t, n, bp, &slot), 0);
+		if (slot == want)
+			return n;
+		key_n(&d, n);
+		assert_int_equal(cb_table_forget(t, &d), 0);
+	}
+	fail_msg("no destination landed in slot %u", want);
+	return -1;
+}
+
+/* An outcome admitted before a reclaim never lands on the destination
+ * that gets the place after it: its breaker counts nothing of it and
+ * does not open; an attempt holding the old breaker is told to look
+ * again; the new breaker starts at a later generation. */
+static void
+outcome_from_before_a_reclaim_never_lands_on_the_new_destination(void **state)
+{
+	struct cb_table *t = reclaiming(1);
+	struct cb_breaker *a, *b;
+	struct cb_transition tr;
+	struct cb_snapshot s;
+	struct cb_ticket old, tk;
+	struct cb_policy p;
+	struct cb_dest d;
+	uint32_t slot;
+	struct cb_key k;
+
+	(void)state;
+	cb_policy_default(&p);
+	p.failure_threshold = 1;
+	key_n(&d, 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, &a, &slot), 0);
+	cb_breaker_trip(a, fake_ms, 0, 0, &tr);
+	cb_breaker_reset(a, fake_ms, &tr);
+	assert_int_equal(cb_breaker_admit(a, fake_ms, &old, &tr), 0);
+	cb_table_key(t, &d, &k);
+	assert_int_equal(cb_table_forget(t, &d), 0);
+	assert_false(cb_table_holds(t, &k, slot) && present(t, 0));
+	/* the old breaker, retired: look again; trip and reset do nothing */
+	assert_int_equal(cb_breaker_admit(a, fake_ms, &tk, &tr), -EAGAIN);
+	cb_breaker_trip(a, fake_ms, 1, 0, &tr);
+	assert_int_equal(tr.why, CB_WHY_NONE);
+	assert_int_equal(insert_into_slot(t, slot, &b) >= 0, 1);
+	assert_ptr_equal(a, b);
+	assert_false(cb_table_holds(t, &k, slot));
+	cb_breaker_record(b, &old, 0, ECONNREFUSED, fake_ms, &tr);
+	cb_breaker_snapshot(b, fake_ms, &s);
+	assert_int_equal(s.state, CB_CLOSED);
+	assert_int_equal(s.failed_calls + s.successful_calls +
+			 s.stale_outcomes + s.total_calls +
+			 s.state_transitions, 0);
+	assert_true(s.gen > old.gen);
+	/* the new destination's own attempts count as usual */
+	assert_int_equal(cb_breaker_admit(b, fake_ms, &tk, &tr), 0);
+	cb_breaker_record(b, &tk, 0, ECONNREFUSED, fake_ms, &tr);
+	cb_breaker_snapshot(b, fake_ms, &s);
+	assert_int_equal(s.consecutive_failures, 1);
+	assert_int_equal(s.failed_calls, 1);
+	detach(t);
+}
+
+/* cbctl forget: a closed breaker goes; open, half-open and held ones
+ * and missing ones are refused; a read-only mapping changes nothing. */
+static void
+forget_removes_only_a_closed_breaker(void **state)
+{
+	const char *name = segname();
+	struct cb_table *t = attach(name, 8), *ro;
+	struct cb_table_opts o = { 0, 1, 0600, 8 };
+	struct cb_breaker *b[3];
+	struct cb_transition tr;
+	struct cb_dest d;
+	char why[256];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		assert_int_equal(insert_n(t, i, &b[i], NULL), 0);
+	cb_breaker_trip(b[1], 1, 0, 0, &tr);
+	cb_breaker_trip(b[2], 1, 1, 0, &tr);
+	assert_int_equal(cb_table_attach(&ro, name, &o, why, sizeof(why)), 0);
+	key_n(&d, 0);
+	assert_int_equal(cb_table_forget(ro, &d), -EROFS);
+	cb_table_detach(ro);
+	assert_int_equal(cb_table_forget(t, &d), 0);
+	assert_int_equal(cb_table_forget(t, &d), -ENOENT);
+	key_n(&d, 1);
+	assert_int_equal(cb_table_forget(t, &d), -EBUSY);
+	key_n(&d, 2);
+	assert_int_equal(cb_table_forget(t, &d), -EBUSY);
+	key_n(&d, 99);
+	assert_int_equal(cb_table_forget(t, &d), -ENOENT);
+	assert_false(present(t, 0));
+	assert_true(present(t, 1) && present(t, 2));
+	assert_int_equal(cb_table_reclaimed(t), 1);
+	assert_int_equal(cb_table_used(t), 2);
+	/* the place is free again: 7 more fit */
+	for (i = 10; i < 16; i++)
+		assert_int_equal(insert_n(t, i, NULL, NULL), 0);
+	assert_int_equal(insert_n(t, 16, NULL, NULL), -ENOSPC);
+	detach(t);
+}
+
+/* A stamp from a clock far ahead of ours is taken as new, never as old. */
+static void
+reclaim_distrusts_a_stamp_from_the_future(void **state)
+{
+	struct cb_table *t = reclaiming(1);
+	struct cb_breaker *x;
+
+	(void)state;
+	assert_int_equal(insert_n(t, 0, NULL, NULL), 0);
+	fake_ms += 5000000;	/* a process whose clock runs ahead stamps */
+	assert_int_equal(insert_n(t, 1, &x, NULL), -ENOSPC);
+	fake_ms -= 5000000;
+	assert_int_equal(insert_n(t, 1, &x, NULL), -ENOSPC);
+	fake_ms += 9999;
+	assert_int_equal(insert_n(t, 1, &x, NULL), -ENOSPC);
+	fake_ms += 1;
+	assert_int_equal(insert_n(t, 1, &x, NULL), 0);
+	detach(t);
+}
+
 int
 main(void)
 {
@@ -1362,6 +1582,10 @@ main(void)
 		cmocka_unit_test(events_come_out_in_order_with_their_details),
 		cmocka_unit_test(torn_event_is_skipped),
 		cmocka_unit_test(events_ring_wraps_keeping_the_latest),
+		cmocka_unit_test(reclaim_takes_only_idle_closed_breakers),
+		cmocka_unit_test(outcome_from_before_a_reclaim_never_lands_on_the_new_destination),
+		cmocka_unit_test(forget_removes_only_a_closed_breaker),
+		cmocka_unit_test(reclaim_distrusts_a_stamp_from_the_future),
 		/* threads last: forking is simplest before any were made */
 		cmocka_unit_test(same_key_from_many_threads_gets_one_slot),
 		cmocka_unit_test(keys_that_fit_are_never_refused_when_filling_to_capacity),
