@@ -448,6 +448,92 @@ transition_counts_when_its_maker_dies_right_after_it(void **state)
 	munmap(b, sizeof(*b));
 }
 
+/* Issue 14: a reclaimer killed at any point of a reclaim (here through
+ * cbctl forget's path) leaves nothing wedged: the destination is either
+ * still a working breaker or gone, the place comes back to whoever needs
+ * it, and no key ever has two breakers. */
+static void
+reclaimer_killed_anywhere_leaves_nothing_wedged(void **state)
+{
+	static const char *const at[] = { "reclaim:claimed",
+		"breaker:retired", "reclaim:retired", "reclaim:unready" };
+	struct cb_policy p;
+	struct cb_breaker *b;
+	struct cb_ticket tk;
+	struct cb_dest d;
+	size_t i;
+	int r;
+	pid_t pid;
+
+	(void)state;
+	cb_policy_default(&p);
+	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		fresh(2);
+		dest_n(&d, 0);
+		assert_int_equal(cb_table_insert(table, &d, &p, &b, NULL), 0);
+		dest_n(&d, 1);
+		assert_int_equal(cb_table_insert(table, &d, &p, &b, NULL), 0);
+		pid = child();
+		if (pid == 0) {
+			dest_n(&d, 0);
+			cb_crash_arm(at[i], 0, CB_CRASH_KILL);
+			_exit(-cb_table_forget(table, &d));
+		}
+		assert_int_equal(wait_child(pid), 100 + SIGKILL);
+		/* destination 0: still whole (forget takes it now) or gone */
+		dest_n(&d, 0);
+		if (cb_table_find(table, &d, &b, NULL) == 0) {
+			assert_int_equal(cb_breaker_admit_fast(b, &tk), 0);
+			assert_int_equal(cb_table_forget(table, &d), 0);
+		}
+		assert_int_equal(cb_table_find(table, &d, &b, NULL), -ENOENT);
+		/* its place is free for a new destination, and 0 comes back
+		 * as a fresh breaker once 2 is forgotten */
+		dest_n(&d, 2);
+		r = cb_table_insert(table, &d, &p, &b, NULL);
+		if (r != 0)
+			fail_msg("killed at %s: insert %d", at[i], r);
+		assert_int_equal(cb_table_forget(table, &d), 0);
+		dest_n(&d, 0);
+		assert_int_equal(cb_table_insert(table, &d, &p, &b, NULL), 0);
+		assert_int_equal(cb_breaker_admit_fast(b, &tk), 0);
+		assert_int_equal(cb_table_used(table), 2);
+		teardown(NULL);
+	}
+}
+
+/* A reclaimer stopped halfway blocks nobody: the destination it was
+ * taking gets a new breaker at once, and when it goes on it finishes
+ * without touching that one. */
+static void
+reclaimer_stalled_halfway_blocks_nobody(void **state)
+{
+	struct cb_policy p;
+	struct cb_breaker *b, *b2;
+	struct cb_dest d;
+	pid_t pid;
+
+	(void)state;
+	cb_policy_default(&p);
+	fresh(4);
+	dest_n(&d, 0);
+	assert_int_equal(cb_table_insert(table, &d, &p, &b, NULL), 0);
+	pid = child();
+	if (pid == 0) {
+		cb_crash_arm("reclaim:retired", 0, CB_CRASH_STOP);
+		_exit(-cb_table_forget(table, &d));
+	}
+	wait_stopped(pid);
+	assert_int_equal(cb_table_find(table, &d, &b2, NULL), -ENOENT);
+	assert_int_equal(cb_table_insert(table, &d, &p, &b2, NULL), 0);
+	assert_ptr_not_equal(b, b2);
+	kill(pid, SIGCONT);
+	assert_int_equal(wait_child(pid), 0);
+	assert_int_equal(cb_table_find(table, &d, &b, NULL), 0);
+	assert_ptr_equal(b, b2);
+	assert_int_equal(cb_table_used(table), 1);
+}
+
 int
 main(void)
 {
@@ -473,6 +559,10 @@ main(void)
 		    ring_never_shows_an_entry_written_by_two_writers, teardown),
 		cmocka_unit_test(
 		    transition_counts_when_its_maker_dies_right_after_it),
+		cmocka_unit_test_teardown(
+		    reclaimer_killed_anywhere_leaves_nothing_wedged, teardown),
+		cmocka_unit_test_teardown(
+		    reclaimer_stalled_halfway_blocks_nobody, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
