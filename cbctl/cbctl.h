@@ -146,6 +146,7 @@ int cmd_reload(struct cbctl *c, int argc, char **argv);
 int cmd_destroy(struct cbctl *c, int argc, char **argv);
 int cmd_run(struct cbctl *c, int argc, char **argv);
 int cmd_check_config(struct cbctl *c, int argc, char **argv);
+int cmd_forget(struct cbctl *c, int argc, char **argv);
 
 /* cbctl_simple_opts - parse a command that takes only --help (and no
  * operands beyond max_operands).  Returns -1 to go on (*first = index of

@@ -243,6 +243,54 @@ cmd_reset(struct cbctl *c, int argc, char **argv)
 	return rc;
 }
 
+/* ---- forget ----------------------------------------------------------- */
+
+/* Forget the breakers of DEST's addresses.  *busy gets those refused
+ * (not closed).  How many were removed. */
+static int
+forget_dests(struct cb_table *t, const struct cb_dest *d, int nd, int *busy)
+{
+	char name[64];
+	int i, r, gone = 0;
+
+	for (i = 0; i < nd; i++) {
+		cb_dest_format(&d[i], name, sizeof(name));
+		r = cb_table_forget(t, &d[i]);
+		if (r == 0) {
+			printf("%s: forgotten\n", name);
+			gone++;
+		} else if (r == -EBUSY) {
+			cbctl_fail("forget %s: the breaker is not closed (open, "
+				   "half-open or held); cbctl reset %s first",
+				   name, name);
+			(*busy)++;
+		}
+	}
+	return gone;
+}
+
+int
+cmd_forget(struct cbctl *c, int argc, char **argv)
+{
+	struct cb_dest d[CB_DEST_MAX];
+	struct cb_table *t;
+	int nd = 0, rc, first, busy = 0, gone;
+
+	if ((rc = cbctl_simple_opts("forget", argc, argv, 1, &first)) >= 0)
+		return rc;
+	if (argc - first != 1)
+		return cbctl_misuse("forget", "forget: DEST, please");
+	if ((rc = parse_dest("forget", argv[first], d, &nd)) != 0)
+		return rc;
+	if (cbctl_attach(c, CBCTL_WRITE, &t) != 0)
+		return CBCTL_FAIL;
+	gone = forget_dests(t, d, nd, &busy);
+	if (gone == 0 && busy == 0)
+		cbctl_no_breaker(argv[first], d, nd, c->shm);
+	cb_table_detach(t);
+	return gone > 0 && busy == 0 ? CBCTL_OK : CBCTL_FAIL;
+}
+
 /* ---- reload ----------------------------------------------------------- */
 
 int

@@ -28,6 +28,8 @@ static const struct cbctl_cmd commands[] = {
 	  "the breaker if needed)", cmd_trip },
 	{ "reset", "DEST | --all", "close it, clearing its cycle counters",
 	  cmd_reset },
+	{ "forget", "DEST", "remove a closed breaker, freeing its place",
+	  cmd_forget },
 	{ "watch", "[--count N] [--interval S]", "a live view of list",
 	  cmd_watch },
 	{ "events", "[--follow] [--json]", "recent transitions, oldest first",

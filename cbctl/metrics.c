@@ -136,6 +136,11 @@ segment_series(FILE *f, struct cb_table *t)
 		    "to new destinations that went unprotected: table full.");
 	fprintf(f, "cbshim_unprotected_attempts_total %" PRIu64 "\n",
 	       cb_table_unprotected(t));
+	metric_head(f, "cbshim_reclaimed_total", "counter", "Idle closed "
+		    "breakers whose place went to a new destination "
+		    "(shm.reclaim_after).");
+	fprintf(f, "cbshim_reclaimed_total %" PRIu64 "\n",
+	       cb_table_reclaimed(t));
 	metric_head(f, "cbshim_breakers", "gauge", "Breakers in the segment.");
 	fprintf(f, "cbshim_breakers %u\n", cb_table_used(t));
 	metric_head(f, "cbshim_max_breakers", "gauge", "Capacity of the segment "

@@ -293,10 +293,15 @@ print_table(FILE *f, struct cb_table *t, const struct cbctl_row *rows,
 	}
 	if (n == 0)
 		fprintf(f, "(no breakers in %s yet)\n", cb_table_name(t));
-	if (cb_table_unprotected(t) > 0)
+	if (cb_table_unprotected(t) > 0 || cb_table_reclaimed(t) > 0) {
 		fprintf(f, "table full (max_breakers %u): %" PRIu64 " attempts "
-			"to new destinations went unprotected\n",
+			"to new destinations went unprotected",
 			cb_table_capacity(t), cb_table_unprotected(t));
+		if (cb_table_reclaimed(t) > 0)
+			fprintf(f, ", %" PRIu64 " idle breakers reclaimed",
+				cb_table_reclaimed(t));
+		fputc('\n', f);
+	}
 }
 
 void

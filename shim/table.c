@@ -784,7 +784,9 @@ reclaim_slot(struct cb_table *t, uint32_t i, uint64_t now, int force)
 		return ready(s) ? -EBUSY : -ENOENT;
 	}
 	CB_CRASH_POINT("reclaim:retired");
-	atomic_fetch_add_explicit(&t->h->reclaimed, 1, memory_order_relaxed);
+	if (!force)		/* cbctl forget is the operator's, not counted */
+		atomic_fetch_add_explicit(&t->h->reclaimed, 1,
+		    memory_order_relaxed);
 	atomic_fetch_and_explicit(&s->br.pol_a, ~POL_READY,
 	    memory_order_release);
 	CB_CRASH_POINT("reclaim:unready");

@@ -135,7 +135,8 @@ int cb_table_holds(struct cb_table *t, const struct cb_key *k,
 void cb_table_set_reclaim(struct cb_table *t, uint32_t reclaim_after_ms,
 			  uint64_t (*now)(void));
 
-/* cb_table_reclaimed - places reclaimed so far (header counter). */
+/* cb_table_reclaimed - places reclaimed so far (header counter; cbctl
+ * forget is not counted). */
 uint64_t cb_table_reclaimed(const struct cb_table *t);
 
 /* cb_table_count_unprotected - one attempt went unprotected (table full). */

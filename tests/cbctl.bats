@@ -32,13 +32,13 @@ pyjson() {
 	run --separate-stderr "$CBCTL" --help
 	assert_success
 	[ -z "$stderr" ]
-	for c in list show trip reset watch events metrics serve run check-config reload destroy; do
+	for c in list show trip reset forget watch events metrics serve run check-config reload destroy; do
 		assert_output --partial "  $c "
 	done
 }
 
 @test "command_help: every command's --help prints its usage to stdout, exit 0" {
-	for c in list show trip reset watch events metrics serve run check-config reload destroy; do
+	for c in list show trip reset forget watch events metrics serve run check-config reload destroy; do
 		run --separate-stderr "$CBCTL" "$c" --help
 		assert_success
 		assert_output --partial "usage: cbctl [--shm NAME] $c"
@@ -71,7 +71,7 @@ pyjson() {
 	run --separate-stderr "$CBCTL" --bogus list
 	assert_failure 2
 	[[ $stderr == *"cbctl: unknown option --bogus"* ]]
-	for c in list show trip reset watch events metrics serve run check-config reload destroy; do
+	for c in list show trip reset forget watch events metrics serve run check-config reload destroy; do
 		run --separate-stderr "$CBCTL" "$c" --bogus
 		assert_failure 2
 		[ -z "$output" ]

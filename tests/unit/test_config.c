@@ -203,7 +203,32 @@ shm_settings_are_parsed(void **state)
 	c = load_ok("shm = { mode = \"0700\"; max_breakers = 7L; };");
 	assert_int_equal(cb_config_shm_mode(c), 0700);
 	assert_int_equal(cb_config_max_breakers(c), 7);
+	assert_int_equal(cb_config_reclaim_after(c), 600000);
 	cb_config_free(c);
+	c = load_ok("shm = { reclaim_after = \"1h\"; };");
+	assert_int_equal(cb_config_reclaim_after(c), 3600000);
+	cb_config_free(c);
+	assert_int_equal(cb_config_reclaim_after(NULL), 600000);
+}
+
+static void
+bad_reclaim_after_is_an_error(void **state)
+{
+	(void)state;
+	expect_error("shm = {\n  reclaim_after = 60; };", 2,
+		     "shm.reclaim_after: must be a duration string with a unit "
+		     "(ms, s, m, h) like \"30s\", got an integer");
+	expect_error("shm = { reclaim_after = \"ten\"; };", 1,
+		     "shm.reclaim_after: must be a number with a unit (ms, s, "
+		     "m, h) like \"30s\", got \"ten\"");
+	expect_error("shm = { reclaim_after = \"0ms\"; };", 1,
+		     "shm.reclaim_after: must be 1ms..2147483647ms, got \"0ms\"");
+	expect_error("shm = { reclaim_after = \"25d\"; };", 1,
+		     "shm.reclaim_after: must be a number with a unit (ms, s, "
+		     "m, h) like \"30s\", got \"25d\"");
+	expect_error("shm = { reclaim_after = \"600h\"; };", 1,
+		     "shm.reclaim_after: must be 1ms..2147483647ms, got "
+		     "\"600h\"");
 }
 
 static void
@@ -1398,6 +1423,7 @@ main(void)
 		cmocka_unit_test(reject_errno_that_makes_programs_wait_is_an_error),
 		cmocka_unit_test(bad_enumerations_are_errors),
 		cmocka_unit_test(bad_shm_mode_is_an_error),
+		cmocka_unit_test(bad_reclaim_after_is_an_error),
 		cmocka_unit_test(bad_shm_name_is_an_error),
 		cmocka_unit_test(bad_cidr_is_an_error),
 		cmocka_unit_test(bad_port_is_an_error),

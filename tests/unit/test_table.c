@@ -1525,7 +1525,7 @@ forget_removes_only_a_closed_breaker(void **state)
 	assert_int_equal(cb_table_forget(t, &d), -ENOENT);
 	assert_false(present(t, 0));
 	assert_true(present(t, 1) && present(t, 2));
-	assert_int_equal(cb_table_reclaimed(t), 1);
+	assert_int_equal(cb_table_reclaimed(t), 0);	/* by hand: not */
 	assert_int_equal(cb_table_used(t), 2);
 	/* the place is free again: 7 more fit */
 	for (i = 10; i < 16; i++)
