@@ -434,6 +434,70 @@ rules = ( { match = "10.1.0.0/16:5432"; failure_threshold = 2; open_timeout = "5
 	[[ $stderr == "cbctl: no breaker for 127.0.0.1:10: "* ]]
 }
 
+@test "forget_closed: a closed breaker is removed and its place freed" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	"$CBCTL" reset 127.0.0.1:9 >/dev/null
+	"$CBCTL" trip 127.0.0.1:10 >/dev/null
+	run "$CBCTL" forget 127.0.0.1:9
+	assert_success
+	assert_output "127.0.0.1:9: forgotten"
+	run "$CBCTL" list
+	refute_output --partial "127.0.0.1:9 "
+	assert_output --partial "127.0.0.1:10 "
+	refute_output --partial "reclaimed"	# by hand: not counted
+	run --separate-stderr "$CBCTL" show 127.0.0.1:9
+	assert_failure 1
+}
+
+@test "forget_refuses_open_held_and_missing: exit 1, the breaker stays" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	"$CBCTL" trip 127.0.0.1:10 --hold >/dev/null
+	for d in 127.0.0.1:9 127.0.0.1:10; do
+		run --separate-stderr "$CBCTL" forget "$d"
+		assert_failure 1
+		[ -z "$output" ]
+		[[ $stderr == "cbctl: forget $d: the breaker is not closed (open, half-open or held); cbctl reset $d first"* ]]
+		[ "$(state "$d")" = open ]
+	done
+	run --separate-stderr "$CBCTL" forget 127.0.0.1:11
+	assert_failure 1
+	[[ $stderr == "cbctl: no breaker for 127.0.0.1:11: "* ]]
+	run --separate-stderr "$CBCTL" forget
+	assert_failure 2
+}
+
+@test "reclaim_gives_an_idle_breakers_place_to_a_new_destination: counted in list and metrics" {
+	conf 'shm = { max_breakers = 1; reclaim_after = "50ms"; };'
+	a=$(free_port)
+	b=$(free_port)
+	refused 1 "$a"
+	refused 1 "$b"		# full; the search stamps a's breaker
+	sleep 0.3
+	refused 1 "$b"		# a has been idle for 50 ms: b takes its place
+	run "$CBCTL" list
+	assert_success
+	assert_line "table full (max_breakers 1): 1 attempts to new destinations went unprotected, 1 idle breakers reclaimed"
+	assert_output --partial "127.0.0.1:$b "
+	refute_output --partial "127.0.0.1:$a "
+	[ "$(field 127.0.0.1:$b total_calls)" = 1 ]
+	run "$CBCTL" metrics
+	assert_line "cbshim_reclaimed_total 1"
+}
+
+@test "reclaim_never_takes_a_held_breaker: it stays refused, newcomers go unprotected" {
+	conf 'shm = { max_breakers = 1; reclaim_after = "50ms"; };'
+	b=$(free_port)
+	"$CBCTL" trip 127.0.0.1:9 --hold >/dev/null
+	refused 1 "$b"
+	sleep 0.3
+	refused 1 "$b"
+	run "$CBCTL" list
+	assert_line "table full (max_breakers 1): 2 attempts to new destinations went unprotected"
+	run "$CBCTL" run -- "$HELPERS/cbclient" 127.0.0.1 9
+	assert_output --regexp '^0 ECONNREFUSED [0-9]+$'
+	[ "$(field 127.0.0.1:9 rejected_calls)" = 1 ]
+}
+
 @test "reset_all: every open breaker closes, closed ones are left alone" {
 	"$CBCTL" trip 127.0.0.1:9 >/dev/null
 	"$CBCTL" trip 127.0.0.1:10 --hold >/dev/null
