@@ -61,7 +61,7 @@ trip_one(struct cbctl *c, struct cb_table *t, const struct cb_dest *d,
 	struct cbctl_row r;
 	char left[48], dur[32];
 	uint64_t now;
-	uint32_t slot;
+	uint32_t slot, life, tries = 0;
 	int rc;
 
 	cb_config_policy(c->cfg, d, &p);
@@ -69,15 +69,22 @@ trip_one(struct cbctl *c, struct cb_table *t, const struct cb_dest *d,
 	if (cb_policy_valid(&p) < 0)
 		return cbctl_fail("trip %s: the configuration gives it an "
 				  "invalid policy", r.name);
-	rc = cb_table_insert(t, d, &p, &b, &slot);
+	/* a trip never lands on the breaker of a destination that took
+	 * this one's place meanwhile (reclaim): then insert again */
+	do {
+		rc = cb_table_insert(t, d, &p, &b, &slot);
+		now = cb_now_ms();
+	} while (rc == 0 && (cb_table_life(t, slot, d, &life) < 0 ||
+		 cb_breaker_trip_life(b, life, now, hold, for_ms, &tr) < 0) &&
+		 ++tries < 8);
+	if (rc == 0 && tries == 8)
+		rc = -EBUSY;
 	if (rc == -ENOSPC)
 		return cbctl_fail("trip %s: table full (max_breakers %u); "
 				  "cbctl destroy and a larger shm.max_breakers "
 				  "make room", r.name, cb_table_capacity(t));
 	if (rc < 0)
 		return cbctl_fail("trip %s: %s", r.name, strerror(-rc));
-	now = cb_now_ms();
-	cb_breaker_trip(b, now, hold, for_ms, &tr);
 	record(t, slot, &tr, now);
 	cbctl_read_breaker(&r, b, d, slot, cb_now_ms());
 	if (hold) {
@@ -160,16 +167,19 @@ reset_all(struct cb_table *t)
 	struct cbctl_row r;
 	struct cb_dest d;
 	uint64_t now;
+	uint32_t life;
 
 	for (i = 0; i < slots; i++) {
-		if (cb_table_slot(t, i, &b, &d) < 0)
+		if (cb_table_slot(t, i, &b, &d) < 0 ||
+		    cb_table_life(t, i, &d, &life) < 0)
 			continue;
 		total++;
 		now = cb_now_ms();
 		cbctl_read_breaker(&r, b, &d, i, now);
 		if (r.s.state == CB_CLOSED && r.s.consecutive_failures == 0)
 			continue;
-		cb_breaker_reset(b, now, &tr);
+		if (cb_breaker_reset_life(b, life, now, &tr) < 0)
+			continue;	/* reclaimed meanwhile: not closed */
 		record(t, i, &tr, now);
 		n++;
 	}
@@ -185,15 +195,17 @@ reset_dests(struct cb_table *t, const struct cb_dest *d, int nd)
 	struct cb_transition tr;
 	struct cb_breaker *b;
 	char name[64];
-	uint32_t slot;
+	uint32_t slot, life;
 	uint64_t now;
 	int i, found = 0;
 
 	for (i = 0; i < nd; i++) {
-		if (cb_table_find(t, &d[i], &b, &slot) < 0)
+		if (cb_table_find(t, &d[i], &b, &slot) < 0 ||
+		    cb_table_life(t, slot, &d[i], &life) < 0)
 			continue;
 		now = cb_now_ms();
-		cb_breaker_reset(b, now, &tr);
+		if (cb_breaker_reset_life(b, life, now, &tr) < 0)
+			continue;	/* reclaimed meanwhile: none now */
 		record(t, slot, &tr, now);
 		cb_dest_format(&d[i], name, sizeof(name));
 		printf("%s: closed\n", name);

@@ -1163,9 +1163,21 @@ cb_breaker_release(struct cb_breaker *b, const struct cb_ticket *t)
 
 /* ---- manual control ------------------------------------------------ */
 
-void
-cb_breaker_trip(struct cb_breaker *b, uint64_t now, int hold,
-		uint32_t for_ms, struct cb_transition *tr)
+/* ctl value c still belongs to life (any life when life is NULL)?  Read
+ * after c (acquire): a rebirth stores born before its ctl (release), so a
+ * c of a later life comes with its born; a c of an earlier one fails the
+ * CAS that follows (the reclaim changed ctl). */
+static int
+same_life(struct cb_breaker *b, uint64_t c, const uint32_t *life)
+{
+	return (c & ST_MASK) != ST_GONE &&
+	       (!life || atomic_load_explicit(&b->born,
+	       memory_order_acquire) == *life);
+}
+
+static int
+trip_in(struct cb_breaker *b, const uint32_t *life, uint64_t now, int hold,
+	uint32_t for_ms, struct cb_transition *tr)
 {
 	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire), to;
 
@@ -1173,26 +1185,62 @@ cb_breaker_trip(struct cb_breaker *b, uint64_t now, int hold,
 	if (for_ms > CB_MAX_TRIP_FOR_MS)
 		for_ms = CB_MAX_TRIP_FOR_MS;
 	do {
-		if ((c & ST_MASK) == ST_GONE)
-			return;		/* reclaimed: not this breaker now */
+		if (!same_life(b, c, life))
+			return -ESTALE;	/* reclaimed: not this breaker now */
 		to = mk_open(gen_of(c) + 1, hold, 0, hold ? 0 : for_ms);
 	} while (!cas_gen(b, &c, to));
 	transitioned(b, c, to, now, CB_WHY_TRIP, tr);
+	return 0;
+}
+
+static int
+reset_in(struct cb_breaker *b, const uint32_t *life, uint64_t now,
+	 struct cb_transition *tr)
+{
+	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire), to;
+
+	note(tr, 0, 0, CB_WHY_NONE);
+	do {
+		if (!same_life(b, c, life))
+			return -ESTALE;	/* reclaimed: not this breaker now */
+		to = mk_closed(full_gen(b, c, 1) + 1, 0);
+	} while (!cas_gen(b, &c, to));
+	transitioned(b, c, to, now, CB_WHY_RESET, tr);
+	return 0;
+}
+
+void
+cb_breaker_trip(struct cb_breaker *b, uint64_t now, int hold,
+		uint32_t for_ms, struct cb_transition *tr)
+{
+	trip_in(b, NULL, now, hold, for_ms, tr);
 }
 
 void
 cb_breaker_reset(struct cb_breaker *b, uint64_t now,
 		 struct cb_transition *tr)
 {
-	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire), to;
+	reset_in(b, NULL, now, tr);
+}
 
-	note(tr, 0, 0, CB_WHY_NONE);
-	do {
-		if ((c & ST_MASK) == ST_GONE)
-			return;		/* reclaimed: not this breaker now */
-		to = mk_closed(full_gen(b, c, 1) + 1, 0);
-	} while (!cas_gen(b, &c, to));
-	transitioned(b, c, to, now, CB_WHY_RESET, tr);
+uint32_t
+cb_breaker_life(const struct cb_breaker *b)
+{
+	return atomic_load_explicit(&b->born, memory_order_acquire);
+}
+
+int
+cb_breaker_trip_life(struct cb_breaker *b, uint32_t life, uint64_t now,
+		     int hold, uint32_t for_ms, struct cb_transition *tr)
+{
+	return trip_in(b, &life, now, hold, for_ms, tr);
+}
+
+int
+cb_breaker_reset_life(struct cb_breaker *b, uint32_t life, uint64_t now,
+		      struct cb_transition *tr)
+{
+	return reset_in(b, &life, now, tr);
 }
 
 /* ---- reclaim (table.c) ---------------------------------------------- */
@@ -1241,7 +1289,9 @@ cb_breaker_rebirth(struct cb_breaker *b)
 	/* the account at the new generation, closed, nothing counted */
 	atomic_store_explicit(&b->transitions, (uint64_t)CB_CLOSED << 24 |
 	    (full & GEN_MASK), memory_order_relaxed);
-	atomic_store_explicit(&b->born, (uint32_t)full, memory_order_relaxed);
+	/* release: whoever reads this born sees the new key (table.c wrote
+	 * it before) */
+	atomic_store_explicit(&b->born, (uint32_t)full, memory_order_release);
 	atomic_store_explicit(&b->genx, full, memory_order_relaxed);
 	/* release: whoever sees the new ctl sees the cleared words and born */
 	atomic_store_explicit(&b->ctl, to, memory_order_release);

@@ -250,6 +250,19 @@ void cb_breaker_trip(struct cb_breaker *b, uint64_t now, int hold,
 void cb_breaker_reset(struct cb_breaker *b, uint64_t now,
 		      struct cb_transition *tr);
 
+/* cb_breaker_life - b's place's incarnation: changes when the place is
+ * reclaimed for another destination (read it, then check the table still
+ * holds your key: cb_table_life does both). */
+uint32_t cb_breaker_life(const struct cb_breaker *b);
+
+/* cb_breaker_trip_life / cb_breaker_reset_life - trip or reset, but only
+ * while b is still in incarnation life: 0, or -ESTALE (reclaimed meanwhile:
+ * nothing done, so a trip never lands on another destination). */
+int cb_breaker_trip_life(struct cb_breaker *b, uint32_t life, uint64_t now,
+			 int hold, uint32_t for_ms, struct cb_transition *tr);
+int cb_breaker_reset_life(struct cb_breaker *b, uint32_t life, uint64_t now,
+			  struct cb_transition *tr);
+
 /* cb_breaker_retire - take a closed breaker out of use so that its place
  * can be given to another destination (table.c: reclaim, cbctl forget):
  * one CAS from closed to "gone" at the next generation.  From then on an

@@ -128,6 +128,11 @@ int cb_table_reclaim(struct cb_table *t);
 int cb_table_holds(struct cb_table *t, const struct cb_key *k,
 		   uint32_t slot);
 
+/* cb_table_life - the incarnation of slot's breaker while it is still
+ * d's: 0 and *life (for cb_breaker_trip_life / reset_life), or -ESTALE. */
+int cb_table_life(struct cb_table *t, uint32_t slot, const struct cb_dest *d,
+		  uint32_t *life);
+
 /* cb_table_set_reclaim - reclaim after reclaim_after_ms without an
  * attempt (shm.reclaim_after; 0, as after attaching: never), judged by the
  * clock now (NULL: cb_now_ms; tests pass a fake one).  Not thread-safe:

@@ -118,10 +118,12 @@ open_segment(int create)
 }
 
 /* Decide one attempt on destination n as the shim does.  0 admitted (*b,
- * *tk), -ECONNREFUSED refused, 1 unprotected (no place). */
+ * *tk), -ECONNREFUSED refused, 1 unprotected (no place).  *life (if not
+ * NULL): the breaker's incarnation, for a trip or reset (cbctl's way);
+ * ~0 if it was reclaimed meanwhile. */
 static int
-decide(struct cb_table *t, int n, struct cb_breaker **b,
-       struct cb_ticket *tk)
+decide_life(struct cb_table *t, int n, struct cb_breaker **b,
+	    struct cb_ticket *tk, uint32_t *life)
 {
 	struct cb_transition tr;
 	struct cb_policy p;
@@ -138,14 +140,24 @@ decide(struct cb_table *t, int n, struct cb_breaker **b,
 		    cb_table_insert(t, &d, &p, b, &slot) < 0)
 			return 1;
 		r = cb_breaker_admit(*b, shared_now(), tk, &tr);
-		if (r != -EAGAIN && cb_table_holds(t, &k, slot))
+		if (r != -EAGAIN && cb_table_holds(t, &k, slot)) {
+			if (life && cb_table_life(t, slot, &d, life) < 0)
+				*life = ~0u;
 			return r;
+		}
 		if (r == 0)
 			cb_breaker_release(*b, tk);
 		atomic_fetch_add(&sh->retries, 1);
 	}
 	atomic_fetch_add(&sh->errors, 1);	/* looked again forever */
 	return 1;
+}
+
+static int
+decide(struct cb_table *t, int n, struct cb_breaker **b,
+       struct cb_ticket *tk)
+{
+	return decide_life(t, n, b, tk, NULL);
 }
 
 /* One operation of a thread, on a destination picked by x. */
@@ -157,10 +169,11 @@ one_op(struct cb_table *t, unsigned x)
 	struct cb_ticket tk;
 	int n = (int)(x % 16 == 0 ? x / 16 % HELD : x % 16 < 4 ?
 		      HELD + x / 16 % TOGGLED : HELD + TOGGLED + x / 16 % LIVE);
+	uint32_t life = ~0u;
 	int r;
 
 	atomic_fetch_add_explicit(&sh->clock, 1, memory_order_relaxed);
-	r = decide(t, n, &b, &tk);
+	r = decide_life(t, n, &b, &tk, &life);
 	if (n < HELD) {
 		atomic_fetch_add(r == -ECONNREFUSED ? &sh->held_refused :
 				 r == 1 ? &sh->held_missing :
@@ -176,9 +189,9 @@ one_op(struct cb_table *t, unsigned x)
 			cb_breaker_record(b, &tk, 0, ECONNREFUSED,
 					  shared_now(), &tr);
 		if (r != 1 && x % 7 == 0)
-			cb_breaker_reset(b, shared_now(), &tr);
+			cb_breaker_reset_life(b, life, shared_now(), &tr);
 		else if (r != 1 && x % 11 == 0)
-			cb_breaker_trip(b, shared_now(), 0, 0, &tr);
+			cb_breaker_trip_life(b, life, shared_now(), 0, 0, &tr);
 		return;
 	}
 	atomic_fetch_add(r == 0 ? &sh->live_admitted : r == 1 ?
