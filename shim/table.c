@@ -456,8 +456,8 @@ key_hash(const uint64_t k[3])
  * one creator's, complete before anybody reads it.  A creator killed at
  * any point leaves a claim that the next insert passing by takes over (or
  * a VOID): no capacity and no place is lost for good.  "used" may count a
- * dead creator's place until the next exact scan, never less than the
- * truth (and then inserts into a full-looking table scan).
+ * dead creator's place for good, never less than the truth: an insert
+ * that finds it at max_breakers asks an exact scan (count_in).
  *
  * Reclaim (issue 14) fits the same word: a reclaimer takes own of an idle
  * ready slot, clears ready, re-keys it and starts its breaker at the next
