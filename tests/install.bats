@@ -64,6 +64,8 @@ complete_words() {
 	assert_output --hold
 	run complete_words "$CBCTL" "ev"
 	assert_output events
+	run complete_words "$CBCTL" "forg"
+	assert_output forget
 	"$CBCTL" trip 127.0.0.1:4242 >/dev/null
 	# bash breaks words at ":", so the reply is what follows the colon
 	run complete_words "$CBCTL" reset 127.0.0.1:42
