@@ -58,7 +58,7 @@ static int watch_frame(struct cbctl *c, int tty, uint64_t interval_ms,
 		       int first, struct cbctl_rates *rt, int utf8);
 
 /* If struct cb_breaker grows a field, copy_breaker must copy it too. */
-_Static_assert(sizeof(struct cb_breaker) == 27 * 8,
+_Static_assert(sizeof(struct cb_breaker) == 28 * 8,
 	       "struct cb_breaker changed: update copy_breaker()");
 
 /* ---- reading -------------------------------------------------------- */
@@ -96,6 +96,7 @@ copy_breaker(struct cb_breaker *dst, struct cb_breaker *src)
 	CP(win_last);
 	CP(win_fail);
 	CP(conn_timeout);
+	CP(born);
 	for (i = 0; i < CB_ERRNO_MAX / 64; i++)
 		CP(fail_mask[i]);
 }
