@@ -28,7 +28,8 @@ LIBS := -lconfig -ldl -pthread
 SHIM_LIBS := -ldl -pthread
 
 SHIM_SRCS := $(wildcard shim/*.c)
-CORE_SRCS := $(filter-out shim/interpose.c shim/libconfig_dl.c,$(SHIM_SRCS))
+CORE_SRCS := $(filter-out shim/interpose.c shim/libconfig_dl.c shim/resolver.c,\
+	$(SHIM_SRCS))
 CBCTL_SRCS := $(wildcard cbctl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)

@@ -95,6 +95,7 @@ int cbctl_sleep_ms(uint64_t ms);
 struct cbctl_row {
 	struct cb_dest dest;
 	char name[64];			/* "a.b.c.d:port" / "[v6]:port" */
+	char host[CB_NAME_MAX + 1];	/* the host name, "" when unknown */
 	uint32_t slot;
 	struct cb_snapshot s;
 	struct cb_policy p;
@@ -103,6 +104,9 @@ struct cbctl_row {
 /* cbctl_read_breaker - fill r from the shared breaker b at now. */
 void cbctl_read_breaker(struct cbctl_row *r, struct cb_breaker *b,
 			const struct cb_dest *d, uint32_t slot, uint64_t now);
+
+/* cbctl_read_name - r's host name from slot r->slot of t ("" if none). */
+void cbctl_read_name(struct cbctl_row *r, struct cb_table *t);
 
 /* cbctl_read_all - every ready breaker of t, sorted by destination, into
  * a malloc'd array (*rows, *n).  0 or -ENOMEM. */

@@ -11,6 +11,7 @@
  */
 #include "cbctl.h"
 #include "dest.h"
+#include "../shim/names.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -19,7 +20,9 @@
 #include <unistd.h>
 
 static int trip_one(struct cbctl *c, struct cb_table *t,
-		    const struct cb_dest *d, int hold, uint32_t for_ms);
+		    const struct cb_dest *d, const char *host, int hold,
+		    uint32_t for_ms);
+static void operand_name(const char *arg, char *out);
 static int reset_all(struct cb_table *t);
 static int reset_dests(struct cb_table *t, const struct cb_dest *d, int nd);
 static void record(struct cb_table *t, uint32_t slot,
@@ -51,9 +54,28 @@ parse_dest(const char *cmd, const char *arg, struct cb_dest *d, int *nd)
 
 /* ---- trip ------------------------------------------------------------- */
 
+/* The host name of a "NAME:PORT" operand into out (normalised), or "". */
+static void
+operand_name(const char *arg, char *out)
+{
+	char buf[CB_NAME_MAX + 2];
+	const char *colon = strrchr(arg, ':');
+	size_t n = colon ? (size_t)(colon - arg) : 0;
+
+	out[0] = '\0';
+	if (arg[0] == '[' || n == 0 || n >= sizeof(buf))
+		return;
+	memcpy(buf, arg, n);
+	buf[n] = '\0';
+	if (cb_name_normal(buf, out) < 0)
+		out[0] = '\0';
+}
+
+/* Trip d (created if need be; named host when it has no name yet, and
+ * given the policy the rules give d reached through host). */
 static int
 trip_one(struct cbctl *c, struct cb_table *t, const struct cb_dest *d,
-	 int hold, uint32_t for_ms)
+	 const char *host, int hold, uint32_t for_ms)
 {
 	struct cb_transition tr;
 	struct cb_breaker *b;
@@ -64,7 +86,7 @@ trip_one(struct cbctl *c, struct cb_table *t, const struct cb_dest *d,
 	uint32_t slot, life, tries = 0;
 	int rc;
 
-	cb_config_policy(c->cfg, d, &p);
+	cb_config_policy_named(c->cfg, d, *host ? host : NULL, &p);
 	cb_dest_format(d, r.name, sizeof(r.name));
 	if (cb_policy_valid(&p) < 0)
 		return cbctl_fail("trip %s: the configuration gives it an "
@@ -85,6 +107,8 @@ trip_one(struct cbctl *c, struct cb_table *t, const struct cb_dest *d,
 				  "make room", r.name, cb_table_capacity(t));
 	if (rc < 0)
 		return cbctl_fail("trip %s: %s", r.name, strerror(-rc));
+	if (*host)
+		cb_table_set_name(t, slot, host, now);
 	record(t, slot, &tr, now);
 	cbctl_read_breaker(&r, b, d, slot, cb_now_ms());
 	if (hold) {
@@ -112,6 +136,7 @@ cmd_trip(struct cbctl *c, int argc, char **argv)
 	};
 	struct cb_dest d[CB_DEST_MAX];
 	struct cb_table *t;
+	char host[CB_NAME_MAX + 1];
 	uint64_t for_ms = 0;
 	int ch, hold = 0, nd, i, rc = CBCTL_OK;
 	const char *for_arg = NULL;
@@ -146,8 +171,9 @@ cmd_trip(struct cbctl *c, int argc, char **argv)
 		return i;
 	if (cbctl_config(c) != 0 || cbctl_attach(c, CBCTL_CREATE, &t) != 0)
 		return CBCTL_FAIL;
+	operand_name(argv[optind], host);
 	for (i = 0; i < nd; i++)
-		if (trip_one(c, t, &d[i], hold, (uint32_t)for_ms) != 0)
+		if (trip_one(c, t, &d[i], host, hold, (uint32_t)for_ms) != 0)
 			rc = CBCTL_FAIL;
 	cb_table_detach(t);
 	return rc;
@@ -313,6 +339,7 @@ cmd_reload(struct cbctl *c, int argc, char **argv)
 	struct cb_table *t;
 	struct cb_policy p;
 	struct cb_dest d;
+	char name[CB_NAME_MAX + 1];
 	int first, r;
 
 	if ((r = cbctl_simple_opts("reload", argc, argv, 0, &first)) >= 0)
@@ -323,7 +350,9 @@ cmd_reload(struct cbctl *c, int argc, char **argv)
 	for (i = 0; i < slots; i++) {
 		if (cb_table_slot(t, i, &b, &d) < 0)
 			continue;
-		cb_config_policy(c->cfg, &d, &p);
+		/* a name rule fits by the name stored with the breaker */
+		cb_config_policy_named(c->cfg, &d, cb_table_get_name(t, i,
+				       name) ? name : NULL, &p);
 		if (cb_policy_valid(&p) < 0) {
 			bad++;
 			continue;

@@ -8,7 +8,8 @@
  * that full name, as the official clients write them; the state is a
  * gauge with one series per state (1 for the current one), so a query
  * like cbshim_state{state="open"} == 1 finds open breakers.  Every series
- * of a breaker is labelled dest="a.b.c.d:port" / dest="[v6]:port".
+ * of a breaker is labelled dest="a.b.c.d:port" / dest="[v6]:port", and
+ * name="HOST" when the breaker has a host name (SPEC 2d).
  */
 #include "cbctl.h"
 
@@ -20,6 +21,7 @@
 static void metric_head(FILE *f, const char *name, const char *type,
 			const char *help);
 static void label_escape(FILE *f, const char *s);
+static void labels(FILE *f, const struct cbctl_row *r);
 static void metric(FILE *f, const char *name, const struct cbctl_row *rows,
 		   size_t n, size_t off, size_t width);
 static void breaker_series(FILE *f, const struct cbctl_row *rows, size_t n);
@@ -45,6 +47,19 @@ label_escape(FILE *f, const char *s)
 	}
 }
 
+/* A breaker's labels: dest, and name when it has one. */
+static void
+labels(FILE *f, const struct cbctl_row *r)
+{
+	fputs("dest=\"", f);
+	label_escape(f, r->name);
+	if (r->host[0]) {
+		fputs("\",name=\"", f);
+		label_escape(f, r->host);
+	}
+	fputc('"', f);
+}
+
 /* One series per breaker of the unsigned field of its snapshot at offset
  * off, width bytes wide (a uint64_t or a uint32_t). */
 static void
@@ -62,9 +77,9 @@ metric(FILE *f, const char *name, const struct cbctl_row *rows, size_t n,
 		} else {
 			memcpy(&v, (const char *)&rows[k].s + off, sizeof(v));
 		}
-		fprintf(f, "%s{dest=\"", name);
-		label_escape(f, rows[k].name);
-		fprintf(f, "\"} %" PRIu64 "\n", v);
+		fprintf(f, "%s{", name);
+		labels(f, &rows[k]);
+		fprintf(f, "} %" PRIu64 "\n", v);
 	}
 }
 
@@ -103,9 +118,9 @@ breaker_series(FILE *f, const struct cbctl_row *rows, size_t n)
 		    "state (closed, open, half-open), 0 for the others.");
 	for (k = 0; k < n; k++)
 		for (st = CB_CLOSED; st <= CB_HALF_OPEN; st++) {
-			fputs("cbshim_state{dest=\"", f);
-			label_escape(f, rows[k].name);
-			fprintf(f, "\",state=\"%s\"} %d\n", cb_state_name(st),
+			fputs("cbshim_state{", f);
+			labels(f, &rows[k]);
+			fprintf(f, ",state=\"%s\"} %d\n", cb_state_name(st),
 			       rows[k].s.state == (enum cb_state)st);
 		}
 	metric_head(f, "cbshim_consecutive_failures", "gauge", "Failures in a "

@@ -21,13 +21,16 @@
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#define NCOLS 9
+#define NCOLS 10
 #define NRATES 4		/* watch's columns after the list's */
-#define CELL 64			/* a list cell: fits any destination */
+#define CELL (CB_NAME_MAX + 1)	/* a list cell: fits any destination, name */
+#define NAME_COL 1
+#define NAME_MIN 12		/* a shortened NAME column keeps this much */
 
 /* What watch adds to the list's rows. */
 struct rate_view {
@@ -44,6 +47,10 @@ static void rate_cells(const struct cbctl_rate *h, const struct rate_view *rv,
 static void print_table(FILE *f, struct cb_table *t,
 			const struct cbctl_row *rows, size_t n,
 			const struct rate_view *rv);
+static int term_columns(void);
+static int text_width(const char *s);
+static void fit_name(int *w, int nc, int last);
+static void shorten(char *s, int width);
 static void row_json(struct json *j, const struct cbctl_row *r, int full);
 static void policy_json(struct json *j, const struct cb_policy *p);
 static void show_human(FILE *f, const struct cbctl_row *r);
@@ -116,6 +123,12 @@ cbctl_read_breaker(struct cbctl_row *r, struct cb_breaker *b,
 	cb_breaker_get_policy(&copy, &r->p);
 }
 
+void
+cbctl_read_name(struct cbctl_row *r, struct cb_table *t)
+{
+	cb_table_get_name(t, r->slot, r->host);
+}
+
 /* By family (IPv4 first), address, port: the order people expect. */
 static int
 row_cmp(const void *a, const void *b)
@@ -151,7 +164,8 @@ cbctl_read_all(struct cb_table *t, struct cbctl_row **rows, size_t *n)
 			}
 			v = nv;
 		}
-		cbctl_read_breaker(&v[k++], b, &d, i, now);
+		cbctl_read_breaker(&v[k], b, &d, i, now);
+		cbctl_read_name(&v[k++], t);
 	}
 	if (k > 1)
 		qsort(v, k, sizeof(*v), row_cmp);
@@ -208,7 +222,7 @@ mode_name(int mode)
 	}
 }
 
-/* The list row: DEST STATE TOTAL OK FAIL REJECTED TRANS LEFT ERRNO. */
+/* The list row: DEST NAME STATE TOTAL OK FAIL REJECTED TRANS LEFT ERRNO. */
 static void
 row_cells(const struct cbctl_row *r, char cells[][CELL])
 {
@@ -217,20 +231,82 @@ row_cells(const struct cbctl_row *r, char cells[][CELL])
 	const char *en;
 
 	snprintf(cells[0], CELL, "%s", r->name);
-	snprintf(cells[1], CELL, "%s", cb_state_name(s->state));
-	snprintf(cells[2], CELL, "%" PRIu64, s->total_calls);
-	snprintf(cells[3], CELL, "%" PRIu64, s->successful_calls);
-	snprintf(cells[4], CELL, "%" PRIu64, s->failed_calls);
-	snprintf(cells[5], CELL, "%" PRIu64, s->rejected_calls);
-	snprintf(cells[6], CELL, "%" PRIu64, s->state_transitions);
+	snprintf(cells[1], CELL, "%s", r->host[0] ? r->host : "-");
+	snprintf(cells[2], CELL, "%s", cb_state_name(s->state));
+	snprintf(cells[3], CELL, "%" PRIu64, s->total_calls);
+	snprintf(cells[4], CELL, "%" PRIu64, s->successful_calls);
+	snprintf(cells[5], CELL, "%" PRIu64, s->failed_calls);
+	snprintf(cells[6], CELL, "%" PRIu64, s->rejected_calls);
+	snprintf(cells[7], CELL, "%" PRIu64, s->state_transitions);
 	if (s->state == CB_OPEN && s->hold)
-		snprintf(cells[7], CELL, "held");
+		snprintf(cells[8], CELL, "held");
 	else if (s->state == CB_OPEN && s->open_remaining_ms >= 0)
-		cbctl_duration((uint64_t)s->open_remaining_ms, cells[7], CELL);
+		cbctl_duration((uint64_t)s->open_remaining_ms, cells[8], CELL);
 	else
-		snprintf(cells[7], CELL, "-");
+		snprintf(cells[8], CELL, "-");
 	en = cbctl_errno_name(s->last_errno, eb, sizeof(eb));
-	snprintf(cells[8], CELL, "%s", en ? en : "-");
+	snprintf(cells[9], CELL, "%s", en ? en : "-");
+}
+
+/* The terminal's width: $COLUMNS, else the window size of stdout when it
+ * is a terminal, else 0 (no limit: scripts and pipes get whole names). */
+static int
+term_columns(void)
+{
+	const char *e = getenv("COLUMNS");
+	struct winsize ws;
+	char *end;
+	long v;
+
+	if (e && *e) {
+		v = strtol(e, &end, 10);
+		if (*end == '\0' && v > 0 && v < 100000)
+			return (int)v;
+	}
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 0;
+}
+
+/* Columns s takes on a terminal: UTF-8 continuation bytes take none. */
+static int
+text_width(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* Narrow the NAME column of widths w (nc columns, the last last wide and
+ * unpadded) so that a row fits the terminal; the other columns keep
+ * theirs, and NAME keeps at least NAME_MIN. */
+static void
+fit_name(int *w, int nc, int last)
+{
+	int cols = term_columns(), rest = last, i;
+
+	for (i = 0; i < nc - 1; i++)
+		rest += i == NAME_COL ? 0 : w[i] + 2;
+	if (cols > 0 && rest + w[NAME_COL] + 2 > cols)
+		w[NAME_COL] = cols - rest - 2 > NAME_MIN ? cols - rest - 2 :
+			      NAME_MIN;
+}
+
+/* Fit s into width bytes with "..." in the middle: a name's first labels
+ * and its domain both stay readable. */
+static void
+shorten(char *s, int width)
+{
+	int n = (int)strlen(s), head, tail;
+
+	if (n <= width || width < 5)
+		return;
+	head = (width - 3 + 1) / 2;
+	tail = width - 3 - head;
+	memcpy(s + head, "...", 3);
+	memmove(s + head + 3, s + n - tail, (size_t)tail + 1);
 }
 
 /* watch's cells: calls/s, failures/s, rejections/s over the last
@@ -257,18 +333,20 @@ static void
 print_table(FILE *f, struct cb_table *t, const struct cbctl_row *rows,
 	    size_t n, const struct rate_view *rv)
 {
-	static const char *const head[NCOLS + NRATES] = { "DEST", "STATE",
-		"TOTAL", "OK", "FAIL", "REJECTED", "TRANS", "LEFT", "ERRNO",
-		"CALLS/S", "FAIL/S", "REJ/S", "REJECTED 1m" };
+	static const char *const head[NCOLS + NRATES] = { "DEST", "NAME",
+		"STATE", "TOTAL", "OK", "FAIL", "REJECTED", "TRANS", "LEFT",
+		"ERRNO", "CALLS/S", "FAIL/S", "REJ/S", "REJECTED 1m" };
 	/* text columns left-aligned, numbers right-aligned */
-	static const int left[NCOLS + NRATES] = { 1, 1, 0, 0, 0, 0, 0, 0, 1,
-		0, 0, 0, 1 };
+	static const int left[NCOLS + NRATES] = { 1, 1, 1, 0, 0, 0, 0, 0, 0,
+		1, 0, 0, 0, 1 };
 	char cells[NCOLS + NRATES][CELL];
 	int w[NCOLS + NRATES], i, len, nc = rv ? NCOLS + NRATES : NCOLS;
+	int last;
 	size_t k;
 
 	for (i = 0; i < nc; i++)
 		w[i] = (int)strlen(head[i]);
+	last = w[nc - 1];
 	for (k = 0; k < n; k++) {
 		row_cells(&rows[k], cells);
 		if (rv)
@@ -276,12 +354,16 @@ print_table(FILE *f, struct cb_table *t, const struct cbctl_row *rows,
 		for (i = 0; i < nc - 1; i++)
 			if ((len = (int)strlen(cells[i])) > w[i])
 				w[i] = len;
+		if ((len = text_width(cells[nc - 1])) > last)
+			last = len;
 	}
+	fit_name(w, nc, last);
 	for (k = 0; k <= n; k++) {
 		if (k > 0) {
 			row_cells(&rows[k - 1], cells);
 			if (rv)
 				rate_cells(&rv->rt->v[k - 1], rv, cells + NCOLS);
+			shorten(cells[NAME_COL], w[NAME_COL]);
 		}
 		for (i = 0; i < nc; i++) {
 			const char *v = k == 0 ? head[i] : cells[i];
@@ -388,6 +470,8 @@ row_json(struct json *j, const struct cbctl_row *r, int full)
 	json_obj_begin(j);
 	json_key(j, "dest");
 	json_str(j, r->name);
+	json_key(j, "name");
+	json_str(j, r->host[0] ? r->host : NULL);
 	json_key(j, "state");
 	json_str(j, cb_state_name(s->state));
 	json_key(j, "total_calls");
@@ -494,6 +578,7 @@ show_human(FILE *f, const struct cbctl_row *r)
 	const char *en;
 
 	KV("dest", "%s", r->name);
+	KV("name", "%s", r->host[0] ? r->host : "-");
 	KV("state", "%s%s", cb_state_name(s->state),
 	   s->hold && s->state == CB_OPEN ? " (held until reset)" : "");
 	KV("total_calls", "%" PRIu64, s->total_calls);
@@ -648,10 +733,12 @@ cmd_show(struct cbctl *c, int argc, char **argv)
 		return cbctl_misuse("show", "%s", err);
 	if (cbctl_attach(c, CBCTL_READ, &t) != 0)
 		return CBCTL_FAIL;
-	for (i = 0; i < nd; i++)
-		if (cb_table_find(t, &d[i], &b, &slot) == 0)
-			cbctl_read_breaker(&r[nr++], b, &d[i], slot,
-					   cb_now_ms());
+	for (i = 0; i < nd; i++) {
+		if (cb_table_find(t, &d[i], &b, &slot) < 0)
+			continue;
+		cbctl_read_breaker(&r[nr], b, &d[i], slot, cb_now_ms());
+		cbctl_read_name(&r[nr++], t);
+	}
 	if (nr == 0) {
 		cbctl_no_breaker(argv[optind], d, nd, c->shm);
 		cb_table_detach(t);

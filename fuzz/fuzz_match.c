@@ -7,7 +7,9 @@
  * bit-by-bit reference parses and matches the same string; the two must
  * agree on whether the string is valid and, when it is, on whether the
  * destination matches.  Flag bits steer the destination into the rule's
- * network and port range so that both outcomes are explored.
+ * network and port range so that both outcomes are explored.  A host-name
+ * rule ("db.internal:5432", "*.svc.local:*") is checked the same way, with
+ * the destination reached through a name that flag bits make fit or not.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,6 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct ref {
 	int any;		/* "*" address */
+	int named, wild;	/* a host-name rule, "*." */
+	char host[260];		/* its name (without "*."), lower case */
 	int family;
 	uint8_t net[16];
 	int plen;
@@ -111,13 +116,55 @@ ref_host(char *host, struct ref *r)
 	return 0;
 }
 
+/* A host name: optional "*." then labels of [A-Za-z0-9_-], 1..63 bytes,
+ * 253 in all, one final dot allowed, not only digits. */
+static int
+ref_name(const char *host, struct ref *r)
+{
+	const char *h = host;
+	size_t n, i, label = 0;
+	int digits = 1;
+
+	if (host[0] == '*' && host[1] == '.') {
+		r->wild = 1;
+		h += 2;
+	}
+	n = strlen(h);
+	if (n > 0 && h[n - 1] == '.')
+		n--;
+	if (n < 1 || n > 253)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char ch = h[i];
+
+		if (ch == '.') {
+			if (label == 0)
+				return -1;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+			return -1;
+		if (++label > 63)
+			return -1;
+		digits &= ch >= '0' && ch <= '9';
+		r->host[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+	}
+	if (label == 0 || digits)
+		return -1;
+	r->host[n] = '\0';
+	r->named = 1;
+	return 0;
+}
+
 static int
 ref_parse(const char *m, struct ref *r)
 {
 	char buf[256], *rb, *colon;
 
 	memset(r, 0, sizeof(*r));
-	if (strlen(m) > 128)
+	if (strlen(m) > 272)
 		return -1;
 	snprintf(buf, sizeof(buf), "%s", m);
 	if (buf[0] == '[') {
@@ -138,17 +185,30 @@ ref_parse(const char *m, struct ref *r)
 		r->any = 1;
 		return 0;
 	}
+	if (!strchr(buf, '/') && buf[strspn(buf, "0123456789.")] != '\0')
+		return ref_name(buf, r);
 	r->family = AF_INET;
 	return ref_host(buf, r);
 }
 
 static int
-ref_match(const struct ref *r, const struct cb_dest *d)
+ref_match(const struct ref *r, const struct cb_dest *d, const char *name)
 {
+	size_t nl, hl;
 	int i;
 
 	if (d->port < r->lo || d->port > r->hi)
 		return 0;
+	if (r->named) {
+		if (name == NULL)
+			return 0;
+		nl = strlen(name);
+		hl = strlen(r->host);
+		if (!r->wild)
+			return strcasecmp(name, r->host) == 0;
+		return nl > hl + 1 && name[nl - hl - 1] == '.' &&
+		       strcasecmp(name + nl - hl, r->host) == 0;
+	}
 	if (r->any)
 		return 1;
 	if (d->family != r->family)
@@ -216,7 +276,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cb_dest d;
 	struct cb_policy p;
 	struct ref r;
-	char match[256];
+	char match[256], name[300];
+	const char *dname = NULL;
 	size_t n;
 	int ok, rok, got, want;
 
@@ -243,9 +304,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		steer(&d, &r, data[0], d.port);
 		if (d.family == AF_INET)
 			memset(d.addr + 4, 0, 12);
-		cb_config_policy(c, &d, &p);
+		/* flag 16: reached through a name; 32: the rule's own (a
+		 * deeper one for "*."), in upper case with 64 */
+		if (data[0] & 16) {
+			if ((data[0] & 32) && r.named)
+				snprintf(name, sizeof(name), "%s%s",
+					 r.wild ? "x." : "", r.host);
+			else
+				snprintf(name, sizeof(name), "n%u.example",
+					 data[1]);
+			for (n = 0; (data[0] & 64) && name[n]; n++)
+				if (name[n] >= 'a' && name[n] <= 'z')
+					name[n] = (char)(name[n] - 32);
+			dname = name;
+		}
+		cb_config_policy_named(c, &d, dname, &p);
 		got = p.failure_threshold == 2;
-		want = ref_match(&r, &d);
+		want = ref_match(&r, &d, dname);
 		if (got != want) {
 			fprintf(stderr, "match differs on \"%s\": cbshim %d, "
 				"reference %d\n", match, got, want);

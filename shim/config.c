@@ -18,6 +18,7 @@
  * parses: first match wins.  A configuration is immutable once loaded.
  */
 #include "config.h"
+#include "names.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,7 +36,7 @@
 
 #define MAX_FILE_BYTES (1u << 20)
 #define MAX_LINES 65535u		/* libconfig keeps lines in 16 bits */
-#define MATCH_MAX 128			/* longest "match" string */
+#define MATCH_MAX 272			/* longest "match" string */
 
 /* Policy fields a group sets (defaults or a rule). */
 enum {
@@ -55,10 +56,13 @@ enum {
 };
 
 /* A rule: family 0 matches both; addresses are big-endian words (an IPv4
- * address is the top 32 bits of w[0]), compared after masking. */
+ * address is the top 32 bits of w[0]), compared after masking.  A name
+ * rule (host non-empty: "db.internal" or "*.svc.cluster.local", lower
+ * case) matches by the name a destination was reached through instead. */
 struct cb_rule {
 	uint64_t net[2];
 	uint64_t mask[2];
+	char host[CB_NAME_MAX + 3];
 	int family;
 	uint16_t port_lo, port_hi;
 	struct cb_policy pol;
@@ -186,6 +190,7 @@ static int parse_rule(struct ctx *x, const config_setting_t *g, size_t i,
 static const char *parse_match(const char *s, struct cb_rule *r, char *why,
 			       size_t whylen);
 static const char *parse_ports(const char *s, struct cb_rule *r);
+static const char *parse_host_name(const char *host, struct cb_rule *r);
 static int parse_u16(const char *s, size_t n, uint16_t *v);
 static int parse_prefix(const char *s, int max, int *len);
 static const char *parse_addr(char *host, int v6, struct cb_rule *r,
@@ -1382,7 +1387,27 @@ parse_match(const char *s, struct cb_rule *r, char *why, size_t whylen)
 		return e;
 	if (!v6 && strcmp(host, "*") == 0)
 		return NULL;			/* family 0, mask 0: any */
+	/* not only digits, dots and a prefix: a host name */
+	if (!v6 && !strchr(host, '/') && host[strspn(host, "0123456789.")])
+		return parse_host_name(host, r);
 	return parse_addr(host, v6, r, why, whylen);
+}
+
+/* "db.internal" or "*.svc.cluster.local" into r->host, normalised. */
+static const char *
+parse_host_name(const char *host, struct cb_rule *r)
+{
+	int wild = strncmp(host, "*.", 2) == 0;
+
+	if (strchr(host + 2 * wild, '*'))
+		return "a \"*\" in a host name only as \"*.\" at its start "
+		       "(like \"*.svc.cluster.local:*\")";
+	if (wild)
+		memcpy(r->host, "*.", 2);
+	if (cb_name_normal(host + 2 * wild, r->host + 2 * wild) < 0)
+		return "bad host name (labels of letters, digits, \"-\" or "
+		       "\"_\" joined by dots, 63 bytes each, 253 in all)";
+	return NULL;
 }
 
 /* "*", "443" or "8000-8099". */
@@ -1630,7 +1655,27 @@ void
 cb_config_policy(const struct cb_config *c, const struct cb_dest *d,
 		 struct cb_policy *p)
 {
-	const struct cb_rule *r;
+	cb_config_policy_named(c, d, NULL, p);
+}
+
+/* Does rule r fit d (address words w), reached through name (or NULL)? */
+static int
+rule_fits(const struct cb_rule *r, const struct cb_dest *d,
+	  const uint64_t w[2], const char *name)
+{
+	if (d->port < r->port_lo || d->port > r->port_hi)
+		return 0;
+	if (r->host[0])
+		return name != NULL && cb_name_match(r->host, name);
+	return (r->family == 0 || r->family == d->family) &&
+	       (w[0] & r->mask[0]) == r->net[0] &&
+	       (w[1] & r->mask[1]) == r->net[1];
+}
+
+void
+cb_config_policy_named(const struct cb_config *c, const struct cb_dest *d,
+		       const char *name, struct cb_policy *p)
+{
 	uint64_t w[2];
 	size_t i;
 
@@ -1640,12 +1685,8 @@ cb_config_policy(const struct cb_config *c, const struct cb_dest *d,
 	}
 	addr_words(d->family, d->addr, w);
 	for (i = 0; i < c->nrules; i++) {
-		r = &c->rules[i];
-		if ((r->family == 0 || r->family == d->family) &&
-		    d->port >= r->port_lo && d->port <= r->port_hi &&
-		    (w[0] & r->mask[0]) == r->net[0] &&
-		    (w[1] & r->mask[1]) == r->net[1]) {
-			*p = r->pol;
+		if (rule_fits(&c->rules[i], d, w, name)) {
+			*p = c->rules[i].pol;
 			return;
 		}
 	}

@@ -43,6 +43,14 @@ void cb_config_free(struct cb_config *c);
 void cb_config_policy(const struct cb_config *c, const struct cb_dest *d,
 		      struct cb_policy *p);
 
+/* cb_config_policy_named - cb_config_policy for a destination the process
+ * reached through host name name (normalised as cb_name_normal does; NULL
+ * when unknown): name rules ("db.internal:5432", "*.svc.local:*") fit it
+ * too, in file order with the address rules.  Pure, no allocation. */
+void cb_config_policy_named(const struct cb_config *c,
+			    const struct cb_dest *d, const char *name,
+			    struct cb_policy *p);
+
 /* Segment and logging settings: shm.name (NULL when not set: the caller
  * uses $CBSHIM_SHM or the default name), shm.mode (default 0600),
  * shm.max_breakers (default 4096), shm.reclaim_after (ms, default 10 min:

@@ -54,6 +54,7 @@
 #include "conn.h"
 #include "fdtrack.h"
 #include "libconfig_dl.h"
+#include "names.h"
 #include "table.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -112,6 +113,10 @@ static int governing(int fd, const struct sockaddr *sa, socklen_t len);
 static void warn_once(const char *msg, int hot);
 static int govern(int fd, uint64_t w, const struct sockaddr *sa,
 		  socklen_t len, struct cb_breaker **bp, struct cb_conn_ev *ev);
+/* off the decision's path: kept out of govern() so its frame stays small */
+static int create_breaker(const struct cb_dest *d, struct cb_breaker **bp,
+			  uint32_t *slot) __attribute__((noinline));
+static void name_breaker(uint32_t slot) __attribute__((noinline));
 static void outcome(const struct cb_conn *c, int success, int err);
 static void conclude(const struct cb_conn *c, int err);
 static int report(int fd, uint64_t w, struct cb_conn_ev *ev);
@@ -255,6 +260,9 @@ init(void)
 	lim = FD_LIMIT_CAP;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max < lim)
 		lim = rl.rlim_max < 1024 ? 1024 : (uint32_t)rl.rlim_max;
+	/* the slots this process knows named (no room: breakers are named
+	 * only when created) */
+	cb_names_slots(cb_table_slots(table));
 	if (cb_fdtrack_init(lim) < 0)
 		return fail_init("cannot reserve the fd table; passing through");
 	my_pid = getpid();
@@ -496,7 +504,6 @@ govern(int fd, uint64_t w, const struct sockaddr *sa, socklen_t len,
 {
 	struct cb_dest d;
 	struct cb_key k;
-	struct cb_policy p;
 	struct cb_transition tr;
 	int r, tries = 0;
 
@@ -508,21 +515,9 @@ govern(int fd, uint64_t w, const struct sockaddr *sa, socklen_t len,
 	if (!is_tcp(fd, w))
 		return 0;
 again:
-	if (cb_table_find_key(table, &k, bp, &ev->slot) < 0) {
-		cb_config_policy(config, &d, &p);
-		if (p.mode == CB_MODE_OFF)
-			return 0;
-		/* -EBUSY: another process is creating this breaker and
-		 * stalls; this one attempt passes, unprotected, unsaid */
-		if ((r = cb_table_insert(table, &d, &p, bp, &ev->slot)) < 0) {
-			cb_table_count_unprotected(table);
-			if (r == -ENOSPC)
-				warn_once("breaker table full: new destinations "
-					  "pass through unprotected (raise "
-					  "shm.max_breakers)", 1);
-			return 0;
-		}
-	}
+	if (cb_table_find_key(table, &k, bp, &ev->slot) < 0 &&
+	    create_breaker(&d, bp, &ev->slot) < 0)
+		return 0;
 	if (cb_breaker_mode(*bp) == CB_MODE_OFF)
 		return 0;
 	/* closed, or open until reset: decided without reading the clock */
@@ -541,7 +536,62 @@ again:
 			goto again;
 		return 0;
 	}
-	return r < 0 ? -1 : 1;
+	if (r < 0)
+		return -1;
+	/* a breaker made before any name gets the first one seen later; for
+	 * one known named, a byte of this process's memory says so */
+	if (cb_names_slot_unknown(ev->slot))
+		name_breaker(ev->slot);
+	return 1;
+}
+
+/* A new destination d: its policy from the rules (by the host name this
+ * process reached it through, if any), then its breaker, named.  0 and
+ * *bp, or -1: not governed (mode off, or no place for it now). */
+static int
+create_breaker(const struct cb_dest *d, struct cb_breaker **bp,
+	       uint32_t *slot)
+{
+	char name[CB_NAME_MAX + 1];
+	struct cb_policy p;
+	size_t n = cb_names_lookup(d, name);
+	int r;
+
+	cb_config_policy_named(config, d, n ? name : NULL, &p);
+	if (p.mode == CB_MODE_OFF)
+		return -1;
+	/* -EBUSY: another process is creating this breaker and stalls;
+	 * this one attempt passes, unprotected, unsaid */
+	if ((r = cb_table_insert(table, d, &p, bp, slot)) < 0) {
+		cb_table_count_unprotected(table);
+		if (r == -ENOSPC)
+			warn_once("breaker table full: new destinations "
+				  "pass through unprotected (raise "
+				  "shm.max_breakers)", 1);
+		return -1;
+	}
+	if (n && (cb_table_set_name(table, *slot, name, cb_now_ms()) == 0 ||
+		  cb_table_has_name(table, *slot)))
+		cb_names_slot_mark(*slot);
+	return 0;
+}
+
+/* Give slot's breaker the name this process reached its destination
+ * through, if any.  The destination comes from the slot's key, so that
+ * govern() need not keep its own copy alive past the decision. */
+static void
+name_breaker(uint32_t slot)
+{
+	char name[CB_NAME_MAX + 1];
+	struct cb_breaker *b;
+	struct cb_dest d;
+
+	if (!cb_table_has_name(table, slot) &&
+	    (cb_table_slot(table, slot, &b, &d) < 0 ||
+	     cb_names_lookup(&d, name) == 0 ||
+	     cb_table_set_name(table, slot, name, cb_now_ms()) < 0))
+		return;		/* none yet; or another is naming it now */
+	cb_names_slot_mark(slot);
 }
 
 /* ---- the lifecycle: events to conn.c, outcomes to the breaker ------ */

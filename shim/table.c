@@ -2,7 +2,8 @@
  * table.c - the shared-memory segment (see table.h for the protocol).
  *
  * Layout: struct shm_header, then CB_EVENTS ring entries, then the slot
- * array, every part aligned to 64 bytes.  The slot array has a power of two
+ * array, then the names array (one entry per slot, cold: a decision never
+ * reads it), every part aligned to 64 bytes.  The slot array has a power of two
  * entries, at least twice max_breakers, so open addressing with linear
  * probing stays short even when the table is "full" (used == max_breakers).
  *
@@ -20,6 +21,12 @@
  * n+1's tag: a stalled writer's late stores carry its own tag, so an entry
  * mixed from two writers is skipped, never shown (a mixture could pass only
  * if the stall lasted a multiple of 2^21 events).
+ *
+ * A name entry's word goes 0 -> CLAIM|stamp (CAS) -> READY|checksum|length
+ * (release CAS) after the bytes are stored; readers load it with acquire
+ * and check the checksum of what they copied, so a claim taken over from a
+ * stalled writer that later wakes up can garble the bytes but never show
+ * them.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -47,6 +54,11 @@
 #define SHM_DIR "/dev/shm"
 #define KEY_MARK (1ull << 63)
 #define POL_READY (1ull << 63)
+#define NAME_READY (1ull << 63)
+#define NAME_CLAIM (1ull << 62)
+#define NAME_STAMP ((1ull << 48) - 1)
+#define NAME_TAKEOVER_MS 5000u		/* a claim older than this is dead */
+#define NAME_WORDS ((CB_NAME_MAX + 1 + 7) / 8)
 
 struct shm_header {
 	_Atomic uint64_t magic;		/* written last, by the creator */
@@ -64,6 +76,8 @@ struct shm_header {
 	_Atomic uint64_t ev_head;	/* events ever written */
 	_Atomic uint64_t reclaimed;	/* breakers whose place was reclaimed */
 	_Atomic uint64_t reclaim_hand;	/* where the next search starts */
+	uint64_t names_off;		/* the names array */
+	uint32_t name_size, pad_;
 };
 
 struct ring_entry {
@@ -100,12 +114,19 @@ _Static_assert(offsetof(struct slot, br.admitted) % 64 == 0 &&
 	       == offsetof(struct slot, br.admitted) + 64,
 	       "admitted, successful and the window fill one cache line");
 
+/* A slot's host name: see the head comment for the protocol. */
+struct name_entry {
+	_Atomic uint64_t word;		/* 0 | CLAIM|stamp | READY|sum|len */
+	_Atomic uint64_t w[NAME_WORDS];	/* the bytes, NUL-padded */
+};
+
 struct cb_table {
 	struct shm_header *h;
 	uint64_t (*now)(void);		/* the clock (tests: a fake one) */
 	uint32_t reclaim_after;		/* ms; 0: never reclaim */
 	struct ring_entry *ring;
 	struct slot *slots;
+	struct name_entry *names;
 	size_t size;
 	uint32_t mask;
 	int readonly;
@@ -123,7 +144,7 @@ static uint64_t key_hash(const uint64_t k[3]);
 static void slot_init(struct slot *s, const uint64_t k[3],
 		      const struct cb_policy *p);
 static size_t layout(uint32_t capacity, uint32_t *slots, uint64_t *ring_off,
-		     uint64_t *slots_off);
+		     uint64_t *slots_off, uint64_t *names_off);
 
 /* ---- names and layout -------------------------------------------- */
 
@@ -145,7 +166,7 @@ valid_name(const char *name)
 
 static size_t
 layout(uint32_t capacity, uint32_t *slots, uint64_t *ring_off,
-       uint64_t *slots_off)
+       uint64_t *slots_off, uint64_t *names_off)
 {
 	uint32_t n = 64;
 
@@ -154,7 +175,9 @@ layout(uint32_t capacity, uint32_t *slots, uint64_t *ring_off,
 	*slots = n;
 	*ring_off = (sizeof(struct shm_header) + 63) & ~63ull;
 	*slots_off = *ring_off + (uint64_t)CB_EVENTS * sizeof(struct ring_entry);
-	return *slots_off + (uint64_t)n * sizeof(struct slot);
+	*names_off = *slots_off + (uint64_t)n * sizeof(struct slot);
+	return *names_off + (((uint64_t)n * sizeof(struct name_entry) + 63) &
+				~63ull);
 }
 
 uint64_t
@@ -177,14 +200,14 @@ create_segment(const char *name, const struct cb_table_opts *o, char *why,
 	char tmp[300], path[300];
 	struct shm_header *h;
 	uint32_t nslots;
-	uint64_t ring_off, slots_off;
+	uint64_t ring_off, slots_off, names_off;
 	size_t size;
 	int fd, r = 0;
 
 	if (o->capacity < 1 || o->capacity > CB_MAX_CAPACITY)
 		return snprintf(why, whylen, "max_breakers %u out of range "
 				"1..%u", o->capacity, CB_MAX_CAPACITY), -EINVAL;
-	size = layout(o->capacity, &nslots, &ring_off, &slots_off);
+	size = layout(o->capacity, &nslots, &ring_off, &slots_off, &names_off);
 	snprintf(path, sizeof(path), SHM_DIR "%s", name);
 	snprintf(tmp, sizeof(tmp), SHM_DIR "/.cbshim-new-%ld-%lx",
 		 (long)getpid(), (unsigned long)random());
@@ -213,6 +236,8 @@ create_segment(const char *name, const struct cb_table_opts *o, char *why,
 	h->total_size = size;
 	h->ring_off = ring_off;
 	h->slots_off = slots_off;
+	h->names_off = names_off;
+	h->name_size = sizeof(struct name_entry);
 	h->created_ms = cb_now_ms();
 	atomic_store_explicit(&h->magic, CB_SHM_MAGIC, memory_order_release);
 	munmap(h, size);
@@ -236,7 +261,7 @@ static int
 validate(const struct shm_header *h, size_t fsize, char *why, size_t whylen)
 {
 	uint32_t nslots;
-	uint64_t ro, so;
+	uint64_t ro, so, no;
 	uint64_t magic = atomic_load_explicit(&h->magic, memory_order_acquire);
 
 	if (magic != CB_SHM_MAGIC)
@@ -249,12 +274,14 @@ validate(const struct shm_header *h, size_t fsize, char *why, size_t whylen)
 	if (h->header_size != sizeof(*h) ||
 	    h->event_size != sizeof(struct ring_entry) ||
 	    h->events != CB_EVENTS || h->slot_size != sizeof(struct slot) ||
-	    h->breaker_size != sizeof(struct cb_breaker))
+	    h->breaker_size != sizeof(struct cb_breaker) ||
+	    h->name_size != sizeof(struct name_entry))
 		return snprintf(why, whylen, "layout differs from this build"),
 		       -EPROTO;
 	if (h->capacity < 1 || h->capacity > CB_MAX_CAPACITY ||
-	    h->total_size != layout(h->capacity, &nslots, &ro, &so) ||
-	    h->slots != nslots || h->ring_off != ro || h->slots_off != so)
+	    h->total_size != layout(h->capacity, &nslots, &ro, &so, &no) ||
+	    h->slots != nslots || h->ring_off != ro || h->slots_off != so ||
+	    h->names_off != no)
 		return snprintf(why, whylen, "corrupt header"), -EBADMSG;
 	if (h->total_size != fsize)
 		return snprintf(why, whylen, "size %zu, header says %llu "
@@ -347,6 +374,7 @@ cb_table_attach(struct cb_table **tp, const char *name,
 	t->size = (size_t)st.st_size;
 	t->ring = (struct ring_entry *)((char *)m + t->h->ring_off);
 	t->slots = (struct slot *)((char *)m + t->h->slots_off);
+	t->names = (struct name_entry *)((char *)m + t->h->names_off);
 	t->mask = t->h->slots - 1;
 	t->readonly = o->readonly;
 	t->now = cb_now_ms;
@@ -708,6 +736,9 @@ create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
 		return -ENOSPC;
 	}
 	CB_CRASH_POINT("slot:counted");
+	/* a reclaimed place: the name of its last destination goes (here,
+	 * not in the reclaim, so a reclaimer killed early leaves none) */
+	atomic_store_explicit(&t->names[i].word, 0, memory_order_relaxed);
 	slot_init(s, k, p);
 	*out = i;
 	return 0;
@@ -1027,6 +1058,119 @@ cb_table_slot(struct cb_table *t, uint32_t i, struct cb_breaker **bp,
 		key_decode(k, d);
 	*bp = &s->br;
 	return 0;
+}
+
+/* ---- names --------------------------------------------------------- */
+
+/* FNV-1a over the name's bytes: 32 bits of checksum in the ready word. */
+static uint64_t
+name_sum(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
+	return h;
+}
+
+/* 1 if s (n bytes) is a name as names are kept: lower-case letters,
+ * digits, '-', '_' and '.'.  A name read from the segment is shown only if
+ * so: a writer of the segment cannot put escape sequences on a terminal
+ * or break the metrics' text format through it. */
+static int
+name_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' &&
+		      s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
+			return 0;
+	return n > 0;
+}
+
+/* Claim e for writing at now: 1 claimed (*w = the claim word), 0 not. */
+static int
+name_claim(struct name_entry *e, uint64_t now, uint64_t *w)
+{
+	uint64_t cur = atomic_load_explicit(&e->word, memory_order_acquire);
+	uint64_t stamp = cur & NAME_STAMP;
+
+	if (cur & NAME_READY)
+		return 0;
+	/* a stamp later than now (another clock) counts as now */
+	if ((cur & NAME_CLAIM) &&
+	    (stamp >= (now & NAME_STAMP) ||
+	     (now & NAME_STAMP) - stamp < NAME_TAKEOVER_MS))
+		return 0;
+	*w = NAME_CLAIM | (now & NAME_STAMP);
+	return atomic_compare_exchange_strong_explicit(&e->word, &cur, *w,
+	    memory_order_acquire, memory_order_relaxed);
+}
+
+int
+cb_table_set_name(struct cb_table *t, uint32_t slot, const char *name,
+		  uint64_t now)
+{
+	size_t n = strlen(name), i;
+	struct name_entry *e;
+	uint64_t claim, w;
+
+	if (t->readonly)
+		return -EROFS;
+	if (slot > t->mask || n > CB_NAME_MAX || !name_ok(name, n))
+		return -EINVAL;
+	e = &t->names[slot];
+	if (!name_claim(e, now, &claim))
+		return -EEXIST;
+	for (i = 0; i < NAME_WORDS; i++) {
+		w = 0;
+		if (i * 8 < n)
+			memcpy(&w, name + i * 8, n - i * 8 < 8 ? n - i * 8 : 8);
+		atomic_store_explicit(&e->w[i], w, memory_order_relaxed);
+	}
+	/* release: whoever sees READY sees the bytes stored above */
+	if (!atomic_compare_exchange_strong_explicit(&e->word, &claim,
+	    NAME_READY | name_sum(name, n) << 16 | n, memory_order_release,
+	    memory_order_relaxed))
+		return -EEXIST;		/* taken over: we were too slow */
+	return 0;
+}
+
+int
+cb_table_has_name(struct cb_table *t, uint32_t slot)
+{
+	return slot <= t->mask && (atomic_load_explicit(&t->names[slot].word,
+	    memory_order_acquire) & NAME_READY);
+}
+
+size_t
+cb_table_get_name(struct cb_table *t, uint32_t slot, char *out)
+{
+	struct name_entry *e;
+	uint64_t word, w;
+	size_t n, i;
+
+	out[0] = '\0';
+	if (slot > t->mask)
+		return 0;
+	e = &t->names[slot];
+	word = atomic_load_explicit(&e->word, memory_order_acquire);
+	n = word & 0xffff;
+	if (!(word & NAME_READY) || n == 0 || n > CB_NAME_MAX)
+		return 0;
+	for (i = 0; i * 8 < n; i++) {
+		w = atomic_load_explicit(&e->w[i], memory_order_relaxed);
+		memcpy(out + i * 8, &w, n - i * 8 < 8 ? n - i * 8 : 8);
+	}
+	if (name_sum(out, n) != ((word >> 16) & 0xffffffffu) ||
+	    !name_ok(out, n)) {
+		out[0] = '\0';
+		return 0;
+	}
+	out[n] = '\0';
+	return n;
 }
 
 /* ---- events -------------------------------------------------------- */

@@ -23,11 +23,12 @@
 #include "breaker.h"
 
 #define CB_SHM_MAGIC 0x31304d4853424343ull	/* "CCBSHM01" little-endian */
-#define CB_LAYOUT_VERSION 3u
+#define CB_LAYOUT_VERSION 4u
 #define CB_EVENTS 1024u
 #define CB_DEFAULT_CAPACITY 4096u
 #define CB_MAX_CAPACITY (1u << 20)
 #define CB_DEFAULT_RECLAIM_AFTER_MS 600000u	/* shm.reclaim_after: 10m */
+#define CB_NAME_MAX 253u		/* longest host name kept, no final dot */
 
 /* A destination.  addr holds 4 bytes (AF_INET) or 16 (AF_INET6); a
  * v4-mapped IPv6 address is always stored as AF_INET. port: host order. */
@@ -159,6 +160,28 @@ const char *cb_table_name(const struct cb_table *t);
  * destination if it holds a ready breaker, else -ENOENT. */
 int cb_table_slot(struct cb_table *t, uint32_t i, struct cb_breaker **bp,
 		  struct cb_dest *d);
+
+/* cb_table_set_name - give slot's breaker the host name name (at most
+ * CB_NAME_MAX bytes, normalised by the caller) unless it has one: the
+ * first name wins.  0 when this call stored it, -EEXIST when the slot
+ * already had a name (or is being named right now), -EROFS, -EINVAL (bad
+ * slot, or not lower-case letters, digits, '-', '_' and '.').
+ * Lock-free: the bytes are written under a claim, then published with
+ * their length and checksum by one release CAS; a claimer killed midway
+ * leaves a claim that another process takes over after a few seconds.
+ * Async-signal-safe, no allocation.  now: cb_now_ms(). */
+int cb_table_set_name(struct cb_table *t, uint32_t slot, const char *name,
+		      uint64_t now);
+
+/* cb_table_get_name - slot's name into out (>= CB_NAME_MAX + 1): its
+ * length, or 0 when it has none (yet).  Never a torn name: the copy is
+ * checked against the published checksum.  Read-only; thread-safe. */
+size_t cb_table_get_name(struct cb_table *t, uint32_t slot, char *out);
+
+/* cb_table_has_name - nonzero when slot's name is published (one acquire
+ * load of its names entry: a cold line, so the connect path asks the
+ * process's own record first, see cb_names_slot_known). */
+int cb_table_has_name(struct cb_table *t, uint32_t slot);
 
 /* cb_table_event - append a transition of slot's breaker to the ring.
  * Lock-free; a writer killed halfway leaves one entry readers skip. */

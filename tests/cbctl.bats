@@ -360,7 +360,7 @@ rules = ( { match = "10.1.0.0/16:5432"; failure_threshold = 2; open_timeout = "5
 	[ "$(field 127.0.0.1:9 hold)" = True ]
 	[ "$(field 127.0.0.1:9 open_remaining_ms)" = None ]
 	run "$CBCTL" list
-	assert_line --regexp '^127\.0\.0\.1:9 +open +0 +0 +0 +0 +1 +held +-$'
+	assert_line --regexp '^127\.0\.0\.1:9 +- +open +0 +0 +0 +0 +1 +held +-$'
 }
 
 @test "trip_for: --for DURATION sets this open period" {
@@ -370,7 +370,7 @@ rules = ( { match = "10.1.0.0/16:5432"; failure_threshold = 2; open_timeout = "5
 	left=$(field 127.0.0.1:9 open_remaining_ms)
 	[ "$left" -gt 295000 ] && [ "$left" -le 300000 ]
 	run "$CBCTL" list
-	assert_line --regexp '^127\.0\.0\.1:9 +open .* 4m5[0-9]s +-$'
+	assert_line --regexp '^127\.0\.0\.1:9 +- +open .* 4m5[0-9]s +-$'
 }
 
 @test "trip_for_elapses: after its time the breaker shows half-open" {
@@ -528,10 +528,10 @@ rules = ( { match = "10.1.0.0/16:5432"; failure_threshold = 2; open_timeout = "5
 	"$CBCTL" trip '[::1]:443' >/dev/null
 	run "$CBCTL" list
 	assert_success
-	assert_line --index 0 --regexp '^DEST +STATE +TOTAL +OK +FAIL +REJECTED +TRANS +LEFT +ERRNO$'
-	assert_line --index 1 --regexp '^127\.0\.0\.1:9 +open +0 +0 +0 +0 +1 +held +-$'
-	assert_line --index 2 --regexp "^127\\.0\\.0\\.1:$port +open +6 +0 +5 +1 +1 +[0-9.]+s +ECONNREFUSED$"
-	assert_line --index 3 --regexp '^\[::1\]:443 +open '
+	assert_line --index 0 --regexp '^DEST +NAME +STATE +TOTAL +OK +FAIL +REJECTED +TRANS +LEFT +ERRNO$'
+	assert_line --index 1 --regexp '^127\.0\.0\.1:9 +- +open +0 +0 +0 +0 +1 +held +-$'
+	assert_line --index 2 --regexp "^127\\.0\\.0\\.1:$port +- +open +6 +0 +5 +1 +1 +[0-9.]+s +ECONNREFUSED$"
+	assert_line --index 3 --regexp '^\[::1\]:443 +- +open '
 	[ "${#lines[@]}" -eq 4 ]
 	# aligned: text columns start, number columns end, where the header's do
 	printf '%s\n' "${lines[@]}" | $PY -c '
@@ -543,7 +543,7 @@ for r in rows[1:]:
     cells = spans(r)
     assert len(cells) == len(head), r
     for k, ((hs, he), (cs, ce)) in enumerate(zip(head, cells)):
-        assert (cs == hs) if k in (0, 1, 8) else (ce == he), (r, k)
+        assert (cs == hs) if k in (0, 1, 2, 9) else (ce == he), (r, k)
 '
 }
 
@@ -556,7 +556,7 @@ for r in rows[1:]:
 	[ -e "$(seg)" ]
 	run "$CBCTL" list
 	assert_success
-	assert_line --index 0 --regexp '^DEST +STATE '
+	assert_line --index 0 --regexp '^DEST +NAME +STATE '
 	assert_line --index 1 "(no breakers in $CBSHIM_SHM yet)"
 	run "$CBCTL" list --json
 	assert_output "[]"
@@ -574,7 +574,7 @@ for r in rows[1:]:
 	echo "$output" | $PY -c '
 import json, sys
 d = json.load(sys.stdin)
-keys = ["dest", "state", "total_calls", "successful_calls", "failed_calls",
+keys = ["dest", "name", "state", "total_calls", "successful_calls", "failed_calls",
         "rejected_calls", "state_transitions", "consecutive_failures",
         "half_open_successes", "half_open_in_flight", "last_errno",
         "opened_ms_ago", "open_remaining_ms", "hold", "stale_outcomes",
@@ -584,6 +584,7 @@ for o in d:
     assert list(o.keys()) == keys, list(o.keys())
 held, shimmed = d
 assert held["dest"] == "127.0.0.1:9" and held["hold"] is True
+assert held["name"] is None and shimmed["name"] is None
 assert held["open_remaining_ms"] is None and held["last_errno"] is None
 assert isinstance(held["opened_ms_ago"], int)
 assert shimmed["dest"] == "127.0.0.1:" + sys.argv[1]
@@ -639,12 +640,12 @@ assert 0 < shimmed["open_remaining_ms"] <= 30000
 import json, sys
 d = json.load(sys.stdin)
 assert isinstance(d, dict)
-assert list(d)[:17] == ["dest", "state", "total_calls", "successful_calls",
+assert list(d)[:18] == ["dest", "name", "state", "total_calls", "successful_calls",
     "failed_calls", "rejected_calls", "state_transitions",
     "consecutive_failures", "half_open_successes", "half_open_in_flight",
     "last_errno", "opened_ms_ago", "open_remaining_ms", "hold",
     "stale_outcomes", "window_calls", "window_failures"], list(d)
-assert list(d)[17:] == ["generation", "reopenings", "policy"]
+assert list(d)[18:] == ["generation", "reopenings", "policy"]
 p = d["policy"]
 assert p == {"mode": "enforce", "failure_threshold": 5, "success_threshold": 3,
     "open_timeout_ms": 30000, "half_open_max_calls": 3, "backoff": 1,
@@ -675,7 +676,7 @@ assert p == {"mode": "enforce", "failure_threshold": 5, "success_threshold": 3,
 	[ "$(state 127.0.0.1:$port)" = half-open ]
 	[ "$(field 127.0.0.1:$port open_remaining_ms)" = None ]
 	run "$CBCTL" list
-	assert_line --regexp "^127\\.0\\.0\\.1:$port +half-open "
+	assert_line --regexp "^127\\.0\\.0\\.1:$port +- +half-open "
 }
 
 # ---- events ------------------------------------------------------------

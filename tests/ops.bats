@@ -292,10 +292,10 @@ check_queries() {
 	# no traffic: the first frame has no rates yet, the second has 0.0
 	run env LC_ALL=C "$CBCTL" watch --count 2 --interval 0.2
 	assert_success
-	assert_line --regexp '^DEST +STATE .* ERRNO +CALLS/S +FAIL/S +REJ/S +REJECTED 1m$'
-	assert_line --regexp '^127\.0\.0\.1:9 +open .* - +- +- +_$'
-	assert_line --regexp '^127\.0\.0\.1:9 +open .* 0\.0 +0\.0 +0\.0 +_+$'
+	assert_line --regexp '^DEST +NAME +STATE .* ERRNO +CALLS/S +FAIL/S +REJ/S +REJECTED 1m$'
+	assert_line --regexp '^127\.0\.0\.1:9 +- +open .* - +- +- +_$'
+	assert_line --regexp '^127\.0\.0\.1:9 +- +open .* 0\.0 +0\.0 +0\.0 +_+$'
 	# block characters where the locale is UTF-8
 	run env LC_ALL=C.UTF-8 "$CBCTL" watch --count 1
-	assert_line --regexp $'^127\\.0\\.0\\.1:9 +open .* \u2581+$'
+	assert_line --regexp $'^127\\.0\\.0\\.1:9 +- +open .* \u2581+$'
 }

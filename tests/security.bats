@@ -339,7 +339,7 @@ trusted_shim() {
 	before=$(fingerprint "$(seg)")
 	run env CBSHIM_CONFIG=/dev/null "${NOBODY[@]}" "$CBCTL" list
 	assert_success
-	assert_line --regexp '^127\.0\.0\.1:9 +open '
+	assert_line --regexp '^127\.0\.0\.1:9 +- +open '
 	for cmd in "trip 127.0.0.1:9" "trip 127.0.0.1:12" "reset 127.0.0.1:9" "reset --all" reload destroy; do
 		run --separate-stderr env CBSHIM_CONFIG=/dev/null "${NOBODY[@]}" "$CBCTL" $cmd
 		assert_failure 1

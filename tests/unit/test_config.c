@@ -1110,8 +1110,86 @@ bad_cidr_is_an_error(void **state)
 		     "\"[2001:db8::1:80\"");
 	expect_error("rules = ( { match = \":80\"; } );", 1, "rules[0].match: "
 		     "missing address (\"*:PORT\" matches any), got \":80\"");
-	expect_error("rules = ( { match = \"host.example:80\"; } );", 1,
-		     "rules[0].match: bad IPv4 address, got \"host.example:80\"");
+	expect_error("rules = ( { match = \"10.0.0.300:80\"; } );", 1,
+		     "rules[0].match: bad IPv4 address, got \"10.0.0.300:80\"");
+}
+
+/* ---- name rules -------------------------------------------------------- */
+
+static unsigned
+named_threshold(const struct cb_config *c, const char *addr, unsigned port,
+		const char *name)
+{
+	struct cb_dest d;
+	struct cb_policy p;
+
+	memset(&d, 0, sizeof(d));
+	d.family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(d.family, addr, d.addr), 1);
+	d.port = (uint16_t)port;
+	cb_config_policy_named(c, &d, name, &p);
+	return p.failure_threshold;
+}
+
+static void
+name_rules_match_in_order_with_cidr_rules(void **state)
+{
+	struct cb_config *c = load_ok(
+	    "rules = (\n"
+	    "  { match = \"DB.Internal.:5432\"; failure_threshold = 2; },\n"
+	    "  { match = \"10.0.0.0/8:*\"; failure_threshold = 3; },\n"
+	    "  { match = \"*.svc.cluster.local:*\"; failure_threshold = 4; },\n"
+	    "  { match = \"localhost:8000-8099\"; failure_threshold = 6; }\n"
+	    ");\n");
+
+	(void)state;
+	/* by name, before the CIDR rule that also fits the address */
+	assert_int_equal(named_threshold(c, "10.1.1.1", 5432, "db.internal"),
+			 2);
+	/* the name rule's port must fit too */
+	assert_int_equal(named_threshold(c, "10.1.1.1", 5433, "db.internal"),
+			 3);
+	/* reached without a name: address rules only */
+	assert_int_equal(named_threshold(c, "10.1.1.1", 5432, NULL), 3);
+	assert_int_equal(threshold_of(c, "192.0.2.1", 5432), 5);
+	/* the CIDR rule comes first for 10/8, then *. for deeper names */
+	assert_int_equal(named_threshold(c, "10.2.2.2", 80,
+					 "a.svc.cluster.local"), 3);
+	assert_int_equal(named_threshold(c, "192.0.2.7", 80,
+					 "a.b.svc.cluster.local"), 4);
+	assert_int_equal(named_threshold(c, "192.0.2.7", 80,
+					 "svc.cluster.local"), 5);
+	assert_int_equal(named_threshold(c, "::1", 8080, "localhost"), 6);
+	assert_int_equal(named_threshold(c, "::1", 8100, "localhost"), 5);
+	cb_config_free(c);
+}
+
+static void
+bad_names_in_rules_are_errors(void **state)
+{
+	(void)state;
+	expect_error("rules = (\n  { match = \"db..internal:5432\"; }\n);", 2,
+		     "rules[0].match: bad host name (labels of letters, "
+		     "digits, \"-\" or \"_\" joined by dots, 63 bytes each, "
+		     "253 in all), got \"db..internal:5432\"");
+	expect_error("rules = ( { match = \"db.int ernal:1\"; } );", 1,
+		     "rules[0].match: bad host name (labels of letters, "
+		     "digits, \"-\" or \"_\" joined by dots, 63 bytes each, "
+		     "253 in all), got \"db.int ernal:1\"");
+	expect_error("rules = ( { match = \"a.*.local:1\"; } );", 1,
+		     "rules[0].match: a \"*\" in a host name only as \"*.\" "
+		     "at its start (like \"*.svc.cluster.local:*\"), got "
+		     "\"a.*.local:1\"");
+	expect_error("rules = ( { match = \"*svc.local:1\"; } );", 1,
+		     "rules[0].match: a \"*\" in a host name only as \"*.\" "
+		     "at its start (like \"*.svc.cluster.local:*\"), got "
+		     "\"*svc.local:1\"");
+	expect_error("rules = ( { match = \"db.internal\"; } );", 1,
+		     "rules[0].match: missing \":PORT\" (like "
+		     "\"10.0.0.0/8:*\"), got \"db.internal\"");
+	expect_error("rules = ( { match = \"db.internal:0\"; } );", 1,
+		     "rules[0].match: bad port (1..65535, a range like "
+		     "8000-8099, or *), got \"db.internal:0\"");
 }
 
 static void
@@ -1435,6 +1513,8 @@ main(void)
 		cmocka_unit_test(huge_file_is_refused),
 		cmocka_unit_test(errors_need_no_buffer_and_stay_one_line),
 		cmocka_unit_test(example_file_loads_and_means_what_it_says),
+		cmocka_unit_test(name_rules_match_in_order_with_cidr_rules),
+		cmocka_unit_test(bad_names_in_rules_are_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
