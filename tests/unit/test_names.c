@@ -397,6 +397,34 @@ forged_name_with_control_bytes_reads_as_none(void **state)
 	cb_table_destroy(seg);
 }
 
+/* A place given up (cbctl forget, or a reclaim) keeps no name: the next
+ * breaker born there starts without one. */
+static void
+reborn_breaker_has_no_old_name(void **state)
+{
+	struct cb_table *t = segment(0);
+	struct cb_dest d = dest("10.1.2.6", 1);
+	struct cb_policy p;
+	struct cb_breaker *b;
+	uint32_t slot, again;
+	char out[CB_NAME_MAX + 1];
+
+	(void)state;
+	cb_policy_default(&p);
+	assert_int_equal(cb_table_insert(t, &d, &p, &b, &slot), 0);
+	assert_int_equal(cb_table_set_name(t, slot, "old.example", 1), 0);
+	assert_int_equal(cb_table_forget(t, &d), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, &b, &again), 0);
+	assert_int_equal(again, slot);		/* the same place, reborn */
+	assert_int_equal(cb_table_get_name(t, again, out), 0);
+	assert_false(cb_table_has_name(t, again));
+	assert_int_equal(cb_table_set_name(t, again, "new.example", 2), 0);
+	assert_int_equal(cb_table_get_name(t, again, out), 11);
+	assert_string_equal(out, "new.example");
+	cb_table_detach(t);
+	cb_table_destroy(seg);
+}
+
 struct namer {
 	struct cb_table *t;
 	uint32_t slot;
@@ -499,6 +527,7 @@ main(void)
 		cmocka_unit_test(longest_name_is_kept_whole),
 		cmocka_unit_test(racing_namers_have_one_winner),
 		cmocka_unit_test(named_slots_are_known_once_marked),
+		cmocka_unit_test(reborn_breaker_has_no_old_name),
 		cmocka_unit_test(forged_name_with_control_bytes_reads_as_none),
 	};
 
