@@ -1083,10 +1083,10 @@ record_half(struct cb_breaker *b, uint64_t *c, int success, uint64_t now,
 	return 1;
 }
 
-/* Was t admitted in an earlier incarnation of b's place (before a
- * reclaim), or is the place being reclaimed?  Then its outcome is not b's.
- * born is read only when the generation differs (not on the common path);
- * it is compared in 32 bits, modulo. */
+/* t's generation is not ctl value c's: was t admitted in an earlier
+ * incarnation of b's place (before a reclaim), or is the place being
+ * reclaimed?  Then its outcome is not b's.  born is read only then (not on
+ * the common path); it is compared in 32 bits, modulo. */
 static int
 other_life(struct cb_breaker *b, uint64_t c, const struct cb_ticket *t)
 {
@@ -1094,9 +1094,7 @@ other_life(struct cb_breaker *b, uint64_t c, const struct cb_ticket *t)
 
 	if ((c & ST_MASK) == ST_GONE)
 		return 1;
-	if (!((tgen(b, c) ^ t->gen) & TICKET_MASK))
-		return 0;
-	born = atomic_load_explicit(&b->born, memory_order_relaxed);
+	born = (uint32_t)atomic_load_explicit(&b->born, memory_order_relaxed);
 	return (int32_t)((uint32_t)t->gen - born) < 0;
 }
 
@@ -1105,14 +1103,15 @@ cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
 		  int success, int err, uint64_t now, struct cb_transition *tr)
 {
 	struct cb_policy p;
-	uint64_t c;
-	int done = 0, rate = -1;
+	uint64_t c, g;
+	int done = 0, rate = -1, first;
 
 	note(tr, 0, 0, CB_WHY_NONE);
 	if (t->kind == CB_TICKET_NONE)
 		return;
 	c = atomic_load_explicit(&b->ctl, memory_order_acquire);
-	if (other_life(b, c, t))
+	g = tgen(b, c);
+	if (((g ^ t->gen) & TICKET_MASK) && other_life(b, c, t))
 		return;		/* the place's previous destination's */
 	if (success) {
 		atomic_fetch_add_explicit(&b->successful, 1,
@@ -1125,8 +1124,10 @@ cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
 	if (t->kind == CB_TICKET_SHADOW)
 		return;
 	policy_hot(b, &p);
-	while (!done) {
-		if (((tgen(b, c) ^ t->gen) & TICKET_MASK) ||
+	for (first = 1; !done; first = 0) {
+		if (!first)	/* a CAS failed: c is new */
+			g = tgen(b, c);
+		if (((g ^ t->gen) & TICKET_MASK) ||
 		    ((c & ST_MASK) == CB_HALF_OPEN) !=
 		    (t->kind == CB_TICKET_PROBE)) {
 			atomic_fetch_add_explicit(&b->stale, 1,

@@ -529,7 +529,7 @@ again:
 	/* the place was reclaimed for another destination while we looked
 	 * (the key changed, or the breaker is retired): look again; after
 	 * many tries (never seen) this attempt passes, unprotected */
-	if (r == -EAGAIN || !cb_table_holds(table, &k, ev->slot)) {
+	if (r == -EAGAIN || !cb_table_holds_key(*bp, &k)) {
 		if (r == 0)
 			cb_breaker_release(*bp, &ev->ticket);
 		if (++tries < 8)

@@ -101,6 +101,8 @@ struct slot {
 } __attribute__((aligned(64)));
 /* the decision words (key, ctl, since, policy, rejections) in the first
  * line; the reclaim mark and the claim word far from it */
+_Static_assert(offsetof(struct slot, br) == sizeof(uint64_t[3]),
+	       "the key right before the breaker (cb_table_holds_key)");
 _Static_assert(offsetof(struct slot, br.rejected) + 8 <= 64,
 	       "a decision reads the slot's first cache line only");
 _Static_assert(offsetof(struct slot, mark) >= 192 &&

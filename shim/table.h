@@ -16,6 +16,7 @@
 #ifndef CB_TABLE_H
 #define CB_TABLE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -128,6 +129,22 @@ int cb_table_reclaim(struct cb_table *t);
  * breaker after finding it was made on k's: check after admitting). */
 int cb_table_holds(struct cb_table *t, const struct cb_key *k,
 		   uint32_t slot);
+
+/* cb_table_holds_key - the same for breaker b (from cb_table_find_key or
+ * cb_table_insert), inline for the connect path: a slot keeps its key in
+ * the three words right before its breaker (table.c asserts it).  Read
+ * after the admission's acquire load of ctl: a rebirth wrote the new key
+ * before its ctl. */
+static inline int
+cb_table_holds_key(const struct cb_breaker *b, const struct cb_key *k)
+{
+	const _Atomic uint64_t *w = (const _Atomic uint64_t *)
+				    (const void *)b - 3;
+
+	return atomic_load_explicit(&w[0], memory_order_acquire) == k->w[0] &&
+	       atomic_load_explicit(&w[1], memory_order_acquire) == k->w[1] &&
+	       atomic_load_explicit(&w[2], memory_order_acquire) == k->w[2];
+}
 
 /* cb_table_life - the incarnation of slot's breaker while it is still
  * d's: 0 and *life (for cb_breaker_trip_life / reset_life), or -ESTALE. */

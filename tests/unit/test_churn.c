@@ -140,7 +140,7 @@ decide_life(struct cb_table *t, int n, struct cb_breaker **b,
 		    cb_table_insert(t, &d, &p, b, &slot) < 0)
 			return 1;
 		r = cb_breaker_admit(*b, shared_now(), tk, &tr);
-		if (r != -EAGAIN && cb_table_holds(t, &k, slot)) {
+		if (r != -EAGAIN && cb_table_holds_key(*b, &k)) {
 			if (life && cb_table_life(t, slot, &d, life) < 0)
 				*life = ~0u;
 			return r;
