@@ -94,6 +94,9 @@ static const struct {
 	  S(successful_calls) },
 	{ "cbshim_failed_calls_total", "Attempts and connections that failed "
 	  "with a failure errno.", S(failed_calls) },
+	{ "cbshim_slow_calls_total", "Successes later than "
+	  "slow_call_duration, counted as failures (also in failed_calls).",
+	  S(slow_calls) },
 	{ "cbshim_rejected_calls_total", "Attempts the breaker rejected (or, "
 	  "in observe mode, would have).", S(rejected_calls) },
 	{ "cbshim_state_transitions_total", "State changes of the breaker.",

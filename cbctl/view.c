@@ -61,11 +61,12 @@ static void milli_text(uint32_t milli, char *buf, size_t len);
 static const char *mode_name(int mode);
 static void failures_text(const struct cb_policy *p, char *buf, size_t len);
 static int parse_interval(const char *s, uint64_t *ms);
+static const char *failure_name(uint32_t cause, char *buf, size_t len);
 static int watch_frame(struct cbctl *c, int tty, uint64_t interval_ms,
 		       int first, struct cbctl_rates *rt, int utf8);
 
 /* If struct cb_breaker grows a field, copy_breaker must copy it too. */
-_Static_assert(sizeof(struct cb_breaker) == 28 * 8,
+_Static_assert(sizeof(struct cb_breaker) == 31 * 8,
 	       "struct cb_breaker changed: update copy_breaker()");
 
 /* ---- reading -------------------------------------------------------- */
@@ -104,6 +105,10 @@ copy_breaker(struct cb_breaker *dst, struct cb_breaker *src)
 	CP(win_fail);
 	CP(conn_timeout);
 	CP(born);
+	CP(resp_timeout);
+	CP(slow_ms);
+	CP(slow);
+	CP(last_failure);
 	for (i = 0; i < CB_ERRNO_MAX / 64; i++)
 		CP(fail_mask[i]);
 }
@@ -456,6 +461,10 @@ policy_json(struct json *j, const struct cb_policy *p)
 	json_u64(j, p->minimum_calls);
 	json_key(j, "connect_timeout_ms");
 	json_u64(j, p->connect_timeout_ms);
+	json_key(j, "response_timeout_ms");
+	json_u64(j, p->response_timeout_ms);
+	json_key(j, "slow_call_duration_ms");
+	json_u64(j, p->slow_call_ms);
 	json_obj_end(j);
 }
 
@@ -492,6 +501,10 @@ row_json(struct json *j, const struct cbctl_row *r, int full)
 	json_u64(j, s->half_open_in_flight);
 	json_key(j, "last_errno");
 	json_str(j, cbctl_errno_name(s->last_errno, eb, sizeof(eb)));
+	json_key(j, "slow_calls");
+	json_u64(j, s->slow_calls);
+	json_key(j, "last_failure");
+	json_str(j, failure_name(s->last_failure, eb, sizeof(eb)));
 	json_key(j, "opened_ms_ago");
 	if (s->opened_ms_ago >= 0)
 		json_i64(j, s->opened_ms_ago);
@@ -568,6 +581,25 @@ show_policy(FILE *f, const struct cb_policy *p)
 	if (p->connect_timeout_ms)
 		cbctl_duration(p->connect_timeout_ms, d1, sizeof(d1));
 	KV("  connect_timeout", "%s", p->connect_timeout_ms ? d1 : "off");
+	if (p->response_timeout_ms)
+		cbctl_duration(p->response_timeout_ms, d1, sizeof(d1));
+	KV("  response_timeout", "%s", p->response_timeout_ms ? d1 : "off");
+	if (p->slow_call_ms)
+		cbctl_duration(p->slow_call_ms, d1, sizeof(d1));
+	KV("  slow_call_duration", "%s", p->slow_call_ms ? d1 : "off");
+}
+
+/* The cause of a breaker's last failure (enum cb_cause, or an errno):
+ * "slow", "no response", "eof", "ECONNREFUSED", ...; NULL for none. */
+static const char *
+failure_name(uint32_t cause, char *buf, size_t len)
+{
+	switch (cause) {
+	case CB_CAUSE_SLOW: return "slow";
+	case CB_CAUSE_NO_RESPONSE: return "no response";
+	case CB_CAUSE_EOF: return "eof";
+	default: return cbctl_errno_name(cause, buf, len);
+	}
 }
 
 static void
@@ -591,6 +623,9 @@ show_human(FILE *f, const struct cbctl_row *r)
 	KV("half_open_in_flight", "%u", s->half_open_in_flight);
 	en = cbctl_errno_name(s->last_errno, eb, sizeof(eb));
 	KV("last_errno", "%s", en ? en : "-");
+	KV("slow_calls", "%" PRIu64, s->slow_calls);
+	en = failure_name(s->last_failure, eb, sizeof(eb));
+	KV("last_failure", "%s", en ? en : "-");
 	if (s->opened_ms_ago >= 0) {
 		cbctl_duration((uint64_t)s->opened_ms_ago, d, sizeof(d));
 		KV("opened", "%s ago", d);

@@ -230,7 +230,9 @@ cb_policy_valid(const struct cb_policy *p)
 	    p->failure_rate_threshold > CB_MAX_RATE_THRESHOLD ||
 	    p->window_ms < CB_MIN_WINDOW_MS || p->window_ms > CB_MAX_WINDOW_MS ||
 	    p->minimum_calls < 1 || p->minimum_calls > CB_MAX_MINIMUM_CALLS ||
-	    p->connect_timeout_ms > CB_MAX_TIMEOUT_MS)
+	    p->connect_timeout_ms > CB_MAX_TIMEOUT_MS ||
+	    p->response_timeout_ms > CB_MAX_TIMEOUT_MS ||
+	    p->slow_call_ms > CB_MAX_TIMEOUT_MS)
 		return -EINVAL;
 	return 0;
 }
@@ -476,6 +478,10 @@ cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p)
 	atomic_store_explicit(&b->conn_timeout,
 			      p->connect_timeout_ms | CB_CONN_TIMEOUT_SET,
 			      memory_order_relaxed);
+	atomic_store_explicit(&b->resp_timeout, p->response_timeout_ms,
+			      memory_order_relaxed);
+	atomic_store_explicit(&b->slow_ms, p->slow_call_ms,
+			      memory_order_relaxed);
 	a = (uint64_t)(p->failure_threshold & 0xffff) |
 	    ((uint64_t)(p->success_threshold & 0xfff) << 16) |
 	    ((uint64_t)(p->half_open_max_calls & 0xfff) << 28) |
@@ -524,6 +530,8 @@ cb_breaker_get_policy(const struct cb_breaker *b, struct cb_policy *p)
 	p->window_ms = PR_WINDOW(r);
 	p->minimum_calls = PR_MINIMUM(r);
 	p->connect_timeout_ms = cb_breaker_connect_timeout(b);
+	p->response_timeout_ms = cb_breaker_response_timeout(b);
+	p->slow_call_ms = cb_breaker_slow_ms(b);
 	for (i = 0; i < CB_ERRNO_MAX / 64; i++)
 		p->failures[i] = atomic_load_explicit(&b->fail_mask[i],
 		    memory_order_relaxed) & ~1ull;
@@ -536,6 +544,22 @@ cb_breaker_connect_timeout(const struct cb_breaker *b)
 {
 	return atomic_load_explicit(&b->conn_timeout, memory_order_relaxed) &
 	       ~CB_CONN_TIMEOUT_SET;
+}
+
+/* relaxed: as connect_timeout; a reload racing a connection gives the old
+ * or the new value, either is right */
+uint32_t
+cb_breaker_response_timeout(const struct cb_breaker *b)
+{
+	return atomic_load_explicit(&b->resp_timeout, memory_order_relaxed) &
+	       CB_MAX_TIMEOUT_MS;
+}
+
+uint32_t
+cb_breaker_slow_ms(const struct cb_breaker *b)
+{
+	return atomic_load_explicit(&b->slow_ms, memory_order_relaxed) &
+	       CB_MAX_TIMEOUT_MS;
 }
 
 int
@@ -1102,6 +1126,30 @@ void
 cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
 		  int success, int err, uint64_t now, struct cb_transition *tr)
 {
+	cb_breaker_record_cause(b, t, success, err, CB_CAUSE_ERRNO, now, tr);
+}
+
+/* A failure's metrics: failed_calls, slow_calls for a slow success, the
+ * last errno and cause (relaxed: display words, each whole). */
+static void
+count_failure(struct cb_breaker *b, int err, int cause)
+{
+	atomic_fetch_add_explicit(&b->failed, 1, memory_order_relaxed);
+	if (cause == CB_CAUSE_SLOW)
+		atomic_fetch_add_explicit(&b->slow, 1, memory_order_relaxed);
+	if (err > 0)
+		atomic_store_explicit(&b->last_errno, (uint32_t)err,
+		    memory_order_relaxed);
+	atomic_store_explicit(&b->last_failure,
+	    (uint32_t)(cause == CB_CAUSE_ERRNO ? err : cause),
+	    memory_order_relaxed);
+}
+
+void
+cb_breaker_record_cause(struct cb_breaker *b, const struct cb_ticket *t,
+			int success, int err, int cause, uint64_t now,
+			struct cb_transition *tr)
+{
 	struct cb_policy p;
 	uint64_t c, g;
 	int done = 0, rate = -1, first;
@@ -1113,14 +1161,11 @@ cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
 	g = tgen(b, c);
 	if (((g ^ t->gen) & TICKET_MASK) && other_life(b, c, t))
 		return;		/* the place's previous destination's */
-	if (success) {
+	if (success)
 		atomic_fetch_add_explicit(&b->successful, 1,
 		    memory_order_relaxed);
-	} else {
-		atomic_fetch_add_explicit(&b->failed, 1, memory_order_relaxed);
-		atomic_store_explicit(&b->last_errno, (uint32_t)err,
-		    memory_order_relaxed);
-	}
+	else
+		count_failure(b, err, cause);
 	if (t->kind == CB_TICKET_SHADOW)
 		return;
 	policy_hot(b, &p);
@@ -1282,6 +1327,8 @@ cb_breaker_rebirth(struct cb_breaker *b)
 	atomic_store_explicit(&b->failed, 0, memory_order_relaxed);
 	atomic_store_explicit(&b->stale, 0, memory_order_relaxed);
 	atomic_store_explicit(&b->last_errno, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->slow, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->last_failure, 0, memory_order_relaxed);
 	atomic_store_explicit(&b->probe_ms, 0, memory_order_relaxed);
 	atomic_store_explicit(&b->win_last, 0, memory_order_relaxed);
 	atomic_store_explicit(&b->win_fail, 0, memory_order_relaxed);
@@ -1352,6 +1399,9 @@ cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,
 	    memory_order_relaxed);
 	s->last_errno = atomic_load_explicit(&b->last_errno,
 	    memory_order_relaxed);
+	s->last_failure = atomic_load_explicit(&b->last_failure,
+	    memory_order_relaxed);
+	s->slow_calls = atomic_load_explicit(&b->slow, memory_order_relaxed);
 }
 
 const char *

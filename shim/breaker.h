@@ -86,6 +86,8 @@ struct cb_policy {
 	uint8_t mode;			/* enum cb_mode */
 	uint8_t reject_errno;		/* errno of a rejection, ECONNREFUSED */
 	uint32_t connect_timeout_ms;	/* 0 (off) or 1..CB_MAX_TIMEOUT_MS */
+	uint32_t response_timeout_ms;	/* 0 (off) or 1..CB_MAX_TIMEOUT_MS */
+	uint32_t slow_call_ms;		/* slow_call_duration, 0 (off) */
 	uint64_t failures[CB_ERRNO_MAX / 64];	/* bit e set: errno e fails */
 };
 
@@ -121,6 +123,21 @@ struct cb_breaker {
 	 * place's incarnation; read only for an outcome of another
 	 * generation) */
 	_Atomic uint64_t born;
+	/* response outcomes (SPEC 2b): read when an outcome needs the time */
+	_Atomic uint32_t resp_timeout;	/* response_timeout_ms, 0 off */
+	_Atomic uint32_t slow_ms;	/* slow_call_duration in ms, 0 off */
+	_Atomic uint64_t slow;		/* slow_calls */
+	_Atomic uint32_t last_failure;	/* enum cb_cause or an errno */
+	uint32_t unused_;
+};
+
+/* A failure's cause (last_failure): an errno 1..CB_ERRNO_MAX-1, or one of
+ * these, which are none. */
+enum cb_cause {
+	CB_CAUSE_ERRNO = 0,	/* the failure's errno is its cause */
+	CB_CAUSE_SLOW = CB_ERRNO_MAX + 1,	/* a success too late */
+	CB_CAUSE_NO_RESPONSE,	/* no first byte within response_timeout */
+	CB_CAUSE_EOF,		/* the peer closed before its first byte */
 };
 
 /* What an admission hands back; pass it unchanged to record/release. */
@@ -155,6 +172,8 @@ struct cb_snapshot {
 	uint64_t rejected_calls, state_transitions, stale_outcomes;
 	uint32_t window_calls, window_failures;	/* closed only, else 0 */
 	uint32_t last_errno;
+	uint32_t last_failure;		/* enum cb_cause or errno, 0 none */
+	uint64_t slow_calls;
 	int64_t opened_ms_ago;		/* -1 unless open or half-open */
 	int64_t open_remaining_ms;	/* -1 unless open (and not held) */
 	uint64_t open_ms;		/* length of the current open period */
@@ -188,6 +207,11 @@ void cb_breaker_get_policy(const struct cb_breaker *b, struct cb_policy *p);
 /* cb_breaker_connect_timeout - b's connect_timeout in ms, 0 when off
  * (one relaxed load). */
 uint32_t cb_breaker_connect_timeout(const struct cb_breaker *b);
+
+/* cb_breaker_response_timeout / cb_breaker_slow_ms - b's response_timeout
+ * and slow_call_duration in ms, 0 when off (one relaxed load each). */
+uint32_t cb_breaker_response_timeout(const struct cb_breaker *b);
+uint32_t cb_breaker_slow_ms(const struct cb_breaker *b);
 
 /* cb_breaker_mode - b's enum cb_mode (one relaxed load). */
 int cb_breaker_mode(const struct cb_breaker *b);
@@ -234,6 +258,13 @@ int cb_breaker_can_execute(struct cb_breaker *b, uint64_t now);
 void cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
 		       int success, int err, uint64_t now,
 		       struct cb_transition *tr);
+
+/* cb_breaker_record_cause - cb_breaker_record with the failure's cause
+ * (enum cb_cause; CB_CAUSE_ERRNO: err is the cause).  CB_CAUSE_SLOW also
+ * counts slow_calls.  err 0 leaves last_errno as it was. */
+void cb_breaker_record_cause(struct cb_breaker *b, const struct cb_ticket *t,
+			     int success, int err, int cause, uint64_t now,
+			     struct cb_transition *tr);
 
 /* cb_breaker_release - an admitted attempt ended with neither success nor
  * failure (caller's error, EAGAIN, local shortage): frees a probe's place,

@@ -53,6 +53,8 @@ enum {
 	F_WINDOW = 1 << 10,
 	F_MINIMUM = 1 << 11,
 	F_CONNECT_TO = 1 << 12,
+	F_RESPONSE_TO = 1 << 13,
+	F_SLOW = 1 << 14,
 };
 
 /* A rule: family 0 matches both; addresses are big-endian words (an IPv4
@@ -159,6 +161,10 @@ static int rd_off_duration(struct ctx *x, const config_setting_t *s,
 			   const char *path, uint32_t *ms);
 static int rd_connect_timeout(struct ctx *x, const config_setting_t *s,
 			      const char *path, struct cb_policy *p);
+static int rd_response_timeout(struct ctx *x, const config_setting_t *s,
+			       const char *path, struct cb_policy *p);
+static int rd_slow(struct ctx *x, const config_setting_t *s,
+		   const char *path, struct cb_policy *p);
 static int rd_backoff(struct ctx *x, const config_setting_t *s,
 		      const char *path, struct cb_policy *p);
 static int rd_mode(struct ctx *x, const config_setting_t *s, const char *path,
@@ -804,6 +810,8 @@ static const struct pkey pkeys[] = {
 	{ "window", F_WINDOW, rd_window },
 	{ "minimum_calls", F_MINIMUM, rd_minimum },
 	{ "connect_timeout", F_CONNECT_TO, rd_connect_timeout },
+	{ "response_timeout", F_RESPONSE_TO, rd_response_timeout },
+	{ "slow_call_duration", F_SLOW, rd_slow },
 };
 #define NPKEYS (sizeof(pkeys) / sizeof(pkeys[0]))
 
@@ -954,6 +962,20 @@ rd_connect_timeout(struct ctx *x, const config_setting_t *s,
 		   const char *path, struct cb_policy *p)
 {
 	return rd_off_duration(x, s, path, &p->connect_timeout_ms);
+}
+
+static int
+rd_response_timeout(struct ctx *x, const config_setting_t *s,
+		    const char *path, struct cb_policy *p)
+{
+	return rd_off_duration(x, s, path, &p->response_timeout_ms);
+}
+
+static int
+rd_slow(struct ctx *x, const config_setting_t *s, const char *path,
+	struct cb_policy *p)
+{
+	return rd_off_duration(x, s, path, &p->slow_call_ms);
 }
 
 /* A float or an integer, 1.0..100.0, kept in thousandths. */

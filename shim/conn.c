@@ -20,6 +20,8 @@ static int on_connected(const struct cb_conn *c, const struct cb_conn_ev *ev,
 			struct cb_conn *n, struct cb_conn_out *o);
 static int on_rejected(const struct cb_conn *c, const struct cb_conn_ev *ev,
 		       struct cb_conn *n, struct cb_conn_out *o);
+static int on_awaiting(const struct cb_conn *c, const struct cb_conn_ev *ev,
+		       struct cb_conn *n, struct cb_conn_out *o);
 
 /* The entry goes to state s, keeping its flags; breaker fields cleared
  * when it leaves the attempt behind. */
@@ -33,6 +35,8 @@ go(const struct cb_conn *c, struct cb_conn *n, int s)
 		n->ticket.gen = 0;
 		n->ticket.kind = 0;
 		n->uto = 0;
+		n->timed = n->sent = n->waited = 0;
+		n->t0 = 0;
 	}
 	if (s == CB_CONN_NONE)
 		n->nonblock = 0;
@@ -70,6 +74,7 @@ cb_conn_step(const struct cb_conn *c, const struct cb_conn_ev *ev,
 		[CB_CONN_CONNECTED] = on_connected,
 		[CB_CONN_SETTLED] = on_connected,
 		[CB_CONN_REJECTED] = on_rejected,
+		[CB_CONN_AWAITING] = on_awaiting,
 	};
 
 	memset(o, 0, sizeof(*o));
@@ -83,7 +88,8 @@ cb_conn_step(const struct cb_conn *c, const struct cb_conn_ev *ev,
 		n->nonblock = ev->r != 0;
 		return 1;
 	}
-	if (ev->kind == CB_EV_END && c->state != CB_CONN_CONNECTING)
+	if (ev->kind == CB_EV_END && c->state != CB_CONN_CONNECTING &&
+	    c->state != CB_CONN_AWAITING)
 		return go(c, n, CB_CONN_NONE);
 	return by_state[c->state](c, ev, n, o);
 }
@@ -99,6 +105,8 @@ on_tcp(const struct cb_conn *c, const struct cb_conn_ev *ev,
 		n->slot = ev->slot & 0x1fffff;
 		n->ticket = ev->ticket;
 		n->uto = ev->uto;
+		n->timed = ev->timed;
+		n->t0 = ev->timed ? ev->now : 0;
 		return 1;
 	case CB_EV_REJECT:
 		if (!c->nonblock)
@@ -111,6 +119,47 @@ on_tcp(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	}
 }
 
+/* ms from the entry's time stamp to the event's "now" (0 if the clock
+ * seems to have gone back). */
+static uint64_t
+elapsed(const struct cb_conn *c, const struct cb_conn_ev *ev)
+{
+	return ev->now > c->t0 ? ev->now - c->t0 : 0;
+}
+
+/* A success into state s: or, later than slow_call_duration since the
+ * entry's time stamp, a failure with cause "slow". */
+static int
+success_to(const struct cb_conn *c, const struct cb_conn_ev *ev,
+	   struct cb_conn *n, struct cb_conn_out *o, int s)
+{
+	if (c->timed && ev->slow && elapsed(c, ev) > ev->slow) {
+		leave(c, n, o, s, CB_OUT_FAILURE, 0);
+		o->cause = CB_CAUSE_SLOW;
+		return 1;
+	}
+	return leave(c, n, o, s, CB_OUT_SUCCESS, 0);
+}
+
+/* The attempt connected.  With response outcomes it now awaits its first
+ * byte, the ticket kept (a probe holds its place), the timer started at
+ * establishment; else a success (or a slow one). */
+static int
+established(const struct cb_conn *c, const struct cb_conn_ev *ev,
+	    struct cb_conn *n, struct cb_conn_out *o)
+{
+	if (!c->timed)
+		return leave(c, n, o, CB_CONN_CONNECTED, CB_OUT_SUCCESS, 0);
+	if (!ev->now)
+		return CB_NEED_NOW;
+	if (!ev->rto)
+		return success_to(c, ev, n, o, CB_CONN_CONNECTED);
+	leave(c, n, o, CB_CONN_AWAITING, CB_OUT_NONE, 0);
+	n->t0 = ev->now;
+	n->sent = n->waited = 0;
+	return 1;
+}
+
 /* A receive or send on a connecting socket: data proves it connected;
  * 0 bytes prove nothing unless the kernel says connected; an error that
  * is not "try later" ends the attempt (if it is still our socket). */
@@ -118,13 +167,22 @@ static int
 io_connecting(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	      struct cb_conn *n, struct cb_conn_out *o)
 {
-	if (ev->r > 0)
-		return leave(c, n, o, CB_CONN_CONNECTED, CB_OUT_SUCCESS, 0);
+	int r;
+
+	if (ev->r > 0 && c->timed && !ev->now)
+		return CB_NEED_NOW;
+	if (ev->r > 0 && ev->sending && ev->rto) {
+		r = established(c, ev, n, o);	/* and sent: the timer */
+		n->sent = 1;
+		return r;
+	}
+	if (ev->r > 0)		/* a receive: the first byte too */
+		return success_to(c, ev, n, o, ev->rto ? CB_CONN_SETTLED :
+						       CB_CONN_CONNECTED);
 	if (ev->r == 0) {
 		if (ev->peer < 0)
 			return CB_NEED_PEER;
-		return ev->peer ? leave(c, n, o, CB_CONN_CONNECTED,
-					CB_OUT_SUCCESS, 0) : 0;
+		return ev->peer ? established(c, ev, n, o) : 0;
 	}
 	if (still_pending(ev->err))
 		return 0;
@@ -149,8 +207,12 @@ end_connecting(const struct cb_conn *c, const struct cb_conn_ev *ev,
 		return go(c, n, CB_CONN_NONE);
 	if (ev->peer < 0)
 		return CB_NEED_PEER;
+	if (ev->peer && c->timed && !ev->now)
+		return CB_NEED_NOW;
+	if (ev->peer && ev->rto)	/* connected, never used: neither */
+		return leave(c, n, o, CB_CONN_NONE, CB_OUT_RELEASE, 0);
 	if (ev->peer)
-		return leave(c, n, o, CB_CONN_NONE, CB_OUT_SUCCESS, 0);
+		return success_to(c, ev, n, o, CB_CONN_NONE);
 	if (ev->soerr == -1)
 		return CB_NEED_SOERR;
 	if (ev->soerr > 0)
@@ -167,8 +229,7 @@ on_connecting(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	switch (ev->kind) {
 	case CB_EV_RETURNED:
 		if (ev->r == 0 || ev->err == EISCONN)
-			return leave(c, n, o, CB_CONN_CONNECTED,
-				     CB_OUT_SUCCESS, 0);
+			return established(c, ev, n, o);
 		if (ev->err == EINPROGRESS || ev->err == EALREADY ||
 		    ev->err == EINTR)
 			return 0;
@@ -179,8 +240,7 @@ on_connecting(const struct cb_conn *c, const struct cb_conn_ev *ev,
 				     (int)ev->r);
 		if (ev->peer < 0)
 			return CB_NEED_PEER;
-		return ev->peer ? leave(c, n, o, CB_CONN_CONNECTED,
-					CB_OUT_SUCCESS, 0) : 0;
+		return ev->peer ? established(c, ev, n, o) : 0;
 	case CB_EV_IO:
 		return io_connecting(c, ev, n, o);
 	case CB_EV_END:
@@ -213,6 +273,157 @@ on_connected(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	return go(c, n, CB_CONN_SETTLED);
 }
 
+/* ---- awaiting the first byte (response_timeout) ---------------------
+ * The ticket is the attempt's until it is judged: a failure drops it (kind
+ * NONE), so each connection counts once; the state stays AWAITING until
+ * the first byte so blocking receives stay bounded. */
+
+/* Judged a failure (cause, err) into state s, if the fd is still ours. */
+static int
+judge(const struct cb_conn *c, const struct cb_conn_ev *ev,
+      struct cb_conn *n, struct cb_conn_out *o, int s, int cause, int err)
+{
+	if (ev->same < 0)
+		return CB_NEED_SAME;
+	if (!ev->same)
+		return go(c, n, CB_CONN_NONE);
+	go(c, n, s);
+	o->verdict = cause == CB_CAUSE_ERRNO ? CB_OUT_ENDED : CB_OUT_FAILURE;
+	o->cause = (uint16_t)cause;
+	o->err = err;
+	n->ticket.kind = CB_TICKET_NONE;
+	n->ticket.gen = 0;
+	return 1;
+}
+
+/* Has response_timeout passed since the timer's start? */
+static int
+late(const struct cb_conn *c, const struct cb_conn_ev *ev)
+{
+	return ev->rto && elapsed(c, ev) >= ev->rto;
+}
+
+/* A receive: data settles it (success, or slow), EOF or a reset before it
+ * fails it, a "nothing yet" after the deadline fails it (no response),
+ * before the deadline with nothing sent starts the waited timer. */
+static int
+recv_awaiting(const struct cb_conn *c, const struct cb_conn_ev *ev,
+	      struct cb_conn *n, struct cb_conn_out *o)
+{
+	int judged = c->ticket.kind == CB_TICKET_NONE;
+
+	if (ev->r > 0 && judged)
+		return go(c, n, CB_CONN_SETTLED);
+	if (ev->r > 0)
+		return ev->now ? success_to(c, ev, n, o, CB_CONN_SETTLED) :
+				 CB_NEED_NOW;
+	if (ev->r == 0)
+		return judged ? go(c, n, CB_CONN_SETTLED) :
+		       judge(c, ev, n, o, CB_CONN_SETTLED, CB_CAUSE_EOF, 0);
+	if (!still_pending(ev->err))
+		return ev->err != ECONNRESET && ev->err != ETIMEDOUT &&
+		       ev->err != EPIPE ? 0 : judged ?
+		       go(c, n, CB_CONN_SETTLED) :
+		       judge(c, ev, n, o, CB_CONN_SETTLED, CB_CAUSE_ERRNO,
+			     ev->err);
+	if (judged)
+		return 0;
+	if (!ev->now)
+		return CB_NEED_NOW;
+	if (late(c, ev))
+		return judge(c, ev, n, o, CB_CONN_AWAITING,
+			     CB_CAUSE_NO_RESPONSE, ETIMEDOUT);
+	if (c->sent || c->waited)
+		return 0;
+	*n = *c;
+	n->waited = 1;
+	return 1;
+}
+
+/* A send: the first one starts the timer (unless the program received
+ * first); a broken pipe before the first byte is a failure. */
+static int
+send_awaiting(const struct cb_conn *c, const struct cb_conn_ev *ev,
+	      struct cb_conn *n, struct cb_conn_out *o)
+{
+	if (ev->r < 0)
+		return (ev->err != EPIPE && ev->err != ECONNRESET &&
+			ev->err != ETIMEDOUT) ? 0 :
+		       c->ticket.kind == CB_TICKET_NONE ?
+		       go(c, n, CB_CONN_SETTLED) :
+		       judge(c, ev, n, o, CB_CONN_SETTLED, CB_CAUSE_ERRNO,
+			     ev->err);
+	if (c->sent || c->waited)
+		return 0;
+	if (!ev->now)
+		return CB_NEED_NOW;
+	*n = *c;
+	n->sent = 1;
+	n->t0 = ev->now;
+	return 1;
+}
+
+/* A blocking receive waited until the deadline: no response (once); the
+ * next wait is bounded afresh from now. */
+static int
+expired(const struct cb_conn *c, const struct cb_conn_ev *ev,
+	struct cb_conn *n, struct cb_conn_out *o)
+{
+	int r = 1;
+
+	if (!ev->now)
+		return CB_NEED_NOW;
+	if (c->ticket.kind == CB_TICKET_NONE)
+		*n = *c;
+	else if ((r = judge(c, ev, n, o, CB_CONN_AWAITING,
+			    CB_CAUSE_NO_RESPONSE, ETIMEDOUT)) != 1 ||
+		 n->state != CB_CONN_AWAITING)
+		return r;
+	n->waited |= !c->sent;
+	n->t0 = ev->now;
+	return 1;
+}
+
+/* The fd goes away before the first byte: after the deadline with
+ * something sent or waited for, no response; else neither. */
+static int
+end_awaiting(const struct cb_conn *c, const struct cb_conn_ev *ev,
+	     struct cb_conn *n, struct cb_conn_out *o)
+{
+	if (c->ticket.kind == CB_TICKET_NONE)
+		return go(c, n, CB_CONN_NONE);
+	if (c->sent || c->waited) {
+		if (!ev->now)
+			return CB_NEED_NOW;
+		if (late(c, ev))
+			return judge(c, ev, n, o, CB_CONN_NONE,
+				     CB_CAUSE_NO_RESPONSE, ETIMEDOUT);
+	}
+	o->verdict = CB_OUT_RELEASE;
+	return go(c, n, CB_CONN_NONE);
+}
+
+static int
+on_awaiting(const struct cb_conn *c, const struct cb_conn_ev *ev,
+	    struct cb_conn *n, struct cb_conn_out *o)
+{
+	switch (ev->kind) {
+	case CB_EV_IO:
+		return ev->sending ? send_awaiting(c, ev, n, o) :
+				     recv_awaiting(c, ev, n, o);
+	case CB_EV_EXPIRED:
+		return expired(c, ev, n, o);
+	case CB_EV_END:
+		return end_awaiting(c, ev, n, o);
+	case CB_EV_DISSOLVE:
+		if (c->ticket.kind != CB_TICKET_NONE)
+			o->verdict = CB_OUT_RELEASE;
+		return go(c, n, CB_CONN_TCP);
+	default:
+		return 0;
+	}
+}
+
 /* A rejected non-blocking connect: the refusal is reported once, where
  * the kernel reports an asynchronous one (SO_ERROR, the first I/O, a
  * second connect), and the socket is a plain idle one again. */
@@ -236,7 +447,7 @@ on_rejected(const struct cb_conn *c, const struct cb_conn_ev *ev,
 _Static_assert(26 + CB_TICKET_GEN_BITS == 64, "fd word: generation bits");
 
 void
-cb_conn_decode(uint64_t w, uint64_t aux, struct cb_conn *c)
+cb_conn_decode(uint64_t w, uint64_t aux, uint64_t t, struct cb_conn *c)
 {
 	c->state = (uint8_t)(w & 7);
 	c->ticket.kind = (uint8_t)((w >> 3) & 3);
@@ -244,6 +455,10 @@ cb_conn_decode(uint64_t w, uint64_t aux, struct cb_conn *c)
 	c->ticket.gen = w >> 26;
 	c->nonblock = (aux & CB_AUX_NONBLOCK) != 0;
 	c->uto = (aux & CB_AUX_UTO) != 0;
+	c->timed = (aux & CB_AUX_TIMED) != 0;
+	c->sent = (aux & CB_AUX_SENT) != 0;
+	c->waited = (aux & CB_AUX_WAITED) != 0;
+	c->t0 = t;
 }
 
 uint64_t
@@ -256,5 +471,7 @@ cb_conn_encode(const struct cb_conn *c)
 uint64_t
 cb_conn_flags(const struct cb_conn *c)
 {
-	return (c->nonblock ? CB_AUX_NONBLOCK : 0) | (c->uto ? CB_AUX_UTO : 0);
+	return (c->nonblock ? CB_AUX_NONBLOCK : 0) | (c->uto ? CB_AUX_UTO : 0) |
+	       (c->timed ? CB_AUX_TIMED : 0) | (c->sent ? CB_AUX_SENT : 0) |
+	       (c->waited ? CB_AUX_WAITED : 0);
 }

@@ -11,6 +11,20 @@
  *   CONNECTED --send fails EPIPE/ECONNRESET/ETIMEDOUT--> SETTLED
  *   TCP --rejected, non-blocking--> REJECTED --SO_ERROR / first I/O--> TCP
  *
+ * With response_timeout (SPEC 2b) an established connection is judged by
+ * its first response byte instead:
+ *
+ *   CONNECTING --established--> AWAITING --first byte--> SETTLED
+ *   AWAITING: EOF, reset, or no byte within response_timeout of the
+ *   first send (of establishment when the program receives first) is a
+ *   failure, once (the ticket is dropped: "judged"); it stays AWAITING so
+ *   blocking receives stay bounded until the first byte.  A close without
+ *   having sent or waited, or before the deadline, is neither.
+ *
+ * slow_call_duration: a success later than that (the handshake from
+ * connect(), or the first byte from the timer's start) is a failure,
+ * cause "slow".  Time is an event's fact (CB_NEED_NOW), never read here.
+ *
  * cb_conn_step() takes the entry and an event (what a wrapper in
  * interpose.c saw: a connect begun or returned, an SO_ERROR value, an I/O
  * result, a close, a dup over the fd, ...) and gives the next entry and
@@ -40,6 +54,7 @@ enum cb_conn_state {
 	CB_CONN_CONNECTED,	/* established: one send failure may count */
 	CB_CONN_SETTLED,	/* its one send failure was counted */
 	CB_CONN_REJECTED,	/* rejected non-blocking: err still to report */
+	CB_CONN_AWAITING,	/* established, awaiting the first byte */
 };
 
 /* A decoded entry. */
@@ -47,6 +62,11 @@ struct cb_conn {
 	uint8_t state;			/* enum cb_conn_state */
 	uint8_t nonblock;		/* O_NONBLOCK as last seen */
 	uint8_t uto;			/* we set TCP_USER_TIMEOUT: restore */
+	uint8_t timed;			/* response_timeout or slow set */
+	uint8_t sent;			/* AWAITING: the program sent */
+	uint8_t waited;			/* AWAITING: it received first */
+	uint64_t t0;			/* ms: CONNECTING: the connect began;
+					 * AWAITING: the timer's start */
 	uint32_t slot;			/* breaker slot; REJECTED: the errno */
 	struct cb_ticket ticket;	/* as cb_breaker_admit gave it */
 };
@@ -60,6 +80,7 @@ enum cb_conn_ev_kind {
 	CB_EV_END,		/* close, dup over it, close_range */
 	CB_EV_DISSOLVE,		/* connect(AF_UNSPEC) succeeded */
 	CB_EV_FLAGS,		/* O_NONBLOCK set (r = 1) or cleared (r = 0) */
+	CB_EV_EXPIRED,		/* a blocking receive's bounded wait ran out */
 };
 
 /* Facts a step may ask for: -1 unknown, else 0/1 (soerr: the value). */
@@ -67,6 +88,8 @@ struct cb_conn_ev {
 	uint8_t kind;		/* enum cb_conn_ev_kind */
 	uint8_t sending;	/* CB_EV_IO: a send, not a receive */
 	uint8_t uto;		/* CB_EV_BEGIN: TCP_USER_TIMEOUT was set */
+	uint8_t timed;		/* CB_EV_BEGIN: response/slow timing on
+				 * (then now is given with it) */
 	int64_t r;		/* the call's return value */
 	int err;		/* its errno when r < 0 */
 	uint32_t slot;		/* CB_EV_BEGIN: breaker slot */
@@ -74,6 +97,9 @@ struct cb_conn_ev {
 	int peer;		/* fact: the socket is connected */
 	int same;		/* fact: still the socket of the entry */
 	int soerr;		/* fact: SO_ERROR now (-1: cannot read) */
+	uint64_t now;		/* fact: ms now (0: not known yet) with */
+	uint32_t rto;		/* the breaker's response_timeout and */
+	uint32_t slow;		/* slow_call_duration (ms, 0 off) */
 };
 
 /* What to record on the breaker, what the caller must do. */
@@ -89,7 +115,8 @@ enum cb_conn_verdict {
 struct cb_conn_out {
 	uint8_t verdict;	/* enum cb_conn_verdict */
 	uint8_t restore;	/* put the program's TCP_USER_TIMEOUT back */
-	int err;		/* errno of the failure */
+	uint16_t cause;		/* enum cb_cause of a failure */
+	int err;		/* errno of the failure (0: none) */
 	int report;		/* REJECTED: the call fails with this errno
 				 * (SO_ERROR reads it) instead of the kernel's */
 };
@@ -98,6 +125,7 @@ struct cb_conn_out {
 #define CB_NEED_PEER	(-1)
 #define CB_NEED_SAME	(-2)
 #define CB_NEED_SOERR	(-3)
+#define CB_NEED_NOW	(-4)	/* now, rto and slow */
 
 /* cb_conn_step - entry c saw event ev.  Returns 1 and *next, *out when
  * the entry changes (the caller installs *next by CAS and, if it won,
@@ -113,12 +141,16 @@ int cb_conn_step(const struct cb_conn *c, const struct cb_conn_ev *ev,
  * TCP_USER_TIMEOUT (bits 0-31) kept while connect_timeout's is set. */
 #define CB_AUX_NONBLOCK (1ull << 32)
 #define CB_AUX_UTO (1ull << 33)
+#define CB_AUX_TIMED (1ull << 34)
+#define CB_AUX_SENT (1ull << 35)
+#define CB_AUX_WAITED (1ull << 36)
 #define CB_AUX_OWN_MASK 0xffffffffull
 
-/* cb_conn_decode - word w and auxiliary word aux -> entry. */
-void cb_conn_decode(uint64_t w, uint64_t aux, struct cb_conn *c);
+/* cb_conn_decode - word w, auxiliary word aux and time word t -> entry. */
+void cb_conn_decode(uint64_t w, uint64_t aux, uint64_t t, struct cb_conn *c);
 
-/* cb_conn_encode - entry -> the word (cb_conn_flags: its aux bits). */
+/* cb_conn_encode - entry -> the word (cb_conn_flags: its aux bits; the
+ * time word is c->t0). */
 uint64_t cb_conn_encode(const struct cb_conn *c);
 uint64_t cb_conn_flags(const struct cb_conn *c);
 

@@ -16,6 +16,7 @@ struct entry {
 	_Atomic uint64_t w;
 	_Atomic uint64_t cookie;
 	_Atomic uint64_t aux;
+	_Atomic uint64_t t;	/* the connection's time stamp (conn.h t0) */
 };
 
 static struct entry *tab;
@@ -109,6 +110,23 @@ cb_fd_aux(int fd)
 	if (fd < 0 || (uint32_t)fd >= tab_len)
 		return 0;
 	return atomic_load_explicit(&tab[fd].aux, memory_order_relaxed);
+}
+
+/* relaxed: like the aux word, stored before the word that needs it or by
+ * the winner of the word's CAS */
+void
+cb_fd_set_time(int fd, uint64_t t)
+{
+	if (fd >= 0 && (uint32_t)fd < tab_len)
+		atomic_store_explicit(&tab[fd].t, t, memory_order_relaxed);
+}
+
+uint64_t
+cb_fd_time(int fd)
+{
+	if (fd < 0 || (uint32_t)fd >= tab_len)
+		return 0;
+	return atomic_load_explicit(&tab[fd].t, memory_order_relaxed);
 }
 
 /* relaxed: the flags order nothing else; the word's CAS orders the rest */

@@ -2,9 +2,9 @@
  * fdtrack.h - this process's file descriptors: the storage of each fd's
  * connection entry (its word, encoded and stepped by conn.h), the socket's
  * cookie and one auxiliary word (the program's own TCP_USER_TIMEOUT while
- * connect_timeout's is in force).
+ * connect_timeout's is in force) and one time stamp (response outcomes).
  *
- * One 24-byte entry per fd in an array reserved once with mmap
+ * One 32-byte entry per fd in an array reserved once with mmap
  * (MAP_NORESERVE: only touched pages cost memory), sized from the fd limit,
  * so the hot path neither allocates nor locks: an entry is one atomic word
  * changed by CAS (exactly one thread resolves an outcome) plus the socket's
@@ -44,6 +44,11 @@ uint64_t cb_fd_cookie(int fd);
  * before the word that needs it: cb_fd_store's release publishes it). */
 void cb_fd_set_aux(int fd, uint64_t aux);
 uint64_t cb_fd_aux(int fd);
+
+/* cb_fd_set_time / cb_fd_time - the time stamp (ms) of entry fd's
+ * connection (conn.h t0): the connect's start or the first byte's timer. */
+void cb_fd_set_time(int fd, uint64_t t);
+uint64_t cb_fd_time(int fd);
 
 /* cb_fd_aux_or / cb_fd_aux_and - set / keep bits of the auxiliary word
  * atomically (flags changed by one thread while another steps the word). */

@@ -30,7 +30,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -45,6 +47,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -86,6 +89,7 @@ static struct {
 			    socklen_t *);
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
 	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*readv)(int, const struct iovec *, int);
 	int (*getsockopt)(int, int, int, void *, socklen_t *);
 	int (*close)(int);
 	int (*close_range)(unsigned, unsigned, int);
@@ -117,12 +121,15 @@ static int govern(int fd, uint64_t w, const struct sockaddr *sa,
 static int create_breaker(const struct cb_dest *d, struct cb_breaker **bp,
 			  uint32_t *slot) __attribute__((noinline));
 static void name_breaker(uint32_t slot) __attribute__((noinline));
-static void outcome(const struct cb_conn *c, int success, int err);
+static void outcome(const struct cb_conn *c, int success, int err,
+		    int cause);
 static void conclude(const struct cb_conn *c, int err);
 static int report(int fd, uint64_t w, struct cb_conn_ev *ev);
+static void timing(const struct cb_conn *c, struct cb_conn_ev *ev);
 static int begin(int fd, uint64_t *wp, const struct sockaddr *sa,
 		 socklen_t len);
-static int untracked(int fd, const struct cb_conn *c, int changed,
+static int untracked(int fd, const struct cb_conn *c,
+		     const struct cb_conn *n, int changed,
 		     struct cb_conn_out *o);
 static void arm_timeout(int fd, const struct cb_breaker *b,
 			struct cb_conn_ev *ev, unsigned *own);
@@ -147,7 +154,7 @@ resolve(void)
 	GET(socket); GET(connect); GET(accept); GET(accept4);
 	GET(send); GET(sendto); GET(sendmsg); GET(sendmmsg);
 	GET(write); GET(writev); GET(recv); GET(recvfrom); GET(recvmsg);
-	GET(read); GET(getsockopt); GET(close); GET(close_range);
+	GET(read); GET(readv); GET(getsockopt); GET(close); GET(close_range);
 	GET(closefrom); GET(dup); GET(dup2); GET(dup3); GET(fcntl);
 	GET(fcntl64); GET(fdopen); GET(ioctl);
 #undef GET
@@ -597,14 +604,15 @@ name_breaker(uint32_t slot)
 /* ---- the lifecycle: events to conn.c, outcomes to the breaker ------ */
 
 static void
-outcome(const struct cb_conn *c, int success, int err)
+outcome(const struct cb_conn *c, int success, int err, int cause)
 {
 	struct cb_transition tr;
 	struct cb_breaker *b = breaker_at(c->slot);
 
 	if (!b)
 		return;
-	cb_breaker_record(b, &c->ticket, success, err, cb_now_ms(), &tr);
+	cb_breaker_record_cause(b, &c->ticket, success, err, cause,
+				cb_now_ms(), &tr);
 	event(c->slot, &tr);
 }
 
@@ -616,7 +624,7 @@ conclude(const struct cb_conn *c, int err)
 	struct cb_breaker *b = breaker_at(c->slot);
 
 	if (b && cb_breaker_is_failure(b, err))
-		outcome(c, 0, err);
+		outcome(c, 0, err, CB_CAUSE_ERRNO);
 	else if (b)
 		cb_breaker_release(b, &c->ticket);
 }
@@ -643,10 +651,10 @@ apply(int fd, const struct cb_conn *c, const struct cb_conn_out *o)
 		restore_timeout(fd);
 	switch (o->verdict) {
 	case CB_OUT_SUCCESS:
-		outcome(c, 1, 0);
+		outcome(c, 1, 0, 0);
 		break;
 	case CB_OUT_FAILURE:
-		outcome(c, 0, o->err);
+		outcome(c, 0, o->err, o->cause);
 		break;
 	case CB_OUT_ENDED:
 		conclude(c, o->err);
@@ -704,25 +712,42 @@ report(int fd, uint64_t w, struct cb_conn_ev *ev)
 
 	ev->peer = ev->same = ev->soerr = -1;
 	for (;;) {
-		cb_conn_decode(w, cb_fd_aux(fd), &c);
+		cb_conn_decode(w, cb_fd_aux(fd), cb_fd_time(fd), &c);
 		r = cb_conn_step(&c, ev, &n, &o);
-		if (r == CB_NEED_PEER)
+		if (r == CB_NEED_NOW)
+			timing(&c, ev);
+		else if (r == CB_NEED_PEER)
 			ev->peer = connected(fd);
 		else if (r == CB_NEED_SAME)
 			ev->same = same_socket(fd);
 		else if (r == CB_NEED_SOERR)
 			ev->soerr = so_error(fd);
 		else if ((uint32_t)fd >= cb_fdtrack_limit())
-			return untracked(fd, &c, r, &o);
+			return untracked(fd, &c, &n, r, &o);
 		else if (r == 0)
 			return 0;
 		else if (cb_fd_cas(fd, w, cb_conn_encode(&n))) {
+			if (n.t0 != c.t0)
+				cb_fd_set_time(fd, n.t0);
 			sync_flags(fd, &c, &n);
 			apply(fd, &c, &o);
 			return o.report;
 		} else
 			w = cb_fd_load(fd);	/* moved on: step again */
 	}
+}
+
+/* The facts of time a step asks for: now, and the breaker's
+ * response_timeout and slow_call_duration (read together: a reload racing
+ * the step gives old or new values, either is right). */
+static void
+timing(const struct cb_conn *c, struct cb_conn_ev *ev)
+{
+	struct cb_breaker *b = breaker_at(c->slot);
+
+	ev->now = cb_now_ms() | 1;	/* never 0: "not known" */
+	ev->rto = b ? cb_breaker_response_timeout(b) : 0;
+	ev->slow = b ? cb_breaker_slow_ms(b) : 0;
 }
 
 /* The entry's flags live beside its word (conn.h): the CAS winner moves
@@ -742,10 +767,12 @@ sync_flags(int fd, const struct cb_conn *c, const struct cb_conn *n)
  * lives only in its connect call: settled there, or, still in progress,
  * let go (neither) since nothing can follow it. */
 static int
-untracked(int fd, const struct cb_conn *c, int changed,
-	  struct cb_conn_out *o)
+untracked(int fd, const struct cb_conn *c, const struct cb_conn *n,
+	  int changed, struct cb_conn_out *o)
 {
-	if (!changed && c->state == CB_CONN_CONNECTING) {
+	if ((!changed && c->state == CB_CONN_CONNECTING) ||
+	    (changed && n->state == CB_CONN_AWAITING &&
+	     o->verdict == CB_OUT_NONE)) {
 		o->verdict = CB_OUT_RELEASE;
 		o->restore = c->uto;
 	}
@@ -770,7 +797,7 @@ begin(int fd, uint64_t *wp, const struct sockaddr *sa, socklen_t len)
 
 	if (r == 0)
 		return 0;
-	cb_conn_decode(*wp, cb_fd_aux(fd), &c);
+	cb_conn_decode(*wp, cb_fd_aux(fd), cb_fd_time(fd), &c);
 	if (c.state == CB_CONN_NONE) {	/* a socket we did not see made */
 		c.state = CB_CONN_TCP;
 		c.nonblock = nonblocking(fd);
@@ -778,8 +805,13 @@ begin(int fd, uint64_t *wp, const struct sockaddr *sa, socklen_t len)
 	if (r < 0)
 		return reject(fd, &c, cb_breaker_reject_errno(b));
 	arm_timeout(fd, b, &ev, &own);
+	if (cb_breaker_response_timeout(b) || cb_breaker_slow_ms(b)) {
+		ev.timed = 1;
+		ev.now = cb_now_ms() | 1;
+	}
 	if (cb_conn_step(&c, &ev, &n, &o) == 1) {
 		*wp = cb_conn_encode(&n);
+		cb_fd_set_time(fd, n.t0);
 		cb_fd_set_aux(fd, own | cb_conn_flags(&n));
 		cb_fd_store(fd, *wp, cookie_for_attempt(fd));
 	}
@@ -885,6 +917,62 @@ io_rejected(int fd, uint64_t w)
 	return rep;
 }
 
+/* A blocking receive on an fd awaiting its first byte (response_timeout,
+ * SPEC 2b): wait for data at most until the deadline (response_timeout
+ * after the first send, or after establishment when the program receives
+ * first); past it the call fails with ETIMEDOUT, the connection stays
+ * open, and the silence is reported (once: conn.c).  A socket that is
+ * non-blocking, MSG_DONTWAIT, or a shorter SO_RCVTIMEO of the program's
+ * own: never delayed.  Returns 0 to go on with the real call, -1 (errno
+ * set) to fail it. */
+static int
+await_first(int fd, uint64_t w, int flags)
+{
+	struct cb_conn_ev ev = { .kind = CB_EV_EXPIRED };
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct timeval own = { 0 };
+	socklen_t l = sizeof(own);
+	struct cb_breaker *b;
+	struct cb_conn c;
+	int64_t left;
+	uint32_t rto;
+	int e = errno;
+
+	cb_conn_decode(w, cb_fd_aux(fd), cb_fd_time(fd), &c);
+	if (c.nonblock || (flags & MSG_DONTWAIT) || !(b = breaker_at(c.slot)) ||
+	    !(rto = cb_breaker_response_timeout(b)))
+		return 0;
+	left = (int64_t)(c.t0 + rto) - (int64_t)cb_now_ms();
+	if (R(getsockopt)(fd, SOL_SOCKET, SO_RCVTIMEO, &own, &l) == 0 &&
+	    (own.tv_sec || own.tv_usec) &&
+	    own.tv_sec * 1000 + own.tv_usec / 1000 < left)
+		goto pass;
+	if (left > 0) {
+		left = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (left < 0)
+			return -1;	/* EINTR: the program's to handle */
+		if (left > 0)
+			goto pass;
+	}
+	report(fd, cb_fd_load(fd), &ev);
+	errno = ETIMEDOUT;
+	return -1;
+pass:
+	errno = e;
+	return 0;
+}
+
+/* Before a receive: a REJECTED fd fails with its refusal; an AWAITING one
+ * may be bounded (await_first).  Returns nonzero to fail the call (errno
+ * set). */
+static int
+before_recv(int fd, uint64_t w, int flags)
+{
+	if (cb_conn_state_of(w) == CB_CONN_REJECTED)
+		return io_rejected(fd, w);
+	return await_first(fd, w, flags);
+}
+
 /* ---- the wrappers -------------------------------------------------- */
 
 EXPORT int
@@ -965,6 +1053,7 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 		return R(connect)(fd, sa, len);
 	case CB_CONN_CONNECTED:
 	case CB_CONN_SETTLED:
+	case CB_CONN_AWAITING:
 		return R(connect)(fd, sa, len);
 	default:
 		if (begin(fd, &w, sa, len) < 0)
@@ -1007,10 +1096,21 @@ accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 		return -1;						\
 } while (0)
 
+/* A receive (flags: its MSG_ flags) on an fd awaiting its first byte may
+ * be bounded first (await_first); REJECTED and AWAITING are the two top
+ * states, so an fd in neither costs one load and one compare. */
+#define BEFORE_RECV(fd, flags) do {					\
+	uint64_t w_ = cb_fd_load(fd);					\
+	if (cb_conn_state_of(w_) >= CB_CONN_REJECTED &&			\
+	    before_recv((fd), w_, (flags)))				\
+		return -1;						\
+} while (0)
+
 #define AFTER_IO(fd, r, sending) do {					\
 	uint64_t w_ = cb_fd_load(fd);					\
 	if (cb_conn_state_of(w_) == CB_CONN_CONNECTING ||		\
-	    cb_conn_state_of(w_) == CB_CONN_CONNECTED) {		\
+	    cb_conn_state_of(w_) == CB_CONN_CONNECTED ||		\
+	    cb_conn_state_of(w_) == CB_CONN_AWAITING) {		\
 		int e_ = errno;						\
 		after_io((fd), w_, (r), e_, (sending));			\
 		errno = e_;						\
@@ -1147,7 +1247,7 @@ recv(int fd, void *buf, size_t n, int flags)
 {
 	ssize_t r;
 
-	BEFORE_IO(fd);
+	BEFORE_RECV(fd, flags);
 	r = R(recv)(fd, buf, n, flags);
 	AFTER_IO(fd, r, 0);
 	return r;
@@ -1159,7 +1259,7 @@ recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
 {
 	ssize_t r;
 
-	BEFORE_IO(fd);
+	BEFORE_RECV(fd, flags);
 	r = R(recvfrom)(fd, buf, n, flags, sa, len);
 	AFTER_IO(fd, r, 0);
 	return r;
@@ -1170,7 +1270,7 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	ssize_t r;
 
-	BEFORE_IO(fd);
+	BEFORE_RECV(fd, flags);
 	r = R(recvmsg)(fd, msg, flags);
 	AFTER_IO(fd, r, 0);
 	return r;
@@ -1181,8 +1281,19 @@ read(int fd, void *buf, size_t n)
 {
 	ssize_t r;
 
-	BEFORE_IO(fd);
+	BEFORE_RECV(fd, 0);
 	r = R(read)(fd, buf, n);
+	AFTER_IO(fd, r, 0);
+	return r;
+}
+
+EXPORT ssize_t
+readv(int fd, const struct iovec *iov, int n)
+{
+	ssize_t r;
+
+	BEFORE_RECV(fd, 0);
+	r = R(readv)(fd, iov, n);
 	AFTER_IO(fd, r, 0);
 	return r;
 }
@@ -1407,7 +1518,7 @@ __read_chk(int fd, void *buf, size_t n, size_t buflen)
 
 	if (!R(read_chk))
 		return R(read)(fd, buf, n);
-	BEFORE_IO(fd);
+	BEFORE_RECV(fd, 0);
 	r = R(read_chk)(fd, buf, n, buflen);
 	AFTER_IO(fd, r, 0);
 	return r;
@@ -1420,7 +1531,7 @@ __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 
 	if (!R(recv_chk))
 		return R(recv)(fd, buf, n, flags);
-	BEFORE_IO(fd);
+	BEFORE_RECV(fd, flags);
 	r = R(recv_chk)(fd, buf, n, buflen, flags);
 	AFTER_IO(fd, r, 0);
 	return r;
@@ -1434,7 +1545,7 @@ __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 
 	if (!R(recvfrom_chk))
 		return R(recvfrom)(fd, buf, n, flags, sa, len);
-	BEFORE_IO(fd);
+	BEFORE_RECV(fd, flags);
 	r = R(recvfrom_chk)(fd, buf, n, buflen, flags, sa, len);
 	AFTER_IO(fd, r, 0);
 	return r;

@@ -286,6 +286,12 @@ defaults = {
   { match = "127.0.0.1:*"; connect_timeout = "soon"; }
 );' 2 'rules[0].connect_timeout: must be a number with a unit (ms, s, m, h) like "30s", got "soon"'
 	check 'defaults = { connect_timeout = 5; };' 1 'defaults.connect_timeout: must be a duration string with a unit (ms, s, m, h) like "30s", got an integer'
+	check 'rules = (
+  { match = "127.0.0.1:*"; response_timeout = "eleven"; }
+);' 2 'rules[0].response_timeout: must be a number with a unit (ms, s, m, h) like "30s", got "eleven"'
+	check 'defaults = {
+  slow_call_duration = 2;
+};' 2 'defaults.slow_call_duration: must be a duration string with a unit (ms, s, m, h) like "30s", got an integer'
 	[ ! -e "/dev/shm$CBSHIM_SHM" ]
 }
 

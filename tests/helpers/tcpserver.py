@@ -6,6 +6,12 @@ usage: tcpserver.py MODE PORT [COUNTFILE] [HOST]
            of connections accepted so far to COUNTFILE
   echo     accept, echo what arrives (threads), until killed
   reset    accept, read a little, then close with RST (SO_LINGER 0)
+  hang     accept and keep every connection open, never answering
+  greet    accept, send "hello" at once (server speaks first), then echo
+  eof      accept, read a little, then close (FIN) without answering
+  slow     accept, read a request, answer it after 1.5 s, then echo
+  longpoll accept, read a request, answer "ok" at once, then "more" after
+           2.5 s (a wait after the first byte), then echo
   full     listen with backlog 0 and never accept; one filler connection
            keeps the queue full, so further SYNs go unanswered (pending)
 Prints "ready" on stdout once listening.
@@ -61,10 +67,39 @@ def echo(c):
     c.close()
 
 
+def late(c, first, delay, then):
+    try:
+        c.recv(65536)
+        if first:
+            c.sendall(first)
+        time.sleep(delay)
+        c.sendall(then)
+    except OSError:
+        pass
+    echo(c)
+
+
+held = []
 while True:
     c, _ = ls.accept()
     n += 1
-    if mode == "accept":
+    if mode == "hang":
+        held.append(c)
+    elif mode == "greet":
+        c.sendall(b"hello\n")
+        threading.Thread(target=echo, args=(c,), daemon=True).start()
+    elif mode == "eof":
+        c.settimeout(0.5)
+        try:
+            c.recv(65536)
+        except OSError:
+            pass
+        c.close()
+    elif mode in ("slow", "longpoll"):
+        a = (c, None, 1.5, b"late\n") if mode == "slow" else \
+            (c, b"ok\n", 2.5, b"more\n")
+        threading.Thread(target=late, args=a, daemon=True).start()
+    elif mode == "accept":
         c.close()
     elif mode == "echo":
         threading.Thread(target=echo, args=(c,), daemon=True).start()

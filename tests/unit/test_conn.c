@@ -365,7 +365,7 @@ encode_decode_round_trip(void **state)
 	uint64_t w = cb_conn_encode(&c), aux = cb_conn_flags(&c) | 12345;
 
 	(void)state;
-	cb_conn_decode(w, aux, &d);
+	cb_conn_decode(w, aux, 0, &d);
 	assert_int_equal(d.state, c.state);
 	assert_int_equal(d.nonblock, 1);
 	assert_int_equal(d.uto, 1);

@@ -33,7 +33,7 @@ encode_decode_round_trip(void **state)
 				       .kind = CB_TICKET_PROBE } }, g;
 
 	(void)state;
-	cb_conn_decode(cb_conn_encode(&f), 0, &g);
+	cb_conn_decode(cb_conn_encode(&f), 0, 0, &g);
 	assert_int_equal(g.state, CB_CONN_CONNECTING);
 	assert_int_equal(g.slot, 0x1fffff);
 	assert_int_equal(g.ticket.gen, 0x3abcdef012ull);
