@@ -379,6 +379,225 @@ encode_decode_round_trip(void **state)
 	assert_true(cb_conn_flags(&c) == 0);
 }
 
+/* ---- response outcomes (response_timeout, slow_call_duration) --------
+ * The clock is a parameter: each step answers CB_NEED_NOW with the fake
+ * time below, the breaker's response_timeout RTO and slow_call SLOW. */
+
+#define RTO 500
+#define SLOW 200
+
+/* Step c by ev at fake time now (ms), the fd still ours. */
+static int
+at(const struct cb_conn *c, struct cb_conn_ev ev, uint64_t now,
+   uint32_t slow, struct cb_conn *n, struct cb_conn_out *o)
+{
+	int r, k = 0;
+
+	while ((r = cb_conn_step(c, &ev, n, o)) < 0) {
+		assert_true(++k < 6);
+		if (r == CB_NEED_NOW) {
+			ev.now = now;
+			ev.rto = RTO;
+			ev.slow = slow;
+		} else if (r == CB_NEED_PEER) {
+			ev.peer = 1;
+		} else if (r == CB_NEED_SAME) {
+			ev.same = 1;
+		} else {
+			ev.soerr = 0;
+		}
+	}
+	return r;
+}
+
+/* A send that returned r. */
+static struct cb_conn_ev
+tx(int64_t r)
+{
+	struct cb_conn_ev ev = ev_of(CB_EV_IO, r, 0);
+
+	ev.sending = 1;
+	return ev;
+}
+
+/* An entry awaiting its first byte since t0 (timer started there). */
+static struct cb_conn
+awaiting(uint64_t t0, int sent)
+{
+	struct cb_conn c = entry(CB_CONN_AWAITING);
+
+	c.timed = 1;
+	c.t0 = t0;
+	c.sent = (uint8_t)sent;
+	return c;
+}
+
+static void
+established_with_response_timeout_awaits_the_first_byte(void **state)
+{
+	struct cb_conn c = entry(CB_CONN_CONNECTING), n;
+	struct cb_conn_out o;
+
+	(void)state;
+	c.timed = 1;
+	c.t0 = 1000;
+	assert_int_equal(at(&c, ev_of(CB_EV_RETURNED, 0, 0), 1010, 0, &n, &o),
+			 1);
+	assert_int_equal(n.state, CB_CONN_AWAITING);
+	assert_int_equal(o.verdict, CB_OUT_NONE);	/* not yet judged */
+	assert_int_equal(n.ticket.kind, CB_TICKET_PROBE);  /* place held */
+	assert_true(n.t0 == 1010);
+	/* without the timing flag: a success at once, no clock asked */
+	c.timed = 0;
+	assert_int_equal(cb_conn_step(&c, &(struct cb_conn_ev){
+		.kind = CB_EV_RETURNED, .peer = -1, .same = -1, .soerr = -1 },
+		&n, &o), 1);
+	assert_int_equal(o.verdict, CB_OUT_SUCCESS);
+}
+
+static void
+first_send_starts_the_timer_first_byte_succeeds(void **state)
+{
+	struct cb_conn c = awaiting(1000, 0), n, m;
+	struct cb_conn_out o;
+
+	(void)state;
+	assert_int_equal(at(&c, tx(5), 4000, 0, &n, &o), 1);
+	assert_int_equal(n.sent, 1);
+	assert_true(n.t0 == 4000);
+	/* a second send changes nothing */
+	assert_int_equal(at(&n, tx(5), 4100, 0, &m, &o), 0);
+	/* the first byte, 400 ms after the first send */
+	assert_int_equal(at(&n, ev_of(CB_EV_IO, 7, 0), 4400, SLOW, &m, &o), 1);
+	assert_int_equal(m.state, CB_CONN_SETTLED);
+	assert_int_equal(o.verdict, CB_OUT_FAILURE);	/* 400 > SLOW */
+	assert_int_equal(o.cause, CB_CAUSE_SLOW);
+	assert_int_equal(at(&n, ev_of(CB_EV_IO, 7, 0), 4150, SLOW, &m, &o), 1);
+	assert_int_equal(o.verdict, CB_OUT_SUCCESS);
+	assert_int_equal(m.state, CB_CONN_SETTLED);
+}
+
+static void
+no_byte_by_the_deadline_is_no_response_once(void **state)
+{
+	struct cb_conn c = awaiting(1000, 1), n, m;
+	struct cb_conn_out o;
+	struct cb_conn_ev again = ev_of(CB_EV_IO, -1, EAGAIN);
+
+	(void)state;
+	/* a non-blocking receive before the deadline: nothing */
+	assert_int_equal(at(&c, again, 1000 + RTO - 1, 0, &n, &o), 0);
+	/* at the deadline: a failure, the ticket dropped, still awaiting */
+	assert_int_equal(at(&c, again, 1000 + RTO, 0, &n, &o), 1);
+	assert_int_equal(o.verdict, CB_OUT_FAILURE);
+	assert_int_equal(o.cause, CB_CAUSE_NO_RESPONSE);
+	assert_int_equal(o.err, ETIMEDOUT);
+	assert_int_equal(n.state, CB_CONN_AWAITING);
+	assert_int_equal(n.ticket.kind, CB_TICKET_NONE);
+	/* judged: later silence, EOF or data count nothing more */
+	assert_int_equal(at(&n, again, 9000, 0, &m, &o), 0);
+	assert_int_equal(at(&n, ev_of(CB_EV_IO, 3, 0), 9000, SLOW, &m, &o), 1);
+	assert_int_equal(o.verdict, CB_OUT_NONE);
+	assert_int_equal(m.state, CB_CONN_SETTLED);
+	assert_int_equal(at(&n, ev_of(CB_EV_END, 0, 0), 9000, 0, &m, &o), 1);
+	assert_int_equal(o.verdict, CB_OUT_NONE);
+}
+
+static void
+blocking_wait_expired_fails_once_and_rearms(void **state)
+{
+	struct cb_conn c = awaiting(1000, 1), n, m;
+	struct cb_conn_out o;
+
+	(void)state;
+	assert_int_equal(at(&c, ev_of(CB_EV_EXPIRED, 0, 0), 1500, 0, &n, &o),
+			 1);
+	assert_int_equal(o.verdict, CB_OUT_FAILURE);
+	assert_int_equal(o.cause, CB_CAUSE_NO_RESPONSE);
+	assert_true(n.t0 == 1500);		/* the next wait: afresh */
+	assert_int_equal(at(&n, ev_of(CB_EV_EXPIRED, 0, 0), 2000, 0, &m, &o),
+			 1);
+	assert_int_equal(o.verdict, CB_OUT_NONE);
+	assert_true(m.t0 == 2000);
+}
+
+static void
+eof_or_reset_before_the_first_byte_fails(void **state)
+{
+	struct cb_conn c = awaiting(1000, 1), n;
+	struct cb_conn_out o;
+
+	(void)state;
+	assert_int_equal(at(&c, ev_of(CB_EV_IO, 0, 0), 1100, 0, &n, &o), 1);
+	assert_int_equal(o.verdict, CB_OUT_FAILURE);
+	assert_int_equal(o.cause, CB_CAUSE_EOF);
+	assert_int_equal(n.state, CB_CONN_SETTLED);
+	assert_int_equal(at(&c, ev_of(CB_EV_IO, -1, ECONNRESET), 1100, 0, &n,
+			    &o), 1);
+	assert_int_equal(o.verdict, CB_OUT_ENDED);
+	assert_int_equal(o.err, ECONNRESET);
+}
+
+static void
+close_before_deadline_or_unused_is_neither(void **state)
+{
+	struct cb_conn c = awaiting(1000, 0), n;
+	struct cb_conn_out o;
+
+	(void)state;
+	/* never sent nor waited, long after: neither */
+	assert_int_equal(at(&c, ev_of(CB_EV_END, 0, 0), 99000, 0, &n, &o), 1);
+	assert_int_equal(o.verdict, CB_OUT_RELEASE);
+	assert_int_equal(n.state, CB_CONN_NONE);
+	/* sent, closed before the deadline: neither; after it: a failure */
+	c.sent = 1;
+	assert_int_equal(at(&c, ev_of(CB_EV_END, 0, 0), 1000 + RTO - 1, 0, &n,
+			    &o), 1);
+	assert_int_equal(o.verdict, CB_OUT_RELEASE);
+	assert_int_equal(at(&c, ev_of(CB_EV_END, 0, 0), 1000 + RTO, 0, &n, &o),
+			 1);
+	assert_int_equal(o.verdict, CB_OUT_FAILURE);
+	assert_int_equal(o.cause, CB_CAUSE_NO_RESPONSE);
+}
+
+static void
+receiving_first_keeps_the_establishment_timer(void **state)
+{
+	struct cb_conn c = awaiting(1000, 0), n, m;
+	struct cb_conn_out o;
+
+	(void)state;
+	assert_int_equal(at(&c, ev_of(CB_EV_IO, -1, EAGAIN), 1100, 0, &n, &o),
+			 1);
+	assert_int_equal(n.waited, 1);
+	/* a send after waiting does not restart it */
+	assert_int_equal(at(&n, tx(4), 1200, 0, &m, &o), 0);
+	assert_int_equal(at(&n, ev_of(CB_EV_END, 0, 0), 1000 + RTO, 0, &m, &o),
+			 1);
+	assert_int_equal(o.cause, CB_CAUSE_NO_RESPONSE);
+}
+
+static void
+slow_handshake_without_response_timeout(void **state)
+{
+	struct cb_conn c = entry(CB_CONN_CONNECTING), n;
+	struct cb_conn_out o;
+	struct cb_conn_ev ev = ev_of(CB_EV_RETURNED, 0, 0);
+
+	(void)state;
+	c.timed = 1;
+	c.t0 = 1000;
+	ev.now = 1000 + SLOW + 1;	/* rto 0: connect-level outcomes */
+	ev.slow = SLOW;
+	assert_int_equal(cb_conn_step(&c, &ev, &n, &o), 1);
+	assert_int_equal(n.state, CB_CONN_CONNECTED);
+	assert_int_equal(o.verdict, CB_OUT_FAILURE);
+	assert_int_equal(o.cause, CB_CAUSE_SLOW);
+	ev.now = 1000 + SLOW;
+	assert_int_equal(cb_conn_step(&c, &ev, &n, &o), 1);
+	assert_int_equal(o.verdict, CB_OUT_SUCCESS);
+}
+
 int
 main(void)
 {
@@ -402,6 +621,15 @@ main(void)
 		cmocka_unit_test(flags_follow_o_nonblock),
 		cmocka_unit_test(close_forgets_every_other_state),
 		cmocka_unit_test(encode_decode_round_trip),
+		cmocka_unit_test(
+		    established_with_response_timeout_awaits_the_first_byte),
+		cmocka_unit_test(first_send_starts_the_timer_first_byte_succeeds),
+		cmocka_unit_test(no_byte_by_the_deadline_is_no_response_once),
+		cmocka_unit_test(blocking_wait_expired_fails_once_and_rearms),
+		cmocka_unit_test(eof_or_reset_before_the_first_byte_fails),
+		cmocka_unit_test(close_before_deadline_or_unused_is_neither),
+		cmocka_unit_test(receiving_first_keeps_the_establishment_timer),
+		cmocka_unit_test(slow_handshake_without_response_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
