@@ -890,7 +890,8 @@ forget_fd(int fd)
 		return;
 	/* a vfork child shares our memory but not our sockets' fate:
 	 * closing its copy ends nothing */
-	if (cb_conn_state_of(w) == CB_CONN_CONNECTING && getpid() != my_pid)
+	if ((cb_conn_state_of(w) == CB_CONN_CONNECTING ||
+	     cb_conn_state_of(w) == CB_CONN_AWAITING) && getpid() != my_pid)
 		return;
 	report(fd, w, &ev);
 	cb_fd_store(fd, 0, 0);
@@ -1376,9 +1377,11 @@ fresh(int fd)
 
 	uint64_t w = cb_fd_load(fd);
 
-	/* a pending probe's entry is cleared only by its own process (a
-	 * vfork child shares the table) */
-	if (w && (cb_conn_state_of(w) != CB_CONN_CONNECTING ||
+	/* a pending probe's entry (connecting, or awaiting its first byte)
+	 * is cleared only by its own process (a vfork child shares the
+	 * table) */
+	if (w && ((cb_conn_state_of(w) != CB_CONN_CONNECTING &&
+		   cb_conn_state_of(w) != CB_CONN_AWAITING) ||
 		  getpid() == my_pid))
 		cb_fd_store(fd, 0, 0);
 	errno = e;

@@ -577,6 +577,7 @@ d = json.load(sys.stdin)
 keys = ["dest", "name", "state", "total_calls", "successful_calls", "failed_calls",
         "rejected_calls", "state_transitions", "consecutive_failures",
         "half_open_successes", "half_open_in_flight", "last_errno",
+        "slow_calls", "last_failure",
         "opened_ms_ago", "open_remaining_ms", "hold", "stale_outcomes",
         "window_calls", "window_failures"]
 assert isinstance(d, list) and len(d) == 2, d
@@ -640,19 +641,21 @@ assert 0 < shimmed["open_remaining_ms"] <= 30000
 import json, sys
 d = json.load(sys.stdin)
 assert isinstance(d, dict)
-assert list(d)[:18] == ["dest", "name", "state", "total_calls", "successful_calls",
+assert list(d)[:20] == ["dest", "name", "state", "total_calls", "successful_calls",
     "failed_calls", "rejected_calls", "state_transitions",
     "consecutive_failures", "half_open_successes", "half_open_in_flight",
-    "last_errno", "opened_ms_ago", "open_remaining_ms", "hold",
+    "last_errno", "slow_calls", "last_failure", "opened_ms_ago",
+    "open_remaining_ms", "hold",
     "stale_outcomes", "window_calls", "window_failures"], list(d)
-assert list(d)[18:] == ["generation", "reopenings", "policy"]
+assert list(d)[20:] == ["generation", "reopenings", "policy"]
 p = d["policy"]
 assert p == {"mode": "enforce", "failure_threshold": 5, "success_threshold": 3,
     "open_timeout_ms": 30000, "half_open_max_calls": 3, "backoff": 1,
     "open_timeout_max_ms": 600000,
     "failures": ["ENETUNREACH", "ECONNRESET", "ETIMEDOUT", "ECONNREFUSED", "EHOSTUNREACH"],
     "reject_errno": "ECONNREFUSED", "failure_rate_threshold": None,
-    "window_ms": 10000, "minimum_calls": 20, "connect_timeout_ms": 0}, p
+    "window_ms": 10000, "minimum_calls": 20, "connect_timeout_ms": 0,
+    "response_timeout_ms": 0, "slow_call_duration_ms": 0}, p
 '
 }
 
