@@ -28,12 +28,15 @@ ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 free() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free)
 hole=$(free)
+hung=$(free)
 url=http://127.0.0.1:$port/
 cat >"$work/cb.conf" <<CONF
 # the demo's policy: quick to open and to probe again
 defaults = { failure_threshold = 3; open_timeout = "3s"; success_threshold = 2; };
 # the black hole of the last act: connects bounded by the shim
-rules = ( { match = "127.0.0.1:$hole"; connect_timeout = "1s"; } );
+# and the hung server of the act after it: judged by its first byte
+rules = ( { match = "127.0.0.1:$hole"; connect_timeout = "1s"; },
+          { match = "127.0.0.1:$hung"; response_timeout = "1s"; } );
 CONF
 export CBSHIM_CONFIG=$work/cb.conf
 echo hello >"$work/index.html"
@@ -99,5 +102,18 @@ for i in 1 2 3 4; do
 	echo "curl #$i failed after $(ms_since "$t") ms"
 done
 run "$CBCTL" show "127.0.0.1:$hole"
+
+say "A hung server on 127.0.0.1:$hung: it accepts and never answers, and redis-cli"
+echo "Without response_timeout each redis-cli waits forever and the breaker counts a success."
+echo "The rule for it sets response_timeout = \"1s\": no first byte in time is a failure:"
+$PY "$top/tests/helpers/tcpserver.py" hang "$hung" >/dev/null &
+pids+=($!)
+sleep 0.5
+for i in 1 2 3 4; do
+	t=$(date +%s%N)
+	"$CBCTL" run -- redis-cli -p "$hung" PING 2>&1 || true
+	echo "redis-cli #$i failed after $(ms_since "$t") ms"
+done
+run "$CBCTL" show "127.0.0.1:$hung"
 
 say "Done.  Try: cbctl watch, cbctl metrics, cbctl trip 127.0.0.1:$port --for 10s"
