@@ -281,6 +281,15 @@ def haproxy(d, t):
               '%.3f (%.2f–%.2f)' % (float(a['ratio_median']),
                                     float(a['ratio_min']),
                                     float(a['ratio_max'])), '', '')
+    for w in d.get('abrr_rto', []):
+        a = kv(w[1:])
+        t.add('per request with response_timeout set, in one process: libc\'s '
+              'functions vs the shim\'s, µs (median; goal ≤ 1.01)',
+              '%.1f' % (float(a['libc_ns']) / 1e3),
+              '%.1f' % (float(a['dflt_ns']) / 1e3),
+              '%.3f (%.2f–%.2f)' % (float(a['ratio_median']),
+                                    float(a['ratio_min']),
+                                    float(a['ratio_max'])), '', '')
     dead = defaultdict(list)
     for who, n, how, us in d.get('dead', []):
         dead[who].append((int(n), how, float(us)))

@@ -312,6 +312,12 @@ bench_haproxy() {
 		r=$(shim "$SHM-rr" "${CL[@]}" "$BIN/connbench" abrr 127.0.0.1 "$echo" $m $((REPS * 10)) 20)
 		rec "abrr $m $r"
 	done
+	# requests on a kept-alive connection after its first byte, with
+	# response_timeout set: the entry is settled, one load per call
+	echo 'defaults = { response_timeout = "5s"; };' > "$TMP/rto.conf"
+	r=$(CBSHIM_SHM="$SHM-rto" CBSHIM_CONFIG="$TMP/rto.conf" LD_PRELOAD="$LIB" \
+		"${CL[@]}" "$BIN/connbench" abrr 127.0.0.1 "$echo" req $((REPS * 10)) 20)
+	rec "abrr_rto req $r"
 	# a backend that dies while HAProxy runs: HAProxy sees it up first
 	# (its first active check passes), then it is killed; the next active
 	# check is 10 s away, so what follows is the passive observation's

@@ -62,6 +62,57 @@ under() {
 	assert_output --partial ConnectionRefused
 }
 
+@test "second_receive_waits_again: a later blocking receive is bounded the same way; the connection counts once" {
+	conf 'defaults = { response_timeout = "400ms"; };'
+	port=$(free_port)
+	server hang "$port"
+	run shimmed $PY -c '
+import errno, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"hi\n")
+for i in range(2):
+    t = time.monotonic()
+    try:
+        s.recv(10)
+    except OSError as e:
+        print(errno.errorcode[e.errno], round(time.monotonic() - t, 2))
+s.sendall(b"still open\n")' "$port"
+	assert_success			# the connection stayed open
+	assert_line --index 0 --regexp '^ETIMEDOUT '
+	assert_line --index 1 --regexp '^ETIMEDOUT '
+	second=$(sed -n 2p <<<"$output"); second=${second#* }
+	$PY -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 0.35 else 1)' "$second"
+	read -r fail last < <(fields "127.0.0.1:$port" failed_calls last_failure)
+	[ "$fail" = 1 ] && [ "$last" = no_response ]
+}
+
+@test "half_open_probe_holds_its_place_until_its_first_byte" {
+	conf 'defaults = { response_timeout = "10s"; half_open_max_calls = 1; open_timeout = "10s"; };'
+	port=$(free_port)
+	server slow "$port"
+	"$CBCTL" trip "127.0.0.1:$port" --for 100ms >/dev/null
+	sleep 0.3			# half-open now (a lost probe would
+					# free its place only after 10 s)
+	bg shimmed bash -c "$(declare -f ask); PY=$PY ask $port > $BATS_TEST_TMPDIR/probe"
+	for i in $(seq 100); do
+		[ "$(field 127.0.0.1:$port half_open_in_flight)" = 1 ] && break
+		sleep 0.05
+	done
+	# connected, awaiting its first byte: the one place is still taken
+	sleep 0.3
+	[ "$(field 127.0.0.1:$port half_open_in_flight)" = 1 ]
+	run shimmed bash -c "$(declare -f ask); PY=$PY ask $port"
+	assert_failure
+	assert_output --partial ConnectionRefused
+	for i in $(seq 100); do
+		[ -s "$BATS_TEST_TMPDIR/probe" ] && break
+		sleep 0.05
+	done
+	grep -q '^late ' "$BATS_TEST_TMPDIR/probe"
+	read -r infl ok < <(fields "127.0.0.1:$port" half_open_in_flight half_open_successes)
+	[ "$infl" = 0 ] && [ "$ok" = 1 ]
+}
+
 @test "hung_server_without_response_timeout: the same client hangs and the breaker counts a success" {
 	port=$(free_port)
 	server hang "$port"
