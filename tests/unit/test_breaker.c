@@ -440,6 +440,42 @@ metrics(void **state)
 			 s.rejected_calls);
 }
 
+/* The failure's cause: slow successes count in failed_calls and
+ * slow_calls and open like any failure; last_failure names the cause
+ * while last_errno keeps the last errno. */
+static void
+failure_causes(void **state)
+{
+	struct cb_breaker b;
+	struct cb_snapshot s;
+	struct cb_ticket t;
+
+	(void)state;
+	fresh(&b, NULL);
+	fail_once(&b, T0, ECONNREFUSED);
+	t = must_admit(&b, T0);
+	cb_breaker_record_cause(&b, &t, 0, 0, CB_CAUSE_SLOW, T0, NULL);
+	s = snap(&b, T0);
+	assert_int_equal(s.failed_calls, 2);
+	assert_int_equal(s.slow_calls, 1);
+	assert_int_equal(s.consecutive_failures, 2);
+	assert_int_equal(s.last_failure, CB_CAUSE_SLOW);
+	assert_int_equal(s.last_errno, ECONNREFUSED);
+	t = must_admit(&b, T0);
+	cb_breaker_record_cause(&b, &t, 0, ETIMEDOUT, CB_CAUSE_NO_RESPONSE, T0,
+				NULL);
+	fail_once(&b, T0, EHOSTUNREACH);
+	s = snap(&b, T0);
+	assert_int_equal(s.slow_calls, 1);
+	assert_int_equal(s.last_failure, EHOSTUNREACH);
+	t = must_admit(&b, T0);
+	cb_breaker_record_cause(&b, &t, 0, 0, CB_CAUSE_EOF, T0, NULL);
+	s = snap(&b, T0);
+	assert_int_equal(s.state, CB_OPEN);	/* the fifth failure */
+	assert_int_equal(s.last_failure, CB_CAUSE_EOF);
+	assert_int_equal(s.last_errno, EHOSTUNREACH);
+}
+
 struct calls_arg {
 	struct cb_breaker *b;
 	pthread_barrier_t *go;
@@ -1943,6 +1979,7 @@ main(void)
 		cmocka_unit_test(reset),
 		cmocka_unit_test(trip),
 		cmocka_unit_test(metrics),
+		cmocka_unit_test(failure_causes),
 		cmocka_unit_test(concurrent_calls),
 		cmocka_unit_test(can_execute),
 		cmocka_unit_test(half_open_needs_success_threshold_successes_to_close),
