@@ -141,6 +141,7 @@ ref_name(const char *host, struct ref *r)
 			if (label == 0)
 				return -1;
 			label = 0;
+			r->host[i] = '.';
 			continue;
 		}
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||

@@ -3,6 +3,8 @@
 #
 #   fuzz/run.sh                 60 s in all (FUZZ_SECONDS=N to change)
 #   fuzz/run.sh crash-file...   replay inputs (a crash reproduces)
+#   FUZZ_SECONDS=0 fuzz/run.sh  build, then run each target once over its
+#                               kept seeds, no fuzzing (make check does)
 #
 # Four targets, built here with clang (no make):
 #   fuzz_config   the whole config loader, then the matcher (shim/config.c)
@@ -43,21 +45,24 @@ esac
 command -v "$CC" >/dev/null 2>&1 || {
 	echo "run.sh: $CC not found (libFuzzer needs clang)" >&2; exit 1; }
 mkdir -p "$OUT"
+# the core the Makefile links into cbctl and the unit tests (CORE_SRCS):
+# every shim/*.c but the ones only libcbshim.so holds
+CORE=$(ls shim/*.c | grep -v -e /interpose.c -e /libconfig_dl.c -e /resolver.c)
 
 for t in config match; do
 	# shellcheck disable=SC2086
-	$CC $FLAGS -o "$OUT/fuzz_$t" "fuzz/fuzz_$t.c" shim/config.c \
-		shim/breaker.c -lconfig || exit 1
+	$CC $FLAGS -o "$OUT/fuzz_$t" "fuzz/fuzz_$t.c" $CORE \
+		-lconfig || exit 1
 done
 # shellcheck disable=SC2086
 $CC $FLAGS -o "$OUT/fuzz_dest" fuzz/dest/fuzz_dest.c cbctl/dest.c \
-	shim/table.c shim/breaker.c || exit 1
+	$CORE -lconfig || exit 1
 # cbctl's main() is renamed so the commands can be called in-process
 # shellcheck disable=SC2086
 $CC $FLAGS -Dmain=cbctl_main -DCB_VERSION='"fuzz"' \
 	-DCB_LIBDIR='"/nonexistent"' -o "$OUT/fuzz_segment" \
-	fuzz/segment/fuzz_segment.c cbctl/*.c shim/table.c shim/breaker.c \
-	shim/config.c -lconfig -lm || exit 1
+	fuzz/segment/fuzz_segment.c cbctl/*.c $CORE \
+	-lconfig -lmicrohttpd -lm || exit 1
 
 if [ $# -gt 0 ]; then		# replay
 	st=0
@@ -70,6 +75,9 @@ if [ $# -gt 0 ]; then		# replay
 	exit $st
 fi
 
+if [ "$SECONDS_TOTAL" -eq 0 ]; then	# seeds only: -runs=0 executes
+	t_config=0 t_segment=0 t_match=0 t_dest=0	# the corpus, then stops
+else
 t_config=$((SECONDS_TOTAL / 3))
 [ "$t_config" -ge 1 ] || t_config=1
 t_segment=$((SECONDS_TOTAL / 3))
@@ -78,6 +86,7 @@ t_match=$(((SECONDS_TOTAL - t_config - t_segment) / 2))
 [ "$t_match" -ge 1 ] || t_match=1
 t_dest=$((SECONDS_TOTAL - t_config - t_segment - t_match))
 [ "$t_dest" -ge 1 ] || t_dest=1
+fi
 
 status=0
 # run TARGET SECONDS MAX_LEN [LIBFUZZER-OPTION...]
@@ -89,11 +98,17 @@ run() {
 	[ -f "$dict" ] || dict=fuzz/$t/$t.dict
 	[ -f "$dict" ] && set -- "$@" -dict="$dict"
 	mkdir -p "$OUT/corpus-$t"
-	echo "fuzz: $t for $secs s"
+	if [ "$secs" -eq 0 ]; then
+		echo "fuzz: $t over its kept seeds"
+		set -- "$@" -runs=0
+	else
+		echo "fuzz: $t for $secs s"
+		set -- "$@" -max_total_time="$secs"
+	fi
 	ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" \
 	LSAN_OPTIONS="suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0" \
 	UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-	"$OUT/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+	"$OUT/fuzz_$t" -timeout=10 -rss_limit_mb=2048 \
 		-detect_leaks=0 \
 		-max_len="$maxlen" -print_final_stats=1 "$@" \
 		-artifact_prefix="$OUT/crash-$t-" \
