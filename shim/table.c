@@ -98,6 +98,8 @@ struct slot {
 	struct cb_breaker br;
 	_Atomic uint64_t own;		/* the claim protocol: see "slots" */
 	_Atomic uint64_t mark;		/* reclaim: attempts (32) | ms (32) */
+	_Atomic uint64_t born_ev;	/* events before it: the slot's
+					 * previous destinations' */
 } __attribute__((aligned(64)));
 /* the decision words (key, ctl, since, policy, rejections) in the first
  * line; the reclaim mark and the claim word far from it */
@@ -144,7 +146,7 @@ static void key_encode(const struct cb_dest *d, uint64_t k[3]);
 static void key_decode(const uint64_t k[3], struct cb_dest *d);
 static uint64_t key_hash(const uint64_t k[3]);
 static void slot_init(struct slot *s, const uint64_t k[3],
-		      const struct cb_policy *p);
+		      const struct cb_policy *p, uint64_t ev_head);
 static size_t layout(uint32_t capacity, uint32_t *slots, uint64_t *ring_off,
 		     uint64_t *slots_off, uint64_t *names_off);
 
@@ -608,11 +610,14 @@ give_back(struct cb_table *t, uint32_t i, uint64_t mine)
 
 /* Write policy p (and the jitter seed) into slot s, ready bit last. */
 static void
-slot_init(struct slot *s, const uint64_t k[3], const struct cb_policy *p)
+slot_init(struct slot *s, const uint64_t k[3], const struct cb_policy *p,
+	  uint64_t ev_head)
 {
 	/* a reclaimed place: a fresh breaker at a later generation */
 	cb_breaker_rebirth(&s->br);
 	atomic_store_explicit(&s->mark, 0, memory_order_relaxed);
+	/* events up to here are of the place's earlier destinations */
+	atomic_store_explicit(&s->born_ev, ev_head, memory_order_relaxed);
 	atomic_store_explicit(&s->br.pol_c, (uint64_t)(uint32_t)key_hash(k)
 	    << 32, memory_order_relaxed);
 	CB_CRASH_POINT("slot:policy");
@@ -741,7 +746,8 @@ create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
 	/* a reclaimed place: the name of its last destination goes (here,
 	 * not in the reclaim, so a reclaimer killed early leaves none) */
 	atomic_store_explicit(&t->names[i].word, 0, memory_order_relaxed);
-	slot_init(s, k, p);
+	slot_init(s, k, p, atomic_load_explicit(&t->h->ev_head,
+	    memory_order_relaxed));
 	*out = i;
 	return 0;
 }
@@ -1245,7 +1251,11 @@ cb_table_events(struct cb_table *t, uint64_t after, struct cb_event *ev,
 		ev[got].from = (uint8_t)w;
 		ev[got].to = (uint8_t)(w >> 8);
 		ev[got].why = (uint8_t)(w >> 16);
-		if (cb_table_slot(t, ev[got].slot, &b, &ev[got].dest) < 0)
+		/* the slot's destination now, unless it was reclaimed for
+		 * another since (then unknown: shown as such) */
+		if (cb_table_slot(t, ev[got].slot, &b, &ev[got].dest) < 0 ||
+		    n < atomic_load_explicit(&t->slots[ev[got].slot].born_ev,
+		    memory_order_relaxed))
 			memset(&ev[got].dest, 0, sizeof(ev[got].dest));
 		got++;
 	}

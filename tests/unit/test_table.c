@@ -1554,6 +1554,40 @@ reclaim_distrusts_a_stamp_from_the_future(void **state)
 	detach(t);
 }
 
+/* An event of a destination whose place was reclaimed since is never shown
+ * as the new destination's: its destination reads as unknown. */
+static void
+events_of_a_reclaimed_place_never_name_the_new_destination(void **state)
+{
+	struct cb_table *t = reclaiming(1);
+	struct cb_breaker *a, *b;
+	struct cb_transition tr;
+	struct cb_event ev[4];
+	struct cb_dest d, e;
+	uint32_t slot;
+	size_t n;
+
+	(void)state;
+	key_n(&d, 0);
+	assert_int_equal(insert_n(t, 0, &a, &slot), 0);
+	cb_breaker_trip(a, fake_ms, 0, 0, &tr);
+	cb_table_event(t, slot, &tr, fake_ms, 1);
+	cb_breaker_reset(a, fake_ms, &tr);
+	cb_table_event(t, slot, &tr, fake_ms, 1);
+	assert_int_equal(cb_table_forget(t, &d), 0);
+	insert_into_slot(t, slot, &b);
+	cb_breaker_trip(b, fake_ms, 0, 0, &tr);
+	cb_table_event(t, slot, &tr, fake_ms, 2);
+	n = cb_table_events(t, 0, ev, 4);
+	assert_int_equal(n, 3);
+	assert_int_equal(ev[0].dest.family, 0);
+	assert_int_equal(ev[1].dest.family, 0);
+	assert_int_equal(ev[2].pid, 2);
+	assert_int_equal(cb_table_slot(t, slot, &b, &e), 0);
+	assert_memory_equal(&ev[2].dest, &e, sizeof(e));
+	detach(t);
+}
+
 int
 main(void)
 {
@@ -1586,6 +1620,7 @@ main(void)
 		cmocka_unit_test(outcome_from_before_a_reclaim_never_lands_on_the_new_destination),
 		cmocka_unit_test(forget_removes_only_a_closed_breaker),
 		cmocka_unit_test(reclaim_distrusts_a_stamp_from_the_future),
+		cmocka_unit_test(events_of_a_reclaimed_place_never_name_the_new_destination),
 		/* threads last: forking is simplest before any were made */
 		cmocka_unit_test(same_key_from_many_threads_gets_one_slot),
 		cmocka_unit_test(keys_that_fit_are_never_refused_when_filling_to_capacity),
