@@ -695,6 +695,18 @@ assert p == {"mode": "enforce", "failure_threshold": 5, "success_threshold": 3,
 	[ "${#lines[@]}" -eq 3 ]
 }
 
+@test "events_of_a_forgotten_breaker: its destination shows as ?, never as the next one in its place" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	"$CBCTL" reset 127.0.0.1:9 >/dev/null
+	"$CBCTL" forget 127.0.0.1:9 >/dev/null
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	run "$CBCTL" events
+	assert_success
+	assert_line --index 1 --regexp ' +\? +closed -> open +trip +[0-9]+$'
+	assert_line --index 2 --regexp ' +\? +open -> closed +reset +[0-9]+$'
+	assert_line --index 3 --regexp ' +127\.0\.0\.1:9 +closed -> open +trip +[0-9]+$'
+}
+
 @test "events_json: JSON Lines with time, time_ms, dest, from, to, why, pid" {
 	port=$(free_port)
 	refused 5 "$port"
