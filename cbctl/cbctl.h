@@ -87,6 +87,12 @@ void cbctl_catch_signals(void);
 int cbctl_stopped(void);
 int cbctl_sleep_ms(uint64_t ms);
 
+/* cbctl_output_failed - for the live views: 1 (after printing "cbctl:
+ * stdout: CAUSE" once) when stdout is gone (a write failed, the reader of
+ * its pipe left, it is closed), else 0.  cbctl_sleep_ms also wakes, and
+ * returns nonzero, as soon as stdout is gone. */
+int cbctl_output_failed(void);
+
 /* ---- view.c: reading breakers ------------------------------------- */
 
 /* One breaker as the views show it: a private copy of the shared words

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,7 +28,7 @@ static int reset_all(struct cb_table *t);
 static int reset_dests(struct cb_table *t, const struct cb_dest *d, int nd);
 static void record(struct cb_table *t, uint32_t slot,
 		   const struct cb_transition *tr, uint64_t now);
-static int parse_dest(const char *cmd, const char *arg, struct cb_dest *d,
+static int parse_dest(const char *cmd, const char *arg, struct cb_dest **d,
 		      int *nd);
 
 static void
@@ -40,11 +41,11 @@ record(struct cb_table *t, uint32_t slot, const struct cb_transition *tr,
 
 /* DEST operand: 0, or the exit status of a bad one (message printed). */
 static int
-parse_dest(const char *cmd, const char *arg, struct cb_dest *d, int *nd)
+parse_dest(const char *cmd, const char *arg, struct cb_dest **d, int *nd)
 {
 	char err[256];
 
-	*nd = cb_dest_parse(arg, d, CB_DEST_MAX, 0, err, sizeof(err));
+	*nd = cb_dest_parse_all(arg, d, 0, err, sizeof(err));
 	if (*nd == -EAGAIN)
 		return cbctl_fail("%s", err);
 	if (*nd < 0)
@@ -134,7 +135,7 @@ cmd_trip(struct cbctl *c, int argc, char **argv)
 		{ "hold", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cb_dest d[CB_DEST_MAX];
+	struct cb_dest *d;
 	struct cb_table *t;
 	char host[CB_NAME_MAX + 1];
 	uint64_t for_ms = 0;
@@ -167,15 +168,18 @@ cmd_trip(struct cbctl *c, int argc, char **argv)
 	if (argc - optind != 1)
 		return cbctl_misuse("trip", "trip: %s", argc - optind ?
 				    "one DEST, please" : "no DEST");
-	if ((i = parse_dest("trip", argv[optind], d, &nd)) != 0)
+	if ((i = parse_dest("trip", argv[optind], &d, &nd)) != 0)
 		return i;
-	if (cbctl_config(c) != 0 || cbctl_attach(c, CBCTL_CREATE, &t) != 0)
+	if (cbctl_config(c) != 0 || cbctl_attach(c, CBCTL_CREATE, &t) != 0) {
+		free(d);
 		return CBCTL_FAIL;
+	}
 	operand_name(argv[optind], host);
 	for (i = 0; i < nd; i++)
 		if (trip_one(c, t, &d[i], host, hold, (uint32_t)for_ms) != 0)
 			rc = CBCTL_FAIL;
 	cb_table_detach(t);
+	free(d);
 	return rc;
 }
 
@@ -248,7 +252,7 @@ cmd_reset(struct cbctl *c, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cb_dest d[CB_DEST_MAX];
+	struct cb_dest *d = NULL;
 	struct cb_table *t;
 	int ch, all = 0, nd = 0, rc;
 
@@ -265,10 +269,12 @@ cmd_reset(struct cbctl *c, int argc, char **argv)
 	if (!all && argc - optind != 1)
 		return cbctl_misuse("reset", "reset: %s", argc - optind ?
 				    "one DEST, please" : "DEST or --all");
-	if (!all && (rc = parse_dest("reset", argv[optind], d, &nd)) != 0)
+	if (!all && (rc = parse_dest("reset", argv[optind], &d, &nd)) != 0)
 		return rc;
-	if (cbctl_attach(c, CBCTL_WRITE, &t) != 0)
+	if (cbctl_attach(c, CBCTL_WRITE, &t) != 0) {
+		free(d);
 		return CBCTL_FAIL;
+	}
 	if (all) {
 		rc = reset_all(t);
 	} else if (reset_dests(t, d, nd) > 0) {
@@ -278,6 +284,7 @@ cmd_reset(struct cbctl *c, int argc, char **argv)
 		rc = CBCTL_FAIL;
 	}
 	cb_table_detach(t);
+	free(d);
 	return rc;
 }
 
@@ -375,12 +382,16 @@ cmd_reload(struct cbctl *c, int argc, char **argv)
 int
 cmd_destroy(struct cbctl *c, int argc, char **argv)
 {
-	int first, r;
+	int first, n, r;
 
 	if ((r = cbctl_simple_opts("destroy", argc, argv, 0, &first)) >= 0)
 		return r;
 	if (cbctl_segment(c) != 0)
 		return CBCTL_FAIL;
+	/* and the temporaries of creators killed before publishing theirs */
+	if ((n = cb_table_clean_temp()) > 0)
+		printf("removed %d leaked temporary file%s\n", n,
+		       n == 1 ? "" : "s");
 	/* no attach: a garbage or foreign segment must be removable too */
 	r = cb_table_destroy(c->shm);
 	if (r == -ENOENT)

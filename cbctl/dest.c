@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -239,12 +240,17 @@ resolve(const char *host, uint16_t port, struct cb_dest *out, size_t max,
 			    r == EAI_SYSTEM ? -EAGAIN : -ENOENT,
 			    "cannot resolve the host: %s", r == EAI_SYSTEM ?
 			    strerror(errno) : gai_strerror(r));
-	for (ai = res; ai && n < max; ai = ai->ai_next) {
+	for (ai = res; ai; ai = ai->ai_next) {
 		if (cb_dest_from_sockaddr(&d, ai->ai_addr, ai->ai_addrlen) < 0)
 			continue;
 		d.port = port;
-		if (!seen(out, n, &d))
-			out[n++] = d;
+		if (seen(out, n, &d))
+			continue;
+		if (n == max) {		/* never a silent cap */
+			freeaddrinfo(res);
+			return fail(w, -E2BIG, "more than %zu addresses", max);
+		}
+		out[n++] = d;
 	}
 	freeaddrinfo(res);
 	if (n == 0)
@@ -279,4 +285,32 @@ cb_dest_parse(const char *s, struct cb_dest *out, size_t max, int flags,
 	if (flags & CB_DEST_NUMERIC)
 		return fail(&w, -EINVAL, "not a numeric address");
 	return resolve(host, port, out, max, &w);
+}
+
+int
+cb_dest_parse_all(const char *s, struct cb_dest **out, int flags, char *err,
+		  size_t errlen)
+{
+	struct cb_dest *d = NULL, *nd;
+	size_t max = 64;
+	int r;
+
+	for (;; max *= 4) {
+		if (!(nd = realloc(d, max * sizeof(*d)))) {
+			free(d);
+			*out = NULL;
+			snprintf(err, errlen, "%s", strerror(ENOMEM));
+			return -EAGAIN;
+		}
+		d = nd;
+		r = cb_dest_parse(s, d, max, flags, err, errlen);
+		if (r != -E2BIG || max > 65536)
+			break;
+	}
+	if (r < 0) {
+		free(d);
+		d = NULL;
+	}
+	*out = d;
+	return r;
 }

@@ -13,7 +13,6 @@
 
 #include "../shim/table.h"
 
-#define CB_DEST_MAX 64		/* addresses kept from one hostname */
 #define CB_DEST_NUMERIC 1	/* flag: refuse hostnames (no resolver) */
 
 /* cb_dest_parse - parse DEST operand s into up to max destinations.
@@ -22,10 +21,17 @@
  *   -EINVAL  malformed: no port, port 0 or > 65535, bad address, garbage
  *            (a usage error);
  *   -ENOENT  the hostname does not resolve (a usage error);
- *   -EAGAIN  the resolver failed for now (a runtime failure).
+ *   -EAGAIN  the resolver failed for now (a runtime failure);
+ *   -E2BIG   the hostname has more than max distinct addresses.
  * On error err (if errlen > 0) gets a one-line reason without the
  * "cbctl: " prefix.  Thread-safe; resolving may block on DNS. */
 int cb_dest_parse(const char *s, struct cb_dest *out, size_t max,
 		  int flags, char *err, size_t errlen);
+
+/* cb_dest_parse_all - cb_dest_parse into a malloc'd *out (free it) big
+ * enough for every address of the name.  Same returns (-EAGAIN also when
+ * out of memory). */
+int cb_dest_parse_all(const char *s, struct cb_dest **out, int flags,
+		      char *err, size_t errlen);
 
 #endif

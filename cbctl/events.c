@@ -72,8 +72,13 @@ static void
 print_event(struct evout *o, const struct cb_event *e)
 {
 	char when[48], dest[64], tr[40];
-	uint64_t wall = (uint64_t)((int64_t)e->time_ms + o->offset_ms);
+	uint64_t now = cb_now_ms(), wall;
 	struct json j;
+
+	/* a writer in another time namespace (or under a faked clock) may
+	 * stamp the future: count it as now */
+	wall = (uint64_t)((int64_t)(e->time_ms > now ? now : e->time_ms) +
+			  o->offset_ms);
 
 	iso_time(wall, when, sizeof(when));
 	if (e->dest.family)
@@ -128,10 +133,10 @@ follow(struct cb_table *t, struct evout *o, struct cb_event *ev,
 			last = ev[k].seq;
 			waits = 0;
 		}
-		if (fflush(stdout) != 0)
+		if (cbctl_output_failed())
 			return CBCTL_FAIL;
 	}
-	return CBCTL_OK;
+	return cbctl_output_failed() ? CBCTL_FAIL : CBCTL_OK;
 }
 
 int

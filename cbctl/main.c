@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -51,7 +52,6 @@ static volatile sig_atomic_t stop_flag;
 
 static void main_usage(FILE *f);
 static const struct cbctl_cmd *find_command(const char *name);
-static int valid_shm_name(const char *s);
 static int finish(int status);
 static void on_signal(int sig);
 
@@ -182,16 +182,6 @@ cbctl_config(struct cbctl *c)
 	return 0;
 }
 
-/* The rule table.c applies: "/name", no other '/', not "/." or "/..". */
-static int
-valid_shm_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 2 && n < 200 && s[0] == '/' && !strchr(s + 1, '/') &&
-	       strcmp(s, "/.") != 0 && strcmp(s, "/..") != 0;
-}
-
 int
 cbctl_segment(struct cbctl *c)
 {
@@ -232,7 +222,17 @@ cbctl_attach(struct cbctl *c, enum cbctl_access acc, struct cb_table **tp)
 		o.mode = cb_config_shm_mode(c->cfg);
 		o.capacity = cb_config_max_breakers(c->cfg);
 	}
-	r = cb_table_attach(tp, c->shm, &o, why, sizeof(why));
+	r = cb_table_attach_owner(tp, c->shm, &o, c->cfg_loaded ?
+				  cb_config_shm_owner(c->cfg) : -1, why,
+				  sizeof(why));
+	/* a foreign owner may be shm.owner: only then read the config */
+	if (r == -EPERM && !c->cfg_loaded) {
+		if (cbctl_config(c) != 0)
+			return CBCTL_FAIL;
+		r = cb_table_attach_owner(tp, c->shm, &o,
+					  cb_config_shm_owner(c->cfg), why,
+					  sizeof(why));
+	}
 	if (r == 0 && acc == CBCTL_CREATE)	/* trip may need a place */
 		cb_table_set_reclaim(*tp, cb_config_reclaim_after(c->cfg),
 				     NULL);
@@ -241,13 +241,16 @@ cbctl_attach(struct cbctl *c, enum cbctl_access acc, struct cb_table **tp)
 	if (r == -ENOENT)
 		return cbctl_fail("segment %s: no such segment (no program has "
 				  "used cbshim with it yet)", c->shm);
-	if (r == -EBADMSG || r == -EPROTO)
+	if ((r == -EBADMSG || r == -EPROTO || r == -EPERM) &&
+	    cb_table_removable(c->shm))
 		return cbctl_fail("segment %s: %s (cbctl destroy removes it)",
 				  c->shm, why);
 	return cbctl_fail("segment %s: %s", c->shm, why);
 }
 
 /* ---- signals ------------------------------------------------------- */
+
+static int out_gone, out_told;	/* errno why stdout is gone; reported */
 
 static void
 on_signal(int sig)
@@ -266,6 +269,8 @@ cbctl_catch_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART: wake the sleep */
 	sigaction(SIGTERM, &sa, NULL);
+	/* a closed pipe is an EPIPE we report (exit 1), not a death */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 int
@@ -274,14 +279,55 @@ cbctl_stopped(void)
 	return stop_flag != 0;
 }
 
+/* Why stdout cannot take output (EPIPE: the reader is gone, EBADF: it is
+ * closed), or 0 as far as poll can tell. */
+static int
+stdout_gone(int timeout_ms)
+{
+	struct pollfd p = { STDOUT_FILENO, 0, 0 };
+
+	while (poll(&p, 1, timeout_ms) < 0)
+		if (errno != EINTR || stop_flag)
+			return 0;
+	if (p.revents & POLLNVAL)
+		return EBADF;
+	return p.revents & (POLLERR | POLLHUP) ? EPIPE : 0;
+}
+
 int
 cbctl_sleep_ms(uint64_t ms)
 {
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+	uint64_t end = cb_now_ms() + ms, now;
 
-	while (!stop_flag && nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-	return stop_flag != 0;
+	/* poll stdout for an error while sleeping: a live view whose reader
+	 * went away ends now, not at its next write */
+	while (!stop_flag && !out_gone && (now = cb_now_ms()) < end)
+		out_gone = stdout_gone((int)(end - now > 1000 ? 1000 :
+						 end - now));
+	return stop_flag || out_gone;
+}
+
+int
+cbctl_output_failed(void)
+{
+	int e;
+
+	if (!out_gone) {
+		errno = 0;
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			e = errno;
+			out_gone = stdout_gone(0);
+			if (!out_gone)
+				out_gone = e ? e : EIO;
+		} else {
+			out_gone = stdout_gone(0);
+		}
+	}
+	if (out_gone && !out_told) {
+		fprintf(stderr, "cbctl: stdout: %s\n", strerror(out_gone));
+		out_told = 1;
+	}
+	return out_gone != 0;
 }
 
 /* ---- main ------------------------------------------------------------ */
@@ -290,6 +336,8 @@ cbctl_sleep_ms(uint64_t ms)
 static int
 finish(int status)
 {
+	if (out_told)
+		return CBCTL_FAIL;
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (errno != EPIPE)
 			fprintf(stderr, "cbctl: stdout: %s\n", strerror(errno));
@@ -328,7 +376,7 @@ main(int argc, char **argv)
 			return cbctl_getopt_error(NULL, ch, argv);
 		}
 	}
-	if (c.shm_opt && !valid_shm_name(c.shm_opt))
+	if (c.shm_opt && !cb_table_valid_name(c.shm_opt))
 		return cbctl_misuse(NULL, "--shm \"%s\": bad segment name "
 				    "(want /name)", c.shm_opt);
 	if (optind >= argc)

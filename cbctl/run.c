@@ -123,7 +123,7 @@ cmd_run(struct cbctl *c, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cbctl_misuse("run", "run: no command to run");
-	if (shm && (shm[0] != '/' || strchr(shm + 1, '/') || !shm[1]))
+	if (shm && !cb_table_valid_name(shm))
 		return cbctl_misuse("run", "run: --shm \"%s\": bad segment "
 				    "name (want /name)", shm);
 	if (find_shim(shim, sizeof(shim)) < 0)

@@ -742,8 +742,8 @@ cmd_show(struct cbctl *c, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cb_dest d[CB_DEST_MAX];
-	struct cbctl_row r[CB_DEST_MAX];
+	struct cb_dest *d;
+	struct cbctl_row *r;
 	struct cb_breaker *b;
 	struct cb_table *t;
 	char err[256];
@@ -761,27 +761,34 @@ cmd_show(struct cbctl *c, int argc, char **argv)
 	if (argc - optind != 1)
 		return cbctl_misuse("show", "show: %s", argc - optind ?
 				    "one DEST, please" : "no DEST");
-	nd = cb_dest_parse(argv[optind], d, CB_DEST_MAX, 0, err, sizeof(err));
+	nd = cb_dest_parse_all(argv[optind], &d, 0, err, sizeof(err));
 	if (nd == -EAGAIN)
 		return cbctl_fail("%s", err);
 	if (nd < 0)
 		return cbctl_misuse("show", "%s", err);
-	if (cbctl_attach(c, CBCTL_READ, &t) != 0)
+	if (!(r = calloc((size_t)nd, sizeof(*r)))) {
+		free(d);
+		return cbctl_fail("show: %s", strerror(ENOMEM));
+	}
+	if (cbctl_attach(c, CBCTL_READ, &t) != 0) {
+		free(r);
+		free(d);
 		return CBCTL_FAIL;
+	}
 	for (i = 0; i < nd; i++) {
 		if (cb_table_find(t, &d[i], &b, &slot) < 0)
 			continue;
 		cbctl_read_breaker(&r[nr], b, &d[i], slot, cb_now_ms());
 		cbctl_read_name(&r[nr++], t);
 	}
-	if (nr == 0) {
+	if (nr == 0)
 		cbctl_no_breaker(argv[optind], d, nd, c->shm);
-		cb_table_detach(t);
-		return CBCTL_FAIL;
-	}
-	show_print(r, nr, as_json, nd > 1);
+	else
+		show_print(r, nr, as_json, nd > 1);
 	cb_table_detach(t);
-	return CBCTL_OK;
+	free(r);
+	free(d);
+	return nr == 0 ? CBCTL_FAIL : CBCTL_OK;
 }
 
 /* ---- watch ------------------------------------------------------------ */
@@ -907,9 +914,9 @@ cmd_watch(struct cbctl *c, int argc, char **argv)
 		}
 		if (count && i + 1 >= count)
 			break;
-		if (cbctl_sleep_ms(interval))
+		if (cbctl_output_failed() || cbctl_sleep_ms(interval))
 			break;
 	}
 	cbctl_rates_free(&rt);
-	return CBCTL_OK;
+	return cbctl_output_failed() ? CBCTL_FAIL : CBCTL_OK;
 }

@@ -425,6 +425,17 @@ since_ms(struct cb_breaker *b, uint64_t c, uint64_t now, int help)
 		if ((s & 0xffffull) != SINCE_TAG(gen_of(c)))
 			return now;	/* moved on meanwhile; caller retries */
 	}
+	/* a writer with another clock (time namespace, faked time) may have
+	 * stamped the future: it counts as now, and a writer makes that
+	 * stick (CAS; a lost race means someone else did or moved on), so no
+	 * period outlasts its policy for anybody with our clock */
+	if ((s >> 16) > now) {
+		if (help)
+			atomic_compare_exchange_strong_explicit(&b->since, &s,
+			    (s & 0xffffull) | (now << 16),
+			    memory_order_acq_rel, memory_order_acquire);
+		return now;
+	}
 	return s >> 16;
 }
 

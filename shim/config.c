@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <libconfig.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,7 @@ struct cb_config {
 	struct cb_policy def;
 	char *shm_name;			/* NULL: not set */
 	unsigned shm_mode;
+	long shm_owner;			/* -1: not set */
 	uint32_t max_breakers;
 	uint32_t reclaim_after;		/* ms */
 	int log_level;
@@ -185,6 +187,8 @@ static int parse_root(struct ctx *x, const config_setting_t *root,
 		      struct cb_config *c);
 static int parse_shm(struct ctx *x, const config_setting_t *g,
 		     struct cb_config *c);
+static int parse_shm_owner(struct ctx *x, const config_setting_t *s,
+			   long *owner);
 static int parse_shm_mode(struct ctx *x, const config_setting_t *s,
 			  unsigned *mode);
 static int parse_log(struct ctx *x, const config_setting_t *g,
@@ -1152,22 +1156,18 @@ static int
 parse_shm(struct ctx *x, const config_setting_t *g, struct cb_config *c)
 {
 	static const char *const keys[] = { "name", "mode", "max_breakers",
-					    "reclaim_after", NULL };
+					    "reclaim_after", "owner", NULL };
 	const config_setting_t *s;
 	const char *name;
 	long long v;
 	char q[80];
-	size_t n;
 
 	if (check_keys(x, g, "shm", keys, 0) < 0)
 		return -EINVAL;
 	if ((s = config_setting_get_member(g, "name"))) {
 		if (get_string(x, s, "shm.name", &name) < 0)
 			return -EINVAL;
-		n = strlen(name);
-		if (n < 2 || n >= 200 || name[0] != '/' ||
-		    strchr(name + 1, '/') || strcmp(name, "/.") == 0 ||
-		    strcmp(name, "/..") == 0)
+		if (!cb_table_valid_name(name))
 			return fail_at(x, s, "shm.name: must be \"/name\" (2..199 "
 				       "characters, no other \"/\"), got %s",
 				       quote(q, sizeof(q), name));
@@ -1176,6 +1176,9 @@ parse_shm(struct ctx *x, const config_setting_t *g, struct cb_config *c)
 	}
 	if ((s = config_setting_get_member(g, "mode")) &&
 	    parse_shm_mode(x, s, &c->shm_mode) < 0)
+		return -EINVAL;
+	if ((s = config_setting_get_member(g, "owner")) &&
+	    parse_shm_owner(x, s, &c->shm_owner) < 0)
 		return -EINVAL;
 	if ((s = config_setting_get_member(g, "max_breakers"))) {
 		if (get_int(x, s, "shm.max_breakers", 1, CB_MAX_CAPACITY,
@@ -1186,6 +1189,29 @@ parse_shm(struct ctx *x, const config_setting_t *g, struct cb_config *c)
 	if ((s = config_setting_get_member(g, "reclaim_after")) &&
 	    rd_duration(x, s, "shm.reclaim_after", &c->reclaim_after) < 0)
 		return -EINVAL;
+	return 0;
+}
+
+/* A user name ("svc") or a uid (1001) whose segments are trusted too. */
+static int
+parse_shm_owner(struct ctx *x, const config_setting_t *s, long *owner)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096], q[80];
+	const char *v;
+	long long u;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		if (get_int(x, s, "shm.owner", 0, 4294967294ll, &u) < 0)
+			return -EINVAL;
+		*owner = (long)u;
+		return 0;
+	}
+	v = config_setting_get_string(s);
+	if (getpwnam_r(v, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+		return fail_at(x, s, "shm.owner: no such user %s",
+			       quote(q, sizeof(q), v));
+	*owner = (long)pw.pw_uid;
 	return 0;
 }
 
@@ -1576,6 +1602,7 @@ config_defaults(struct cb_config *c)
 {
 	cb_policy_default(&c->def);
 	c->shm_mode = 0600;
+	c->shm_owner = -1;
 	c->max_breakers = CB_DEFAULT_CAPACITY;
 	c->reclaim_after = CB_DEFAULT_RECLAIM_AFTER_MS;
 	c->log_level = CB_LOG_WARN;
@@ -1737,6 +1764,12 @@ unsigned
 cb_config_shm_mode(const struct cb_config *c)
 {
 	return c ? c->shm_mode : 0600;
+}
+
+long
+cb_config_shm_owner(const struct cb_config *c)
+{
+	return c ? c->shm_owner : -1;
 }
 
 uint32_t

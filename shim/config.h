@@ -53,10 +53,12 @@ void cb_config_policy_named(const struct cb_config *c,
 
 /* Segment and logging settings: shm.name (NULL when not set: the caller
  * uses $CBSHIM_SHM or the default name), shm.mode (default 0600),
- * shm.max_breakers (default 4096), shm.reclaim_after (ms, default 10 min:
- * CB_DEFAULT_RECLAIM_AFTER_MS), log.level, log.target. */
+ * shm.owner (a uid, -1 when not set), shm.max_breakers (default 4096),
+ * shm.reclaim_after (ms, default 10 min: CB_DEFAULT_RECLAIM_AFTER_MS),
+ * log.level, log.target. */
 const char *cb_config_shm_name(const struct cb_config *c);
 unsigned cb_config_shm_mode(const struct cb_config *c);
+long cb_config_shm_owner(const struct cb_config *c);
 uint32_t cb_config_max_breakers(const struct cb_config *c);
 uint32_t cb_config_reclaim_after(const struct cb_config *c);	/* ms */
 int cb_config_log_level(const struct cb_config *c);

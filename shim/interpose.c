@@ -46,6 +46,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -184,10 +185,52 @@ static pid_t my_pid;
 static char start_config[1024], start_shm[256];
 static int start_kept, start_too_long;
 
-/* One line per process.  At start-up (init) it may go to syslog; on the
- * connect path (hot) only write(2) is safe, so a syslog configuration
- * stays silent there (the table-full count shows in cbctl list), and a
- * stderr that is one of the program's sockets is left alone. */
+/* The file fd 2 was when the library was loaded (st_dev 0 and st_ino 0:
+ * none, or a socket).  The warning goes only there. */
+static dev_t err_dev;
+static ino_t err_ino;
+
+static void
+record_stderr(void)
+{
+	struct stat st;
+
+	if (fstat(2, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		err_dev = st.st_dev;
+		err_ino = st.st_ino;
+	}
+}
+
+/* write(2) msg to fd 2 if it is still the file it was at load, never
+ * raising SIGPIPE: blocked around the write, and one the write made is
+ * consumed (unless one was pending already, which is the program's). */
+static void
+write_stderr(const char *msg, size_t n)
+{
+	static const struct timespec zero_wait = { 0, 0 };
+	sigset_t pipe, old, pending;
+	struct stat st;
+	int was_pending, e = errno;
+
+	if (fstat(2, &st) < 0 || S_ISSOCK(st.st_mode) ||
+	    (err_dev == 0 && err_ino == 0) || st.st_dev != err_dev ||
+	    st.st_ino != err_ino)
+		return;
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	was_pending = sigpending(&pending) == 0 &&
+		      sigismember(&pending, SIGPIPE) == 1;
+	if (R(write)(2, msg, n) < 0 && errno == EPIPE && !was_pending)
+		sigtimedwait(&pipe, NULL, &zero_wait);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+}
+
+/* One line per process: to stderr while it is the file it was at start
+ * (write_stderr), or to syslog when configured.  On the connect path
+ * (hot) only write(2) is safe, so a syslog configuration stays silent
+ * there (the table-full count shows in cbctl list). */
 static void
 warn_once(const char *msg, int hot)
 {
@@ -202,13 +245,10 @@ warn_once(const char *msg, int hot)
 			syslog(LOG_WARNING, "cbshim: %s", msg);
 		return;
 	}
-	if (cb_conn_state_of(cb_fd_load(2)) >= CB_CONN_TCP)
-		return;
 	n = snprintf(buf, sizeof(buf), "cbshim: %s\n", msg);
 	if (n > (int)sizeof(buf) - 1)
 		n = (int)sizeof(buf) - 1;
-	if (R(write)(2, buf, (size_t)n) < 0)
-		return;
+	write_stderr(buf, (size_t)n);
 }
 
 static void
@@ -257,9 +297,12 @@ init(void)
 		cb_table_default_name(name, sizeof(name));
 	o.mode = cb_config_shm_mode(config);
 	o.capacity = cb_config_max_breakers(config);
-	if ((r = cb_table_attach(&table, name, &o, why, sizeof(why))) < 0) {
+	if ((r = cb_table_attach_owner(&table, name, &o,
+				       cb_config_shm_owner(config), why,
+				       sizeof(why))) < 0) {
 		snprintf(err, sizeof(err), "segment %s: %s; passing through%s",
-			 name, why, r == -EBADMSG || r == -EPROTO ?
+			 name, why, (r == -EBADMSG || r == -EPROTO ||
+			 r == -EPERM) && cb_table_removable(name) ?
 			 " (cbctl destroy removes it)" : "");
 		return fail_init(err);
 	}
@@ -303,6 +346,7 @@ keep_env(void)
 __attribute__((constructor)) static void
 cbshim_ctor(void)
 {
+	record_stderr();	/* "the file at start": one fstat */
 	resolve();
 	keep_env();
 }

@@ -45,13 +45,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define SHM_DIR "/dev/shm"
+#define TMP_PREFIX ".cbshim-new-"
+#define TMP_STALE_S 10		/* an unlocked temporary this old is leaked */
 #define KEY_MARK (1ull << 63)
 #define POL_READY (1ull << 63)
 #define NAME_READY (1ull << 63)
@@ -137,7 +142,6 @@ struct cb_table {
 	char name[256];
 };
 
-static int valid_name(const char *name);
 static int create_segment(const char *name, const struct cb_table_opts *o,
 			  char *why, size_t whylen);
 static int validate(const struct shm_header *h, size_t fsize, char *why,
@@ -158,8 +162,8 @@ cb_table_default_name(char *buf, size_t len)
 	snprintf(buf, len, "/cbshim-%u", (unsigned)getuid());
 }
 
-static int
-valid_name(const char *name)
+int
+cb_table_valid_name(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -195,8 +199,78 @@ cb_now_ms(void)
 
 /* ---- creation ----------------------------------------------------- */
 
+/* Is the temporary file at dirfd/n leaked: unlocked (its creator holds a
+ * flock while it lives) and untouched for TMP_STALE_S seconds (a creator
+ * between open and flock is a few instructions young)? */
+static int
+tmp_leaked(int dirfd, const char *n, time_t now)
+{
+	struct stat st;
+	int fd, leaked;
+
+	fd = openat(dirfd, n, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return 0;
+	leaked = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		 st.st_mtime + TMP_STALE_S < now &&
+		 flock(fd, LOCK_EX | LOCK_NB) == 0;
+	close(fd);		/* drops the lock we may have taken */
+	return leaked;
+}
+
+int
+cb_table_clean_temp(void)
+{
+	struct dirent *e;
+	struct timespec ts;
+	DIR *d;
+	int n = 0;
+
+	if (!(d = opendir(SHM_DIR)))
+		return -errno;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	while ((e = readdir(d)) != NULL) {
+		/* the sticky /dev/shm lets only the owner (or root) unlink */
+		if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 &&
+		    tmp_leaked(dirfd(d), e->d_name, ts.tv_sec) &&
+		    unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Open a new temporary file under a name nobody can guess (getrandom: the
+ * program's random() state stays untouched), locked while we live so that
+ * cb_table_clean_temp leaves it alone.  fd or -errno. */
+static int
+tmp_open(char *tmp, size_t len)
+{
+	uint64_t rnd;
+	int fd, tries;
+
+	for (tries = 0; tries < 4; tries++) {
+		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+			rnd ^= (uint64_t)getpid() << 32 ^ cb_now_ms() ^
+			       (uintptr_t)&rnd;
+		snprintf(tmp, len, SHM_DIR "/" TMP_PREFIX "%016llx",
+			 (unsigned long long)rnd);
+		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+			  O_NOFOLLOW, 0600);
+		if (fd >= 0) {
+			flock(fd, LOCK_EX | LOCK_NB);
+			return fd;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	return -errno;
+}
+
 /* Build a complete segment under a temporary name, then link it into
- * place.  0 on success or when another process won (EEXIST), else -errno. */
+ * place.  0 on success or when another process won (EEXIST), else -errno.
+ * Temporaries leaked by creators killed before they unlinked theirs are
+ * removed first. */
 static int
 create_segment(const char *name, const struct cb_table_opts *o, char *why,
 	       size_t whylen)
@@ -213,13 +287,10 @@ create_segment(const char *name, const struct cb_table_opts *o, char *why,
 				"1..%u", o->capacity, CB_MAX_CAPACITY), -EINVAL;
 	size = layout(o->capacity, &nslots, &ring_off, &slots_off, &names_off);
 	snprintf(path, sizeof(path), SHM_DIR "%s", name);
-	snprintf(tmp, sizeof(tmp), SHM_DIR "/.cbshim-new-%ld-%lx",
-		 (long)getpid(), (unsigned long)random());
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-		  0600);
-	if (fd < 0)
+	cb_table_clean_temp();
+	if ((fd = tmp_open(tmp, sizeof(tmp))) < 0)
 		return snprintf(why, whylen, "cannot create %s: %s", tmp,
-				strerror(errno)), -errno;
+				strerror(-fd)), fd;
 	/* allocate every page now: on a full tmpfs, ftruncate alone succeeds
 	 * and the first touch of a page is a SIGBUS in whoever touches it */
 	if (fchmod(fd, o->mode & 0777) < 0 || ftruncate(fd, (off_t)size) < 0)
@@ -294,19 +365,54 @@ validate(const struct shm_header *h, size_t fsize, char *why, size_t whylen)
 	return 0;
 }
 
+/* Trust (SPEC §4): whoever can write a segment can trip and reset its
+ * breakers and crash its readers by truncating it, so a segment is used
+ * only when its owner is the effective uid, root or shm.owner, and nobody
+ * else may write it.  The default name belongs to one user only. */
+static int
+trusted(const struct stat *st, const char *name, long owner, char *why,
+	size_t whylen)
+{
+	char dflt[64];
+
+	cb_table_default_name(dflt, sizeof(dflt));
+	if (strcmp(name, dflt) == 0 && st->st_uid != getuid())
+		return snprintf(why, whylen, "segment belongs to uid %u, not "
+				"%u; refusing it", (unsigned)st->st_uid,
+				(unsigned)getuid()), -EPERM;
+	if (st->st_uid != geteuid() && st->st_uid != 0 &&
+	    (owner < 0 || st->st_uid != (uid_t)owner))
+		return snprintf(why, whylen, "segment belongs to uid %u, who "
+				"is neither this user (%u), root nor shm.owner; "
+				"refusing it", (unsigned)st->st_uid,
+				(unsigned)geteuid()), -EPERM;
+	if (st->st_mode & 0002)
+		return snprintf(why, whylen, "segment is writable by anybody "
+				"(mode %04o); refusing it",
+				st->st_mode & 07777), -EPERM;
+	return 0;
+}
+
 int
 cb_table_attach(struct cb_table **tp, const char *name,
 		const struct cb_table_opts *o, char *why, size_t whylen)
 {
+	return cb_table_attach_owner(tp, name, o, -1, why, whylen);
+}
+
+int
+cb_table_attach_owner(struct cb_table **tp, const char *name,
+		      const struct cb_table_opts *o, long owner, char *why,
+		      size_t whylen)
+{
 	struct cb_table *t;
 	struct stat st;
-	char dflt[64];
 	void *m;
 	int fd, r, tries;
 
 	*tp = NULL;
 	snprintf(why, whylen, "?");
-	if (!valid_name(name))
+	if (!cb_table_valid_name(name))
 		return snprintf(why, whylen, "bad segment name \"%s\" (want "
 				"/name)", name), -EINVAL;
 	for (tries = 0;; tries++) {
@@ -331,20 +437,9 @@ cb_table_attach(struct cb_table **tp, const char *name,
 		return snprintf(why, whylen, "not a regular file; refusing it"),
 		       -EBADMSG;
 	}
-	/* The default name belongs to one user: one planted there by somebody
-	 * else is not trusted.  A named segment may be shared on purpose. */
-	cb_table_default_name(dflt, sizeof(dflt));
-	if (strcmp(name, dflt) == 0 && st.st_uid != getuid()) {
+	if ((r = trusted(&st, name, owner, why, whylen)) < 0) {
 		close(fd);
-		return snprintf(why, whylen, "segment belongs to uid %u, not "
-				"%u; refusing it", (unsigned)st.st_uid,
-				(unsigned)getuid()), -EPERM;
-	}
-	if (st.st_mode & 0002) {
-		close(fd);
-		return snprintf(why, whylen, "segment is writable by anybody "
-				"(mode %04o); refusing it", st.st_mode & 07777),
-		       -EPERM;
+		return r;
 	}
 	if ((size_t)st.st_size < sizeof(struct shm_header)) {
 		close(fd);
@@ -402,9 +497,23 @@ cb_table_detach(struct cb_table *t)
 }
 
 int
+cb_table_removable(const char *name)
+{
+	char path[300];
+	struct stat st;
+
+	if (!cb_table_valid_name(name))
+		return 0;
+	snprintf(path, sizeof(path), SHM_DIR "%s", name);
+	/* /dev/shm is sticky: the file's owner or root may unlink */
+	return lstat(path, &st) == 0 &&
+	       (geteuid() == 0 || st.st_uid == geteuid());
+}
+
+int
 cb_table_destroy(const char *name)
 {
-	if (!valid_name(name))
+	if (!cb_table_valid_name(name))
 		return -EINVAL;
 	return shm_unlink(name) < 0 ? -errno : 0;
 }

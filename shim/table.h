@@ -62,17 +62,40 @@ struct cb_table_opts {
 /* cb_table_default_name - "/cbshim-UID" for the real user id into buf. */
 void cb_table_default_name(char *buf, size_t len);
 
+/* cb_table_valid_name - 1 when name is a segment name this project accepts:
+ * "/name", 2..199 characters, no other '/', not "/." or "/..".  The one
+ * rule for the shim, the config file and every cbctl command. */
+int cb_table_valid_name(const char *name);
+
 /* cb_table_attach - map segment name (a "/name" POSIX shm name).
  * Returns 0 and *tp, or -errno with a reason in why (NUL-terminated):
  * -ENOENT no such segment (and !create), -EACCES permission, -EPROTO a
  * segment of another layout version, -EBADMSG garbage / truncated / wrong
- * size, -EINVAL bad name or options, -EPERM owned by another user or
- * writable by others.  Thread-safe; allocates (call it off the hot path). */
+ * size, -EINVAL bad name or options, -EPERM writable by others, or owned by
+ * somebody untrusted: a segment is used only when its owner is the
+ * effective uid, root, or the owner of cb_table_attach_owner; the default name
+ * (cb_table_default_name) only when it is the real uid's.  Thread-safe; allocates (call it off the hot path). */
 int cb_table_attach(struct cb_table **tp, const char *name,
 		    const struct cb_table_opts *o, char *why, size_t whylen);
 
+/* cb_table_attach_owner - cb_table_attach that also trusts segments owned
+ * by uid owner (shm.owner; -1: nobody more). */
+int cb_table_attach_owner(struct cb_table **tp, const char *name,
+			  const struct cb_table_opts *o, long owner,
+			  char *why, size_t whylen);
+
 /* cb_table_detach - unmap and free t. */
 void cb_table_detach(struct cb_table *t);
+
+/* cb_table_removable - 1 when the caller could remove the object at name
+ * (it exists; the caller owns it or is root), else 0.  For hints. */
+int cb_table_removable(const char *name);
+
+/* cb_table_clean_temp - remove the temporary files of creators that died
+ * before publishing or unlinking them (unlocked, untouched for 10 s) and
+ * that the caller may remove.  Count removed, or -errno.  Creating a
+ * segment calls it first; so does cbctl destroy. */
+int cb_table_clean_temp(void);
 
 /* cb_table_destroy - shm_unlink name; 0 or -errno. */
 int cb_table_destroy(const char *name);
