@@ -16,9 +16,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,12 +186,29 @@ hostname_ok(const char *h)
 	return 1;
 }
 
+/* An IPv6 scope: an interface index ("2") or name ("eth0"); 0 if none. */
+static uint32_t
+scope_id(const char *s)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s >= '0' && *s <= '9') {
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		return *end || errno || v > UINT32_MAX ? 0 : (uint32_t)v;
+	}
+	return *s && strlen(s) < IF_NAMESIZE ? if_nametoindex(s) : 0;
+}
+
 /* A numeric address: 1 and *d if host is one, 0 if not. */
 static int
 literal(const char *host, int bracketed, uint16_t port, struct cb_dest *d)
 {
 	struct sockaddr_in s4;
 	struct sockaddr_in6 s6;
+	char a[INET6_ADDRSTRLEN];
+	const char *pct = NULL;
 
 	if (!bracketed) {
 		memset(&s4, 0, sizeof(s4));
@@ -202,7 +222,20 @@ literal(const char *host, int bracketed, uint16_t port, struct cb_dest *d)
 	memset(&s6, 0, sizeof(s6));
 	s6.sin6_family = AF_INET6;
 	s6.sin6_port = htons(port);
+	if ((pct = strchr(host, '%')) != NULL) {	/* fe80::1%eth0 */
+		if (pct - host >= (ptrdiff_t)sizeof(a) ||
+		    (s6.sin6_scope_id = scope_id(pct + 1)) == 0)
+			return 0;
+		memcpy(a, host, (size_t)(pct - host));
+		a[pct - host] = '\0';
+		host = a;
+	}
 	if (inet_pton(AF_INET6, host, &s6.sin6_addr) != 1)
+		return 0;
+	/* a scope only where the kernel uses one (link-local) */
+	if (pct && !IN6_IS_ADDR_LINKLOCAL(&s6.sin6_addr) &&
+	    !IN6_IS_ADDR_MC_LINKLOCAL(&s6.sin6_addr) &&
+	    !IN6_IS_ADDR_MC_NODELOCAL(&s6.sin6_addr))
 		return 0;
 	return cb_dest_from_sockaddr(d, (struct sockaddr *)&s6,
 				     sizeof(s6)) == 0;
@@ -215,6 +248,7 @@ seen(const struct cb_dest *out, size_t n, const struct cb_dest *d)
 
 	for (i = 0; i < n; i++)
 		if (out[i].family == d->family && out[i].port == d->port &&
+		    out[i].scope == d->scope &&
 		    memcmp(out[i].addr, d->addr, sizeof(d->addr)) == 0)
 			return 1;
 	return 0;

@@ -37,6 +37,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -520,8 +521,8 @@ cb_table_destroy(const char *name)
 
 /* ---- keys ---------------------------------------------------------- */
 
-/* 145 bits (family, port, 128-bit address) in three words of 63 bits,
- * each with bit 63 set so that no written word is zero. */
+/* 177 bits (family, port, 128-bit address, 32-bit scope) in three words
+ * of 63 bits, each with bit 63 set so that no written word is zero. */
 static void
 key_encode(const struct cb_dest *d, uint64_t k[3])
 {
@@ -542,7 +543,7 @@ key_encode(const struct cb_dest *d, uint64_t k[3])
 	k[0] = KEY_MARK | d->port | ((uint64_t)(d->family == AF_INET6) << 16) |
 	       (((uint64_t)a & ((1ull << 46) - 1)) << 17);
 	k[1] = KEY_MARK | ((uint64_t)(a >> 46) & ~KEY_MARK);
-	k[2] = KEY_MARK | (uint64_t)(a >> 109);
+	k[2] = KEY_MARK | (uint64_t)(a >> 109) | (uint64_t)d->scope << 19;
 }
 
 static void
@@ -556,8 +557,10 @@ key_decode(const uint64_t k[3], struct cb_dest *d)
 	d->family = (k[0] >> 16) & 1 ? AF_INET6 : AF_INET;
 	a = ((k[0] & ~KEY_MARK) >> 17) |
 	    ((unsigned __int128)(k[1] & ~KEY_MARK) << 46) |
-	    ((unsigned __int128)(k[2] & ~KEY_MARK) << 109);
+	    ((unsigned __int128)(k[2] & ((1ull << 19) - 1)) << 109);
 	n = d->family == AF_INET6 ? 16 : 4;
+	if (d->family == AF_INET6)
+		d->scope = (uint32_t)(k[2] >> 19);
 	for (i = n - 1; i >= 0; i--, a >>= 8)
 		d->addr[i] = (uint8_t)a;
 }
@@ -1405,6 +1408,14 @@ cb_dest_from_sockaddr(struct cb_dest *d, const struct sockaddr *sa,
 		} else {
 			d->family = AF_INET6;
 			memcpy(d->addr, s6->sin6_addr.s6_addr, 16);
+			/* fe80::1%lo and fe80::1%eth0 are different places:
+			 * the scope is part of the key where the kernel uses
+			 * it, never read past the 24-byte form */
+			if (len >= sizeof(*s6) &&
+			    (IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr) ||
+			     IN6_IS_ADDR_MC_LINKLOCAL(&s6->sin6_addr) ||
+			     IN6_IS_ADDR_MC_NODELOCAL(&s6->sin6_addr)))
+				d->scope = s6->sin6_scope_id;
 		}
 		return 0;
 	}
@@ -1415,10 +1426,16 @@ void
 cb_dest_format(const struct cb_dest *d, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
+	char ifn[IF_NAMESIZE + 1];
 
 	if (d->family == AF_INET6) {
 		inet_ntop(AF_INET6, d->addr, a, sizeof(a));
-		snprintf(buf, len, "[%s]:%u", a, d->port);
+		if (d->scope == 0)
+			snprintf(buf, len, "[%s]:%u", a, d->port);
+		else if (if_indextoname(d->scope, ifn))
+			snprintf(buf, len, "[%s%%%s]:%u", a, ifn, d->port);
+		else
+			snprintf(buf, len, "[%s%%%u]:%u", a, d->scope, d->port);
 	} else {
 		inet_ntop(AF_INET, d->addr, a, sizeof(a));
 		snprintf(buf, len, "%s:%u", a, d->port);

@@ -32,11 +32,14 @@
 #define CB_NAME_MAX 253u		/* longest host name kept, no final dot */
 
 /* A destination.  addr holds 4 bytes (AF_INET) or 16 (AF_INET6); a
- * v4-mapped IPv6 address is always stored as AF_INET. port: host order. */
+ * v4-mapped IPv6 address is always stored as AF_INET. port: host order.
+ * scope: the interface index of a link-local IPv6 address (fe80::1%lo),
+ * else 0 (the kernel ignores it for other addresses). */
 struct cb_dest {
 	int family;
 	uint16_t port;
 	uint8_t addr[16];
+	uint32_t scope;
 };
 
 /* One transition, as the events ring keeps it. */
@@ -242,7 +245,8 @@ struct sockaddr;
 int cb_dest_from_sockaddr(struct cb_dest *d, const struct sockaddr *sa,
 			  size_t len);
 
-/* cb_dest_format - "a.b.c.d:port" or "[v6]:port" into buf (>= 64). */
+/* cb_dest_format - "a.b.c.d:port", "[v6]:port" or "[v6%ifname]:port"
+ * (the index when no interface has it) into buf (>= 64). */
 void cb_dest_format(const struct cb_dest *d, char *buf, size_t len);
 
 #endif

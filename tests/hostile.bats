@@ -304,3 +304,32 @@ opened_in_the_future() {
 	assert_failure 1
 	[[ $stderr == *"(cbctl destroy removes it)"* ]]
 }
+
+@test "scoped_ipv6: [fe80::1%lo]:80 is its own breaker, in DEST and in the key" {
+	run "$CBCTL" trip '[fe80::1]:80' --hold
+	assert_success
+	# the kernel's answer, never the breaker of fe80::1 without scope
+	want=$("$HELPERS/cbclient" fe80::1%lo 80 | cut -d' ' -f2)
+	[ "$want" != ECONNREFUSED ]
+	run client -n 2 fe80::1%lo 80
+	assert_success
+	assert_line --index 0 --regexp "^0 $want "
+	assert_line --index 1 --regexp "^1 $want "
+	run "$CBCTL" list
+	assert_line --regexp '^\[fe80::1%lo\]:80 +closed +2 '
+	assert_line --regexp '^\[fe80::1\]:80 +open '
+	# cbctl takes the scope by name or index, and shows the name
+	run "$CBCTL" trip '[fe80::1%1]:80'
+	assert_success
+	assert_output --regexp '^\[fe80::1%lo\]:80: open '
+	run "$CBCTL" show '[fe80::1%lo]:80' --json
+	assert_output --partial '"dest": "[fe80::1%lo]:80"'
+	run client -n 1 fe80::1%lo 80
+	assert_line --index 0 --regexp '^0 ECONNREFUSED '
+	# a scope where the kernel uses none, or no such interface: an error
+	for d in '[2001:db8::1%lo]:80' '[fe80::1%nosuchif0]:80' '[fe80::1%]:80'; do
+		run --separate-stderr "$CBCTL" trip "$d"
+		assert_failure 2
+		[[ $stderr == *"bad IPv6 address"* ]]
+	done
+}

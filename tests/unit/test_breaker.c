@@ -1275,6 +1275,30 @@ snapshot_reads_open_past_its_deadline_as_half_open(void **state)
 	assert_int_equal(snap(&b, T0 + 45000).state_transitions, 2);
 }
 
+/* A writer in another time namespace stamps the open period a day ahead:
+ * a reader with our clock counts it as opened now (display and decision),
+ * and from its first decision on the period ends open_timeout later. */
+static void
+open_period_from_a_future_clock_counts_as_now(void **state)
+{
+	const uint64_t day = 86400000ull;
+	struct cb_breaker b;
+	struct cb_snapshot s;
+
+	(void)state;
+	fresh(&b, NULL);
+	open_it(&b, T0 + day);
+	s = snap(&b, T0);
+	assert_int_equal(s.state, CB_OPEN);
+	assert_int_equal(s.opened_ms_ago, 0);
+	assert_int_equal(s.open_remaining_ms, 30000);
+	must_reject(&b, T0 + 10);
+	must_reject(&b, T0 + 30009);
+	assert_int_equal(snap(&b, T0 + 30009).open_remaining_ms, 1);
+	must_admit(&b, T0 + 30010);
+	assert_int_equal(snap(&b, T0 + 30010).state, CB_HALF_OPEN);
+}
+
 static void
 release_counts_nothing_and_frees_only_a_probe_place(void **state)
 {
@@ -2004,6 +2028,7 @@ main(void)
 		cmocka_unit_test(jitter_stays_within_ten_percent_and_repeats_for_same_seed_and_gen),
 		cmocka_unit_test(observe_mode_never_rejects_but_counts_rejections),
 		cmocka_unit_test(snapshot_reads_open_past_its_deadline_as_half_open),
+		cmocka_unit_test(open_period_from_a_future_clock_counts_as_now),
 		cmocka_unit_test(release_counts_nothing_and_frees_only_a_probe_place),
 		cmocka_unit_test(every_call_overwrites_the_transition_it_reports),
 		cmocka_unit_test(policy_defaults_are_the_reference_ones),
