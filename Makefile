@@ -97,7 +97,7 @@ unit: $(UNIT_BINS)
 helpers: $(HELPER_BINS)
 
 asan:
-	$(MAKE) B=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" unit
+	$(MAKE) B=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" unit build-asan/libcbshim.so
 tsan:
 	$(MAKE) B=build-tsan SAN="-fsanitize=thread" unit
 

@@ -2,7 +2,8 @@
 # check.sh - run every test and end with one line "N passed, N failed".
 #
 # Unit tests (cmocka, TAP output) run from build/, build-asan/ and
-# build-tsan/; then the bats suite runs against build/.  A test program that
+# build-tsan/; then the bats suite runs against build/, and shim.bats and
+# reliability.bats again against build-asan/libcbshim.so.  A test program that
 # crashes before reporting all of its plan counts the missing ones as failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -79,6 +80,18 @@ if [ ${#bats_files[@]} -gt 0 ]; then
 		fail=$((fail + 1))
 		failed_names+=("bats: mounts left behind: $left")
 	fi
+fi
+
+# the shim itself (interpose.c included) under ASan+UBSan in real
+# programs: the sanitizer runtime must come first in LD_PRELOAD
+asan_rt=$(${CC:-cc} -print-file-name=libasan.so)
+if [ -f build-asan/libcbshim.so ] && [ -f "$asan_rt" ]; then
+	tally bats-asan < <(CBSHIM_LIB="$asan_rt $top/build-asan/libcbshim.so" \
+		ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		bats --tap tests/shim.bats tests/reliability.bats 2>&1)
+else
+	fail=$((fail + 1))
+	failed_names+=("bats-asan: no build-asan/libcbshim.so or $asan_rt")
 fi
 
 if [ ${#failed_names[@]} -gt 0 ]; then

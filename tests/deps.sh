@@ -14,6 +14,7 @@ curl netcat-openbsd python3 python3-prometheus-client nodejs
 nginx-light haproxy hyperfine valgrind strace iproute2 procps psmisc
 mandoc bash-completion util-linux clang libclang-rt-14-dev
 libmicrohttpd-dev prometheus systemd debhelper dpkg-dev fakeroot lintian
+faketime libfaketime
 binutils build-essential wrk redis-tools"
 
 missing() {
