@@ -6,6 +6,9 @@
  * under a private temporary name in /dev/shm and publishes it with link(2),
  * which either makes a complete segment visible under the real name or fails
  * because someone else's already is.  Nobody ever sees a half-made segment.
+ * Temporary names are random (getrandom), so nobody can take them first;
+ * the creator holds a flock on its file, and a file left by one killed
+ * halfway (unlocked, untouched for 10 s) is removed by the next creator.
  *
  * Slots are claimed without locks: a key is three 64-bit words, each written
  * by compare-and-swap from zero, and anybody who finds a slot partly written

@@ -18,7 +18,8 @@ setup() {
 }
 
 teardown() {
-	[ -n "$SQUAT" ] && rm -f "$SQUAT"
+	# shellcheck disable=SC2086 # a list of /dev/shm paths
+	[ -n "$SQUAT" ] && rm -f $SQUAT
 	[ -n "$STAGE" ] && rm -rf "$STAGE"
 	cb_teardown
 }
@@ -167,7 +168,7 @@ opened_in_the_future() {
 	# a creator still at work holds its lock; one just made may not yet
 	fallocate -l 1M "$live"
 	touch -d '1 hour ago' "$live"
-	bg flock -x "$live" sleep 60
+	bg flock -F -x "$live" sleep 60
 	for i in $(seq 100); do
 		flock -n "$live" true || break
 		sleep 0.05
@@ -187,7 +188,8 @@ opened_in_the_future() {
 	touch -d '1 hour ago' "$leak"
 	run "$CBCTL" destroy
 	assert_success
-	assert_line "removed 1 leaked temporary file"
+	# (at least ours: a parallel run may have left one too)
+	assert_line --regexp '^removed [0-9]+ leaked temporary files?$'
 	[ ! -e "$leak" ]
 	[ -e "$live" ]
 	rm -f $SQUAT
