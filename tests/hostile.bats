@@ -59,11 +59,16 @@ print(p.returncode)' "$@"
 	[[ $stderr == "cbshim: breaker table full"* ]]
 }
 
-@test "warning_never_raises_sigpipe_in_the_constructor: a bad config, stderr a dead pipe" {
+@test "warning_never_raises_sigpipe_at_start: a bad config, stderr a dead pipe" {
 	mkdir "$BATS_TEST_TMPDIR/dir.conf"
 	run deadpipe env CBSHIM_CONFIG="$BATS_TEST_TMPDIR/dir.conf" \
-		LD_PRELOAD="$CBSHIM_LIB" "$HELPERS/hostile" rand
+		LD_PRELOAD="$CBSHIM_LIB" "$HELPERS/hostile" connects \
+		"$(free_port)" "$(free_port)"
 	assert_output 0
+	run --separate-stderr env CBSHIM_CONFIG="$BATS_TEST_TMPDIR/dir.conf" \
+		LD_PRELOAD="$CBSHIM_LIB" "$HELPERS/hostile" connects \
+		"$(free_port)" "$(free_port)"
+	[[ $stderr == "cbshim: $BATS_TEST_TMPDIR/dir.conf"* ]]
 }
 
 @test "warning_not_into_a_file_that_replaced_stderr: a daemon's data file on fd 2 stays clean" {
@@ -150,11 +155,13 @@ opened_in_the_future() {
 }
 
 @test "creation_leaves_random_alone: the program's random() sequence is its own" {
-	want=$("$HELPERS/hostile" rand)
-	run --separate-stderr env LD_PRELOAD="$CBSHIM_LIB" "$HELPERS/hostile" rand
+	port=$(free_port)
+	want=$("$HELPERS/hostile" rand "$port")
+	run --separate-stderr env LD_PRELOAD="$CBSHIM_LIB" "$HELPERS/hostile" \
+		rand "$port"
 	assert_success
 	assert_output "$want"
-	[ -f "/dev/shm$CBSHIM_SHM" ]	# made at start-up, by this program
+	[ -f "/dev/shm$CBSHIM_SHM" ]	# made by this program's connect
 }
 
 @test "leaked_temporary_is_cleaned: a killed creator's file goes, a live creator's stays" {

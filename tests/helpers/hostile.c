@@ -3,8 +3,9 @@
  * the shim harming them; each prints what it saw (the bats test checks).
  * With shm.max_breakers = 1, the second destination makes the shim warn.
  *
- *   hostile rand               print random() twice (the shim must not
- *                              consume the program's sequence)
+ *   hostile rand P1            connect to 127.0.0.1:P1 (the shim starts:
+ *                              config, segment), then print random() twice
+ *                              (the shim must not consume the sequence)
  *   hostile file PATH P1 P2    fd 2 closed and PATH opened in its place
  *                              (a daemon's data file), then connects to
  *                              127.0.0.1:P1 and :P2
@@ -74,7 +75,8 @@ main(int argc, char **argv)
 {
 	int sv[2], client;
 
-	if (argc == 2 && strcmp(argv[1], "rand") == 0) {
+	if (argc == 3 && strcmp(argv[1], "rand") == 0) {
+		connect_to(atoi(argv[2]));
 		printf("%ld %ld\n", random(), random());
 	} else if (argc == 5 && strcmp(argv[1], "file") == 0) {
 		close(2);
