@@ -10,7 +10,6 @@
 load common
 bats_require_minimum_version 1.5.0
 
-STAGE=
 SQUAT=
 
 setup() {
@@ -20,17 +19,7 @@ setup() {
 teardown() {
 	# shellcheck disable=SC2086 # a list of /dev/shm paths
 	[ -n "$SQUAT" ] && rm -f $SQUAT
-	[ -n "$STAGE" ] && rm -rf "$STAGE"
 	cb_teardown
-}
-
-# stage_cbctl: a copy of cbctl that another user can run (the checkout may
-# be where nobody can reach it, e.g. under /root); prints its path.
-stage_cbctl() {
-	STAGE=$(mktemp -d /tmp/cbstage.XXXXXX)
-	chmod 755 "$STAGE"
-	cp "$CBCTL" "$STAGE/cbctl"
-	chmod 755 "$STAGE/cbctl"
 }
 
 NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
@@ -205,11 +194,11 @@ opened_in_the_future() {
 # ---- trust ------------------------------------------------------------------
 
 @test "squatted_segment_is_refused: another user's segment at root's name is not used" {
-	stage_cbctl
+	stage_for_others
 	port=$(free_port)
 	server accept "$port"
 	# nobody makes the segment (0600, theirs) and holds a breaker open
-	run env CBSHIM_CONFIG=/dev/null "${NOBODY[@]}" "$STAGE/cbctl" trip \
+	run env CBSHIM_CONFIG=/dev/null "${NOBODY[@]}" "$CBCTL" trip \
 		"127.0.0.1:$port" --hold
 	assert_success
 	[ "$(stat -c %u "/dev/shm$CBSHIM_SHM")" = "$(id -u nobody)" ]
@@ -253,6 +242,7 @@ opened_in_the_future() {
 # ---- cbctl ------------------------------------------------------------------
 
 @test "every_address_of_a_name: 100 addresses in /etc/hosts, trip and show take all" {
+	need_private_mounts
 	for i in $(seq 1 100); do
 		echo "127.0.$((i / 200)).$((i % 200 + 1)) cbhundred"
 	done >"$BATS_TEST_TMPDIR/hosts"
@@ -301,10 +291,10 @@ opened_in_the_future() {
 }
 
 @test "destroy_hint_only_when_removable: another user's FIFO gets no hint" {
-	stage_cbctl
+	stage_for_others
 	mkfifo -m 666 "/dev/shm$CBSHIM_SHM"
 	run --separate-stderr env CBSHIM_CONFIG=/dev/null "${NOBODY[@]}" \
-		"$STAGE/cbctl" list
+		"$CBCTL" list
 	assert_failure 1
 	[[ $stderr == *"not a regular file"* ]]
 	[[ $stderr != *"cbctl destroy"* ]]
