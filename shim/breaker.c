@@ -187,6 +187,7 @@ static void settle(struct cb_breaker *b, uint64_t c);
 static int cas_gen(struct cb_breaker *b, uint64_t *c, uint64_t to);
 static uint64_t count_transitions(struct cb_breaker *b, uint64_t c);
 static void note_probe(struct cb_breaker *b, uint64_t now);
+static uint64_t probe_ms_of(struct cb_breaker *b, uint64_t now, int help);
 
 /* ---- policy -------------------------------------------------------- */
 
@@ -386,6 +387,22 @@ note_probe(struct cb_breaker *b, uint64_t now)
 	while (p < now && !atomic_compare_exchange_weak_explicit(&b->probe_ms,
 	       &p, now, memory_order_relaxed, memory_order_relaxed))
 		;
+}
+
+/* The latest probe admission, a time from another clock later than now
+ * counting as now (made to stick when help, as since_ms does), so a
+ * probe place held by a lost probe frees open_timeout after we saw it. */
+static uint64_t
+probe_ms_of(struct cb_breaker *b, uint64_t now, int help)
+{
+	uint64_t p = atomic_load_explicit(&b->probe_ms, memory_order_relaxed);
+
+	if (p <= now)
+		return p;
+	if (help)	/* relaxed: as note_probe; a lost race changes nothing */
+		atomic_compare_exchange_strong_explicit(&b->probe_ms, &p, now,
+		    memory_order_relaxed, memory_order_relaxed);
+	return now;
 }
 
 /* ---- time of the current generation ------------------------------ */
@@ -762,8 +779,7 @@ admit_half(struct cb_breaker *b, uint64_t *c, uint64_t now,
 			     (unsigned)H_K(from));
 	} else {
 		start = since_ms(b, from, now, 1);
-		last = atomic_load_explicit(&b->probe_ms,
-		    memory_order_relaxed);
+		last = probe_ms_of(b, now, 1);
 		if (now < (last > start ? last : start) + p->open_timeout_ms)
 			return still(b, c);
 		to = mk_half(gen_of(from) + 1, H_SUCC(from), 1,
@@ -852,8 +868,7 @@ cb_breaker_can_execute(struct cb_breaker *b, uint64_t now)
 	default:
 		return H_INFL(c) < p.half_open_max_calls ||
 		       (now >= since_ms(b, c, now, 0) + p.open_timeout_ms &&
-			now >= atomic_load_explicit(&b->probe_ms,
-			    memory_order_relaxed) + p.open_timeout_ms);
+			now >= probe_ms_of(b, now, 0) + p.open_timeout_ms);
 	}
 }
 

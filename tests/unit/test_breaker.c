@@ -1299,6 +1299,28 @@ open_period_from_a_future_clock_counts_as_now(void **state)
 	assert_int_equal(snap(&b, T0 + 30010).state, CB_HALF_OPEN);
 }
 
+/* A probe admitted by a process whose clock is a day ahead, then lost:
+ * its place frees open_timeout after a process with our clock first met
+ * it, not a day later. */
+static void
+lost_probe_from_a_future_clock_frees_its_place(void **state)
+{
+	const uint64_t day = 86400000ull;
+	struct cb_breaker b;
+	struct cb_policy p;
+
+	(void)state;
+	defaults(&p);
+	p.half_open_max_calls = 1;
+	fresh(&b, &p);
+	open_it(&b, T0);
+	must_admit(&b, T0 + day + 30000);	/* the only probe, never ends */
+	assert_int_equal(snap(&b, T0 + 30010).state, CB_HALF_OPEN);
+	must_reject(&b, T0 + 30010);
+	must_reject(&b, T0 + 60009);
+	must_admit(&b, T0 + 60010);		/* the lost probe's place */
+}
+
 static void
 release_counts_nothing_and_frees_only_a_probe_place(void **state)
 {
@@ -2029,6 +2051,7 @@ main(void)
 		cmocka_unit_test(observe_mode_never_rejects_but_counts_rejections),
 		cmocka_unit_test(snapshot_reads_open_past_its_deadline_as_half_open),
 		cmocka_unit_test(open_period_from_a_future_clock_counts_as_now),
+		cmocka_unit_test(lost_probe_from_a_future_clock_frees_its_place),
 		cmocka_unit_test(release_counts_nothing_and_frees_only_a_probe_place),
 		cmocka_unit_test(every_call_overwrites_the_transition_it_reports),
 		cmocka_unit_test(policy_defaults_are_the_reference_ones),
