@@ -111,7 +111,8 @@ trip_one(struct cbctl *c, struct cb_table *t, const struct cb_dest *d,
 	if (*host)
 		cb_table_set_name(t, slot, host, now);
 	record(t, slot, &tr, now);
-	cbctl_read_breaker(&r, b, d, slot, cb_now_ms());
+	/* as of the trip: a preempted cbctl must not print "29.9s" */
+	cbctl_read_breaker(&r, b, d, slot, now);
 	if (hold) {
 		snprintf(left, sizeof(left), "until reset");
 	} else {
