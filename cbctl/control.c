@@ -318,7 +318,7 @@ forget_dests(struct cb_table *t, const struct cb_dest *d, int nd, int *busy)
 int
 cmd_forget(struct cbctl *c, int argc, char **argv)
 {
-	struct cb_dest d[CB_DEST_MAX];
+	struct cb_dest *d;
 	struct cb_table *t;
 	int nd = 0, rc, first, busy = 0, gone;
 
@@ -326,14 +326,17 @@ cmd_forget(struct cbctl *c, int argc, char **argv)
 		return rc;
 	if (argc - first != 1)
 		return cbctl_misuse("forget", "forget: DEST, please");
-	if ((rc = parse_dest("forget", argv[first], d, &nd)) != 0)
+	if ((rc = parse_dest("forget", argv[first], &d, &nd)) != 0)
 		return rc;
-	if (cbctl_attach(c, CBCTL_WRITE, &t) != 0)
+	if (cbctl_attach(c, CBCTL_WRITE, &t) != 0) {
+		free(d);
 		return CBCTL_FAIL;
+	}
 	gone = forget_dests(t, d, nd, &busy);
 	if (gone == 0 && busy == 0)
 		cbctl_no_breaker(argv[first], d, nd, c->shm);
 	cb_table_detach(t);
+	free(d);
 	return gone > 0 && busy == 0 ? CBCTL_OK : CBCTL_FAIL;
 }
 
