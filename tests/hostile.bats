@@ -315,8 +315,8 @@ opened_in_the_future() {
 	assert_line --index 0 --regexp "^0 $want "
 	assert_line --index 1 --regexp "^1 $want "
 	run "$CBCTL" list
-	assert_line --regexp '^\[fe80::1%lo\]:80 +closed +2 '
-	assert_line --regexp '^\[fe80::1\]:80 +open '
+	assert_line --regexp '^\[fe80::1%lo\]:80 +(- +)?closed +2 '
+	assert_line --regexp '^\[fe80::1\]:80 +(- +)?open '
 	# cbctl takes the scope by name or index, and shows the name
 	run "$CBCTL" trip '[fe80::1%1]:80'
 	assert_success

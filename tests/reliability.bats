@@ -204,6 +204,11 @@ shm_leftovers() {
 }
 
 @test "fork_while_threads_are_inside_connect: every child finishes, counters exact" {
+	# GCC 12's ASan runtime can deadlock in a child forked while another
+	# thread holds its allocator lock (seen in check.sh's sanitizer pass);
+	# the plain pass runs this test
+	[[ $CBSHIM_LIB != *libasan* ]] ||
+		skip "the ASan runtime's allocator is not fork-safe with threads"
 	port=$(free_port)
 	server accept "$port"
 	run timeout 60 env LD_PRELOAD="$CBSHIM_LIB" "$HELPERS/procs" forkstorm "$port" 4 40 10
