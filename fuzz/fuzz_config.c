@@ -53,16 +53,16 @@ static void
 check_policies(const struct cb_config *c, const uint8_t *data, size_t size)
 {
 	static const struct cb_dest fixed[] = {
-		{ AF_INET, 80, { 10, 1, 2, 3 } },
-		{ AF_INET, 5432, { 10, 1, 0, 0 } },
-		{ AF_INET, 53, { 8, 8, 8, 8 } },
-		{ AF_INET, 0, { 0 } },
-		{ AF_INET, 65535, { 255, 255, 255, 255 } },
-		{ AF_INET6, 443, { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } },
-		{ AF_INET6, 1, { [15] = 1 } },
+		{ AF_INET, 80, { 10, 1, 2, 3 }, 0 },
+		{ AF_INET, 5432, { 10, 1, 0, 0 }, 0 },
+		{ AF_INET, 53, { 8, 8, 8, 8 }, 0 },
+		{ AF_INET, 0, { 0 }, 0 },
+		{ AF_INET, 65535, { 255, 255, 255, 255 }, 0 },
+		{ AF_INET6, 443, { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 }, 0 },
+		{ AF_INET6, 1, { [15] = 1 }, 0 },
 		{ AF_INET6, 8080, { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 				    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-				    0xff, 0xff } },
+				    0xff, 0xff }, 0 },
 	};
 	struct cb_dest d;
 	struct cb_policy p;

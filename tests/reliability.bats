@@ -35,8 +35,10 @@ print(" ".join(str(d[k]) for k in sys.argv[1:]))' "$@"
 }
 
 # shm_leftovers: temporary segments under construction left in /dev/shm.
+# (Names: a creator also removes stale ones that others left, so the test
+# asks that none is new, not that the count stays.)
 shm_leftovers() {
-	find /dev/shm -maxdepth 1 -name '.cbshim-new-*' | wc -l
+	find /dev/shm -maxdepth 1 -name '.cbshim-new-*' | sort
 }
 
 # ---- crashes -----------------------------------------------------------
@@ -388,7 +390,7 @@ for r in rows:
 		[ "$(grep -c '^cbshim: ' <<<"$stderr")" = 1 ]
 		[[ $stderr == "cbshim: segment $CBSHIM_SHM: "* ]]
 		[ ! -e "/dev/shm$CBSHIM_SHM" ]
-		[ "$(shm_leftovers)" = "$left" ]
+		[ -z "$(comm -13 <(echo "$left") <(shm_leftovers))" ]
 	done
 }
 

@@ -9,10 +9,11 @@
  * against a reference written here from the contract in dest.h:
  *
  *   - it answers 1 or -EINVAL (numeric: no other outcome);
- *   - 1 exactly when the operand is "a.b.c.d:PORT" or "[v6]:PORT" with
- *     inet_pton accepting the address and PORT 1..65535 in plain decimal
- *     digits; the destination is that address and port, a v4-mapped IPv6
- *     address stored as IPv4;
+ *   - 1 exactly when the operand is "a.b.c.d:PORT", "[v6]:PORT" or
+ *     "[v6%SCOPE]:PORT" with inet_pton accepting the address, SCOPE an
+ *     interface name or index on a link-local address only, and PORT
+ *     1..65535 in plain decimal digits; the destination is that address,
+ *     scope and port, a v4-mapped IPv6 address stored as IPv4;
  *   - cb_dest_format of the result parses back to the same destination;
  *   - an error is one line of printable ASCII, NUL-terminated within the
  *     buffer, whatever bytes the operand holds (no escape sequence can
@@ -20,6 +21,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +31,25 @@
 #include "../../cbctl/dest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The scope of "[v6%scope]": decimal 1..4294967295, or the index of an
+ * interface by that name; 0 when neither. */
+static uint32_t
+ref_scope(const char *t)
+{
+	unsigned long long v = 0;
+	const char *q;
+
+	if (*t >= '0' && *t <= '9') {
+		for (q = t; *q; q++) {
+			if (*q < '0' || *q > '9' || (v = v * 10 +
+			    (unsigned)(*q - '0')) > UINT32_MAX)
+				return 0;
+		}
+		return (uint32_t)v;
+	}
+	return *t && strlen(t) < IF_NAMESIZE ? if_nametoindex(t) : 0;
+}
 
 /* The contract's reading of s: 1 and *d, or 0 (malformed). */
 static int
@@ -70,8 +91,18 @@ reference(const char *s, struct cb_dest *d)
 	if (port == 0)
 		return 0;
 	if (s[0] == '[') {
+		if ((p = strchr(host, '%')) != NULL) {
+			host[p - host] = '\0';
+			if (!(s6.sin6_scope_id = ref_scope(p + 1)))
+				return 0;
+		}
 		if (inet_pton(AF_INET6, host, &s6.sin6_addr) != 1)
 			return 0;
+		if (s6.sin6_scope_id &&
+		    !IN6_IS_ADDR_LINKLOCAL(&s6.sin6_addr) &&
+		    !IN6_IS_ADDR_MC_LINKLOCAL(&s6.sin6_addr) &&
+		    !IN6_IS_ADDR_MC_NODELOCAL(&s6.sin6_addr))
+			return 0;	/* a scope only where the kernel uses one */
 		s6.sin6_port = htons((uint16_t)port);
 		return cb_dest_from_sockaddr(d, (struct sockaddr *)&s6,
 					     sizeof(s6)) == 0;
@@ -87,7 +118,7 @@ static int
 same(const struct cb_dest *a, const struct cb_dest *b)
 {
 	return a->family == b->family && a->port == b->port &&
-	       memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) == 0;
+	       a->scope == b->scope && memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) == 0;
 }
 
 int

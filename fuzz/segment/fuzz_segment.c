@@ -58,12 +58,12 @@ static size_t tmpl_size[2];
 static const uint32_t tmpl_cap[2] = { 1, 5 };
 
 static const struct cb_dest dests[] = {
-	{ AF_INET, 80, { 127, 0, 0, 1 } },
-	{ AF_INET, 5432, { 10, 1, 2, 3 } },
-	{ AF_INET6, 443, { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } },
-	{ AF_INET, 9, { 127, 0, 0, 2 } },
-	{ AF_INET, 65535, { 255, 255, 255, 255 } },
-	{ AF_INET6, 1, { 0 } },
+	{ AF_INET, 80, { 127, 0, 0, 1 }, 0 },
+	{ AF_INET, 5432, { 10, 1, 2, 3 }, 0 },
+	{ AF_INET6, 443, { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 }, 0 },
+	{ AF_INET, 9, { 127, 0, 0, 2 }, 0 },
+	{ AF_INET, 65535, { 255, 255, 255, 255 }, 0 },
+	{ AF_INET6, 1, { 0 }, 0 },
 };
 #define NDESTS (sizeof(dests) / sizeof(dests[0]))
 
@@ -301,7 +301,7 @@ read_write(struct cb_table *t, uint64_t now, const uint8_t *data,
 	struct cb_ticket tk;
 	struct cb_transition tr;
 	struct cb_snapshot s;
-	struct cb_dest d = { AF_INET, 7, { 192, 0, 2, 1 } };
+	struct cb_dest d = { AF_INET, 7, { 192, 0, 2, 1 }, 0 };
 	uint32_t i, slot, n = cb_table_slots(t);
 	size_t k;
 
