@@ -615,7 +615,8 @@ key_hash(const uint64_t k[3])
 #define OWN_COUNTING 4ull
 #define OWN_FP(h) (((h) >> 32) & 0xfffffff8ull)
 #define OWN_PID(o) ((pid_t)((o) >> 32))
-#define WAITS 200		/* about 10 ms: see pause_once() */
+#define WAITS 2000		/* about 100 ms: see pause_once(); a creator merely
+				 * preempted (a loaded host, TSan) must not look stalled */
 
 /* Wait a little for another creator: yield, then sleep 50 us. */
 static void
