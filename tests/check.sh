@@ -88,6 +88,7 @@ asan_rt=$(${CC:-cc} -print-file-name=libasan.so)
 if [ -f build-asan/libcbshim.so ] && [ -f "$asan_rt" ]; then
 	tally bats-asan < <(CBSHIM_LIB="$asan_rt $top/build-asan/libcbshim.so" \
 		ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		CB_STORM_MIN_KILLS=20 \
 		bats --tap tests/shim.bats tests/reliability.bats 2>&1)
 else
 	fail=$((fail + 1))

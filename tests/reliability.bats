@@ -55,7 +55,11 @@ shm_leftovers() {
 		"accept:$P1" "refuse:$P2" "reset:$P3" "full:$P4"
 	echo "$output"
 	assert_success
-	assert_line --index 0 --regexp '^kills=([5-9][0-9]|[1-9][0-9]{2,}) '
+	# enough kills to mean something: 50 in 5 s, fewer where every
+	# process starts slower (the ASan pass sets CB_STORM_MIN_KILLS)
+	local kills=${lines[0]#kills=}
+	kills=${kills%% *}
+	[ "$kills" -ge "${CB_STORM_MIN_KILLS:-50}" ]
 	# cbctl answers at once, and reads every breaker
 	run timeout 2 "$CBCTL" list
 	assert_success
