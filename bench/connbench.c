@@ -351,10 +351,21 @@ cmd_hang(const char *host, unsigned port, unsigned long n, int timeout_ms)
 		const char *what = "connected";
 		int r = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
 
-		if (r < 0 && errno == EINPROGRESS)
-			what = poll(&p, 1, timeout_ms) == 0 ? "timeout" :
-			       "answered";
-		else if (r < 0)
+		if (r < 0 && errno == EINPROGRESS) {
+			int e = 0;
+			socklen_t l = sizeof(e);
+
+			/* ready: SO_ERROR says how (a rejection on a
+			 * non-blocking socket is reported here, as the
+			 * kernel's asynchronous refusal is) */
+			if (poll(&p, 1, timeout_ms) == 0)
+				what = "timeout";
+			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e,
+					    &l) == 0 && e == ECONNREFUSED)
+				what = "ECONNREFUSED";
+			else
+				what = e ? "error" : "answered";
+		} else if (r < 0)
 			what = errno == ECONNREFUSED ? "ECONNREFUSED" :
 			       "error";
 		printf("attempt %lu %s %.1f us\n", i + 1, what,
