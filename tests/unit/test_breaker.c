@@ -15,12 +15,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include <cmocka.h>
 
@@ -696,6 +698,73 @@ concurrent_failures_are_counted_exactly(void **state)
 	if (lost)
 		fail_msg("%d of %d rounds of %d x %d concurrent failures did "
 			 "not count exactly", lost, B_ROUNDS, NTHREADS, n);
+}
+
+/* B on any number of CPUs: the threads above overlap only when two of
+ * them run at once, never on one CPU.  Here a timer's signal handler
+ * records failures while the test records its own, so a handler's outcome
+ * lands between the other's read and write wherever the signal interrupts
+ * it (lock-free code is async-signal-safe).  The signal is blocked while
+ * the breaker is reset or read. */
+#define SIG_ROUNDS (20 / ITER_DIV)
+#define SIG_PER_ROUND 50000	/* with the handler's: under the threshold */
+
+static struct cb_breaker *sig_b;
+static volatile sig_atomic_t sig_n;
+
+static void
+record_from_signal(int sig)
+{
+	struct cb_ticket t;
+
+	(void)sig;
+	if (cb_breaker_admit(sig_b, T0, &t, NULL) == 0 &&
+	    t.kind == CB_TICKET_NORMAL) {
+		cb_breaker_record(sig_b, &t, 0, ETIMEDOUT, T0, NULL);
+		sig_n++;
+	}
+}
+
+static void
+failures_interrupted_by_a_signal_handler_are_counted_exactly(void **state)
+{
+	const struct itimerval every = { { 0, 100 }, { 0, 100 } }, off = { 0 };
+	struct sigaction sa = { .sa_handler = record_from_signal }, old;
+	struct cb_breaker b;
+	struct cb_policy p;
+	struct cb_snapshot s;
+	sigset_t alrm;
+	int i, round, lost = 0;
+	uint64_t want;
+
+	(void)state;
+	defaults(&p);
+	p.failure_threshold = CB_MAX_FAILURE_THRESHOLD;
+	sig_b = &b;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	assert_int_equal(sigprocmask(SIG_BLOCK, &alrm, NULL), 0);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	assert_int_equal(setitimer(ITIMER_REAL, &every, NULL), 0);
+	for (round = 0; round < SIG_ROUNDS; round++) {
+		fresh(&b, &p);
+		sig_n = 0;
+		sigprocmask(SIG_UNBLOCK, &alrm, NULL);
+		for (i = 0; i < SIG_PER_ROUND; i++)
+			fail_once(&b, T0, ETIMEDOUT);
+		sigprocmask(SIG_BLOCK, &alrm, NULL);
+		want = (uint64_t)SIG_PER_ROUND + (uint64_t)sig_n;
+		s = snap(&b, T0);
+		if (s.state != CB_CLOSED || s.total_calls != want ||
+		    s.failed_calls != want || s.consecutive_failures != want)
+			lost++;
+	}
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigprocmask(SIG_UNBLOCK, &alrm, NULL);	/* one may be pending */
+	sigaction(SIGALRM, &old, NULL);
+	if (lost)
+		fail_msg("%d of %d rounds of failures interrupted by a signal "
+			 "handler's did not count exactly", lost, SIG_ROUNDS);
 }
 
 /* C: a success in closed must end the run of failures. */
@@ -2030,6 +2099,7 @@ main(void)
 		cmocka_unit_test(can_execute),
 		cmocka_unit_test(half_open_needs_success_threshold_successes_to_close),
 		cmocka_unit_test(concurrent_failures_are_counted_exactly),
+		cmocka_unit_test(failures_interrupted_by_a_signal_handler_are_counted_exactly),
 		cmocka_unit_test(closed_success_resets_consecutive_failures),
 		cmocka_unit_test(opening_starts_the_timer_so_it_half_opens),
 		cmocka_unit_test(admitted_failure_keeps_its_errno_and_is_not_a_rejection),
