@@ -1,7 +1,8 @@
 # cbshim - a circuit breaker for unmodified programs.
 #
 #   make            build build/libcbshim.so and build/cbctl
-#   make check      unit tests (plain, ASan+UBSan, TSan), then the bats suite
+#   make check      unit tests (plain, ASan+UBSan, TSan), mutants, then the bats suite
+#   make mutants    only the mutants: each known wrong implementation is caught
 #   make demo       a narrated scenario on real programs
 #   make bench      benchmarks, printing ratios
 #   make deps       install the build and test dependencies (Debian)
@@ -44,7 +45,7 @@ BENCH_BINS := $(BENCH_SRCS:%.c=$(B)/%)
 
 .SECONDARY:
 .PHONY: all check demo bench install uninstall clean deps deps-check \
-	asan tsan unit helpers lint fuzz deb
+	asan tsan unit helpers lint fuzz deb mutants
 
 all: $(B)/libcbshim.so $(B)/cbctl
 
@@ -119,6 +120,10 @@ check: deps-check
 	$(MAKE) asan
 	$(MAKE) tsan
 	@tests/check.sh || { $(CHECK_FAILED); }
+
+# tests/mutants/README; builds what it needs itself, from a snapshot
+mutants: deps-check
+	tests/mutants/run.sh
 
 demo: deps-check all helpers
 	tests/demo.sh

@@ -2,8 +2,9 @@
 # check.sh - run every test and end with one line "N passed, N failed".
 #
 # Unit tests (cmocka, TAP output) run from build/, build-asan/ and
-# build-tsan/; then the bats suite runs against build/, and shim.bats and
-# reliability.bats again against build-asan/libcbshim.so.  A test program that
+# build-tsan/; then the mutants (tests/mutants/run.sh, a line each); then
+# the bats suite runs against build/, and shim.bats and reliability.bats
+# again against build-asan/libcbshim.so.  A test program that
 # crashes before reporting all of its plan counts the missing ones as failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -51,6 +52,12 @@ run_unit() {
 for d in build build-asan build-tsan; do
 	run_unit "$d"
 done
+
+# Every known wrong implementation (tests/mutants/*.mutant) must make its
+# unit-test program fail: one line per mutant.  run.sh builds what it
+# needs itself, from a snapshot of the sources.
+echo "# mutants: tests/mutants/run.sh"
+tally mutants < <(tests/mutants/run.sh 2>&1)
 
 # The fuzz targets build (they list the core's sources themselves) and
 # pass over their kept seeds: a reference that disagrees shows here too.

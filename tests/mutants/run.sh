@@ -29,8 +29,8 @@ shopt -s nullglob
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 CC=${CC:-cc}
-MCFLAGS="-std=gnu11 -O2 -pthread -D_GNU_SOURCE -Wall -Wextra -Wshadow"
-LIBS="-lcmocka -lconfig -ldl -lm"
+MCFLAGS=(-std=gnu11 -O2 -pthread -D_GNU_SOURCE -Wall -Wextra -Wshadow)
+LIBS=(-lcmocka -lconfig -ldl -lm)
 TIMEOUT=${MUTANT_TIMEOUT:-120}
 RUNS=${MUTANT_RUNS:-5}
 JOBS=${MUTANT_JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -75,7 +75,8 @@ if (@at == 0) {
 	my @l = grep { index((split /\n/, $src)[$_ - 1] // '', $first) >= 0 }
 	    1 .. ($src =~ tr/\n//) + 1;
 	print "snippet not found in $shown", (@l ?
-	    " (its first line is at line " . join(', ', @l) . ")" :
+	    " (its first line is at line" . (@l > 1 ? "s " : " ") .
+	    join(', ', @l) . ")" :
 	    " (nor its first line)"), "\n";
 	exit 1;
 }
@@ -98,13 +99,13 @@ EOF
 parse() {
 	local f=$1 d=$2 line n=0 part=head key val
 	local -A seen=()
-	local find= repl= fbody=0 rbody=0
+	local find='' repl='' fbody=0 rbody=0
 	while IFS= read -r line || [ -n "$line" ]; do
 		n=$((n + 1))
 		case $part:$line in
-		head:"@@ find") part=find; continue ;;
-		find:"@@ replace") part=replace; continue ;;
-		replace:"@@ end") part=end; continue ;;
+		head:"@@ find") part='find'; continue ;;
+		find:"@@ replace") part='replace'; continue ;;
+		replace:"@@ end") part='end'; continue ;;
 		esac
 		case $part in
 		head)
@@ -132,8 +133,9 @@ parse() {
 	for key in what file test; do
 		[ -s "$d/$key" ] || { echo "no '$key:' line"; return 1; }
 	done
-	[ "$fbody" = 1 ] && [ -n "${find//[$' \t\n']/}" ] ||
-		{ echo "the snippet to find is empty"; return 1; }
+	if [ "$fbody" = 0 ] || [ -z "${find//[$' \t\n']/}" ]; then
+		echo "the snippet to find is empty"; return 1
+	fi
 	[ "$rbody" = 1 ] || repl=$'\n'
 	# the text between the markers, without its last newline
 	printf '%s' "${find%$'\n'}" >"$d/find"
@@ -163,7 +165,7 @@ parse() {
 # obj SRCDIR SOURCE OBJDIR: compile SRCDIR/SOURCE into OBJDIR.
 obj() {
 	local o=$3/${2//\//_}.o
-	$CC $MCFLAGS -c -o "$o" "$1/$2"
+	"$CC" "${MCFLAGS[@]}" -c -o "$o" "$1/$2"
 }
 
 # build SRCDIR OBJDIR OUT PROGRAM SOURCE... [-- MUTATED]: compile the
@@ -189,7 +191,7 @@ build() {
 			list+=("$objs/${s//\//_}.o")
 		fi
 	done
-	$CC $MCFLAGS -o "$out" "${list[@]}" $LIBS
+	"$CC" "${MCFLAGS[@]}" -o "$out" "${list[@]}" "${LIBS[@]}"
 }
 
 # run PROGRAM LOG: 0 if it passes, 1 if it fails (TAP in LOG).
@@ -229,7 +231,7 @@ baseline() {
 # mutant NAME: apply, build, run; writes $tmp/m/NAME/result: "ok" or
 # "not ok", then the TAP description, then comment lines.
 mutant() {
-	local name=$1 d=$tmp/m/$1 file prog key at caught= try msg
+	local name=$1 d=$tmp/m/$1 file prog key at caught='' try msg
 	local -a t
 	file=$(cat "$d/file")
 	read -r -a t <"$d/test"
