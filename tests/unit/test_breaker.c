@@ -26,16 +26,9 @@
 
 #include <cmocka.h>
 
-#include "../../shim/breaker.h"
+#include "testutil.h"
 
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_THREAD__) || __has_feature(thread_sanitizer)
-#define ITER_DIV 4	/* TSan is 5-15x slower: keep every test short */
-#else
-#define ITER_DIV 1
-#endif
+#include "../../shim/breaker.h"
 
 #define T0 1000000ull		/* an arbitrary start of the fake clock */
 #define SEED 0x5eedu

@@ -45,15 +45,6 @@
 #include "../../shim/breaker.h"
 #include "../../shim/table.h"
 
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_THREAD__) || __has_feature(thread_sanitizer)
-#define ITER_DIV 4
-#else
-#define ITER_DIV 1
-#endif
-
 #define NPROCS 3
 #define NTHREADS 3
 #define ITERS (40000 / ITER_DIV)	/* operations per thread */

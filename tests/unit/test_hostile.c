@@ -28,6 +28,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "../../shim/breaker.h"
 #include "../../shim/table.h"
 
@@ -45,15 +47,6 @@ static char segment[64];
 static struct cb_table *table;
 static uint8_t *raw;
 static size_t raw_size;
-
-static uint64_t
-rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 static void
 dest_n(struct cb_dest *d, int n)

@@ -39,15 +39,6 @@
 #include "../../shim/breaker.h"
 #include "../../shim/table.h"
 
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_THREAD__) || __has_feature(thread_sanitizer)
-#define ITER_DIV 4	/* TSan: 5-15x slower, and 2 cores for 12 threads */
-#else
-#define ITER_DIV 1
-#endif
-
 #define NPROCS 3
 #define NTHREADS 4
 #define ITERS (100000 / ITER_DIV)	/* operations per thread */
@@ -88,7 +79,6 @@ static const int fail_errnos[] = { ECONNREFUSED, ETIMEDOUT, ECONNRESET };
 
 static char segment[64];
 
-static uint64_t rnd(uint64_t *s);
 static void stress_policy(struct cb_policy *p);
 static void dest_n(struct cb_dest *d, int n);
 static void note_tr(struct tally *ty, const struct cb_transition *tr);
@@ -96,7 +86,6 @@ static void resolve(struct worker *w, struct cb_ticket *t, uint64_t now);
 static void *work(void *arg);
 static void run_process(struct shared *sh, int proc, int nthreads,
 			uint64_t iters, int keys);
-static void *shared_alloc(size_t size);
 static struct cb_table *open_segment(int create);
 static struct cb_breaker *main_breaker(struct cb_table *t);
 static void sum_tallies(struct shared *sh, struct tally *sum);
@@ -109,15 +98,6 @@ static void take_sample(struct cb_breaker *b, uint64_t now, struct sample *s);
 static void not_backwards(const struct sample *a, const struct sample *b);
 
 /* ---- helpers -------------------------------------------------------- */
-
-static uint64_t
-rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 /* Small numbers, so that every state and transition happens often. */
 static void
@@ -273,19 +253,6 @@ run_process(struct shared *sh, int proc, int nthreads, uint64_t iters,
 	for (i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);
 	_exit(0);
-}
-
-
-
-static void *
-shared_alloc(size_t size)
-{
-	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	assert_true(m != MAP_FAILED);
-	memset(m, 0, size);
-	return m;
 }
 
 /* The test's segment (NULL on failure: children must not assert). */

@@ -33,19 +33,11 @@
 
 #include <cmocka.h>
 
+#define ITER_DIV_TSAN 2	/* fewer iterations under TSan (testutil.h) */
 #include "testutil.h"
 
 #include "../../shim/breaker.h"
 #include "../../shim/table.h"
-
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_THREAD__) || __has_feature(thread_sanitizer)
-#define ITER_DIV 2
-#else
-#define ITER_DIV 1
-#endif
 
 /* struct shm_header of layout version 1 (table.c), for damaging it. */
 #define H_VERSION 8
@@ -77,7 +69,6 @@ static void *raw_map(const char *name, size_t *size);
 static void raw_truncate(const char *name, off_t size);
 static void raw_chmod(const char *name, mode_t mode);
 static void shuffle(int *v, int n, unsigned seed);
-static void *shared_alloc(size_t size);
 static void barrier(_Atomic int *count, int n);
 static void *insert_thread(void *arg);
 static int teardown(void **state);
@@ -228,18 +219,6 @@ shuffle(int *v, int n, unsigned seed)
 		v[i] = v[j];
 		v[j] = x;
 	}
-}
-
-/* Memory shared with the children forked after it. */
-static void *
-shared_alloc(size_t size)
-{
-	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	assert_true(m != MAP_FAILED);
-	memset(m, 0, size);
-	return m;
 }
 
 /* Everybody arrives, then everybody goes at once. */
