@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # bench/run.sh - what `make bench` runs once everything is built: every
-# benchmark of issue 8, with and without the shim interleaved (A B A B ...,
-# never two blocks), then one table of medians with min-max over the
-# repetitions, printed and written to $B/bench/results.md.
+# benchmark (closed path, fail fast, scale, contention, HAProxy, memory,
+# instructions, process start: the sections of bench/report.py), with and
+# without the shim interleaved (A B A B ..., never two blocks), then one
+# table of medians with min-max over the repetitions, printed and written
+# to $B/bench/results.md.
 #
 #   bench/run.sh            the full run (about 2 minutes on 2 cores)
 #   QUICK=1 bench/run.sh    fewer repetitions, for trying the script out

@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
-# hostile.bats - hostile neighbours and foreign clocks (issue 12) and the
-# temporary files of killed creators (issue 18 point 7): the one warning
-# never harms the program (no SIGPIPE, never into a file or socket that
-# replaced stderr), timestamps from another clock count as now, nobody can
-# stop segments from being made or plant one root's programs trust, and
-# cbctl takes every address, scoped IPv6, one name rule, the right hint,
-# and notices when its output is gone.
+# hostile.bats - hostile neighbours (other users and programs sharing
+# /dev/shm and stderr) and foreign clocks, and the temporary files of
+# segment creators killed halfway: the one warning never harms the program
+# (no SIGPIPE, never into a file or socket that replaced stderr), timestamps
+# from another clock count as now, nobody can stop segments from being made
+# or plant one root's programs trust, and cbctl takes every address, scoped
+# IPv6, one name rule, the right hint, and notices when its output is gone.
 
 load common
 bats_require_minimum_version 1.5.0

@@ -1,10 +1,10 @@
 #!/usr/bin/env bats
-# names.bats - breakers and rules by the host names programs resolve
-# (SPEC 2d): python3's socket module (getaddrinfo), curl (its threaded
-# resolver), a C client using gethostbyname_r / gethostbyname2_r; name
-# rules and "*." rules; an address reached without a name; names in list,
-# show --json and metrics.  Every program that resolves runs in a private
-# mount namespace whose /etc/hosts names loopback addresses only.
+# names.bats - breakers and rules by the host names programs resolve through
+# the C library: python3's socket module (getaddrinfo), curl (its threaded
+# resolver), a C client using gethostbyname_r / gethostbyname2_r; name rules
+# and "*." rules; an address reached without a name; names in list, show
+# --json and metrics.  Every program that resolves runs in a private mount
+# namespace whose /etc/hosts names loopback addresses only.
 
 load common
 

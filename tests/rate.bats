@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# rate.bats - the failure-rate rule (SPEC 1a) with a real client (Python)
-# against a loopback listener that comes and goes: half of the connects are
-# refused, never two in a row, so the consecutive rule alone never opens.
+# rate.bats - the failure-rate rule (failure_rate_threshold over window,
+# once minimum_calls outcomes are in) with a real client (Python) against a
+# loopback listener that comes and goes: half of the connects are refused,
+# never two in a row, so the consecutive rule alone never opens.
 
 load common
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# response.bats - response outcomes (SPEC 2b): with response_timeout a
+# response.bats - response outcomes: with response_timeout a
 # connection is judged by its first response byte; slow_call_duration
 # turns late successes into failures.  Real clients (python3, curl,
 # redis-cli) against loopback servers (tests/helpers/tcpserver.py) that

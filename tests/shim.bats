@@ -117,7 +117,7 @@ for i in range(3):
     except OSError as e:
         out.append(errno.errorcode[e.errno])
     # a rejected non-blocking connect reports its refusal as the kernel
-    # does (SPEC 2c): SO_ERROR, once
+    # does for a refused one: SO_ERROR, once
     e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     out[-1] += "/" + (errno.errorcode[e] if e else "0")
 print(" ".join(out))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# slow.bats - slow and silent failures (SPEC 2a, 2c): bounded connects to a
-# black hole, attempts abandoned by siglongjmp or pthread_cancel, and
-# rejections of non-blocking connects that look like the kernel's refusal.
+# slow.bats - slow and silent failures: connects to a black hole bounded
+# by connect_timeout, attempts abandoned by siglongjmp or pthread_cancel,
+# and rejections of non-blocking connects that look like the kernel's
+# refusal.
 #
 # The black hole is a listener on loopback whose accept queue is full
 # (tcpserver.py full): the kernel drops further SYNs, so a connect there

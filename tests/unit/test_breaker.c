@@ -2,13 +2,14 @@
  * test_breaker.c - unit tests of one breaker's state machine (shim/breaker.c).
  *
  * The breaker is pure, so every test drives it with a fake clock: "now" is a
- * number the test chooses and nothing sleeps.  The first group ports the
- * reference design's tests under their original names; the rest pin down
- * what SPEC section 1 adds (generations, lost probes, holds, backoff and
- * jitter, observe mode, the effective state, the failure-rate window) and
- * catch eight known wrong implementations kept as patches in tests/mutants/
- * (run.sh applies each one to a copy of the tree and checks that this
- * program fails on it).
+ * number the test chooses and nothing sleeps.  The first group pins down
+ * the classic three-state breaker (closed, open, half-open; thresholds of
+ * consecutive failures and of successful probes; the open timeout); the
+ * rest what cbshim adds to it (generations, lost probes, holds, backoff
+ * and jitter, observe mode, the effective state, the failure-rate window)
+ * and catch the known wrong implementations described in tests/mutants/
+ * (run.sh there builds this program on each one and checks that it
+ * fails).
  * Threads appear only where concurrency is the point; they never call
  * cmocka's assertions (not thread-safe): they count, the main thread checks.
  */
@@ -124,7 +125,7 @@ snap(struct cb_breaker *b, uint64_t now)
 	return s;
 }
 
-/* ---- the reference design's tests --------------------------------- */
+/* ---- the classic three-state breaker -------------------------------- */
 
 static void
 closed_state_success(void **state)
@@ -581,7 +582,7 @@ can_execute(void **state)
 	assert_int_equal(cb_breaker_can_execute(&b, h + 1), 1);
 }
 
-/* ---- wrong implementations (tests/mutants/A..E) ------------------- */
+/* ---- wrong implementations (tests/mutants/A.mutant to E.mutant) ---- */
 
 /* A: half-open closes on the first success.  (Also half_open_success.) */
 static void
@@ -1447,7 +1448,7 @@ every_call_overwrites_the_transition_it_reports(void **state)
 /* ---- policy and names ----------------------------------------------- */
 
 static void
-policy_defaults_are_the_reference_ones(void **state)
+policy_defaults_are_the_documented_ones(void **state)
 {
 	struct cb_policy p, q;
 	struct cb_breaker b;
@@ -1548,7 +1549,7 @@ state_and_why_names_are_spelled_for_people(void **state)
 	assert_string_equal(cb_why_name(CB_WHY_FAILURE_RATE), "failure rate");
 }
 
-/* ---- failure-rate window (SPEC 1a) -------------------------------- */
+/* ---- failure-rate window (failure_rate_threshold, minimum_calls) --- */
 
 /* A policy with the rate rule on and the consecutive rule out of reach. */
 static void
@@ -1978,9 +1979,9 @@ concurrent_outcomes_fill_the_window_exactly_and_open_once(void **state)
 	assert_int_equal(snap(&b, T0).state_transitions, 1);
 }
 
-/* ---- issue 18: generations and lost probes -------------------------- */
+/* ---- generations past 2^24 and the age of lost probes --------------- */
 
-/* Finding 4: the 24 bits of generation in ctl wrap after 2^24 transitions;
+/* The 24 bits of generation in ctl wrap after 2^24 transitions;
  * a ticket from before must still be known stale (full generations). */
 static void
 ticket_from_2_pow_24_generations_ago_is_stale(void **state)
@@ -2011,7 +2012,7 @@ ticket_from_2_pow_24_generations_ago_is_stale(void **state)
 	assert_int_equal(s.state_transitions, 1ull << 24);
 }
 
-/* Finding 5: a probe place is freed only when that probe is open_timeout
+/* A probe place is freed only when that probe is open_timeout
  * old, not when the half-open generation is: a probe admitted at 1999 ms
  * keeps the only place at 2000 ms, and its success at 2001 ms counts. */
 static void
@@ -2117,7 +2118,7 @@ main(void)
 		cmocka_unit_test(lost_probe_from_a_future_clock_frees_its_place),
 		cmocka_unit_test(release_counts_nothing_and_frees_only_a_probe_place),
 		cmocka_unit_test(every_call_overwrites_the_transition_it_reports),
-		cmocka_unit_test(policy_defaults_are_the_reference_ones),
+		cmocka_unit_test(policy_defaults_are_the_documented_ones),
 		cmocka_unit_test(policy_out_of_range_is_invalid),
 		cmocka_unit_test(hostile_reject_errno_falls_back_to_econnrefused),
 		cmocka_unit_test(state_and_why_names_are_spelled_for_people),

@@ -1,6 +1,7 @@
 /*
- * test_churn.c - reclaim under churn (issue 14): destinations far beyond
- * the table's places, processes x threads, trips and resets racing.
+ * test_churn.c - reclaim under churn (idle breakers' places go to new
+ * destinations): destinations far beyond the table's places, processes x
+ * threads, trips and resets racing.
  *
  * A segment of CAP places; HELD destinations are tripped with --hold
  * before the run, TOGGLED ones are tripped and reset by the threads at

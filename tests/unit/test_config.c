@@ -880,8 +880,9 @@ wrong_type_is_an_error(void **state)
 		     "be a string, got an integer");
 }
 
+/* The error cb.conf(5) shows under EXAMPLES (cbctl check-config). */
 static void
-brief_example_error_is_reported_verbatim(void **state)
+man_page_example_error_is_reported_verbatim(void **state)
 {
 	(void)state;
 	expect_error("# cb.conf\n\nshm = { max_breakers = 4096; };\n\n"
@@ -1490,7 +1491,7 @@ main(void)
 		cmocka_unit_test(unknown_key_in_a_rule_is_an_error),
 		cmocka_unit_test(unknown_key_in_shm_and_log_is_an_error),
 		cmocka_unit_test(wrong_type_is_an_error),
-		cmocka_unit_test(brief_example_error_is_reported_verbatim),
+		cmocka_unit_test(man_page_example_error_is_reported_verbatim),
 		cmocka_unit_test(thresholds_out_of_range_are_errors),
 		cmocka_unit_test(integers_libconfig_would_wrap_are_errors),
 		cmocka_unit_test(backoff_out_of_range_is_an_error),

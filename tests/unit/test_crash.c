@@ -1,6 +1,6 @@
 /*
  * test_crash.c - the shared protocols when a process dies or stalls at a
- * chosen instruction (issue 18).
+ * chosen instruction: nothing stays wedged, nothing is counted twice.
  *
  * Built against the core compiled with -DCB_CRASH_POINTS (Makefile,
  * build/crash/): a forked child arms a named point (shim/crashpoint.h),
@@ -132,7 +132,7 @@ assert_policy_is(struct cb_breaker *b, const struct cb_policy *p)
 			 q.backoff_milli);
 }
 
-/* Finding 1: a creator killed halfway through its policy; the next
+/* A creator killed halfway through its policy; the next
  * creator (another config) makes the breaker whole with its own. */
 static void
 policy_is_one_creators_when_the_creator_dies_halfway(void **state)
@@ -153,7 +153,7 @@ policy_is_one_creators_when_the_creator_dies_halfway(void **state)
 	teardown(NULL);
 }
 
-/* Finding 1, stalled instead: nobody uses the breaker before the creator's
+/* The same, stalled instead: nobody uses the breaker before the creator's
  * policy is whole, and then it is that creator's, all of it. */
 static void
 policy_is_one_creators_when_the_creator_stalls_halfway(void **state)
@@ -179,7 +179,7 @@ policy_is_one_creators_when_the_creator_stalls_halfway(void **state)
 	teardown(NULL);
 }
 
-/* Finding 2: a creator stalled between its reservation and its count;
+/* A creator stalled between its reservation and its count;
  * others fill the table meanwhile: never more than max_breakers. */
 static void
 reservation_of_a_live_creator_is_never_erased(void **state)
@@ -207,7 +207,7 @@ reservation_of_a_live_creator_is_never_erased(void **state)
 	teardown(NULL);
 }
 
-/* Finding 3: creators killed at every step of an insert take no capacity
+/* Creators killed at every step of an insert take no capacity
  * for good: the next new destinations fit, up to max_breakers. */
 static void
 creators_killed_midway_leave_their_places_to_others(void **state)
@@ -238,7 +238,7 @@ creators_killed_midway_leave_their_places_to_others(void **state)
 	teardown(NULL);
 }
 
-/* Finding 3, the same key: the next insert of it finishes the slot. */
+/* Killed creators, the same key: the next insert of it finishes the slot. */
 static void
 a_killed_creators_key_is_finished_by_the_next_insert_of_it(void **state)
 {
@@ -259,7 +259,7 @@ a_killed_creators_key_is_finished_by_the_next_insert_of_it(void **state)
 	teardown(NULL);
 }
 
-/* Finding 6: a writer stalls after it owns a ring entry; the ring laps
+/* A writer stalls after it owns a ring entry; the ring laps
  * over it; the stalled writer's late stores land on the later entry.
  * A reader never shows a mixture, nor the stalled writer's event as the
  * later one. */
@@ -402,7 +402,7 @@ shared_breaker(const struct cb_policy *p)
 	return b;
 }
 
-/* Finding 8: killed right after its transition's CAS, a process leaves
+/* Killed right after its transition's CAS, a process leaves
  * the transition counted all the same (the event alone is lost). */
 static void
 transition_counts_when_its_maker_dies_right_after_it(void **state)
@@ -448,7 +448,7 @@ transition_counts_when_its_maker_dies_right_after_it(void **state)
 	munmap(b, sizeof(*b));
 }
 
-/* Issue 14: a reclaimer killed at any point of a reclaim (here through
+/* A reclaimer killed at any point of a reclaim (here through
  * cbctl forget's path) leaves nothing wedged: the destination is either
  * still a working breaker or gone, the place comes back to whoever needs
  * it, and no key ever has two breakers. */

@@ -1,6 +1,7 @@
 /*
- * test_names.c - host names (SPEC 2d): what counts as a name and how rules
- * match it, the per-process address -> name map (recent addresses kept,
+ * test_names.c - host names (the names a program resolved, kept with their
+ * addresses' breakers): what counts as a name and how rules match it, the
+ * per-process address -> name map (recent addresses kept,
  * IPv4-mapped addresses as IPv4, later names replace earlier ones, never a
  * torn or foreign name while threads record and look up at once), and the
  * name stored with a breaker in the segment (first name wins, exactly one

@@ -1315,7 +1315,7 @@ events_ring_wraps_keeping_the_latest(void **state)
 	free(ev);
 }
 
-/* ---- reclaim (issue 14) ---------------------------------------------- */
+/* ---- reclaim: idle breakers' places given to new destinations ------ */
 
 static uint64_t fake_ms = 1000000;
 
