@@ -287,16 +287,17 @@ attach_ro(const char *shm)
 	return t;
 }
 
-static struct cb_breaker *
+/* The decision line of sin's breaker. */
+static const void *
 breaker_of(struct cb_table *t, const struct sockaddr_in *sin)
 {
 	struct cb_dest d;
-	struct cb_breaker *b;
+	struct cb_breaker b;
 
 	if (cb_dest_from_sockaddr(&d, (const struct sockaddr *)sin,
 	    sizeof(*sin)) < 0 || cb_table_find(t, &d, &b, NULL) < 0)
 		die("no breaker for a destination (was the segment filled?)");
-	return b;
+	return b.hot;
 }
 
 static void

@@ -82,14 +82,14 @@ cmd_fill(const char *shm, uint32_t k, const char *host, unsigned port,
 	int trip = strcmp(how, "closed") != 0, hold = !strcmp(how, "open");
 	struct cb_policy p;
 	struct cb_dest d;
-	struct cb_breaker *b;
+	struct cb_breaker bh, *b = &bh;
 	struct cb_transition tr;
 	uint32_t i, slot;
 
 	cb_policy_default(&p);
 	for (i = 0; i < k; i++) {
 		dest_i(&d, host, port, i);
-		if (cb_table_insert(t, &d, &p, &b, &slot) < 0)
+		if (cb_table_insert(t, &d, &p, b, &slot) < 0)
 			die("insert %u failed (table full?)", i);
 		if (trip) {
 			cb_breaker_trip(b, cb_now_ms(), hold, hold ? 0 : 600000,
@@ -111,7 +111,7 @@ cmd_lookup(const char *shm, uint32_t k, const char *host, unsigned port,
 	struct cb_dest *ds = calloc(k, sizeof(*ds));
 	uint64_t *v = calloc(n, sizeof(*v)), seed = 2463534242ull;
 	uint64_t over = timer_overhead_ns(), t0, t1, now = cb_now_ms();
-	struct cb_breaker *b;
+	struct cb_breaker bh, *b = &bh;
 	unsigned long i, found = 0;
 	uint32_t j;
 
@@ -124,7 +124,7 @@ cmd_lookup(const char *shm, uint32_t k, const char *host, unsigned port,
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 		t0 = now_ns();
-		if (cb_table_find(t, &d, &b, NULL) == 0) {
+		if (cb_table_find(t, &d, b, NULL) == 0) {
 			cb_breaker_can_execute(b, now);
 			found++;
 		}
@@ -151,11 +151,11 @@ decide(struct cb_table *t, const struct cb_dest *d, uint64_t now);
 __attribute__((noinline)) int
 decide(struct cb_table *t, const struct cb_dest *d, uint64_t now)
 {
-	struct cb_breaker *b;
+	struct cb_breaker bh, *b = &bh;
 	struct cb_ticket tk;
 	struct cb_transition tr;
 
-	if (cb_table_find(t, d, &b, NULL) < 0)
+	if (cb_table_find(t, d, b, NULL) < 0)
 		return -ENOENT;
 	return cb_breaker_admit(b, now, &tk, &tr);
 }
@@ -194,7 +194,7 @@ struct shared {
 };
 
 struct worker {
-	struct cb_breaker *b;
+	struct cb_breaker b;
 	struct shared *sh;
 	unsigned long iters;
 };
@@ -212,8 +212,8 @@ work(void *arg)
 	while (!atomic_load_explicit(&w->sh->go, memory_order_acquire))
 		sched_yield();
 	for (i = 0; i < w->iters; i++) {
-		if (cb_breaker_admit(w->b, now, &tk, &tr) == 0)
-			cb_breaker_record(w->b, &tk, 1, 0, now, &tr);
+		if (cb_breaker_admit(&w->b, now, &tk, &tr) == 0)
+			cb_breaker_record(&w->b, &tk, 1, 0, now, &tr);
 		if ((i & 4095) == 0)
 			now = cb_now_ms();
 	}
@@ -287,7 +287,7 @@ cmd_contend(const char *shm, int one, unsigned nt, unsigned long iters,
 	}
 	ns = run_workers(ws, nt, procs);
 	for (i = 0; i < nb; i++) {
-		cb_breaker_snapshot(ws[i].b, cb_now_ms(), &s);
+		cb_breaker_snapshot(&ws[i].b, cb_now_ms(), &s);
 		calls += s.total_calls;
 		succ += s.successful_calls;
 	}

@@ -79,7 +79,7 @@ trip_one(struct cbctl *c, struct cb_table *t, const struct cb_dest *d,
 	 const char *host, int hold, uint32_t for_ms)
 {
 	struct cb_transition tr;
-	struct cb_breaker *b;
+	struct cb_breaker bh, *b = &bh;
 	struct cb_policy p;
 	struct cbctl_row r;
 	char left[48], dur[32];
@@ -95,7 +95,7 @@ trip_one(struct cbctl *c, struct cb_table *t, const struct cb_dest *d,
 	/* a trip never lands on the breaker of a destination that took
 	 * this one's place meanwhile (reclaim): then insert again */
 	do {
-		rc = cb_table_insert(t, d, &p, &b, &slot);
+		rc = cb_table_insert(t, d, &p, b, &slot);
 		now = cb_now_ms();
 	} while (rc == 0 && (cb_table_life(t, slot, d, &life) < 0 ||
 		 cb_breaker_trip_life(b, life, now, hold, for_ms, &tr) < 0) &&
@@ -194,14 +194,14 @@ reset_all(struct cb_table *t)
 {
 	uint32_t i, slots = cb_table_slots(t), n = 0, total = 0;
 	struct cb_transition tr;
-	struct cb_breaker *b;
+	struct cb_breaker bh, *b = &bh;
 	struct cbctl_row r;
 	struct cb_dest d;
 	uint64_t now;
 	uint32_t life;
 
 	for (i = 0; i < slots; i++) {
-		if (cb_table_slot(t, i, &b, &d) < 0 ||
+		if (cb_table_slot(t, i, b, &d) < 0 ||
 		    cb_table_life(t, i, &d, &life) < 0)
 			continue;
 		total++;
@@ -224,14 +224,14 @@ static int
 reset_dests(struct cb_table *t, const struct cb_dest *d, int nd)
 {
 	struct cb_transition tr;
-	struct cb_breaker *b;
+	struct cb_breaker bh, *b = &bh;
 	char name[64];
 	uint32_t slot, life;
 	uint64_t now;
 	int i, found = 0;
 
 	for (i = 0; i < nd; i++) {
-		if (cb_table_find(t, &d[i], &b, &slot) < 0 ||
+		if (cb_table_find(t, &d[i], b, &slot) < 0 ||
 		    cb_table_life(t, slot, &d[i], &life) < 0)
 			continue;
 		now = cb_now_ms();
@@ -346,7 +346,7 @@ int
 cmd_reload(struct cbctl *c, int argc, char **argv)
 {
 	uint32_t i, slots, n = 0, bad = 0;
-	struct cb_breaker *b;
+	struct cb_breaker bh, *b = &bh;
 	struct cb_table *t;
 	struct cb_policy p;
 	struct cb_dest d;
@@ -359,7 +359,7 @@ cmd_reload(struct cbctl *c, int argc, char **argv)
 		return CBCTL_FAIL;
 	slots = cb_table_slots(t);
 	for (i = 0; i < slots; i++) {
-		if (cb_table_slot(t, i, &b, &d) < 0)
+		if (cb_table_slot(t, i, b, &d) < 0)
 			continue;
 		/* a name rule fits by the name stored with the breaker */
 		cb_config_policy_named(c->cfg, &d, cb_table_get_name(t, i,

@@ -39,7 +39,6 @@ struct rate_view {
 	int utf8;
 };
 
-static void copy_breaker(struct cb_breaker *dst, struct cb_breaker *src);
 static int row_cmp(const void *a, const void *b);
 static void row_cells(const struct cbctl_row *r, char cells[][CELL]);
 static void rate_cells(const struct cbctl_rate *h, const struct rate_view *rv,
@@ -65,67 +64,19 @@ static const char *failure_name(uint32_t cause, char *buf, size_t len);
 static int watch_frame(struct cbctl *c, int tty, uint64_t interval_ms,
 		       int first, struct cbctl_rates *rt, int utf8);
 
-/* If struct cb_breaker grows a field, copy_breaker must copy it too. */
-_Static_assert(sizeof(struct cb_breaker) == 31 * 8,
-	       "struct cb_breaker changed: update copy_breaker()");
-
 /* ---- reading -------------------------------------------------------- */
-
-#define CP(f) atomic_store_explicit(&dst->f, \
-	atomic_load_explicit(&src->f, memory_order_relaxed), \
-	memory_order_relaxed)
-
-static void
-copy_breaker(struct cb_breaker *dst, struct cb_breaker *src)
-{
-	int i;
-
-	memset(dst, 0, sizeof(*dst));
-	/* acquire on ctl: the since word and counters read after it are at
-	 * least as new as the state, as cb_breaker_snapshot itself reads */
-	atomic_store_explicit(&dst->ctl, atomic_load_explicit(&src->ctl,
-	    memory_order_acquire), memory_order_relaxed);
-	CP(since);
-	CP(pol_a);
-	CP(pol_b);
-	CP(rejected);
-	CP(admitted);
-	CP(genx);
-	CP(successful);
-	CP(failed);
-	CP(transitions);
-	CP(stale);
-	CP(pol_c);
-	CP(probe_ms);
-	CP(last_errno);
-	CP(pol_r);
-	for (i = 0; i < (int)CB_WINDOW_BUCKETS; i++)
-		CP(win[i]);
-	CP(win_last);
-	CP(win_fail);
-	CP(conn_timeout);
-	CP(born);
-	CP(resp_timeout);
-	CP(slow_ms);
-	CP(slow);
-	CP(last_failure);
-	for (i = 0; i < CB_ERRNO_MAX / 64; i++)
-		CP(fail_mask[i]);
-}
 
 void
 cbctl_read_breaker(struct cbctl_row *r, struct cb_breaker *b,
 		   const struct cb_dest *d, uint32_t slot, uint64_t now)
 {
-	struct cb_breaker copy;
-
+	/* snapshot and get_policy only read (a read-only mapping) */
 	memset(r, 0, sizeof(*r));
-	copy_breaker(&copy, b);
 	r->dest = *d;
 	r->slot = slot;
 	cb_dest_format(d, r->name, sizeof(r->name));
-	cb_breaker_snapshot(&copy, now, &r->s);
-	cb_breaker_get_policy(&copy, &r->p);
+	cb_breaker_snapshot(b, now, &r->s);
+	cb_breaker_get_policy(b, &r->p);
 }
 
 void
@@ -154,12 +105,12 @@ cbctl_read_all(struct cb_table *t, struct cbctl_row **rows, size_t *n)
 	uint32_t i, slots = cb_table_slots(t);
 	uint64_t now = cb_now_ms();
 	struct cbctl_row *v = NULL, *nv;
-	struct cb_breaker *b;
+	struct cb_breaker bh, *b = &bh;
 	struct cb_dest d;
 	size_t cap = 0, k = 0;
 
 	for (i = 0; i < slots; i++) {
-		if (cb_table_slot(t, i, &b, &d) < 0)
+		if (cb_table_slot(t, i, b, &d) < 0)
 			continue;
 		if (k == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -744,7 +695,7 @@ cmd_show(struct cbctl *c, int argc, char **argv)
 	};
 	struct cb_dest *d;
 	struct cbctl_row *r;
-	struct cb_breaker *b;
+	struct cb_breaker bh, *b = &bh;
 	struct cb_table *t;
 	char err[256];
 	uint32_t slot;
@@ -776,7 +727,7 @@ cmd_show(struct cbctl *c, int argc, char **argv)
 		return CBCTL_FAIL;
 	}
 	for (i = 0; i < nd; i++) {
-		if (cb_table_find(t, &d[i], &b, &slot) < 0)
+		if (cb_table_find(t, &d[i], b, &slot) < 0)
 			continue;
 		cbctl_read_breaker(&r[nr], b, &d[i], slot, cb_now_ms());
 		cbctl_read_name(&r[nr++], t);

@@ -1,16 +1,13 @@
 /*
  * breaker.c - one circuit breaker's state machine (see breaker.h).
  *
- * The control word, 64 bits, changed only by compare-and-swap:
- *
- *   bits 0-1   state (closed, open, half-open; 3: gone, see below)
- *   bit  2     hold (open until reset)
- *   bits 3-26  generation (24 bits; every transition adds one)
- *   closed:    bits 27-42 consecutive failures, 43-63 bits 24-44 of the
- *              full generation (so a closed decision's ticket needs no
- *              other word)
- *   open:      bits 27-34 reopenings k, bit 35 custom, bits 36-63 custom ms
- *   half-open: bits 27-38 successes, 39-50 probes in flight, 51-58 k
+ * The control word (ctl, 64 bits, changed only by compare-and-swap) packs
+ * the state, the hold bit, a 24-bit generation and the state's counters;
+ * words.h gives its layout and that of the policy words.  A decision on
+ * a closed or open breaker reads the decision line only (struct cb_hot):
+ * ctl, since, pol_a, pol_b, and writes rejected; genx and the other cold
+ * words are read for tickets of open and half-open breakers, outcomes and
+ * transitions.
  *
  * The failure-rate window (policy word pol_r, buckets win[6]): time is cut
  * into buckets of window / 6 ms; bucket number E = now / width lives in
@@ -81,31 +78,35 @@
  */
 #include "breaker.h"
 #include "crashpoint.h"
+#include "words.h"
 
 #include <errno.h>
 #include <string.h>
 
-#define ST_MASK 0x3ull
-#define ST_GONE 3ull		/* retired for reclaim: nobody admits */
-#define HOLD_BIT (1ull << 2)
-#define GEN_SHIFT 3
-#define GEN_MASK 0xffffffull
-#define PAY_SHIFT 27
+#define ST_MASK CB_MASK(CTL_STATE)
+#define ST_GONE ((uint64_t)CTL_GONE)	/* retired for reclaim: nobody admits */
+#define HOLD_BIT CB_MASK(CTL_HOLD)
+#define GEN_MASK CB_GET(~0ull, CTL_GEN)
 #define TICKET_MASK ((1ull << CB_TICKET_GEN_BITS) - 1)
-#define ACC_COUNT(a) ((a) >> 26)
-#define ACC_STATE(a) (((a) >> 24) & ST_MASK)
+/* the transitions account: generation (24) | state (2) | count (38) */
+#define ACC_GEN 0, 24
+#define ACC_STATE 24, 2
+#define ACC_COUNT 26, 38
 
-#define C_CONSEC(c) (((c) >> 27) & 0xffffull)
-#define C_HI(c) ((c) >> 43)
-#define O_K(c) (((c) >> 27) & 0xffull)
-#define O_CUSTOM(c) (((c) >> 35) & 1ull)
-#define O_CUSTOM_MS(c) ((c) >> 36)
-#define H_SUCC(c) (((c) >> 27) & 0xfffull)
-#define H_INFL(c) (((c) >> 39) & 0xfffull)
-#define H_K(c) (((c) >> 51) & 0xffull)
+#define C_CONSEC(c) CB_GET(c, CTL_C_CONSEC)
+#define C_HI(c) CB_GET(c, CTL_C_HI)
+#define O_K(c) CB_GET(c, CTL_O_K)
+#define O_CUSTOM(c) CB_GET(c, CTL_O_CUSTOM)
+#define O_CUSTOM_MS(c) CB_GET(c, CTL_O_MS)
+#define H_SUCC(c) CB_GET(c, CTL_H_SUCC)
+#define H_INFL(c) CB_GET(c, CTL_H_INFL)
+#define H_K(c) CB_GET(c, CTL_H_K)
 
-#define POL_READY (1ull << 63)
-#define SINCE_TAG(g) ((uint64_t)(g) & 0xffffull)
+#define POL_READY_BIT CB_MASK(POL_READY)
+#define SINCE_OF(g) CB_PUT(g, SINCE_TAG)	/* the tag of generation g */
+_Static_assert(CB_END(ACC_COUNT) == 64 && CB_END(ACC_GEN) == 24 &&
+	       CB_MASK(ACC_GEN) == CB_GET(~0ull, CTL_GEN),
+	       "the account keeps a whole ctl generation");
 
 /* pol_r: the failure-rate rule.  Bit 63 is always set so the word is
  * never zero, like every policy word (a zero word is "never written"). */
@@ -176,8 +177,8 @@ static void window_sum(struct cb_breaker *b, uint32_t gen, uint64_t e,
 static int record_half(struct cb_breaker *b, uint64_t *c, int success,
 		       uint64_t now, const struct cb_policy *p,
 		       struct cb_transition *tr);
-static int reject(struct cb_breaker *b, const struct cb_policy *p,
-		  struct cb_ticket *t);
+static int reject(struct cb_breaker *b, uint64_t c,
+		  const struct cb_policy *p, struct cb_ticket *t);
 static void transitioned(struct cb_breaker *b, uint64_t from, uint64_t to,
 			 uint64_t now, int why, struct cb_transition *tr);
 static uint32_t mix32(uint32_t x);
@@ -252,41 +253,42 @@ cb_policy_is_failure(const struct cb_policy *p, int e)
 static uint64_t
 mk_closed(uint64_t full, uint64_t consec)
 {
-	return CB_CLOSED | ((full & GEN_MASK) << GEN_SHIFT) |
-	       (consec << PAY_SHIFT) | (((full >> 24) & 0x1fffffull) << 43);
+	return CB_PUT(CB_CLOSED, CTL_STATE) | CB_PUT(full, CTL_GEN) |
+	       CB_PUT(consec, CTL_C_CONSEC) | CB_PUT(full >> 24, CTL_C_HI);
 }
 
 /* Closed value c with another run of failures, same generation. */
 static uint64_t
 closed_same(uint64_t c, uint64_t consec)
 {
-	return (c & ~(0xffffull << PAY_SHIFT)) | (consec << PAY_SHIFT);
+	return (c & ~CB_MASK(CTL_C_CONSEC)) | CB_PUT(consec, CTL_C_CONSEC);
 }
 
 static uint64_t
 mk_open(uint32_t gen, int hold, unsigned k, uint32_t for_ms)
 {
-	uint64_t c = CB_OPEN | ((uint64_t)(gen & GEN_MASK) << GEN_SHIFT) |
-		     ((uint64_t)(k > 255 ? 255 : k) << PAY_SHIFT);
+	uint64_t c = CB_PUT(CB_OPEN, CTL_STATE) | CB_PUT(gen, CTL_GEN) |
+		     CB_PUT(k > 255 ? 255 : k, CTL_O_K);
 
 	if (hold)
 		c |= HOLD_BIT;
 	if (for_ms)
-		c |= (1ull << 35) | ((uint64_t)for_ms << 36);
+		c |= CB_PUT(1, CTL_O_CUSTOM) | CB_PUT(for_ms, CTL_O_MS);
 	return c;
 }
 
 static uint64_t
 mk_half(uint32_t gen, uint64_t succ, uint64_t infl, unsigned k)
 {
-	return CB_HALF_OPEN | ((uint64_t)(gen & GEN_MASK) << GEN_SHIFT) |
-	       (succ << 27) | (infl << 39) | ((uint64_t)k << 51);
+	return CB_PUT(CB_HALF_OPEN, CTL_STATE) | CB_PUT(gen, CTL_GEN) |
+	       CB_PUT(succ, CTL_H_SUCC) | CB_PUT(infl, CTL_H_INFL) |
+	       CB_PUT(k, CTL_H_K);
 }
 
 static uint32_t
 gen_of(uint64_t c)
 {
-	return (uint32_t)((c >> GEN_SHIFT) & GEN_MASK);
+	return (uint32_t)CB_GET(c, CTL_GEN);
 }
 
 /* CAS ctl; acq_rel so the winner's view is ordered with other winners'. */
@@ -294,7 +296,7 @@ static int
 cas(struct cb_breaker *b, uint64_t *old, uint64_t nw)
 {
 	return atomic_compare_exchange_weak_explicit(
-	    &b->ctl, old, nw, memory_order_acq_rel, memory_order_acquire);
+	    &b->hot->ctl, old, nw, memory_order_acq_rel, memory_order_acquire);
 }
 
 /* ---- generations ---------------------------------------------------- */
@@ -307,14 +309,14 @@ full_gen(struct cb_breaker *b, uint64_t c, int help)
 {
 	/* relaxed: genx is only ever compared with ctl values loaded with
 	 * acquire after the CAS that settled it */
-	uint64_t f = atomic_load_explicit(&b->genx, memory_order_relaxed), g;
+	uint64_t f = atomic_load_explicit(&b->cold->genx, memory_order_relaxed), g;
 	int32_t d;
 
 	for (;;) {
 		d = (int32_t)((gen_of(c) - (uint32_t)f) << 8) >> 8;
 		g = f + (uint64_t)(int64_t)d;
 		if (!help || d <= 0 ||
-		    atomic_compare_exchange_weak_explicit(&b->genx, &f, g,
+		    atomic_compare_exchange_weak_explicit(&b->cold->genx, &f, g,
 		    memory_order_relaxed, memory_order_relaxed))
 			return g;
 	}
@@ -336,17 +338,18 @@ tgen(struct cb_breaker *b, uint64_t c)
 static void
 settle(struct cb_breaker *b, uint64_t c)
 {
-	uint64_t a = atomic_load_explicit(&b->transitions,
+	uint64_t a = atomic_load_explicit(&b->cold->transitions,
 	    memory_order_acquire), n;
 	uint32_t g = gen_of(c);
 
 	full_gen(b, c, 1);
 	if ((a & GEN_MASK) != ((g - 1) & GEN_MASK))
 		return;		/* done already (or c is stale) */
-	n = ACC_COUNT(a) + (ACC_STATE(a) != (c & ST_MASK));
+	n = CB_GET(a, ACC_COUNT) + (CB_GET(a, ACC_STATE) != (c & ST_MASK));
 	/* strong, once: the only other CAS possible is this same step */
-	atomic_compare_exchange_strong_explicit(&b->transitions, &a,
-	    (n << 26) | ((c & ST_MASK) << 24) | g, memory_order_acq_rel,
+	atomic_compare_exchange_strong_explicit(&b->cold->transitions, &a,
+	    CB_PUT(n, ACC_COUNT) | CB_PUT(c, ACC_STATE) | CB_PUT(g, ACC_GEN),
+	    memory_order_acq_rel,
 	    memory_order_relaxed);
 }
 
@@ -369,12 +372,12 @@ cas_gen(struct cb_breaker *b, uint64_t *c, uint64_t to)
 static uint64_t
 count_transitions(struct cb_breaker *b, uint64_t c)
 {
-	uint64_t a = atomic_load_explicit(&b->transitions,
+	uint64_t a = atomic_load_explicit(&b->cold->transitions,
 	    memory_order_acquire);
 
-	return ACC_COUNT(a) +
+	return CB_GET(a, ACC_COUNT) +
 	       ((a & GEN_MASK) == ((gen_of(c) - 1) & GEN_MASK) &&
-		ACC_STATE(a) != (c & ST_MASK));
+		CB_GET(a, ACC_STATE) != (c & ST_MASK));
 }
 
 /* A probe is being admitted at now: raise probe_ms to it (before the
@@ -382,9 +385,9 @@ count_transitions(struct cb_breaker *b, uint64_t c)
 static void
 note_probe(struct cb_breaker *b, uint64_t now)
 {
-	uint64_t p = atomic_load_explicit(&b->probe_ms, memory_order_relaxed);
+	uint64_t p = atomic_load_explicit(&b->cold->probe_ms, memory_order_relaxed);
 
-	while (p < now && !atomic_compare_exchange_weak_explicit(&b->probe_ms,
+	while (p < now && !atomic_compare_exchange_weak_explicit(&b->cold->probe_ms,
 	       &p, now, memory_order_relaxed, memory_order_relaxed))
 		;
 }
@@ -395,12 +398,12 @@ note_probe(struct cb_breaker *b, uint64_t now)
 static uint64_t
 probe_ms_of(struct cb_breaker *b, uint64_t now, int help)
 {
-	uint64_t p = atomic_load_explicit(&b->probe_ms, memory_order_relaxed);
+	uint64_t p = atomic_load_explicit(&b->cold->probe_ms, memory_order_relaxed);
 
 	if (p <= now)
 		return p;
 	if (help)	/* relaxed: as note_probe; a lost race changes nothing */
-		atomic_compare_exchange_strong_explicit(&b->probe_ms, &p, now,
+		atomic_compare_exchange_strong_explicit(&b->cold->probe_ms, &p, now,
 		    memory_order_relaxed, memory_order_relaxed);
 	return now;
 }
@@ -413,14 +416,14 @@ probe_ms_of(struct cb_breaker *b, uint64_t now, int help)
 static void
 publish(struct cb_breaker *b, uint64_t c, uint64_t now)
 {
-	uint64_t s = atomic_load_explicit(&b->since, memory_order_acquire);
-	uint64_t want = SINCE_TAG(gen_of(c)) | (now << 16);
+	uint64_t s = atomic_load_explicit(&b->hot->since, memory_order_acquire);
+	uint64_t want = SINCE_OF(gen_of(c)) | CB_PUT(now, SINCE_MS);
 
-	while ((s & 0xffffull) != SINCE_TAG(gen_of(c))) {
-		if (gen_of(atomic_load_explicit(&b->ctl,
+	while (CB_GET(s, SINCE_TAG) != SINCE_OF(gen_of(c))) {
+		if (gen_of(atomic_load_explicit(&b->hot->ctl,
 		    memory_order_acquire)) != gen_of(c))
 			return;		/* superseded: its owner publishes */
-		if (atomic_compare_exchange_weak_explicit(&b->since, &s, want,
+		if (atomic_compare_exchange_weak_explicit(&b->hot->since, &s, want,
 		    memory_order_acq_rel, memory_order_acquire))
 			return;
 	}
@@ -432,28 +435,28 @@ publish(struct cb_breaker *b, uint64_t c, uint64_t now)
 static uint64_t
 since_ms(struct cb_breaker *b, uint64_t c, uint64_t now, int help)
 {
-	uint64_t s = atomic_load_explicit(&b->since, memory_order_acquire);
+	uint64_t s = atomic_load_explicit(&b->hot->since, memory_order_acquire);
 
-	if ((s & 0xffffull) != SINCE_TAG(gen_of(c))) {
+	if (CB_GET(s, SINCE_TAG) != SINCE_OF(gen_of(c))) {
 		if (!help)
 			return now;
 		publish(b, c, now);
-		s = atomic_load_explicit(&b->since, memory_order_acquire);
-		if ((s & 0xffffull) != SINCE_TAG(gen_of(c)))
+		s = atomic_load_explicit(&b->hot->since, memory_order_acquire);
+		if (CB_GET(s, SINCE_TAG) != SINCE_OF(gen_of(c)))
 			return now;	/* moved on meanwhile; caller retries */
 	}
 	/* a writer with another clock (time namespace, faked time) may have
 	 * stamped the future: it counts as now, and a writer makes that
 	 * stick (CAS; a lost race means someone else did or moved on), so no
 	 * period outlasts its policy for anybody with our clock */
-	if ((s >> 16) > now) {
+	if (CB_GET(s, SINCE_MS) > now) {
 		if (help)
-			atomic_compare_exchange_strong_explicit(&b->since, &s,
-			    (s & 0xffffull) | (now << 16),
+			atomic_compare_exchange_strong_explicit(&b->hot->since, &s,
+			    (s & CB_MASK(SINCE_TAG)) | CB_PUT(now, SINCE_MS),
 			    memory_order_acq_rel, memory_order_acquire);
 		return now;
 	}
-	return s >> 16;
+	return CB_GET(s, SINCE_MS);
 }
 
 /* ---- policy words --------------------------------------------------- */
@@ -462,13 +465,13 @@ void
 cb_breaker_init(struct cb_breaker *b, const struct cb_policy *p,
 		uint32_t jitter_seed)
 {
-	memset(b, 0, sizeof(*b));
-	cb_breaker_set_policy(b, p);
-	atomic_fetch_or_explicit(&b->pol_a, POL_READY, memory_order_release);
-	atomic_store_explicit(&b->pol_c,
-	    (atomic_load_explicit(&b->pol_c, memory_order_relaxed) &
-	     0xffffffffull) | ((uint64_t)jitter_seed << 32),
+	memset(b->hot, 0, sizeof(*b->hot));
+	memset(b->cold, 0, sizeof(*b->cold));
+	atomic_store_explicit(&b->cold->pol_c, CB_PUT(jitter_seed, POL_SEED),
 	    memory_order_relaxed);
+	cb_breaker_set_policy(b, p);
+	atomic_fetch_or_explicit(&b->hot->pol_a, POL_READY_BIT,
+	    memory_order_release);
 }
 
 void
@@ -481,47 +484,48 @@ cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p)
 	 * (a zero policy word reads as "never written"); errnos 64 and 128 are
 	 * therefore never failures (ENONET, EKEYREVOKED: not connect's) */
 	for (i = 0; i < CB_ERRNO_MAX / 64; i++)
-		atomic_store_explicit(&b->fail_mask[i], p->failures[i] | 1,
+		atomic_store_explicit(&b->cold->fail_mask[i], p->failures[i] | 1,
 				      memory_order_relaxed);
-	atomic_store_explicit(&b->pol_b,
-	    (uint64_t)p->open_timeout_ms |
-	    ((uint64_t)p->open_timeout_max_ms << 32), memory_order_relaxed);
-	if (PR_WINDOW(atomic_load_explicit(&b->pol_r, memory_order_relaxed)) !=
+	atomic_store_explicit(&b->hot->pol_b,
+	    CB_PUT(p->open_timeout_ms, POL_OPEN_MS) |
+	    CB_PUT(p->open_timeout_max_ms, POL_OPEN_MAX_MS),
+	    memory_order_relaxed);
+	if (PR_WINDOW(atomic_load_explicit(&b->cold->pol_r, memory_order_relaxed)) !=
 	    p->window_ms)
 	{
 		/* bucket numbers change meaning: start the window afresh */
 		window_sweep(b, 0, 2);
-		atomic_store_explicit(&b->win_last, 0, memory_order_seq_cst);
-		atomic_store_explicit(&b->win_fail, 0, memory_order_seq_cst);
+		atomic_store_explicit(&b->cold->win_last, 0, memory_order_seq_cst);
+		atomic_store_explicit(&b->cold->win_fail, 0, memory_order_seq_cst);
 	}
-	atomic_store_explicit(&b->pol_r, (uint64_t)p->window_ms |
+	atomic_store_explicit(&b->cold->pol_r, (uint64_t)p->window_ms |
 	    ((uint64_t)p->minimum_calls << 32) |
 	    ((uint64_t)p->failure_rate_threshold << 52) | PR_MARK,
 	    memory_order_relaxed);
-	seed = atomic_load_explicit(&b->pol_c, memory_order_relaxed) >> 32;
-	atomic_store_explicit(&b->pol_c, p->backoff_milli | (seed << 32),
-			      memory_order_relaxed);
+	seed = atomic_load_explicit(&b->cold->pol_c, memory_order_relaxed);
+	atomic_store_explicit(&b->cold->pol_c, CB_PUT(p->backoff_milli,
+	    POL_BACKOFF) | (seed & CB_MASK(POL_SEED)), memory_order_relaxed);
 	/* bit 31 set: a written word is never zero (CB_MAX_TIMEOUT_MS
 	 * leaves it free) */
-	atomic_store_explicit(&b->conn_timeout,
+	atomic_store_explicit(&b->cold->conn_timeout,
 			      p->connect_timeout_ms | CB_CONN_TIMEOUT_SET,
 			      memory_order_relaxed);
-	atomic_store_explicit(&b->resp_timeout, p->response_timeout_ms,
+	atomic_store_explicit(&b->cold->resp_timeout, p->response_timeout_ms,
 			      memory_order_relaxed);
-	atomic_store_explicit(&b->slow_ms, p->slow_call_ms,
+	atomic_store_explicit(&b->cold->slow_ms, p->slow_call_ms,
 			      memory_order_relaxed);
-	a = (uint64_t)(p->failure_threshold & 0xffff) |
-	    ((uint64_t)(p->success_threshold & 0xfff) << 16) |
-	    ((uint64_t)(p->half_open_max_calls & 0xfff) << 28) |
-	    ((uint64_t)(p->mode & 0xf) << 40) |
-	    ((uint64_t)p->reject_errno << 44);
+	a = CB_PUT(p->failure_threshold, POL_FAILURES) |
+	    CB_PUT(p->success_threshold, POL_SUCCESSES) |
+	    CB_PUT(p->half_open_max_calls, POL_HALF_OPEN) |
+	    CB_PUT(p->mode, POL_MODE) |
+	    CB_PUT(p->reject_errno, POL_REJECT_ERRNO);
 	CB_CRASH_POINT("policy:words");
 	/* the ready bit stays as it is (the table's: a reload never makes a
 	 * slot being created or reclaimed ready); release: whoever sees the
 	 * new word sees the other words */
-	old = atomic_load_explicit(&b->pol_a, memory_order_relaxed);
-	while (!atomic_compare_exchange_weak_explicit(&b->pol_a, &old,
-	       a | (old & POL_READY), memory_order_release,
+	old = atomic_load_explicit(&b->hot->pol_a, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&b->hot->pol_a, &old,
+	       a | (old & POL_READY_BIT), memory_order_release,
 	       memory_order_relaxed))
 		;
 }
@@ -530,16 +534,16 @@ cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p)
 static void
 policy_hot(const struct cb_breaker *b, struct cb_policy *p)
 {
-	uint64_t a = atomic_load_explicit(&b->pol_a, memory_order_relaxed);
-	uint64_t t = atomic_load_explicit(&b->pol_b, memory_order_relaxed);
+	uint64_t a = atomic_load_explicit(&b->hot->pol_a, memory_order_relaxed);
+	uint64_t t = atomic_load_explicit(&b->hot->pol_b, memory_order_relaxed);
 
-	p->failure_threshold = (uint32_t)(a & 0xffff);
-	p->success_threshold = (uint32_t)((a >> 16) & 0xfff);
-	p->half_open_max_calls = (uint32_t)((a >> 28) & 0xfff);
-	p->mode = (uint8_t)((a >> 40) & 0xf);
-	p->reject_errno = (uint8_t)(a >> 44);
-	p->open_timeout_ms = (uint32_t)t;
-	p->open_timeout_max_ms = (uint32_t)(t >> 32);
+	p->failure_threshold = (uint32_t)CB_GET(a, POL_FAILURES);
+	p->success_threshold = (uint32_t)CB_GET(a, POL_SUCCESSES);
+	p->half_open_max_calls = (uint32_t)CB_GET(a, POL_HALF_OPEN);
+	p->mode = (uint8_t)CB_GET(a, POL_MODE);
+	p->reject_errno = (uint8_t)CB_GET(a, POL_REJECT_ERRNO);
+	p->open_timeout_ms = (uint32_t)CB_GET(t, POL_OPEN_MS);
+	p->open_timeout_max_ms = (uint32_t)CB_GET(t, POL_OPEN_MAX_MS);
 	p->backoff_milli = 0;		/* read only when k > 0 */
 }
 
@@ -551,9 +555,9 @@ cb_breaker_get_policy(const struct cb_breaker *b, struct cb_policy *p)
 
 	memset(p, 0, sizeof(*p));
 	policy_hot(b, p);
-	p->backoff_milli = (uint32_t)atomic_load_explicit(&b->pol_c,
-	    memory_order_relaxed);
-	r = atomic_load_explicit(&b->pol_r, memory_order_relaxed);
+	p->backoff_milli = (uint32_t)CB_GET(atomic_load_explicit(
+	    &b->cold->pol_c, memory_order_relaxed), POL_BACKOFF);
+	r = atomic_load_explicit(&b->cold->pol_r, memory_order_relaxed);
 	p->failure_rate_threshold = PR_THRESHOLD(r);
 	p->window_ms = PR_WINDOW(r);
 	p->minimum_calls = PR_MINIMUM(r);
@@ -561,7 +565,7 @@ cb_breaker_get_policy(const struct cb_breaker *b, struct cb_policy *p)
 	p->response_timeout_ms = cb_breaker_response_timeout(b);
 	p->slow_call_ms = cb_breaker_slow_ms(b);
 	for (i = 0; i < CB_ERRNO_MAX / 64; i++)
-		p->failures[i] = atomic_load_explicit(&b->fail_mask[i],
+		p->failures[i] = atomic_load_explicit(&b->cold->fail_mask[i],
 		    memory_order_relaxed) & ~1ull;
 }
 
@@ -570,7 +574,7 @@ cb_breaker_get_policy(const struct cb_breaker *b, struct cb_policy *p)
 uint32_t
 cb_breaker_connect_timeout(const struct cb_breaker *b)
 {
-	return atomic_load_explicit(&b->conn_timeout, memory_order_relaxed) &
+	return atomic_load_explicit(&b->cold->conn_timeout, memory_order_relaxed) &
 	       ~CB_CONN_TIMEOUT_SET;
 }
 
@@ -579,22 +583,22 @@ cb_breaker_connect_timeout(const struct cb_breaker *b)
 uint32_t
 cb_breaker_response_timeout(const struct cb_breaker *b)
 {
-	return atomic_load_explicit(&b->resp_timeout, memory_order_relaxed) &
+	return atomic_load_explicit(&b->cold->resp_timeout, memory_order_relaxed) &
 	       CB_MAX_TIMEOUT_MS;
 }
 
 uint32_t
 cb_breaker_slow_ms(const struct cb_breaker *b)
 {
-	return atomic_load_explicit(&b->slow_ms, memory_order_relaxed) &
+	return atomic_load_explicit(&b->cold->slow_ms, memory_order_relaxed) &
 	       CB_MAX_TIMEOUT_MS;
 }
 
 int
 cb_breaker_mode(const struct cb_breaker *b)
 {
-	return (int)((atomic_load_explicit(&b->pol_a, memory_order_relaxed) >>
-		      40) & 0xf);
+	return (int)CB_GET(atomic_load_explicit(&b->hot->pol_a,
+	    memory_order_relaxed), POL_MODE);
 }
 
 int
@@ -613,8 +617,8 @@ cb_reject_errno_ok(int e)
 int
 cb_breaker_reject_errno(const struct cb_breaker *b)
 {
-	int e = (int)((atomic_load_explicit(&b->pol_a, memory_order_relaxed) >>
-		       44) & 0xff);
+	int e = (int)CB_GET(atomic_load_explicit(&b->hot->pol_a,
+	    memory_order_relaxed), POL_REJECT_ERRNO);
 
 	return cb_reject_errno_ok(e) ? e : ECONNREFUSED;
 }
@@ -624,7 +628,7 @@ cb_breaker_is_failure(const struct cb_breaker *b, int e)
 {
 	if (e <= 0 || e >= CB_ERRNO_MAX || e % 64 == 0)
 		return 0;
-	return (int)((atomic_load_explicit(&b->fail_mask[e / 64],
+	return (int)((atomic_load_explicit(&b->cold->fail_mask[e / 64],
 		      memory_order_relaxed) >> (e % 64)) & 1);
 }
 
@@ -668,7 +672,7 @@ static uint64_t
 open_deadline(struct cb_breaker *b, uint64_t c, uint64_t now,
 	      const struct cb_policy *p, int help)
 {
-	uint64_t start, len;
+	uint64_t start, len, pc;
 	struct cb_policy q;
 
 	if (c & HOLD_BIT)
@@ -679,12 +683,12 @@ open_deadline(struct cb_breaker *b, uint64_t c, uint64_t now,
 	} else if (O_K(c) == 0) {
 		len = p->open_timeout_ms;
 	} else {
-		q = *p;
-		q.backoff_milli = (uint32_t)atomic_load_explicit(&b->pol_c,
+		pc = atomic_load_explicit(&b->cold->pol_c,
 		    memory_order_relaxed);
+		q = *p;
+		q.backoff_milli = (uint32_t)CB_GET(pc, POL_BACKOFF);
 		len = cb_breaker_open_ms(&q, (unsigned)O_K(c), gen_of(c),
-		    (uint32_t)(atomic_load_explicit(&b->pol_c,
-		    memory_order_relaxed) >> 32));
+		    (uint32_t)CB_GET(pc, POL_SEED));
 	}
 	return start + len;
 }
@@ -716,15 +720,20 @@ transitioned(struct cb_breaker *b, uint64_t from, uint64_t to, uint64_t now,
 
 /* ---- admission ----------------------------------------------------- */
 
+/* Reject the attempt met on ctl value c (observe mode: let it go as a
+ * shadow, whose outcome is counted against c's generation). */
 static int
-reject(struct cb_breaker *b, const struct cb_policy *p, struct cb_ticket *t)
+reject(struct cb_breaker *b, uint64_t c, const struct cb_policy *p,
+       struct cb_ticket *t)
 {
 	/* total_calls = admitted + rejected: a shadow attempt counts once */
-	atomic_fetch_add_explicit(&b->rejected, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&b->hot->rejected, 1, memory_order_relaxed);
 	if (p->mode == CB_MODE_OBSERVE) {
+		t->gen = tgen(b, c);	/* genx: a cold line, observe only */
 		t->kind = CB_TICKET_SHADOW;
 		return 0;
 	}
+	t->gen = 0;
 	t->kind = CB_TICKET_NONE;
 	return -ECONNREFUSED;
 }
@@ -735,7 +744,7 @@ reject(struct cb_breaker *b, const struct cb_policy *p, struct cb_ticket *t)
 static int
 still(struct cb_breaker *b, uint64_t *c)
 {
-	uint64_t now_c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+	uint64_t now_c = atomic_load_explicit(&b->hot->ctl, memory_order_acquire);
 
 	if (now_c == *c)
 		return -1;
@@ -800,15 +809,15 @@ cb_breaker_admit(struct cb_breaker *b, uint64_t now, struct cb_ticket *t,
 		 struct cb_transition *tr)
 {
 	struct cb_policy p;
-	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+	uint64_t c = atomic_load_explicit(&b->hot->ctl, memory_order_acquire);
 	int r;
 
 	note(tr, 0, 0, CB_WHY_NONE);
 	policy_hot(b, &p);
 	for (;;) {
-		t->gen = tgen(b, c);
 		switch (c & ST_MASK) {
 		case CB_CLOSED:
+			t->gen = tgen(b, c);
 			t->kind = CB_TICKET_NORMAL;
 			r = 1;
 			break;
@@ -816,6 +825,7 @@ cb_breaker_admit(struct cb_breaker *b, uint64_t now, struct cb_ticket *t,
 			r = admit_open(b, &c, now, &p, t, tr);
 			break;
 		case ST_GONE:	/* reclaimed meanwhile: find again */
+			t->gen = 0;
 			t->kind = CB_TICKET_NONE;
 			return -EAGAIN;
 		default:
@@ -825,39 +835,39 @@ cb_breaker_admit(struct cb_breaker *b, uint64_t now, struct cb_ticket *t,
 		if (r == 1)
 			break;
 		if (r < 0)
-			return reject(b, &p, t);
+			return reject(b, c, &p, t);
 		/* r == 0: c was refreshed by the failed CAS */
 	}
 	/* a kill here loses this one attempt from total_calls */
 	CB_CRASH_POINT("breaker:admitted");
-	atomic_fetch_add_explicit(&b->admitted, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&b->cold->admitted, 1, memory_order_relaxed);
 	return 0;
 }
 
 int
 cb_breaker_admit_fast(struct cb_breaker *b, struct cb_ticket *t)
 {
-	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+	uint64_t c = atomic_load_explicit(&b->hot->ctl, memory_order_acquire);
 	struct cb_policy p;
 
-	t->gen = tgen(b, c);
 	if ((c & ST_MASK) == CB_CLOSED) {
+		t->gen = tgen(b, c);
 		t->kind = CB_TICKET_NORMAL;
-		atomic_fetch_add_explicit(&b->admitted, 1,
+		atomic_fetch_add_explicit(&b->cold->admitted, 1,
 		    memory_order_relaxed);
 		return 0;
 	}
 	if ((c & ST_MASK) != CB_OPEN || !(c & HOLD_BIT))
 		return 1;
 	p.mode = (uint8_t)cb_breaker_mode(b);
-	return reject(b, &p, t);
+	return reject(b, c, &p, t);
 }
 
 int
 cb_breaker_can_execute(struct cb_breaker *b, uint64_t now)
 {
 	struct cb_policy p;
-	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+	uint64_t c = atomic_load_explicit(&b->hot->ctl, memory_order_acquire);
 
 	policy_hot(b, &p);
 	switch (c & ST_MASK) {
@@ -901,12 +911,12 @@ window_sweep(struct cb_breaker *b, uint64_t ref, int mode)
 	unsigned i;
 
 	for (i = 0; i < CB_WINDOW_BUCKETS; i++) {
-		w = atomic_load_explicit(&b->win[i], memory_order_seq_cst);
+		w = atomic_load_explicit(&b->cold->win[i], memory_order_seq_cst);
 		age = bucket_age(w, ref);
 		if (w == 0 || (mode == 0 && (age < CB_WINDOW_BUCKETS ||
 		    age >= 0x8000)) || (mode == 1 && age >= CB_WINDOW_BUCKETS))
 			continue;
-		atomic_compare_exchange_strong_explicit(&b->win[i], &w, 0,
+		atomic_compare_exchange_strong_explicit(&b->cold->win[i], &w, 0,
 		    memory_order_seq_cst, memory_order_seq_cst);
 	}
 }
@@ -916,7 +926,7 @@ window_sweep(struct cb_breaker *b, uint64_t ref, int mode)
 static int
 window_last(struct cb_breaker *b, uint64_t e)
 {
-	uint64_t l = atomic_load_explicit(&b->win_last, memory_order_seq_cst);
+	uint64_t l = atomic_load_explicit(&b->cold->win_last, memory_order_seq_cst);
 
 	for (;;) {
 		if (e <= l && l - e < CB_WINDOW_BUCKETS)
@@ -929,7 +939,7 @@ window_last(struct cb_breaker *b, uint64_t e)
 			window_sweep(b, l, 1);
 		else
 			window_sweep(b, e, 0);
-		if (atomic_compare_exchange_weak_explicit(&b->win_last, &l, e,
+		if (atomic_compare_exchange_weak_explicit(&b->cold->win_last, &l, e,
 		    memory_order_seq_cst, memory_order_seq_cst))
 			return 1;
 	}
@@ -941,7 +951,7 @@ window_last(struct cb_breaker *b, uint64_t e)
 static int
 window_add(struct cb_breaker *b, uint32_t gen, uint64_t e, int success)
 {
-	_Atomic uint64_t *wp = &b->win[e % CB_WINDOW_BUCKETS];
+	_Atomic uint64_t *wp = &b->cold->win[e % CB_WINDOW_BUCKETS];
 	uint64_t w = atomic_load_explicit(wp, memory_order_seq_cst), nw;
 	uint64_t fail = success ? 0 : 1;
 
@@ -960,7 +970,7 @@ window_add(struct cb_breaker *b, uint32_t gen, uint64_t e, int success)
 				return 1;
 			else
 				nw = w + WB_ONE_CALL + fail * WB_ONE_FAIL;
-		} else if (gen_of(atomic_load_explicit(&b->ctl,
+		} else if (gen_of(atomic_load_explicit(&b->hot->ctl,
 			   memory_order_acquire)) != gen) {
 			return 0;	/* we are late: it is a newer one's */
 		} else {
@@ -982,7 +992,7 @@ window_sum(struct cb_breaker *b, uint32_t gen, uint64_t e, uint32_t *calls,
 	unsigned k, i = (unsigned)(e % CB_WINDOW_BUCKETS);
 
 	for (k = 0; k < CB_WINDOW_BUCKETS; k++) {
-		w = atomic_load_explicit(&b->win[i], memory_order_seq_cst);
+		w = atomic_load_explicit(&b->cold->win[i], memory_order_seq_cst);
 		in = 0 - (uint64_t)((w >> 40) == WB_STAMP(gen, e - k));
 		c += WB_CALLS(w) & in;
 		f += WB_FAILS(w) & in;
@@ -998,7 +1008,7 @@ window_sum(struct cb_breaker *b, uint32_t gen, uint64_t e, uint32_t *calls,
 static uint64_t
 window_bucket(struct cb_breaker *b, uint64_t now, uint64_t width)
 {
-	uint64_t l = atomic_load_explicit(&b->win_last, memory_order_seq_cst);
+	uint64_t l = atomic_load_explicit(&b->cold->win_last, memory_order_seq_cst);
 
 	if (l < (1ull << 40) && now >= l * width && now - l * width < width)
 		return l;
@@ -1009,9 +1019,9 @@ window_bucket(struct cb_breaker *b, uint64_t now, uint64_t width)
 static void
 window_failed(struct cb_breaker *b, uint64_t e)
 {
-	uint64_t f = atomic_load_explicit(&b->win_fail, memory_order_seq_cst);
+	uint64_t f = atomic_load_explicit(&b->cold->win_fail, memory_order_seq_cst);
 
-	while (f < e && !atomic_compare_exchange_weak_explicit(&b->win_fail,
+	while (f < e && !atomic_compare_exchange_weak_explicit(&b->cold->win_fail,
 	       &f, e, memory_order_seq_cst, memory_order_seq_cst))
 		;
 }
@@ -1023,7 +1033,7 @@ window_failed(struct cb_breaker *b, uint64_t e)
 static int
 window_rate(struct cb_breaker *b, uint32_t gen, int success, uint64_t now)
 {
-	uint64_t r = atomic_load_explicit(&b->pol_r, memory_order_relaxed);
+	uint64_t r = atomic_load_explicit(&b->cold->pol_r, memory_order_relaxed);
 	uint64_t thr = PR_THRESHOLD(r), width = PR_WINDOW(r) /
 					       CB_WINDOW_BUCKETS, e;
 	uint32_t calls, fails;
@@ -1035,7 +1045,7 @@ window_rate(struct cb_breaker *b, uint32_t gen, int success, uint64_t now)
 		return 0;
 	if (!success)
 		window_failed(b, e);
-	else if (atomic_load_explicit(&b->win_fail, memory_order_seq_cst) +
+	else if (atomic_load_explicit(&b->cold->win_fail, memory_order_seq_cst) +
 		 CB_WINDOW_BUCKETS <= e)
 		return 0;		/* no failure in the window */
 	window_sum(b, gen, e, &calls, &fails);
@@ -1046,15 +1056,15 @@ void
 cb_breaker_window(struct cb_breaker *b, uint64_t now, uint32_t *calls,
 		  uint32_t *fails)
 {
-	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire);
-	uint64_t r = atomic_load_explicit(&b->pol_r, memory_order_relaxed);
+	uint64_t c = atomic_load_explicit(&b->hot->ctl, memory_order_acquire);
+	uint64_t r = atomic_load_explicit(&b->cold->pol_r, memory_order_relaxed);
 	uint64_t width = PR_WINDOW(r) / CB_WINDOW_BUCKETS, e, l;
 
 	*calls = *fails = 0;
 	if ((c & ST_MASK) != CB_CLOSED || PR_THRESHOLD(r) == 0 || width == 0)
 		return;
 	e = now / width;
-	l = atomic_load_explicit(&b->win_last, memory_order_seq_cst);
+	l = atomic_load_explicit(&b->cold->win_last, memory_order_seq_cst);
 	if (l > e && l - e < 2 * CB_WINDOW_BUCKETS)
 		e = l;			/* a clock a little ahead of ours */
 	if (e >= l && e - l >= CB_WINDOW_BUCKETS)
@@ -1144,7 +1154,7 @@ other_life(struct cb_breaker *b, uint64_t c, const struct cb_ticket *t)
 
 	if ((c & ST_MASK) == ST_GONE)
 		return 1;
-	born = (uint32_t)atomic_load_explicit(&b->born, memory_order_relaxed);
+	born = (uint32_t)atomic_load_explicit(&b->cold->born, memory_order_relaxed);
 	return (int32_t)((uint32_t)t->gen - born) < 0;
 }
 
@@ -1160,13 +1170,13 @@ cb_breaker_record(struct cb_breaker *b, const struct cb_ticket *t,
 static void
 count_failure(struct cb_breaker *b, int err, int cause)
 {
-	atomic_fetch_add_explicit(&b->failed, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&b->cold->failed, 1, memory_order_relaxed);
 	if (cause == CB_CAUSE_SLOW)
-		atomic_fetch_add_explicit(&b->slow, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&b->cold->slow, 1, memory_order_relaxed);
 	if (err > 0)
-		atomic_store_explicit(&b->last_errno, (uint32_t)err,
+		atomic_store_explicit(&b->cold->last_errno, (uint32_t)err,
 		    memory_order_relaxed);
-	atomic_store_explicit(&b->last_failure,
+	atomic_store_explicit(&b->cold->last_failure,
 	    (uint32_t)(cause == CB_CAUSE_ERRNO ? err : cause),
 	    memory_order_relaxed);
 }
@@ -1183,12 +1193,12 @@ cb_breaker_record_cause(struct cb_breaker *b, const struct cb_ticket *t,
 	note(tr, 0, 0, CB_WHY_NONE);
 	if (t->kind == CB_TICKET_NONE)
 		return;
-	c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+	c = atomic_load_explicit(&b->hot->ctl, memory_order_acquire);
 	g = tgen(b, c);
 	if (((g ^ t->gen) & TICKET_MASK) && other_life(b, c, t))
 		return;		/* the place's previous destination's */
 	if (success)
-		atomic_fetch_add_explicit(&b->successful, 1,
+		atomic_fetch_add_explicit(&b->cold->successful, 1,
 		    memory_order_relaxed);
 	else
 		count_failure(b, err, cause);
@@ -1201,7 +1211,7 @@ cb_breaker_record_cause(struct cb_breaker *b, const struct cb_ticket *t,
 		if (((g ^ t->gen) & TICKET_MASK) ||
 		    ((c & ST_MASK) == CB_HALF_OPEN) !=
 		    (t->kind == CB_TICKET_PROBE)) {
-			atomic_fetch_add_explicit(&b->stale, 1,
+			atomic_fetch_add_explicit(&b->cold->stale, 1,
 			    memory_order_relaxed);
 			return;
 		}
@@ -1224,7 +1234,7 @@ cb_breaker_release(struct cb_breaker *b, const struct cb_ticket *t)
 
 	if (t->kind != CB_TICKET_PROBE)
 		return;
-	c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+	c = atomic_load_explicit(&b->hot->ctl, memory_order_acquire);
 	while (!((tgen(b, c) ^ t->gen) & TICKET_MASK) &&
 	       (c & ST_MASK) == CB_HALF_OPEN && H_INFL(c) > 0) {
 		if (cas(b, &c, mk_half(gen_of(c), H_SUCC(c), H_INFL(c) - 1,
@@ -1243,7 +1253,7 @@ static int
 same_life(struct cb_breaker *b, uint64_t c, const uint32_t *life)
 {
 	return (c & ST_MASK) != ST_GONE &&
-	       (!life || atomic_load_explicit(&b->born,
+	       (!life || atomic_load_explicit(&b->cold->born,
 	       memory_order_acquire) == *life);
 }
 
@@ -1251,7 +1261,7 @@ static int
 trip_in(struct cb_breaker *b, const uint32_t *life, uint64_t now, int hold,
 	uint32_t for_ms, struct cb_transition *tr)
 {
-	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire), to;
+	uint64_t c = atomic_load_explicit(&b->hot->ctl, memory_order_acquire), to;
 
 	note(tr, 0, 0, CB_WHY_NONE);
 	if (for_ms > CB_MAX_TRIP_FOR_MS)
@@ -1269,7 +1279,7 @@ static int
 reset_in(struct cb_breaker *b, const uint32_t *life, uint64_t now,
 	 struct cb_transition *tr)
 {
-	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire), to;
+	uint64_t c = atomic_load_explicit(&b->hot->ctl, memory_order_acquire), to;
 
 	note(tr, 0, 0, CB_WHY_NONE);
 	do {
@@ -1298,7 +1308,7 @@ cb_breaker_reset(struct cb_breaker *b, uint64_t now,
 uint32_t
 cb_breaker_life(const struct cb_breaker *b)
 {
-	return atomic_load_explicit(&b->born, memory_order_acquire);
+	return atomic_load_explicit(&b->cold->born, memory_order_acquire);
 }
 
 int
@@ -1320,55 +1330,55 @@ cb_breaker_reset_life(struct cb_breaker *b, uint32_t life, uint64_t now,
 int
 cb_breaker_retire(struct cb_breaker *b)
 {
-	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+	uint64_t c = atomic_load_explicit(&b->hot->ctl, memory_order_acquire);
 
 	if ((c & ST_MASK) != CB_CLOSED)
 		return -EBUSY;
 	/* strong: a failed CAS means the state moved; the caller gives up */
 	settle(b, c);
-	if (!atomic_compare_exchange_strong_explicit(&b->ctl, &c,
-	    ST_GONE | ((uint64_t)((gen_of(c) + 1) & GEN_MASK) << GEN_SHIFT),
+	if (!atomic_compare_exchange_strong_explicit(&b->hot->ctl, &c,
+	    CB_PUT(ST_GONE, CTL_STATE) | CB_PUT(gen_of(c) + 1, CTL_GEN),
 	    memory_order_acq_rel, memory_order_acquire))
 		return -EBUSY;
 	CB_CRASH_POINT("breaker:retired");
-	full_gen(b, atomic_load_explicit(&b->ctl, memory_order_acquire), 1);
+	full_gen(b, atomic_load_explicit(&b->hot->ctl, memory_order_acquire), 1);
 	return 0;
 }
 
 void
 cb_breaker_rebirth(struct cb_breaker *b)
 {
-	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+	uint64_t c = atomic_load_explicit(&b->hot->ctl, memory_order_acquire);
 	uint64_t full, to;
 	int i;
 
-	if (c == 0 && atomic_load_explicit(&b->genx, memory_order_relaxed)
+	if (c == 0 && atomic_load_explicit(&b->cold->genx, memory_order_relaxed)
 	    == 0)
 		return;		/* never used: zero memory is closed, gen 0 */
 	full = full_gen(b, c, 1) + 1;
 	to = mk_closed(full, 0);
-	atomic_store_explicit(&b->admitted, 0, memory_order_relaxed);
-	atomic_store_explicit(&b->rejected, 0, memory_order_relaxed);
-	atomic_store_explicit(&b->successful, 0, memory_order_relaxed);
-	atomic_store_explicit(&b->failed, 0, memory_order_relaxed);
-	atomic_store_explicit(&b->stale, 0, memory_order_relaxed);
-	atomic_store_explicit(&b->last_errno, 0, memory_order_relaxed);
-	atomic_store_explicit(&b->slow, 0, memory_order_relaxed);
-	atomic_store_explicit(&b->last_failure, 0, memory_order_relaxed);
-	atomic_store_explicit(&b->probe_ms, 0, memory_order_relaxed);
-	atomic_store_explicit(&b->win_last, 0, memory_order_relaxed);
-	atomic_store_explicit(&b->win_fail, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->cold->admitted, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->hot->rejected, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->cold->successful, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->cold->failed, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->cold->stale, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->cold->last_errno, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->cold->slow, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->cold->last_failure, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->cold->probe_ms, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->cold->win_last, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->cold->win_fail, 0, memory_order_relaxed);
 	for (i = 0; i < (int)CB_WINDOW_BUCKETS; i++)
-		atomic_store_explicit(&b->win[i], 0, memory_order_relaxed);
+		atomic_store_explicit(&b->cold->win[i], 0, memory_order_relaxed);
 	/* the account at the new generation, closed, nothing counted */
-	atomic_store_explicit(&b->transitions, (uint64_t)CB_CLOSED << 24 |
-	    (full & GEN_MASK), memory_order_relaxed);
+	atomic_store_explicit(&b->cold->transitions, CB_PUT(CB_CLOSED,
+	    ACC_STATE) | CB_PUT(full, ACC_GEN), memory_order_relaxed);
 	/* release: whoever reads this born sees the new key (table.c wrote
 	 * it before) */
-	atomic_store_explicit(&b->born, (uint32_t)full, memory_order_release);
-	atomic_store_explicit(&b->genx, full, memory_order_relaxed);
+	atomic_store_explicit(&b->cold->born, (uint32_t)full, memory_order_release);
+	atomic_store_explicit(&b->cold->genx, full, memory_order_relaxed);
 	/* release: whoever sees the new ctl sees the cleared words and born */
-	atomic_store_explicit(&b->ctl, to, memory_order_release);
+	atomic_store_explicit(&b->hot->ctl, to, memory_order_release);
 }
 
 /* ---- display ------------------------------------------------------- */
@@ -1378,7 +1388,7 @@ cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,
 		    struct cb_snapshot *s)
 {
 	struct cb_policy p;
-	uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire), dl;
+	uint64_t c = atomic_load_explicit(&b->hot->ctl, memory_order_acquire), dl;
 	uint64_t start;
 
 	memset(s, 0, sizeof(*s));
@@ -1412,22 +1422,22 @@ cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,
 		s->reopenings = (uint32_t)H_K(c);
 		s->opened_ms_ago = (int64_t)(now - since_ms(b, c, now, 0));
 	}
-	s->rejected_calls = atomic_load_explicit(&b->rejected,
+	s->rejected_calls = atomic_load_explicit(&b->hot->rejected,
 	    memory_order_relaxed);
-	s->total_calls = atomic_load_explicit(&b->admitted,
+	s->total_calls = atomic_load_explicit(&b->cold->admitted,
 	    memory_order_relaxed) + s->rejected_calls;
-	s->successful_calls = atomic_load_explicit(&b->successful,
+	s->successful_calls = atomic_load_explicit(&b->cold->successful,
 	    memory_order_relaxed);
-	s->failed_calls = atomic_load_explicit(&b->failed,
+	s->failed_calls = atomic_load_explicit(&b->cold->failed,
 	    memory_order_relaxed);
 	s->state_transitions = count_transitions(b, c);
-	s->stale_outcomes = atomic_load_explicit(&b->stale,
+	s->stale_outcomes = atomic_load_explicit(&b->cold->stale,
 	    memory_order_relaxed);
-	s->last_errno = atomic_load_explicit(&b->last_errno,
+	s->last_errno = atomic_load_explicit(&b->cold->last_errno,
 	    memory_order_relaxed);
-	s->last_failure = atomic_load_explicit(&b->last_failure,
+	s->last_failure = atomic_load_explicit(&b->cold->last_failure,
 	    memory_order_relaxed);
-	s->slow_calls = atomic_load_explicit(&b->slow, memory_order_relaxed);
+	s->slow_calls = atomic_load_explicit(&b->cold->slow, memory_order_relaxed);
 }
 
 const char *

@@ -30,13 +30,14 @@
  *     agrees on it; cb_breaker_set_policy() re-applies one (cbctl reload).
  *
  * Hot fields (ctl, since, the policy words a decision reads, the rejection
- * counter) share the first cache line with the table's key words, so a
- * rejection touches one line.
+ * counter) share one cache line with the table's key words (struct
+ * cb_hot), so a rejection touches one line; the rest is struct cb_cold.
  */
 #ifndef CB_BREAKER_H
 #define CB_BREAKER_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum cb_state { CB_CLOSED = 0, CB_OPEN = 1, CB_HALF_OPEN = 2 };
@@ -91,19 +92,27 @@ struct cb_policy {
 	uint64_t failures[CB_ERRNO_MAX / 64];	/* bit e set: errno e fails */
 };
 
-/* The breaker proper.  Zero-filled memory is a closed breaker with an
- * all-zero policy; cb_breaker_init() gives it a policy. */
-struct cb_breaker {
+/* A breaker lives in two parts (table.c keeps each in an array of its
+ * own): the decision line, 64 bytes, holding everything a decision on an
+ * open or closed breaker reads (the table's key words included), and the
+ * cold part, read and written once per admitted attempt, outcome or
+ * transition.  Zero-filled memory is a closed breaker with an all-zero
+ * policy; cb_breaker_init() gives it a policy.  The packing of ctl, since
+ * and the policy words is in words.h. */
+struct cb_hot {
+	_Atomic uint64_t key[3];	/* the destination (table.c's) */
 	_Atomic uint64_t ctl;		/* state | hold | gen | payload */
 	_Atomic uint64_t since;		/* gen (16 bits) | start ms (48 bits) */
 	_Atomic uint64_t pol_a;		/* thresholds, mode, reject errno */
 	_Atomic uint64_t pol_b;		/* open_timeout_ms | open_timeout_max_ms */
 	_Atomic uint64_t rejected;	/* rejected_calls */
-	/* --- colder: touched once per admitted attempt or outcome --- */
+} __attribute__((aligned(64)));
+
+struct cb_cold {
 	_Atomic uint64_t admitted;	/* attempts let through */
 	_Atomic uint64_t successful;
 	/* the failure-rate window, on the line of the two counters above:
-	 * an admission and its success write that one line (table.c) */
+	 * an admission and its success write that one line */
 	_Atomic uint64_t win[CB_WINDOW_BUCKETS];
 	_Atomic uint64_t failed;
 	_Atomic uint64_t transitions;	/* count | state | gen: see breaker.c */
@@ -119,17 +128,46 @@ struct cb_breaker {
 	 * full generation in ctl itself) */
 	_Atomic uint64_t genx;		/* full generation, last settled */
 	_Atomic uint64_t probe_ms;	/* latest probe admission (ms) */
-	/* reclaim: the first generation of this place's destination (the
-	 * place's incarnation; read only for an outcome of another
-	 * generation) */
+	/* the first generation of this place's destination (the place's
+	 * incarnation; read only for an outcome of another generation) */
 	_Atomic uint64_t born;
-	/* response outcomes (SPEC 2b): read when an outcome needs the time */
+	/* response outcomes: read when an outcome needs the time */
 	_Atomic uint32_t resp_timeout;	/* response_timeout_ms, 0 off */
 	_Atomic uint32_t slow_ms;	/* slow_call_duration in ms, 0 off */
 	_Atomic uint64_t slow;		/* slow_calls */
 	_Atomic uint32_t last_failure;	/* enum cb_cause or an errno */
 	uint32_t unused_;
 };
+
+/* A breaker: where its two parts are.  Small, passed by pointer; a table
+ * fills one in (cb_table_find, cb_table_insert, cb_table_slot).  A
+ * handle stays valid as long as the table is attached; whether the place
+ * still holds the same destination is cb_table_holds_key's question. */
+struct cb_breaker {
+	struct cb_hot *hot;
+	struct cb_cold *cold;
+};
+
+/* Both parts side by side, for a breaker outside any table (tests). */
+struct cb_breaker_mem {
+	struct cb_hot hot;
+	struct cb_cold cold;
+};
+
+_Static_assert(sizeof(struct cb_hot) == 64,
+	       "a decision reads exactly one 64-byte line");
+_Static_assert(offsetof(struct cb_cold, win) +
+	       sizeof(((struct cb_cold *)0)->win) == 64,
+	       "admitted, successful and the window fill the first cold line");
+
+/* cb_breaker_in - the handle of a breaker kept in m. */
+static inline struct cb_breaker
+cb_breaker_in(struct cb_breaker_mem *m)
+{
+	struct cb_breaker b = { &m->hot, &m->cold };
+
+	return b;
+}
 
 /* A failure's cause (last_failure): an errno 1..CB_ERRNO_MAX-1, or one of
  * these, which are none. */

@@ -117,9 +117,9 @@ static int active(void);
 static int governing(int fd, const struct sockaddr *sa, socklen_t len);
 static void warn_once(const char *msg, int hot);
 static int govern(int fd, uint64_t w, const struct sockaddr *sa,
-		  socklen_t len, struct cb_breaker **bp, struct cb_conn_ev *ev);
+		  socklen_t len, struct cb_breaker *bp, struct cb_conn_ev *ev);
 /* off the decision's path: kept out of govern() so its frame stays small */
-static int create_breaker(const struct cb_dest *d, struct cb_breaker **bp,
+static int create_breaker(const struct cb_dest *d, struct cb_breaker *bp,
 			  uint32_t *slot) __attribute__((noinline));
 static void name_breaker(uint32_t slot) __attribute__((noinline));
 static void outcome(const struct cb_conn *c, int success, int err,
@@ -518,12 +518,11 @@ event(uint32_t slot, const struct cb_transition *tr)
 		cb_table_event(table, slot, tr, cb_now_ms(), getpid());
 }
 
+/* Slot's breaker into *b: b, or NULL when the slot holds none. */
 static struct cb_breaker *
-breaker_at(uint32_t slot)
+breaker_at(uint32_t slot, struct cb_breaker *b)
 {
-	struct cb_breaker *b;
-
-	return cb_table_slot(table, slot, &b, NULL) == 0 ? b : NULL;
+	return cb_table_slot(table, slot, b, NULL) == 0 ? b : NULL;
 }
 
 /* Is this a governed TCP socket?  Known from socket() when we saw it;
@@ -551,7 +550,7 @@ is_tcp(int fd, uint64_t w)
  * (*bp and ev->slot filled). */
 static int
 govern(int fd, uint64_t w, const struct sockaddr *sa, socklen_t len,
-       struct cb_breaker **bp, struct cb_conn_ev *ev)
+       struct cb_breaker *bp, struct cb_conn_ev *ev)
 {
 	struct cb_dest d;
 	struct cb_key k;
@@ -569,20 +568,20 @@ again:
 	if (cb_table_find_key(table, &k, bp, &ev->slot) < 0 &&
 	    create_breaker(&d, bp, &ev->slot) < 0)
 		return 0;
-	if (cb_breaker_mode(*bp) == CB_MODE_OFF)
+	if (cb_breaker_mode(bp) == CB_MODE_OFF)
 		return 0;
 	/* closed, or open until reset: decided without reading the clock */
-	r = cb_breaker_admit_fast(*bp, &ev->ticket);
+	r = cb_breaker_admit_fast(bp, &ev->ticket);
 	if (r > 0) {
-		r = cb_breaker_admit(*bp, cb_now_ms(), &ev->ticket, &tr);
+		r = cb_breaker_admit(bp, cb_now_ms(), &ev->ticket, &tr);
 		event(ev->slot, &tr);
 	}
 	/* the place was reclaimed for another destination while we looked
 	 * (the key changed, or the breaker is retired): look again; after
 	 * many tries (never seen) this attempt passes, unprotected */
-	if (r == -EAGAIN || !cb_table_holds_key(*bp, &k)) {
+	if (r == -EAGAIN || !cb_table_holds_key(bp, &k)) {
 		if (r == 0)
-			cb_breaker_release(*bp, &ev->ticket);
+			cb_breaker_release(bp, &ev->ticket);
 		if (++tries < 8)
 			goto again;
 		return 0;
@@ -600,7 +599,7 @@ again:
  * process reached it through, if any), then its breaker, named.  0 and
  * *bp, or -1: not governed (mode off, or no place for it now). */
 static int
-create_breaker(const struct cb_dest *d, struct cb_breaker **bp,
+create_breaker(const struct cb_dest *d, struct cb_breaker *bp,
 	       uint32_t *slot)
 {
 	char name[CB_NAME_MAX + 1];
@@ -634,7 +633,7 @@ static void
 name_breaker(uint32_t slot)
 {
 	char name[CB_NAME_MAX + 1];
-	struct cb_breaker *b;
+	struct cb_breaker b;
 	struct cb_dest d;
 
 	if (!cb_table_has_name(table, slot) &&
@@ -651,7 +650,7 @@ static void
 outcome(const struct cb_conn *c, int success, int err, int cause)
 {
 	struct cb_transition tr;
-	struct cb_breaker *b = breaker_at(c->slot);
+	struct cb_breaker bb, *b = breaker_at(c->slot, &bb);
 
 	if (!b)
 		return;
@@ -665,7 +664,7 @@ outcome(const struct cb_conn *c, int success, int err, int cause)
 static void
 conclude(const struct cb_conn *c, int err)
 {
-	struct cb_breaker *b = breaker_at(c->slot);
+	struct cb_breaker bb, *b = breaker_at(c->slot, &bb);
 
 	if (b && cb_breaker_is_failure(b, err))
 		outcome(c, 0, err, CB_CAUSE_ERRNO);
@@ -689,7 +688,7 @@ restore_timeout(int fd)
 static void
 apply(int fd, const struct cb_conn *c, const struct cb_conn_out *o)
 {
-	struct cb_breaker *b;
+	struct cb_breaker bb, *b;
 
 	if (o->restore)
 		restore_timeout(fd);
@@ -704,7 +703,7 @@ apply(int fd, const struct cb_conn *c, const struct cb_conn_out *o)
 		conclude(c, o->err);
 		break;
 	case CB_OUT_RELEASE:
-		if ((b = breaker_at(c->slot)))
+		if ((b = breaker_at(c->slot, &bb)))
 			cb_breaker_release(b, &c->ticket);
 		break;
 	}
@@ -787,7 +786,7 @@ report(int fd, uint64_t w, struct cb_conn_ev *ev)
 static void
 timing(const struct cb_conn *c, struct cb_conn_ev *ev)
 {
-	struct cb_breaker *b = breaker_at(c->slot);
+	struct cb_breaker bb, *b = breaker_at(c->slot, &bb);
 
 	ev->now = cb_now_ms() | 1;	/* never 0: "not known" */
 	ev->rto = b ? cb_breaker_response_timeout(b) : 0;
@@ -833,11 +832,11 @@ static int
 begin(int fd, uint64_t *wp, const struct sockaddr *sa, socklen_t len)
 {
 	struct cb_conn_ev ev = { .kind = CB_EV_BEGIN };
-	struct cb_breaker *b = NULL;
+	struct cb_breaker bb, *b = &bb;
 	struct cb_conn c, n;
 	struct cb_conn_out o;
 	unsigned own = 0;
-	int r = govern(fd, *wp, sa, len, &b, &ev);
+	int r = govern(fd, *wp, sa, len, b, &ev);
 
 	if (r == 0)
 		return 0;
@@ -977,14 +976,15 @@ await_first(int fd, uint64_t w, int flags)
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	struct timeval own = { 0 };
 	socklen_t l = sizeof(own);
-	struct cb_breaker *b;
+	struct cb_breaker bb, *b;
 	struct cb_conn c;
 	int64_t left;
 	uint32_t rto;
 	int e = errno;
 
 	cb_conn_decode(w, cb_fd_aux(fd), cb_fd_time(fd), &c);
-	if (c.nonblock || (flags & MSG_DONTWAIT) || !(b = breaker_at(c.slot)) ||
+	if (c.nonblock || (flags & MSG_DONTWAIT) ||
+	    !(b = breaker_at(c.slot, &bb)) ||
 	    !(rto = cb_breaker_response_timeout(b)))
 		return 0;
 	left = (int64_t)(c.t0 + rto) - (int64_t)cb_now_ms();

@@ -1,7 +1,7 @@
 /*
  * table.c - the shared-memory segment (see table.h for the protocol).
  *
- * Layout: struct shm_header, then CB_EVENTS ring entries, then the slot
+ * Layout: struct cb_shm_header, then CB_EVENTS ring entries, then the slot
  * array, then the names array (one entry per slot, cold: a decision never
  * reads it), every part aligned to 64 bytes.  The slot array has a power of two
  * entries, at least twice max_breakers, so open addressing with linear
@@ -33,6 +33,8 @@
 #endif
 #include "table.h"
 #include "crashpoint.h"
+#include "segment.h"
+#include "words.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -59,84 +61,38 @@
 #define TMP_PREFIX ".cbshim-new-"
 #define TMP_STALE_S 10		/* an unlocked temporary this old is leaked */
 #define KEY_MARK (1ull << 63)
-#define POL_READY (1ull << 63)
+#define READY_BIT CB_MASK(POL_READY)
 #define NAME_READY (1ull << 63)
 #define NAME_CLAIM (1ull << 62)
 #define NAME_STAMP ((1ull << 48) - 1)
 #define NAME_TAKEOVER_MS 5000u		/* a claim older than this is dead */
-#define NAME_WORDS ((CB_NAME_MAX + 1 + 7) / 8)
-
-struct shm_header {
-	_Atomic uint64_t magic;		/* written last, by the creator */
-	uint32_t version;		/* CB_LAYOUT_VERSION */
-	uint32_t header_size;		/* bytes before the ring */
-	uint32_t event_size, events;	/* ring geometry */
-	uint32_t slot_size, slots;	/* slot array geometry */
-	uint32_t capacity;		/* max_breakers */
-	uint32_t breaker_size;		/* sizeof(struct cb_breaker) */
-	uint64_t total_size;		/* bytes of the whole segment */
-	uint64_t ring_off, slots_off;
-	uint64_t created_ms;
-	_Atomic uint64_t unprotected;	/* attempts unprotected: table full */
-	_Atomic uint64_t used;		/* places counted (see count_in()) */
-	_Atomic uint64_t ev_head;	/* events ever written */
-	_Atomic uint64_t reclaimed;	/* breakers whose place was reclaimed */
-	_Atomic uint64_t reclaim_hand;	/* where the next search starts */
-	uint64_t names_off;		/* the names array */
-	uint32_t name_size, pad_;
-};
-
-struct ring_entry {
-	_Atomic uint64_t seq;		/* n+1, or RING_WRITING | n+1 */
-	_Atomic uint64_t time_ms;	/* ms (40 bits) | tag << 40 */
-	_Atomic uint64_t slot_pid;	/* slot (21) | pid << 21 (22) | tag << 43 */
-	_Atomic uint64_t what;		/* from | to << 8 | why << 16 | tag << 24 */
-	uint8_t pad[32];
-};
+#define NAME_WORDS CB_NAME_WORDS
 
 #define RING_WRITING (1ull << 63)
 #define TAG_TIME(s) (((s) & 0xffffffull) << 40)
 #define TAG_SP(s) (((s) & 0x1fffffull) << 43)
 #define TAG_WHAT(s) (((s) & 0xffffffffffull) << 24)
+#define SP_SLOT 0, CB_SLOT_BITS		/* slot_pid: the slot index */
+#define SP_PID CB_SLOT_BITS, 22		/* the pid's low 22 bits */
+_Static_assert(CB_END(SP_PID) == 43, "slot and pid below the tag");
 
-struct slot {
-	_Atomic uint64_t key[3];
-	struct cb_breaker br;
-	_Atomic uint64_t own;		/* the claim protocol: see "slots" */
-	_Atomic uint64_t mark;		/* reclaim: attempts (32) | ms (32) */
-	_Atomic uint64_t born_ev;	/* events before it: the slot's
-					 * previous destinations' */
-} __attribute__((aligned(64)));
-/* the decision words (key, ctl, since, policy, rejections) in the first
- * line; the reclaim mark and the claim word far from it */
-_Static_assert(offsetof(struct slot, br) == sizeof(uint64_t[3]),
-	       "the key right before the breaker (cb_table_holds_key)");
-_Static_assert(offsetof(struct slot, br.rejected) + 8 <= 64,
-	       "a decision reads the slot's first cache line only");
-_Static_assert(offsetof(struct slot, mark) >= 192 &&
-	       offsetof(struct slot, own) >= 192,
-	       "reclaim's and the claim's words on no decision's line");
-_Static_assert(sizeof(struct slot) == 320, "a slot is five cache lines");
-/* an admitted attempt and its success write one cache line: admitted,
- * successful and the failure-rate window (breaker.c) */
-_Static_assert(offsetof(struct slot, br.admitted) % 64 == 0 &&
-	       offsetof(struct slot, br.win) + sizeof(((struct slot *)0)->br.win)
-	       == offsetof(struct slot, br.admitted) + 64,
-	       "admitted, successful and the window fill one cache line");
-
-/* A slot's host name: see the head comment for the protocol. */
-struct name_entry {
-	_Atomic uint64_t word;		/* 0 | CLAIM|stamp | READY|sum|len */
-	_Atomic uint64_t w[NAME_WORDS];	/* the bytes, NUL-padded */
-};
+/* the decision line: the key, then the breaker's hot words, and nothing
+ * a decision does not read */
+_Static_assert(offsetof(struct cb_hot, key) == 0 &&
+	       offsetof(struct cb_hot, ctl) == sizeof(uint64_t[3]),
+	       "the key right before ctl, on the decision line");
+_Static_assert(offsetof(struct cb_hot, rejected) + 8 <= 64 &&
+	       _Alignof(struct cb_hot) == 64,
+	       "a decision reads one aligned cache line");
 
 struct cb_table {
-	struct shm_header *h;
+	struct cb_shm_header *h;
 	uint64_t (*now)(void);		/* the clock (tests: a fake one) */
 	uint32_t reclaim_after;		/* ms; 0: never reclaim */
-	struct ring_entry *ring;
-	struct slot *slots;
-	struct name_entry *names;
+	struct cb_ring_entry *ring;
+	struct cb_hot *hot;		/* the decision lines */
+	struct cb_slot_cold *cold;	/* the rest of each slot */
+	struct cb_name_entry *names;
 	size_t size;
 	uint32_t mask;
 	int readonly;
@@ -145,15 +101,19 @@ struct cb_table {
 
 static int create_segment(const char *name, const struct cb_table_opts *o,
 			  char *why, size_t whylen);
-static int validate(const struct shm_header *h, size_t fsize, char *why,
+static int validate(const struct cb_shm_header *h, size_t fsize, char *why,
 		    size_t whylen);
 static void key_encode(const struct cb_dest *d, uint64_t k[3]);
 static void key_decode(const uint64_t k[3], struct cb_dest *d);
 static uint64_t key_hash(const uint64_t k[3]);
-static void slot_init(struct slot *s, const uint64_t k[3],
+static void slot_init(struct cb_table *t, uint32_t i, const uint64_t k[3],
 		      const struct cb_policy *p, uint64_t ev_head);
-static size_t layout(uint32_t capacity, uint32_t *slots, uint64_t *ring_off,
-		     uint64_t *slots_off, uint64_t *names_off);
+
+/* Where the parts of a segment lie (segment.h). */
+struct geometry {
+	uint32_t slots;
+	uint64_t ring_off, hot_off, cold_off, names_off, size;
+};
 
 /* ---- names and layout -------------------------------------------- */
 
@@ -173,20 +133,25 @@ cb_table_valid_name(const char *name)
 	       strcmp(name, "/..") != 0;
 }
 
-static size_t
-layout(uint32_t capacity, uint32_t *slots, uint64_t *ring_off,
-       uint64_t *slots_off, uint64_t *names_off)
+#define LINE_UP(x) (((x) + 63) & ~63ull)
+
+/* The geometry of a segment for capacity places: slots a power of two at
+ * least twice capacity (linear probing stays short at load 1/2). */
+static void
+layout(uint32_t capacity, struct geometry *g)
 {
 	uint32_t n = 64;
 
 	while (n < 2 * capacity)
 		n <<= 1;
-	*slots = n;
-	*ring_off = (sizeof(struct shm_header) + 63) & ~63ull;
-	*slots_off = *ring_off + (uint64_t)CB_EVENTS * sizeof(struct ring_entry);
-	*names_off = *slots_off + (uint64_t)n * sizeof(struct slot);
-	return *names_off + (((uint64_t)n * sizeof(struct name_entry) + 63) &
-				~63ull);
+	g->slots = n;
+	g->ring_off = LINE_UP(sizeof(struct cb_shm_header));
+	g->hot_off = g->ring_off + (uint64_t)CB_EVENTS *
+		     sizeof(struct cb_ring_entry);
+	g->cold_off = g->hot_off + (uint64_t)n * sizeof(struct cb_hot);
+	g->names_off = g->cold_off + (uint64_t)n * sizeof(struct cb_slot_cold);
+	g->size = g->names_off + LINE_UP((uint64_t)n *
+		  sizeof(struct cb_name_entry));
 }
 
 uint64_t
@@ -268,6 +233,30 @@ tmp_open(char *tmp, size_t len)
 	return -errno;
 }
 
+/* Fill in a new segment's header, magic last. */
+static void
+header_init(struct cb_shm_header *h, uint32_t capacity,
+	    const struct geometry *g)
+{
+	h->version = CB_LAYOUT_VERSION;
+	h->header_size = sizeof(*h);
+	h->event_size = sizeof(struct cb_ring_entry);
+	h->events = CB_EVENTS;
+	h->hot_size = sizeof(struct cb_hot);
+	h->cold_size = sizeof(struct cb_slot_cold);
+	h->name_size = sizeof(struct cb_name_entry);
+	h->slots = g->slots;
+	h->capacity = capacity;
+	h->total_size = g->size;
+	h->ring_off = g->ring_off;
+	h->hot_off = g->hot_off;
+	h->cold_off = g->cold_off;
+	h->names_off = g->names_off;
+	h->created_ms = cb_now_ms();
+	/* release: whoever sees the magic sees the header */
+	atomic_store_explicit(&h->magic, CB_SHM_MAGIC, memory_order_release);
+}
+
 /* Build a complete segment under a temporary name, then link it into
  * place.  0 on success or when another process won (EEXIST), else -errno.
  * Temporaries leaked by creators killed before they unlinked theirs are
@@ -277,16 +266,16 @@ create_segment(const char *name, const struct cb_table_opts *o, char *why,
 	       size_t whylen)
 {
 	char tmp[300], path[300];
-	struct shm_header *h;
-	uint32_t nslots;
-	uint64_t ring_off, slots_off, names_off;
+	struct cb_shm_header *h;
+	struct geometry g;
 	size_t size;
 	int fd, r = 0;
 
 	if (o->capacity < 1 || o->capacity > CB_MAX_CAPACITY)
 		return snprintf(why, whylen, "max_breakers %u out of range "
 				"1..%u", o->capacity, CB_MAX_CAPACITY), -EINVAL;
-	size = layout(o->capacity, &nslots, &ring_off, &slots_off, &names_off);
+	layout(o->capacity, &g);
+	size = g.size;
 	snprintf(path, sizeof(path), SHM_DIR "%s", name);
 	cb_table_clean_temp();
 	if ((fd = tmp_open(tmp, sizeof(tmp))) < 0)
@@ -301,21 +290,7 @@ create_segment(const char *name, const struct cb_table_opts *o, char *why,
 	h = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (h == MAP_FAILED)
 		goto fail;
-	h->version = CB_LAYOUT_VERSION;
-	h->header_size = sizeof(*h);
-	h->event_size = sizeof(struct ring_entry);
-	h->events = CB_EVENTS;
-	h->slot_size = sizeof(struct slot);
-	h->slots = nslots;
-	h->capacity = o->capacity;
-	h->breaker_size = sizeof(struct cb_breaker);
-	h->total_size = size;
-	h->ring_off = ring_off;
-	h->slots_off = slots_off;
-	h->names_off = names_off;
-	h->name_size = sizeof(struct name_entry);
-	h->created_ms = cb_now_ms();
-	atomic_store_explicit(&h->magic, CB_SHM_MAGIC, memory_order_release);
+	header_init(h, o->capacity, &g);
 	munmap(h, size);
 	if (link(tmp, path) < 0 && errno != EEXIST)
 		goto fail;
@@ -334,10 +309,9 @@ fail:
 /* ---- attaching ----------------------------------------------------- */
 
 static int
-validate(const struct shm_header *h, size_t fsize, char *why, size_t whylen)
+validate(const struct cb_shm_header *h, size_t fsize, char *why, size_t whylen)
 {
-	uint32_t nslots;
-	uint64_t ro, so, no;
+	struct geometry g;
 	uint64_t magic = atomic_load_explicit(&h->magic, memory_order_acquire);
 
 	if (magic != CB_SHM_MAGIC)
@@ -348,16 +322,18 @@ validate(const struct shm_header *h, size_t fsize, char *why, size_t whylen)
 				"uses %u", h->version, CB_LAYOUT_VERSION),
 		       -EPROTO;
 	if (h->header_size != sizeof(*h) ||
-	    h->event_size != sizeof(struct ring_entry) ||
-	    h->events != CB_EVENTS || h->slot_size != sizeof(struct slot) ||
-	    h->breaker_size != sizeof(struct cb_breaker) ||
-	    h->name_size != sizeof(struct name_entry))
+	    h->event_size != sizeof(struct cb_ring_entry) ||
+	    h->events != CB_EVENTS || h->hot_size != sizeof(struct cb_hot) ||
+	    h->cold_size != sizeof(struct cb_slot_cold) ||
+	    h->name_size != sizeof(struct cb_name_entry))
 		return snprintf(why, whylen, "layout differs from this build"),
 		       -EPROTO;
+	if (h->capacity >= 1 && h->capacity <= CB_MAX_CAPACITY)
+		layout(h->capacity, &g);
 	if (h->capacity < 1 || h->capacity > CB_MAX_CAPACITY ||
-	    h->total_size != layout(h->capacity, &nslots, &ro, &so, &no) ||
-	    h->slots != nslots || h->ring_off != ro || h->slots_off != so ||
-	    h->names_off != no)
+	    h->total_size != g.size || h->slots != g.slots ||
+	    h->ring_off != g.ring_off || h->hot_off != g.hot_off ||
+	    h->cold_off != g.cold_off || h->names_off != g.names_off)
 		return snprintf(why, whylen, "corrupt header"), -EBADMSG;
 	if (h->total_size != fsize)
 		return snprintf(why, whylen, "size %zu, header says %llu "
@@ -442,7 +418,7 @@ cb_table_attach_owner(struct cb_table **tp, const char *name,
 		close(fd);
 		return r;
 	}
-	if ((size_t)st.st_size < sizeof(struct shm_header)) {
+	if ((size_t)st.st_size < sizeof(struct cb_shm_header)) {
 		close(fd);
 		return snprintf(why, whylen, "too small (%lld bytes): not a "
 				"cbshim segment", (long long)st.st_size),
@@ -472,9 +448,10 @@ cb_table_attach_owner(struct cb_table **tp, const char *name,
 	}
 	t->h = m;
 	t->size = (size_t)st.st_size;
-	t->ring = (struct ring_entry *)((char *)m + t->h->ring_off);
-	t->slots = (struct slot *)((char *)m + t->h->slots_off);
-	t->names = (struct name_entry *)((char *)m + t->h->names_off);
+	t->ring = (struct cb_ring_entry *)((char *)m + t->h->ring_off);
+	t->hot = (struct cb_hot *)((char *)m + t->h->hot_off);
+	t->cold = (struct cb_slot_cold *)((char *)m + t->h->cold_off);
+	t->names = (struct cb_name_entry *)((char *)m + t->h->names_off);
 	t->mask = t->h->slots - 1;
 	t->readonly = o->readonly;
 	t->now = cb_now_ms;
@@ -636,24 +613,33 @@ pause_once(int waits)
  * reclaimer killed right after retiring leaves the ready bit set; ctl is
  * on the same line as the key, so this costs no other line). */
 static int
-ready(const struct slot *s)
+ready(const struct cb_hot *h)
 {
-	return (atomic_load_explicit(&s->br.pol_a, memory_order_acquire) &
-		POL_READY) != 0 &&
-	       (atomic_load_explicit(&s->br.ctl, memory_order_acquire) & 3) !=
-	       3;
+	return (atomic_load_explicit(&h->pol_a, memory_order_acquire) &
+		READY_BIT) != 0 &&
+	       CB_GET(atomic_load_explicit(&h->ctl, memory_order_acquire),
+		      CTL_STATE) != CTL_GONE;
 }
 
 static int
-key_is(struct slot *s, const uint64_t k[3])
+key_is(const struct cb_hot *h, const uint64_t k[3])
 {
 	int j;
 
 	for (j = 0; j < 3; j++)
-		if (atomic_load_explicit(&s->key[j], memory_order_acquire) !=
+		if (atomic_load_explicit(&h->key[j], memory_order_acquire) !=
 		    k[j])
 			return 0;
 	return 1;
+}
+
+/* Slot i's breaker. */
+static struct cb_breaker
+slot_brk(struct cb_table *t, uint32_t i)
+{
+	struct cb_breaker b = { &t->hot[i], &t->cold[i].br };
+
+	return b;
 }
 
 /* A claim nobody will finish: its owner is gone.  EPERM: alive, not ours.
@@ -678,11 +664,11 @@ count_exact(struct cb_table *t)
 	uint32_t i;
 
 	for (i = 0; i <= t->mask; i++) {
-		if (ready(&t->slots[i])) {
+		if (ready(&t->hot[i])) {
 			n++;
 			continue;
 		}
-		o = atomic_load_explicit(&t->slots[i].own,
+		o = atomic_load_explicit(&t->cold[i].own,
 		    memory_order_acquire);
 		n += (o & OWN_COUNTING) && !claim_dead(o);
 	}
@@ -717,26 +703,29 @@ count_in(struct cb_table *t)
 static void
 give_back(struct cb_table *t, uint32_t i, uint64_t mine)
 {
-	atomic_compare_exchange_strong_explicit(&t->slots[i].own, &mine,
+	atomic_compare_exchange_strong_explicit(&t->cold[i].own, &mine,
 	    OWN_VOID, memory_order_release, memory_order_relaxed);
 }
 
-/* Write policy p (and the jitter seed) into slot s, ready bit last. */
+/* Write policy p (and the jitter seed) into slot i, ready bit last. */
 static void
-slot_init(struct slot *s, const uint64_t k[3], const struct cb_policy *p,
-	  uint64_t ev_head)
+slot_init(struct cb_table *t, uint32_t i, const uint64_t k[3],
+	  const struct cb_policy *p, uint64_t ev_head)
 {
+	struct cb_breaker b = slot_brk(t, i);
+
 	/* a reclaimed place: a fresh breaker at a later generation */
-	cb_breaker_rebirth(&s->br);
-	atomic_store_explicit(&s->mark, 0, memory_order_relaxed);
+	cb_breaker_rebirth(&b);
+	atomic_store_explicit(&t->cold[i].mark, 0, memory_order_relaxed);
 	/* events up to here are of the place's earlier destinations */
-	atomic_store_explicit(&s->born_ev, ev_head, memory_order_relaxed);
-	atomic_store_explicit(&s->br.pol_c, (uint64_t)(uint32_t)key_hash(k)
-	    << 32, memory_order_relaxed);
+	atomic_store_explicit(&t->cold[i].born_ev, ev_head,
+	    memory_order_relaxed);
+	atomic_store_explicit(&b.cold->pol_c, CB_PUT(key_hash(k), POL_SEED),
+	    memory_order_relaxed);
 	CB_CRASH_POINT("slot:policy");
-	cb_breaker_set_policy(&s->br, p);
+	cb_breaker_set_policy(&b, p);
 	/* release: whoever sees the ready bit sees the key and policy */
-	atomic_fetch_or_explicit(&s->br.pol_a, POL_READY,
+	atomic_fetch_or_explicit(&b.hot->pol_a, READY_BIT,
 	    memory_order_release);
 }
 
@@ -761,16 +750,14 @@ walk(struct cb_table *t, const uint64_t k[3], uint64_t hash, long skip,
 	w->found = w->free = w->twin = -1;
 	w->full = 0;
 	for (n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
-		struct slot *s = &t->slots[i];
-
-		if (ready(s)) {
-			if (key_is(s, k)) {
+		if (ready(&t->hot[i])) {
+			if (key_is(&t->hot[i], k)) {
 				w->found = i;
 				return;
 			}
 			continue;
 		}
-		o = atomic_load_explicit(&s->own, memory_order_seq_cst);
+		o = atomic_load_explicit(&t->cold[i].own, memory_order_seq_cst);
 		if ((long)i == skip)
 			continue;
 		if (o == 0 || o == OWN_VOID || claim_dead(o)) {
@@ -824,7 +811,8 @@ static int
 create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
        uint64_t o, const struct cb_policy *p, long *out)
 {
-	struct slot *s = &t->slots[i];
+	struct cb_hot *s = &t->hot[i];
+	struct cb_slot_cold *sc = &t->cold[i];
 	uint64_t mine = OWN_CLAIM | OWN_FP(hash) |
 			((uint64_t)(uint32_t)getpid() << 32);
 	struct walk w;
@@ -832,13 +820,12 @@ create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
 
 	if (!(o == 0 || o == OWN_VOID || claim_dead(o)))
 		return 1;	/* taken meanwhile */
-	if (!atomic_compare_exchange_strong_explicit(&s->own, &o, mine,
+	if (!atomic_compare_exchange_strong_explicit(&sc->own, &o, mine,
 	    memory_order_seq_cst, memory_order_relaxed))
 		return 1;
 	CB_CRASH_POINT("slot:claimed");
 	/* a slot left retired but ready by a reclaimer that died */
-	atomic_fetch_and_explicit(&s->br.pol_a, ~POL_READY,
-	    memory_order_relaxed);
+	atomic_fetch_and_explicit(&s->pol_a, ~READY_BIT, memory_order_relaxed);
 	for (j = 0; j < 3; j++)
 		atomic_store_explicit(&s->key[j], k[j], memory_order_relaxed);
 	CB_CRASH_POINT("slot:keyed");
@@ -848,7 +835,7 @@ create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
 	}
 	/* seq_cst: an exact scan that misses the reservation comes before
 	 * it, and then before our count too */
-	atomic_store_explicit(&s->own, mine | OWN_COUNTING,
+	atomic_store_explicit(&sc->own, mine | OWN_COUNTING,
 	    memory_order_seq_cst);
 	CB_CRASH_POINT("slot:reserved");
 	if (count_in(t) < 0) {
@@ -859,7 +846,7 @@ create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
 	/* a reclaimed place: the name of its last destination goes (here,
 	 * not in the reclaim, so a reclaimer killed early leaves none) */
 	atomic_store_explicit(&t->names[i].word, 0, memory_order_relaxed);
-	slot_init(s, k, p, atomic_load_explicit(&t->h->ev_head,
+	slot_init(t, i, k, p, atomic_load_explicit(&t->h->ev_head,
 	    memory_order_relaxed));
 	*out = i;
 	return 0;
@@ -889,22 +876,23 @@ create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
  * worst a "used" one too high until the next exact scan.
  */
 
-/* Attempts ever made on slot s's breaker (32 bits, modulo). */
+/* Attempts ever made on slot i's breaker (32 bits, modulo). */
 static uint32_t
-attempts(struct slot *s)
+attempts(struct cb_table *t, uint32_t i)
 {
-	return (uint32_t)(atomic_load_explicit(&s->br.admitted,
-	    memory_order_relaxed) + atomic_load_explicit(&s->br.rejected,
+	return (uint32_t)(atomic_load_explicit(&t->cold[i].br.admitted,
+	    memory_order_relaxed) + atomic_load_explicit(&t->hot[i].rejected,
 	    memory_order_relaxed));
 }
 
-/* 1 if slot s's breaker has seen no attempt for reclaim_after ms by its
+/* 1 if slot i's breaker has seen no attempt for reclaim_after ms by its
  * mark; else 0, and the mark renewed when the count moved. */
 static int
-idle(struct cb_table *t, struct slot *s, uint64_t now)
+idle(struct cb_table *t, uint32_t i, uint64_t now)
 {
+	struct cb_slot_cold *s = &t->cold[i];
 	uint64_t m = atomic_load_explicit(&s->mark, memory_order_relaxed);
-	uint32_t n = attempts(s), age = (uint32_t)now - (uint32_t)m;
+	uint32_t n = attempts(t, i), age = (uint32_t)now - (uint32_t)m;
 
 	if (m != 0 && (uint32_t)(m >> 32) == n && age < 0x80000000u)
 		return age >= t->reclaim_after;
@@ -921,20 +909,22 @@ idle(struct cb_table *t, struct slot *s, uint64_t now)
 static int
 reclaim_slot(struct cb_table *t, uint32_t i, uint64_t now, int force)
 {
-	struct slot *s = &t->slots[i];
-	uint64_t o = atomic_load_explicit(&s->own, memory_order_acquire);
+	struct cb_hot *s = &t->hot[i];
+	struct cb_slot_cold *sc = &t->cold[i];
+	struct cb_breaker b = slot_brk(t, i);
+	uint64_t o = atomic_load_explicit(&sc->own, memory_order_acquire);
 	uint64_t mine = OWN_CLAIM | OWN_COUNTING |
 			((uint64_t)(uint32_t)getpid() << 32);
 
 	if (!ready(s))
 		return -ENOENT;
-	if (o == mine || !atomic_compare_exchange_strong_explicit(&s->own,
+	if (o == mine || !atomic_compare_exchange_strong_explicit(&sc->own,
 	    &o, mine, memory_order_seq_cst, memory_order_relaxed))
 		return -EBUSY;
 	CB_CRASH_POINT("reclaim:claimed");
-	if (!ready(s) || (!force && !idle(t, s, now)) ||
-	    cb_breaker_retire(&s->br) < 0) {
-		atomic_compare_exchange_strong_explicit(&s->own, &mine, o,
+	if (!ready(s) || (!force && !idle(t, i, now)) ||
+	    cb_breaker_retire(&b) < 0) {
+		atomic_compare_exchange_strong_explicit(&sc->own, &mine, o,
 		    memory_order_release, memory_order_relaxed);
 		return ready(s) ? -EBUSY : -ENOENT;
 	}
@@ -942,11 +932,10 @@ reclaim_slot(struct cb_table *t, uint32_t i, uint64_t now, int force)
 	if (!force)		/* cbctl forget is the operator's, not counted */
 		atomic_fetch_add_explicit(&t->h->reclaimed, 1,
 		    memory_order_relaxed);
-	atomic_fetch_and_explicit(&s->br.pol_a, ~POL_READY,
-	    memory_order_release);
+	atomic_fetch_and_explicit(&s->pol_a, ~READY_BIT, memory_order_release);
 	CB_CRASH_POINT("reclaim:unready");
 	atomic_fetch_sub_explicit(&t->h->used, 1, memory_order_relaxed);
-	atomic_store_explicit(&s->mark, 0, memory_order_relaxed);
+	atomic_store_explicit(&sc->mark, 0, memory_order_relaxed);
 	give_back(t, i, mine);
 	return 0;
 }
@@ -964,7 +953,7 @@ reclaim_one(struct cb_table *t)
 		return -ENOSPC;
 	for (n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
 		i &= t->mask;
-		if (!ready(&t->slots[i]))
+		if (!ready(&t->hot[i]))
 			continue;
 		if (reclaim_slot(t, i, now, 0) == 0) {
 			atomic_store_explicit(&t->h->reclaim_hand, i + 1,
@@ -978,7 +967,7 @@ reclaim_one(struct cb_table *t)
 int
 cb_table_forget(struct cb_table *t, const struct cb_dest *d)
 {
-	struct cb_breaker *b;
+	struct cb_breaker b;
 	uint32_t i;
 	int r;
 
@@ -994,21 +983,22 @@ int
 cb_table_life(struct cb_table *t, uint32_t slot, const struct cb_dest *d,
 	      uint32_t *life)
 {
+	struct cb_breaker b;
 	uint64_t k[3];
 
 	if (slot > t->mask)
 		return -ESTALE;
 	key_encode(d, k);
 	/* born first (acquire), the key after: see cb_breaker_life */
-	*life = cb_breaker_life(&t->slots[slot].br);
-	return ready(&t->slots[slot]) && key_is(&t->slots[slot], k) ? 0 :
-	       -ESTALE;
+	b = slot_brk(t, slot);
+	*life = cb_breaker_life(&b);
+	return ready(&t->hot[slot]) && key_is(&t->hot[slot], k) ? 0 : -ESTALE;
 }
 
 int
 cb_table_holds(struct cb_table *t, const struct cb_key *k, uint32_t slot)
 {
-	return slot <= t->mask && key_is(&t->slots[slot], k->w);
+	return slot <= t->mask && key_is(&t->hot[slot], k->w);
 }
 
 int
@@ -1033,7 +1023,7 @@ cb_table_reclaimed(const struct cb_table *t)
 
 int
 cb_table_find(struct cb_table *t, const struct cb_dest *d,
-	      struct cb_breaker **bp, uint32_t *slotp)
+	      struct cb_breaker *bp, uint32_t *slotp)
 {
 	struct cb_key k;
 
@@ -1047,29 +1037,29 @@ cb_table_key(struct cb_table *t, const struct cb_dest *d, struct cb_key *k)
 {
 	key_encode(d, k->w);
 	k->hash = key_hash(k->w);
-	__builtin_prefetch(&t->slots[k->hash & t->mask], 0, 3);
+	__builtin_prefetch(&t->hot[k->hash & t->mask], 0, 3);
 }
 
 int
 cb_table_find_key(struct cb_table *t, const struct cb_key *k,
-		  struct cb_breaker **bp, uint32_t *slotp)
+		  struct cb_breaker *bp, uint32_t *slotp)
 {
 	uint32_t i = (uint32_t)k->hash & t->mask, n;
-	struct slot *s;
+	struct cb_hot *s;
 
 	/* ready first, key after: a ready slot's key is final */
 	for (n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
-		s = &t->slots[i];
+		s = &t->hot[i];
 		if (ready(s)) {
 			if (key_is(s, k->w)) {
-				*bp = &s->br;
+				*bp = slot_brk(t, i);
 				if (slotp)
 					*slotp = i;
 				return 0;
 			}
 		} else if (atomic_load_explicit(&s->key[0],
 			   memory_order_relaxed) == 0 &&
-			   atomic_load_explicit(&s->own,
+			   atomic_load_explicit(&t->cold[i].own,
 			   memory_order_acquire) == 0) {
 			break;	/* never used: the end of the chain */
 		}
@@ -1079,7 +1069,7 @@ cb_table_find_key(struct cb_table *t, const struct cb_key *k,
 
 int
 cb_table_insert(struct cb_table *t, const struct cb_dest *d,
-		const struct cb_policy *p, struct cb_breaker **bp,
+		const struct cb_policy *p, struct cb_breaker *bp,
 		uint32_t *slotp)
 {
 	uint64_t k[3], hash;
@@ -1112,7 +1102,7 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 			continue;
 		}
 		r = create(t, k, hash, (uint32_t)w.free,
-		    atomic_load_explicit(&t->slots[w.free].own,
+		    atomic_load_explicit(&t->cold[w.free].own,
 		    memory_order_relaxed), p, &i);
 		if (r == -ENOSPC && reclaims++ < 4 && reclaim_one(t) == 0)
 			continue;	/* a place given up: try again */
@@ -1125,7 +1115,7 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 			return -EBUSY;
 		pause_once(waits++);
 	}
-	*bp = &t->slots[i].br;
+	*bp = slot_brk(t, (uint32_t)i);
 	if (slotp)
 		*slotp = (uint32_t)i;
 	return 0;
@@ -1150,7 +1140,7 @@ cb_table_used(struct cb_table *t)
 	uint32_t i, n = 0;
 
 	for (i = 0; i <= t->mask; i++)
-		n += ready(&t->slots[i]);
+		n += ready(&t->hot[i]);
 	return n;
 }
 
@@ -1161,23 +1151,23 @@ cb_table_unprotected(const struct cb_table *t)
 }
 
 int
-cb_table_slot(struct cb_table *t, uint32_t i, struct cb_breaker **bp,
+cb_table_slot(struct cb_table *t, uint32_t i, struct cb_breaker *bp,
 	      struct cb_dest *d)
 {
-	struct slot *s;
+	struct cb_hot *s;
 	uint64_t k[3];
 	int j;
 
 	if (i > t->mask)
 		return -ENOENT;
-	s = &t->slots[i];
+	s = &t->hot[i];
 	if (!ready(s))
 		return -ENOENT;
 	for (j = 0; j < 3; j++)
 		k[j] = atomic_load_explicit(&s->key[j], memory_order_acquire);
 	if (d)
 		key_decode(k, d);
-	*bp = &s->br;
+	*bp = slot_brk(t, i);
 	return 0;
 }
 
@@ -1213,7 +1203,7 @@ name_ok(const char *s, size_t n)
 
 /* Claim e for writing at now: 1 claimed (*w = the claim word), 0 not. */
 static int
-name_claim(struct name_entry *e, uint64_t now, uint64_t *w)
+name_claim(struct cb_name_entry *e, uint64_t now, uint64_t *w)
 {
 	uint64_t cur = atomic_load_explicit(&e->word, memory_order_acquire);
 	uint64_t stamp = cur & NAME_STAMP;
@@ -1235,7 +1225,7 @@ cb_table_set_name(struct cb_table *t, uint32_t slot, const char *name,
 		  uint64_t now)
 {
 	size_t n = strlen(name), i;
-	struct name_entry *e;
+	struct cb_name_entry *e;
 	uint64_t claim, w;
 
 	if (t->readonly)
@@ -1269,7 +1259,7 @@ cb_table_has_name(struct cb_table *t, uint32_t slot)
 size_t
 cb_table_get_name(struct cb_table *t, uint32_t slot, char *out)
 {
-	struct name_entry *e;
+	struct cb_name_entry *e;
 	uint64_t word, w;
 	size_t n, i;
 
@@ -1301,7 +1291,7 @@ cb_table_event(struct cb_table *t, uint32_t slot,
 	       const struct cb_transition *tr, uint64_t now, pid_t pid)
 {
 	uint64_t n, s;
-	struct ring_entry *e;
+	struct cb_ring_entry *e;
 
 	if (t->readonly || tr->why == CB_WHY_NONE)
 		return;
@@ -1338,13 +1328,13 @@ cb_table_events(struct cb_table *t, uint64_t after, struct cb_event *ev,
 	uint64_t head = atomic_load_explicit(&t->h->ev_head,
 	    memory_order_acquire), n, s1, s2, sp, w;
 	size_t got = 0;
-	struct cb_breaker *b;
+	struct cb_breaker b;
 
 	n = head > CB_EVENTS ? head - CB_EVENTS : 0;
 	if (n < after)
 		n = after;
 	for (; n < head && got < max; n++) {
-		struct ring_entry *e = &t->ring[n % CB_EVENTS];
+		struct cb_ring_entry *e = &t->ring[n % CB_EVENTS];
 
 		s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
 		ev[got].time_ms = atomic_load_explicit(&e->time_ms,
@@ -1367,7 +1357,7 @@ cb_table_events(struct cb_table *t, uint64_t after, struct cb_event *ev,
 		/* the slot's destination now, unless it was reclaimed for
 		 * another since (then unknown: shown as such) */
 		if (cb_table_slot(t, ev[got].slot, &b, &ev[got].dest) < 0 ||
-		    n < atomic_load_explicit(&t->slots[ev[got].slot].born_ev,
+		    n < atomic_load_explicit(&t->cold[ev[got].slot].born_ev,
 		    memory_order_relaxed))
 			memset(&ev[got].dest, 0, sizeof(ev[got].dest));
 		got++;

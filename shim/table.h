@@ -25,14 +25,10 @@
 #include <sys/types.h>
 
 #include "breaker.h"
+#include "segment.h"	/* CB_LAYOUT_VERSION, CB_MAX_CAPACITY, CB_NAME_MAX */
 
-#define CB_SHM_MAGIC 0x31304d4853424343ull	/* "CCBSHM01" little-endian */
-#define CB_LAYOUT_VERSION 4u
-#define CB_EVENTS 1024u
 #define CB_DEFAULT_CAPACITY 4096u
-#define CB_MAX_CAPACITY (1u << 20)
 #define CB_DEFAULT_RECLAIM_AFTER_MS 600000u	/* shm.reclaim_after: 10m */
-#define CB_NAME_MAX 253u		/* longest host name kept, no final dot */
 
 /* A destination.  addr holds 4 bytes (AF_INET) or 16 (AF_INET6); a
  * v4-mapped IPv6 address is always stored as AF_INET. port: host order.
@@ -110,7 +106,7 @@ int cb_table_destroy(const char *name);
  * lock-free, async-signal-safe, no allocation.  *slotp (if not NULL) gets
  * the slot index. */
 int cb_table_find(struct cb_table *t, const struct cb_dest *d,
-		  struct cb_breaker **bp, uint32_t *slotp);
+		  struct cb_breaker *bp, uint32_t *slotp);
 
 /* A destination's key as the table stores it, with its hash. */
 struct cb_key {
@@ -126,14 +122,14 @@ void cb_table_key(struct cb_table *t, const struct cb_dest *d,
 
 /* cb_table_find_key - cb_table_find with a key from cb_table_key. */
 int cb_table_find_key(struct cb_table *t, const struct cb_key *k,
-		      struct cb_breaker **bp, uint32_t *slotp);
+		      struct cb_breaker *bp, uint32_t *slotp);
 
 /* cb_table_insert - find d's breaker or create it with policy p.  0 and
  * *bp, -ENOSPC when the table is full (nothing counted; see
  * cb_table_count_unprotected), -EROFS on a read-only mapping.  Same
  * properties as cb_table_find. */
 int cb_table_insert(struct cb_table *t, const struct cb_dest *d,
-		    const struct cb_policy *p, struct cb_breaker **bp,
+		    const struct cb_policy *p, struct cb_breaker *bp,
 		    uint32_t *slotp);
 
 /* Reclaim (SPEC 4): when a new destination finds no place, cb_table_insert
@@ -160,15 +156,14 @@ int cb_table_holds(struct cb_table *t, const struct cb_key *k,
 		   uint32_t slot);
 
 /* cb_table_holds_key - the same for breaker b (from cb_table_find_key or
- * cb_table_insert), inline for the connect path: a slot keeps its key in
- * the three words right before its breaker (table.c asserts it).  Read
- * after the admission's acquire load of ctl: a rebirth wrote the new key
- * before its ctl. */
+ * cb_table_insert), inline for the connect path: a slot keeps its key on
+ * its decision line, right before ctl (table.c asserts it).  Read after
+ * the admission's acquire load of ctl: a rebirth wrote the new key before
+ * its ctl. */
 static inline int
 cb_table_holds_key(const struct cb_breaker *b, const struct cb_key *k)
 {
-	const _Atomic uint64_t *w = (const _Atomic uint64_t *)
-				    (const void *)b - 3;
+	const _Atomic uint64_t *w = b->hot->key;
 
 	return atomic_load_explicit(&w[0], memory_order_acquire) == k->w[0] &&
 	       atomic_load_explicit(&w[1], memory_order_acquire) == k->w[1] &&
@@ -204,7 +199,7 @@ const char *cb_table_name(const struct cb_table *t);
 
 /* cb_table_slot - slot i (0 <= i < cb_table_slots): 0 and its breaker and
  * destination if it holds a ready breaker, else -ENOENT. */
-int cb_table_slot(struct cb_table *t, uint32_t i, struct cb_breaker **bp,
+int cb_table_slot(struct cb_table *t, uint32_t i, struct cb_breaker *bp,
 		  struct cb_dest *d);
 
 /* cb_table_set_name - give slot's breaker the host name name (at most

@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,12 +45,13 @@
 
 #include "../../cbctl/cbctl.h"
 #include "../../shim/breaker.h"
+#include "../../shim/segment.h"
 #include "../../shim/table.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define H_RING_OFF 48		/* struct shm_header, layout version 1 */
-#define H_SLOTS_OFF 56
+/* where the header keeps what is damaged here (segment.h) */
+#define H_(f) offsetof(struct cb_shm_header, f)
 #define MAXFILE (8u << 20)
 
 static char name[64], path[96];
@@ -112,7 +114,7 @@ make_template(int k)
 {
 	struct cb_table_opts o = { 1, 0, 0600, tmpl_cap[k] };
 	struct cb_table *t;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_policy p;
 	struct cb_ticket tk;
 	struct cb_transition tr;
@@ -128,7 +130,7 @@ make_template(int k)
 	cb_policy_default(&p);
 	p.open_timeout_ms = 100;
 	for (i = 0; i < NDESTS; i++) {
-		if (cb_table_insert(t, &dests[i], &p, &b, &slot) < 0) {
+		if (cb_table_insert(t, &dests[i], &p, b, &slot) < 0) {
 			cb_table_count_unprotected(t);
 			continue;
 		}
@@ -208,8 +210,8 @@ build(const uint8_t *data, size_t size)
 	tp = tmpl[mode - 1];
 	n = tmpl_size[mode - 1];
 	memcpy(buf, tp, n);
-	ro = rd64(tp + H_RING_OFF);
-	so = rd64(tp + H_SLOTS_OFF);
+	ro = rd64(tp + H_(ring_off));
+	so = rd64(tp + H_(hot_off));
 	for (i = 0; i + 4 <= size;) {
 		unsigned where = data[i] & 3;
 
@@ -242,17 +244,13 @@ build(const uint8_t *data, size_t size)
 static void
 copy_snapshot(struct cb_breaker *b, uint64_t now)
 {
-	struct cb_breaker c;
 	struct cb_snapshot s;
 	struct cb_policy p;
-	size_t i;
 
-	/* as cbctl does: never snapshot a read-only mapping in place */
-	for (i = 0; i < sizeof(c) / 8; i++)
-		((uint64_t *)&c)[i] = __atomic_load_n((uint64_t *)b + i,
-						      __ATOMIC_RELAXED);
-	cb_breaker_snapshot(&c, now, &s);
-	cb_breaker_get_policy(&c, &p);
+	/* as cbctl does: snapshot and policy only read, so a read-only
+	 * mapping is read in place */
+	cb_breaker_snapshot(b, now, &s);
+	cb_breaker_get_policy(b, &p);
 	(void)cb_state_name(s.state);
 }
 
@@ -260,7 +258,7 @@ static void
 read_only(struct cb_table *t, uint64_t now)
 {
 	static struct cb_event ev[CB_EVENTS];
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_dest d;
 	char s[64];
 	uint32_t i, slot, n = cb_table_slots(t);
@@ -268,7 +266,7 @@ read_only(struct cb_table *t, uint64_t now)
 
 	(void)cb_table_used(t);		/* may be a lie: nothing trusts it */
 	for (i = 0; i <= n + 1; i++) {
-		if (cb_table_slot(t, i, &b, &d) < 0)
+		if (cb_table_slot(t, i, b, &d) < 0)
 			continue;
 		if (i >= n)
 			abort();	/* out of range yet answered */
@@ -276,7 +274,7 @@ read_only(struct cb_table *t, uint64_t now)
 		copy_snapshot(b, now);
 	}
 	for (k = 0; k < NDESTS; k++)
-		if (cb_table_find(t, &dests[k], &b, &slot) == 0) {
+		if (cb_table_find(t, &dests[k], b, &slot) == 0) {
 			if (slot >= n)
 				abort();
 			copy_snapshot(b, now);
@@ -296,7 +294,7 @@ static void
 read_write(struct cb_table *t, uint64_t now, const uint8_t *data,
 	   size_t size)
 {
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_policy p;
 	struct cb_ticket tk;
 	struct cb_transition tr;
@@ -311,7 +309,7 @@ read_write(struct cb_table *t, uint64_t now, const uint8_t *data,
 	for (k = 0; k <= NDESTS; k++) {
 		const struct cb_dest *x = k < NDESTS ? &dests[k] : &d;
 
-		if (cb_table_insert(t, x, &p, &b, &slot) < 0) {
+		if (cb_table_insert(t, x, &p, b, &slot) < 0) {
 			cb_table_count_unprotected(t);
 			continue;
 		}
@@ -330,7 +328,7 @@ read_write(struct cb_table *t, uint64_t now, const uint8_t *data,
 		cb_breaker_snapshot(b, now, &s);
 	}
 	for (i = 0; i < n; i++) {
-		if (cb_table_slot(t, i, &b, NULL) < 0)
+		if (cb_table_slot(t, i, b, NULL) < 0)
 			continue;
 		cb_breaker_snapshot(b, now + 7, &s);
 		if (i % 3 == 0)

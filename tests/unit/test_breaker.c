@@ -30,12 +30,17 @@
 #include "testutil.h"
 
 #include "../../shim/breaker.h"
+#include "../../shim/words.h"
 
 #define T0 1000000ull		/* an arbitrary start of the fake clock */
 #define SEED 0x5eedu
 #define NTHREADS 4
 
 static void defaults(struct cb_policy *p);
+/* A breaker in this block's own memory (a compound literal lives as
+ * long as the block that declares it). */
+#define NEW_BREAKER() cb_breaker_in(&(struct cb_breaker_mem){ 0 })
+
 static void fresh(struct cb_breaker *b, const struct cb_policy *p);
 static struct cb_ticket must_admit(struct cb_breaker *b, uint64_t now);
 static void must_reject(struct cb_breaker *b, uint64_t now);
@@ -130,7 +135,7 @@ snap(struct cb_breaker *b, uint64_t now)
 static void
 closed_state_success(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket t;
 	struct cb_snapshot s;
 	int i;
@@ -157,7 +162,7 @@ closed_state_success(void **state)
 static void
 closed_state_failure(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_snapshot s;
 	int i;
 
@@ -178,7 +183,7 @@ closed_state_failure(void **state)
 static void
 transition_to_open(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket t;
 	struct cb_transition tr;
 	struct cb_snapshot s;
@@ -210,7 +215,7 @@ transition_to_open(void **state)
 static void
 open_rejects(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket none = { 0, CB_TICKET_NONE };
 	struct cb_snapshot s;
 
@@ -235,7 +240,7 @@ open_rejects(void **state)
 static void
 transition_to_half_open(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket t;
 	struct cb_transition tr;
 	struct cb_snapshot s;
@@ -259,7 +264,7 @@ transition_to_half_open(void **state)
 static void
 half_open_success(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket t;
 	struct cb_transition tr;
 	struct cb_snapshot s;
@@ -298,7 +303,7 @@ half_open_success(void **state)
 static void
 half_open_failure(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket t;
 	struct cb_transition tr;
 	struct cb_snapshot s;
@@ -323,7 +328,7 @@ half_open_failure(void **state)
 static void
 half_open_limit(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket p[4];
 	struct cb_snapshot s;
 	uint64_t h = T0 + 30000;
@@ -355,7 +360,7 @@ half_open_limit(void **state)
 static void
 reset(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_transition tr;
 	struct cb_snapshot s;
 
@@ -385,7 +390,7 @@ reset(void **state)
 static void
 trip(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_transition tr;
 	struct cb_snapshot s;
 
@@ -409,7 +414,7 @@ trip(void **state)
 static void
 metrics(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_snapshot s;
 	int i;
 
@@ -442,7 +447,7 @@ metrics(void **state)
 static void
 failure_causes(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_snapshot s;
 	struct cb_ticket t;
 
@@ -507,7 +512,7 @@ calls_thread(void *arg)
 static void
 concurrent_calls(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct calls_arg a[NTHREADS];
 	pthread_t th[NTHREADS];
 	pthread_barrier_t go;
@@ -547,7 +552,7 @@ concurrent_calls(void **state)
 static void
 can_execute(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket p[3];
 	struct cb_transition tr;
 	struct cb_snapshot s;
@@ -588,7 +593,7 @@ can_execute(void **state)
 static void
 half_open_needs_success_threshold_successes_to_close(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	struct cb_ticket t[5];
 	uint64_t h;
@@ -652,7 +657,7 @@ failures_thread(void *arg)
 static void
 concurrent_failures_are_counted_exactly(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	struct fail_arg a[NTHREADS];
 	pthread_t th[NTHREADS];
@@ -765,7 +770,7 @@ failures_interrupted_by_a_signal_handler_are_counted_exactly(void **state)
 static void
 closed_success_resets_consecutive_failures(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	int i;
 
 	(void)state;
@@ -786,7 +791,7 @@ closed_success_resets_consecutive_failures(void **state)
 static void
 opening_starts_the_timer_so_it_half_opens(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_snapshot s;
 	uint64_t now;
 
@@ -808,7 +813,7 @@ opening_starts_the_timer_so_it_half_opens(void **state)
 static void
 admitted_failure_keeps_its_errno_and_is_not_a_rejection(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket t;
 	struct cb_transition tr;
 	struct cb_snapshot s;
@@ -841,7 +846,7 @@ admitted_failure_keeps_its_errno_and_is_not_a_rejection(void **state)
 static void
 late_success_from_before_open_does_not_close(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket early[3], probe;
 	struct cb_transition tr;
 	struct cb_snapshot s;
@@ -870,7 +875,7 @@ late_success_from_before_open_does_not_close(void **state)
 static void
 late_success_from_before_open_does_not_reset_open(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket early;
 	struct cb_snapshot s;
 
@@ -890,7 +895,7 @@ late_success_from_before_open_does_not_reset_open(void **state)
 static void
 late_failure_from_before_reset_does_not_count(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket t[5];
 	struct cb_snapshot s;
 	int i;
@@ -914,7 +919,7 @@ late_failure_from_before_reset_does_not_count(void **state)
 static void
 late_failure_from_before_close_does_not_reopen(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket early, p[3];
 	struct cb_snapshot s;
 	uint64_t h = T0 + 30000;
@@ -941,7 +946,7 @@ late_failure_from_before_close_does_not_reopen(void **state)
 static void
 outcome_of_previous_half_open_does_not_count_in_the_next(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket first, old;
 	struct cb_snapshot s;
 	uint64_t h = T0 + 30000, h2;
@@ -970,7 +975,7 @@ outcome_of_previous_half_open_does_not_count_in_the_next(void **state)
 static void
 lost_probes_free_their_places_after_open_timeout(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket lost[3], p;
 	struct cb_snapshot s;
 	uint64_t h = T0 + 30000;
@@ -1006,7 +1011,7 @@ lost_probes_free_their_places_after_open_timeout(void **state)
 static void
 lost_probes_never_wedge_the_breaker(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_snapshot s;
 	uint64_t now = T0 + 30000;
 	int round, i;
@@ -1035,7 +1040,7 @@ lost_probes_never_wedge_the_breaker(void **state)
 static void
 trip_hold_never_half_opens(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_transition tr;
 	struct cb_snapshot s;
 	uint64_t far = T0 + 100000000000ull;	/* three years later */
@@ -1063,7 +1068,7 @@ trip_hold_never_half_opens(void **state)
 static void
 trip_hold_survives_a_probe_failure_and_lost_probes(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket p;
 
 	(void)state;
@@ -1079,7 +1084,7 @@ trip_hold_survives_a_probe_failure_and_lost_probes(void **state)
 static void
 trip_for_a_duration_opens_for_exactly_that_long(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_snapshot s;
 
 	(void)state;
@@ -1105,7 +1110,7 @@ trip_for_a_duration_opens_for_exactly_that_long(void **state)
 static void
 trip_restarts_the_timer_of_an_open_breaker(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_transition tr;
 	struct cb_snapshot s;
 
@@ -1127,7 +1132,7 @@ trip_restarts_the_timer_of_an_open_breaker(void **state)
 static void
 reset_clears_cycle_counters_and_backoff(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	struct cb_ticket t;
 	struct cb_snapshot s;
@@ -1204,7 +1209,7 @@ backoff_grows_per_reopening_up_to_the_cap(void **state)
 static void
 backoff_applies_to_the_breaker_and_closing_restores_open_timeout(void **st)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	struct cb_ticket t;
 	struct cb_snapshot s;
@@ -1274,7 +1279,7 @@ jitter_stays_within_ten_percent_and_repeats_for_same_seed_and_gen(void **st)
 static void
 observe_mode_never_rejects_but_counts_rejections(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	struct cb_ticket t;
 	struct cb_snapshot s;
@@ -1314,7 +1319,7 @@ observe_mode_never_rejects_but_counts_rejections(void **state)
 static void
 snapshot_reads_open_past_its_deadline_as_half_open(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_transition tr;
 	struct cb_ticket t;
 	struct cb_snapshot s;
@@ -1345,7 +1350,7 @@ static void
 open_period_from_a_future_clock_counts_as_now(void **state)
 {
 	const uint64_t day = 86400000ull;
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_snapshot s;
 
 	(void)state;
@@ -1369,7 +1374,7 @@ static void
 lost_probe_from_a_future_clock_frees_its_place(void **state)
 {
 	const uint64_t day = 86400000ull;
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 
 	(void)state;
@@ -1387,7 +1392,7 @@ lost_probe_from_a_future_clock_frees_its_place(void **state)
 static void
 release_counts_nothing_and_frees_only_a_probe_place(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_ticket t;
 	struct cb_snapshot s;
 
@@ -1416,7 +1421,7 @@ every_call_overwrites_the_transition_it_reports(void **state)
 {
 	static const struct cb_transition stale = {
 		CB_OPEN, CB_HALF_OPEN, CB_WHY_TIMEOUT };
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_transition tr;
 	struct cb_ticket t;
 
@@ -1451,7 +1456,7 @@ static void
 policy_defaults_are_the_documented_ones(void **state)
 {
 	struct cb_policy p, q;
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 
 	(void)state;
 	defaults(&p);
@@ -1516,7 +1521,7 @@ policy_out_of_range_is_invalid(void **state)
 static void
 hostile_reject_errno_falls_back_to_econnrefused(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	uint64_t a;
 	int bad[] = { 0, EINTR, EINPROGRESS, EAGAIN, EALREADY, 255 }, i;
@@ -1527,8 +1532,8 @@ hostile_reject_errno_falls_back_to_econnrefused(void **state)
 	cb_breaker_init(&b, &p, 1);
 	assert_int_equal(cb_breaker_reject_errno(&b), EHOSTUNREACH);
 	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
-		a = atomic_load(&b.pol_a) & ~(0xffull << 44);
-		atomic_store(&b.pol_a, a | (uint64_t)bad[i] << 44);
+		a = atomic_load(&b.hot->pol_a) & ~CB_MASK(POL_REJECT_ERRNO);
+		atomic_store(&b.hot->pol_a, a | CB_PUT(bad[i], POL_REJECT_ERRNO));
 		assert_int_equal(cb_breaker_reject_errno(&b), ECONNREFUSED);
 	}
 }
@@ -1586,7 +1591,7 @@ outcomes(struct cb_breaker *b, uint64_t now, int n, int success)
 static void
 failure_rate_is_off_by_default(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_snapshot s;
 	int i;
 
@@ -1603,7 +1608,7 @@ failure_rate_is_off_by_default(void **state)
 static void
 failure_rate_opens_at_minimum_calls_and_not_one_before(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	struct cb_transition tr;
 	struct cb_snapshot s;
@@ -1630,7 +1635,7 @@ failure_rate_opens_at_minimum_calls_and_not_one_before(void **state)
 static void
 failure_rate_opens_on_the_success_that_reaches_minimum_calls(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	struct cb_transition tr;
 
@@ -1648,7 +1653,7 @@ failure_rate_opens_on_the_success_that_reaches_minimum_calls(void **state)
 static void
 failure_rate_just_under_stays_closed_and_exactly_at_opens(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 
 	(void)state;
@@ -1676,7 +1681,7 @@ failure_rate_just_under_stays_closed_and_exactly_at_opens(void **state)
 static void
 failure_rate_window_slides_at_bucket_edges(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	const uint64_t t = 1000ull * 1000;	/* a bucket's first ms */
 
@@ -1712,7 +1717,7 @@ failure_rate_window_slides_at_bucket_edges(void **state)
 static void
 failure_rate_success_counts_failures_of_earlier_buckets(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	const uint64_t t = 1000ull * 1000;
 
@@ -1731,7 +1736,7 @@ failure_rate_success_counts_failures_of_earlier_buckets(void **state)
 static void
 failure_rate_window_forgets_across_a_long_quiet_spell(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	uint64_t t = 1000ull * 1000, later = t + 65536ull * 100;
 
@@ -1749,7 +1754,7 @@ failure_rate_window_forgets_across_a_long_quiet_spell(void **state)
 static void
 failure_rate_window_starts_empty_on_every_close(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	int i;
 
@@ -1780,7 +1785,7 @@ failure_rate_window_starts_empty_on_every_close(void **state)
 static void
 failure_rate_ignores_outcomes_of_earlier_generations(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	struct cb_ticket old[4];
 	struct cb_snapshot s;
@@ -1812,7 +1817,7 @@ failure_rate_ignores_outcomes_of_earlier_generations(void **state)
 static void
 consecutive_and_rate_rules_both_open(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 
 	(void)state;
@@ -1834,7 +1839,7 @@ consecutive_and_rate_rules_both_open(void **state)
 static void
 failure_rate_counts_no_rejections(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	struct cb_ticket t;
 	struct cb_transition tr;
@@ -1859,7 +1864,7 @@ failure_rate_counts_no_rejections(void **state)
 static void
 failure_rate_policy_round_trips_and_is_validated(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p, q;
 
 	(void)state;
@@ -1893,7 +1898,7 @@ failure_rate_policy_round_trips_and_is_validated(void **state)
 static void
 failure_rate_reload_keeps_or_restarts_the_window(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 
 	(void)state;
@@ -1915,13 +1920,13 @@ failure_rate_reload_keeps_or_restarts_the_window(void **state)
 static void
 failure_rate_with_a_zero_window_word_is_off(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 
 	(void)state;
 	rate_policy(&p, 50, 4, 10000);
 	fresh(&b, &p);
-	atomic_store(&b.pol_r, atomic_load(&b.pol_r) & ~0xffffffffull);
+	atomic_store(&b.cold->pol_r, atomic_load(&b.cold->pol_r) & ~0xffffffffull);
 	outcomes(&b, T0, 10, 0);
 	assert_int_equal(snap(&b, T0).window_calls, 0);
 }
@@ -1953,7 +1958,8 @@ rate_thread(void *arg)
 static void
 concurrent_outcomes_fill_the_window_exactly_and_open_once(void **state)
 {
-	static struct cb_breaker b;
+	static struct cb_breaker_mem m;
+	struct cb_breaker b = cb_breaker_in(&m);
 	struct cb_policy p;
 	struct rate_arg a[NTHREADS];
 	pthread_t th[NTHREADS];
@@ -1986,7 +1992,7 @@ concurrent_outcomes_fill_the_window_exactly_and_open_once(void **state)
 static void
 ticket_from_2_pow_24_generations_ago_is_stale(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	struct cb_ticket old;
 	struct cb_transition tr;
@@ -2018,7 +2024,7 @@ ticket_from_2_pow_24_generations_ago_is_stale(void **state)
 static void
 lost_probe_rule_uses_the_age_of_the_probe(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	struct cb_ticket t1, t2;
 	struct cb_snapshot s;
@@ -2048,7 +2054,7 @@ lost_probe_rule_uses_the_age_of_the_probe(void **state)
 static void
 lost_probe_frees_its_place_when_open_timeout_old(void **state)
 {
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	struct cb_ticket t1, t2;
 	struct cb_snapshot s;

@@ -114,7 +114,7 @@ open_segment(int create)
  * NULL): the breaker's incarnation, for a trip or reset (cbctl's way);
  * ~0 if it was reclaimed meanwhile. */
 static int
-decide_life(struct cb_table *t, int n, struct cb_breaker **b,
+decide_life(struct cb_table *t, int n, struct cb_breaker *b,
 	    struct cb_ticket *tk, uint32_t *life)
 {
 	struct cb_transition tr;
@@ -131,14 +131,14 @@ decide_life(struct cb_table *t, int n, struct cb_breaker **b,
 		if (cb_table_find_key(t, &k, b, &slot) < 0 &&
 		    cb_table_insert(t, &d, &p, b, &slot) < 0)
 			return 1;
-		r = cb_breaker_admit(*b, shared_now(), tk, &tr);
-		if (r != -EAGAIN && cb_table_holds_key(*b, &k)) {
+		r = cb_breaker_admit(b, shared_now(), tk, &tr);
+		if (r != -EAGAIN && cb_table_holds_key(b, &k)) {
 			if (life && cb_table_life(t, slot, &d, life) < 0)
 				*life = ~0u;
 			return r;
 		}
 		if (r == 0)
-			cb_breaker_release(*b, tk);
+			cb_breaker_release(b, tk);
 		atomic_fetch_add(&sh->retries, 1);
 	}
 	atomic_fetch_add(&sh->errors, 1);	/* looked again forever */
@@ -146,7 +146,7 @@ decide_life(struct cb_table *t, int n, struct cb_breaker **b,
 }
 
 static int
-decide(struct cb_table *t, int n, struct cb_breaker **b,
+decide(struct cb_table *t, int n, struct cb_breaker *b,
        struct cb_ticket *tk)
 {
 	return decide_life(t, n, b, tk, NULL);
@@ -157,7 +157,7 @@ static void
 one_op(struct cb_table *t, unsigned x)
 {
 	struct cb_transition tr;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_ticket tk;
 	int n = (int)(x % 16 == 0 ? x / 16 % HELD : x % 16 < 4 ?
 		      HELD + x / 16 % TOGGLED : HELD + TOGGLED + x / 16 % LIVE);
@@ -165,7 +165,7 @@ one_op(struct cb_table *t, unsigned x)
 	int r;
 
 	atomic_fetch_add_explicit(&sh->clock, 1, memory_order_relaxed);
-	r = decide_life(t, n, &b, &tk, &life);
+	r = decide_life(t, n, b, &tk, &life);
 	if (n < HELD) {
 		atomic_fetch_add(r == -ECONNREFUSED ? &sh->held_refused :
 				 r == 1 ? &sh->held_missing :
@@ -248,7 +248,7 @@ static struct cb_table *
 setup_run(void)
 {
 	struct cb_transition tr;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_policy p;
 	struct cb_dest d;
 	struct cb_table *t;
@@ -266,7 +266,7 @@ setup_run(void)
 	churn_policy(&p);
 	for (i = 0; i < HELD; i++) {
 		dest_n(&d, i);
-		assert_int_equal(cb_table_insert(t, &d, &p, &b, NULL), 0);
+		assert_int_equal(cb_table_insert(t, &d, &p, b, NULL), 0);
 		cb_breaker_trip(b, shared_now(), 1, 0, &tr);
 	}
 	return t;
@@ -275,12 +275,12 @@ setup_run(void)
 static void
 check_held(struct cb_table *t)
 {
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_ticket tk;
 	int i;
 
 	for (i = 0; i < HELD; i++)
-		assert_int_equal(decide(t, i, &b, &tk), -ECONNREFUSED);
+		assert_int_equal(decide(t, i, b, &tk), -ECONNREFUSED);
 }
 
 static void
@@ -331,7 +331,7 @@ reclaim_survives_children_killed_at_random_moments(void **s)
 {
 	struct cb_table *t = setup_run();
 	struct cb_transition tr;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_ticket tk;
 	struct cb_dest d;
 	pid_t pid[NPROCS];
@@ -362,15 +362,15 @@ reclaim_survives_children_killed_at_random_moments(void **s)
 	 * new destination gets one (after a stamp and reclaim_after) */
 	for (i = HELD; i < HELD + TOGGLED; i++) {
 		dest_n(&d, i);
-		if (cb_table_find(t, &d, &b, NULL) == 0)
+		if (cb_table_find(t, &d, b, NULL) == 0)
 			cb_breaker_reset(b, shared_now(), &tr);
 	}
 	for (i = 0; i < CAP - HELD; i++) {
 		dest_n(&d, 5000 + i);
-		r = decide(t, 5000 + i, &b, &tk);
+		r = decide(t, 5000 + i, b, &tk);
 		if (r == 1) {
 			atomic_fetch_add(&sh->clock, RECLAIM_MS);
-			r = decide(t, 5000 + i, &b, &tk);
+			r = decide(t, 5000 + i, b, &tk);
 		}
 		if (r != 0)
 			fail_msg("new destination %d: %d (wedged?)", i, r);

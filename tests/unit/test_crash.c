@@ -89,14 +89,14 @@ static pid_t
 inserter(int n, const struct cb_policy *p, const char *at,
 	 enum cb_crash_action act)
 {
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_dest d;
 	pid_t pid = child();
 
 	if (pid == 0) {
 		dest_n(&d, n);
 		cb_crash_arm(at, 0, act);
-		_exit(-cb_table_insert(table, &d, p, &b, NULL));
+		_exit(-cb_table_insert(table, &d, p, b, NULL));
 	}
 	if (act == CB_CRASH_STOP)
 		wait_stopped(pid);
@@ -138,7 +138,7 @@ static void
 policy_is_one_creators_when_the_creator_dies_halfway(void **state)
 {
 	struct cb_policy p1, p2;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_dest d;
 
 	(void)state;
@@ -146,8 +146,8 @@ policy_is_one_creators_when_the_creator_dies_halfway(void **state)
 	two_policies(&p1, &p2);
 	inserter(1, &p1, "policy:words", CB_CRASH_KILL);
 	dest_n(&d, 1);
-	assert_int_equal(cb_table_find(table, &d, &b, NULL), -ENOENT);
-	assert_int_equal(cb_table_insert(table, &d, &p2, &b, NULL), 0);
+	assert_int_equal(cb_table_find(table, &d, b, NULL), -ENOENT);
+	assert_int_equal(cb_table_insert(table, &d, &p2, b, NULL), 0);
 	assert_policy_is(b, &p2);
 	assert_int_equal(cb_table_used(table), 1);
 	teardown(NULL);
@@ -159,7 +159,7 @@ static void
 policy_is_one_creators_when_the_creator_stalls_halfway(void **state)
 {
 	struct cb_policy p1, p2;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_dest d;
 	pid_t pid;
 
@@ -168,13 +168,13 @@ policy_is_one_creators_when_the_creator_stalls_halfway(void **state)
 	two_policies(&p1, &p2);
 	pid = inserter(1, &p1, "policy:words", CB_CRASH_STOP);
 	dest_n(&d, 1);
-	assert_int_equal(cb_table_find(table, &d, &b, NULL), -ENOENT);
-	assert_int_equal(cb_table_insert(table, &d, &p2, &b, NULL), -EBUSY);
+	assert_int_equal(cb_table_find(table, &d, b, NULL), -ENOENT);
+	assert_int_equal(cb_table_insert(table, &d, &p2, b, NULL), -EBUSY);
 	kill(pid, SIGCONT);
 	assert_int_equal(wait_child(pid), 0);
-	assert_int_equal(cb_table_find(table, &d, &b, NULL), 0);
+	assert_int_equal(cb_table_find(table, &d, b, NULL), 0);
 	assert_policy_is(b, &p1);
-	assert_int_equal(cb_table_insert(table, &d, &p2, &b, NULL), 0);
+	assert_int_equal(cb_table_insert(table, &d, &p2, b, NULL), 0);
 	assert_policy_is(b, &p1);
 	teardown(NULL);
 }
@@ -185,7 +185,7 @@ static void
 reservation_of_a_live_creator_is_never_erased(void **state)
 {
 	struct cb_policy p;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_dest d;
 	pid_t pid;
 	int n, st;
@@ -196,7 +196,7 @@ reservation_of_a_live_creator_is_never_erased(void **state)
 	pid = inserter(1, &p, "slot:reserved", CB_CRASH_STOP);
 	for (n = 2; n <= 4; n++) {
 		dest_n(&d, n);
-		cb_table_insert(table, &d, &p, &b, NULL);
+		cb_table_insert(table, &d, &p, b, NULL);
 	}
 	kill(pid, SIGCONT);
 	st = wait_child(pid);
@@ -215,7 +215,7 @@ creators_killed_midway_leave_their_places_to_others(void **state)
 	static const char *const at[] = { "slot:claimed", "slot:keyed",
 		"slot:reserved", "slot:counted", "policy:words" };
 	struct cb_policy p;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_dest d;
 	size_t i;
 
@@ -226,14 +226,14 @@ creators_killed_midway_leave_their_places_to_others(void **state)
 		inserter(10 + (int)i, &p, at[i], CB_CRASH_KILL);
 	assert_int_equal(cb_table_used(table), 0);
 	dest_n(&d, 1);
-	assert_int_equal(cb_table_insert(table, &d, &p, &b, NULL), 0);
+	assert_int_equal(cb_table_insert(table, &d, &p, b, NULL), 0);
 	dest_n(&d, 2);
-	assert_int_equal(cb_table_insert(table, &d, &p, &b, NULL), 0);
+	assert_int_equal(cb_table_insert(table, &d, &p, b, NULL), 0);
 	dest_n(&d, 3);
-	assert_int_equal(cb_table_insert(table, &d, &p, &b, NULL), -ENOSPC);
+	assert_int_equal(cb_table_insert(table, &d, &p, b, NULL), -ENOSPC);
 	/* a killed creator's own key is no exception */
 	dest_n(&d, 12);
-	assert_int_equal(cb_table_insert(table, &d, &p, &b, NULL), -ENOSPC);
+	assert_int_equal(cb_table_insert(table, &d, &p, b, NULL), -ENOSPC);
 	assert_int_equal(cb_table_used(table), 2);
 	teardown(NULL);
 }
@@ -243,7 +243,7 @@ static void
 a_killed_creators_key_is_finished_by_the_next_insert_of_it(void **state)
 {
 	struct cb_policy p;
-	struct cb_breaker *b, *b2;
+	struct cb_breaker bh_, *b = &bh_, b2h_, *b2 = &b2h_;
 	struct cb_dest d;
 	uint32_t s, s2;
 
@@ -252,8 +252,8 @@ a_killed_creators_key_is_finished_by_the_next_insert_of_it(void **state)
 	cb_policy_default(&p);
 	inserter(1, &p, "slot:counted", CB_CRASH_KILL);
 	dest_n(&d, 1);
-	assert_int_equal(cb_table_insert(table, &d, &p, &b, &s), 0);
-	assert_int_equal(cb_table_find(table, &d, &b2, &s2), 0);
+	assert_int_equal(cb_table_insert(table, &d, &p, b, &s), 0);
+	assert_int_equal(cb_table_find(table, &d, b2, &s2), 0);
 	assert_int_equal(s, s2);
 	assert_int_equal(cb_table_used(table), 1);
 	teardown(NULL);
@@ -315,11 +315,11 @@ ring_never_shows_an_entry_written_by_two_writers(void **state)
 static uint32_t
 ready_count(void)
 {
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	uint32_t i, n = 0;
 
 	for (i = 0; i < cb_table_slots(table); i++)
-		n += cb_table_slot(table, i, &b, NULL) == 0;
+		n += cb_table_slot(table, i, b, NULL) == 0;
 	return n;
 }
 
@@ -335,7 +335,7 @@ creators_killed_anywhere_leave_one_slot_per_key_and_no_lost_room(
 		"slot:reserved", "slot:counted", "policy:words" };
 	enum { SHARED = 6, OWN = 3, CAP = 48, PROCS = 12 };
 	struct cb_policy p;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_dest d, seen[CAP + 1];
 	pid_t pids[PROCS];
 	uint32_t i, n, j;
@@ -356,7 +356,7 @@ creators_killed_anywhere_leave_one_slot_per_key_and_no_lost_room(
 					dest_n(&d, j < SHARED ?
 					       (int)((j + (unsigned)k) % SHARED) :
 					       100 + k * OWN + (int)j);
-					cb_table_insert(table, &d, &p, &b, NULL);
+					cb_table_insert(table, &d, &p, b, NULL);
 				}
 				_exit(0);
 			}
@@ -365,7 +365,7 @@ creators_killed_anywhere_leave_one_slot_per_key_and_no_lost_room(
 			wait_child(pids[k]);
 		n = 0;
 		for (i = 0; i < cb_table_slots(table); i++) {
-			if (cb_table_slot(table, i, &b, &d) < 0)
+			if (cb_table_slot(table, i, b, &d) < 0)
 				continue;
 			for (j = 0; j < n; j++)
 				if (memcmp(&seen[j], &d, sizeof(d)) == 0)
@@ -378,7 +378,7 @@ creators_killed_anywhere_leave_one_slot_per_key_and_no_lost_room(
 		}
 		for (j = 0; j < CAP; j++) {
 			dest_n(&d, 200 + (int)j);
-			r = cb_table_insert(table, &d, &p, &b, NULL);
+			r = cb_table_insert(table, &d, &p, b, NULL);
 			if (r == -ENOSPC)
 				break;
 			assert_int_equal(r, 0);
@@ -390,16 +390,22 @@ creators_killed_anywhere_leave_one_slot_per_key_and_no_lost_room(
 	}
 }
 
-/* A breaker in memory shared with children. */
+/* A breaker in memory shared with children, its handle with it. */
+struct shared_breaker {
+	struct cb_breaker_mem m;
+	struct cb_breaker b;
+};
+
 static struct cb_breaker *
 shared_breaker(const struct cb_policy *p)
 {
-	struct cb_breaker *b = mmap(NULL, sizeof(*b), PROT_READ | PROT_WRITE,
-				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct shared_breaker *sb = mmap(NULL, sizeof(*sb), PROT_READ |
+	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
-	assert_true(b != MAP_FAILED);
-	cb_breaker_init(b, p, 7);
-	return b;
+	assert_true(sb != MAP_FAILED);
+	sb->b = cb_breaker_in(&sb->m);
+	cb_breaker_init(&sb->b, p, 7);
+	return &sb->b;
 }
 
 /* Killed right after its transition's CAS, a process leaves
@@ -408,7 +414,7 @@ static void
 transition_counts_when_its_maker_dies_right_after_it(void **state)
 {
 	struct cb_policy p;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_ticket t;
 	struct cb_transition tr;
 	struct cb_snapshot s;
@@ -445,7 +451,8 @@ transition_counts_when_its_maker_dies_right_after_it(void **state)
 	cb_breaker_snapshot(b, 1003, &s);
 	assert_int_equal(s.state_transitions, 3);
 	assert_int_equal(s.gen, 4);
-	munmap(b, sizeof(*b));
+	munmap((char *)b - offsetof(struct shared_breaker, b),
+	       sizeof(struct shared_breaker));
 }
 
 /* A reclaimer killed at any point of a reclaim (here through
@@ -458,7 +465,7 @@ reclaimer_killed_anywhere_leaves_nothing_wedged(void **state)
 	static const char *const at[] = { "reclaim:claimed",
 		"breaker:retired", "reclaim:retired", "reclaim:unready" };
 	struct cb_policy p;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_ticket tk;
 	struct cb_dest d;
 	size_t i;
@@ -470,9 +477,9 @@ reclaimer_killed_anywhere_leaves_nothing_wedged(void **state)
 	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
 		fresh(2);
 		dest_n(&d, 0);
-		assert_int_equal(cb_table_insert(table, &d, &p, &b, NULL), 0);
+		assert_int_equal(cb_table_insert(table, &d, &p, b, NULL), 0);
 		dest_n(&d, 1);
-		assert_int_equal(cb_table_insert(table, &d, &p, &b, NULL), 0);
+		assert_int_equal(cb_table_insert(table, &d, &p, b, NULL), 0);
 		pid = child();
 		if (pid == 0) {
 			dest_n(&d, 0);
@@ -482,20 +489,20 @@ reclaimer_killed_anywhere_leaves_nothing_wedged(void **state)
 		assert_int_equal(wait_child(pid), 100 + SIGKILL);
 		/* destination 0: still whole (forget takes it now) or gone */
 		dest_n(&d, 0);
-		if (cb_table_find(table, &d, &b, NULL) == 0) {
+		if (cb_table_find(table, &d, b, NULL) == 0) {
 			assert_int_equal(cb_breaker_admit_fast(b, &tk), 0);
 			assert_int_equal(cb_table_forget(table, &d), 0);
 		}
-		assert_int_equal(cb_table_find(table, &d, &b, NULL), -ENOENT);
+		assert_int_equal(cb_table_find(table, &d, b, NULL), -ENOENT);
 		/* its place is free for a new destination, and 0 comes back
 		 * as a fresh breaker once 2 is forgotten */
 		dest_n(&d, 2);
-		r = cb_table_insert(table, &d, &p, &b, NULL);
+		r = cb_table_insert(table, &d, &p, b, NULL);
 		if (r != 0)
 			fail_msg("killed at %s: insert %d", at[i], r);
 		assert_int_equal(cb_table_forget(table, &d), 0);
 		dest_n(&d, 0);
-		assert_int_equal(cb_table_insert(table, &d, &p, &b, NULL), 0);
+		assert_int_equal(cb_table_insert(table, &d, &p, b, NULL), 0);
 		assert_int_equal(cb_breaker_admit_fast(b, &tk), 0);
 		assert_int_equal(cb_table_used(table), 2);
 		teardown(NULL);
@@ -509,7 +516,7 @@ static void
 reclaimer_stalled_halfway_blocks_nobody(void **state)
 {
 	struct cb_policy p;
-	struct cb_breaker *b, *b2;
+	struct cb_breaker bh_, *b = &bh_, b2h_, *b2 = &b2h_;
 	struct cb_dest d;
 	pid_t pid;
 
@@ -517,20 +524,20 @@ reclaimer_stalled_halfway_blocks_nobody(void **state)
 	cb_policy_default(&p);
 	fresh(4);
 	dest_n(&d, 0);
-	assert_int_equal(cb_table_insert(table, &d, &p, &b, NULL), 0);
+	assert_int_equal(cb_table_insert(table, &d, &p, b, NULL), 0);
 	pid = child();
 	if (pid == 0) {
 		cb_crash_arm("reclaim:retired", 0, CB_CRASH_STOP);
 		_exit(-cb_table_forget(table, &d));
 	}
 	wait_stopped(pid);
-	assert_int_equal(cb_table_find(table, &d, &b2, NULL), -ENOENT);
-	assert_int_equal(cb_table_insert(table, &d, &p, &b2, NULL), 0);
-	assert_ptr_not_equal(b, b2);
+	assert_int_equal(cb_table_find(table, &d, b2, NULL), -ENOENT);
+	assert_int_equal(cb_table_insert(table, &d, &p, b2, NULL), 0);
+	assert_ptr_not_equal(b->hot, b2->hot);
 	kill(pid, SIGCONT);
 	assert_int_equal(wait_child(pid), 0);
-	assert_int_equal(cb_table_find(table, &d, &b, NULL), 0);
-	assert_ptr_equal(b, b2);
+	assert_int_equal(cb_table_find(table, &d, b, NULL), 0);
+	assert_ptr_equal(b->hot, b2->hot);
 	assert_int_equal(cb_table_used(table), 1);
 }
 

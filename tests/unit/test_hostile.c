@@ -31,14 +31,11 @@
 #include "testutil.h"
 
 #include "../../shim/breaker.h"
+#include "../../shim/segment.h"
 #include "../../shim/table.h"
 
-/* struct shm_header of layout version 1 (table.c), for damaging it. */
-#define H_RING_OFF 48
-#define H_SLOTS_OFF 56
-#define H_UNPROTECTED 72
-#define H_USED 80
-#define H_EV_HEAD 88
+/* where the header keeps what is damaged here (segment.h) */
+#define H_(f) offsetof(struct cb_shm_header, f)
 
 #define NDESTS 40
 #define ROUNDS 48
@@ -81,7 +78,7 @@ fresh(uint32_t cap)
 {
 	struct cb_table_opts o = { 1, 0, 0600, cap };
 	struct cb_policy p;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_transition tr;
 	struct cb_dest d;
 	struct stat st;
@@ -97,7 +94,7 @@ fresh(uint32_t cap)
 	cb_policy_default(&p);
 	for (i = 0; i < 4; i++) {
 		dest_n(&d, i);
-		assert_int_equal(cb_table_insert(table, &d, &p, &b, &slot), 0);
+		assert_int_equal(cb_table_insert(table, &d, &p, b, &slot), 0);
 		if (i & 1) {
 			cb_breaker_trip(b, 1000, i & 2, 0, &tr);
 			cb_table_event(table, slot, &tr, 1000, 1);
@@ -132,7 +129,7 @@ exercise(uint64_t now)
 {
 	static struct cb_event ev[CB_EVENTS];
 	struct cb_policy p;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_ticket tk;
 	struct cb_transition tr;
 	struct cb_snapshot s;
@@ -145,9 +142,9 @@ exercise(uint64_t now)
 	cb_policy_default(&p);
 	for (j = 0; j < NDESTS; j++) {
 		dest_n(&d, j);
-		if (cb_table_find(table, &d, &b, &slot) == 0)
+		if (cb_table_find(table, &d, b, &slot) == 0)
 			assert_true(slot < n);
-		if (cb_table_insert(table, &d, &p, &b, &slot) < 0) {
+		if (cb_table_insert(table, &d, &p, b, &slot) < 0) {
 			cb_table_count_unprotected(table);
 			continue;
 		}
@@ -165,7 +162,7 @@ exercise(uint64_t now)
 		}
 	}
 	for (i = 0; i <= n + 2; i++) {
-		if (cb_table_slot(table, i, &b, &d) < 0)
+		if (cb_table_slot(table, i, b, &d) < 0)
 			continue;
 		assert_true(i < n);
 		cb_dest_format(&d, name, sizeof(name));
@@ -206,8 +203,8 @@ random_slots_and_ring_stay_inside_the_segment(void **state)
 	for (round = 0; round < ROUNDS; round++) {
 		fresh(16);
 		s = 0x9e3779b97f4a7c15ull * (uint64_t)(round + 1);
-		ro = rd64(H_RING_OFF);
-		so = rd64(H_SLOTS_OFF);
+		ro = rd64(H_(ring_off));
+		so = rd64(H_(hot_off));
 		/* half the rounds damage every word, half one in four
 		 * (so that some slots still look complete and ready) */
 		for (off = ro; off + 8 <= raw_size; off += 8)
@@ -224,25 +221,25 @@ random_slots_and_ring_stay_inside_the_segment(void **state)
 static void
 header_counters_at_their_limits_are_harmless(void **state)
 {
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_policy p;
 	struct cb_dest d;
 	uint32_t slot;
 
 	(void)state;
 	fresh(4);
-	wr64(H_USED, UINT64_MAX);
-	wr64(H_UNPROTECTED, UINT64_MAX);
-	wr64(H_EV_HEAD, UINT64_MAX - 2);
+	wr64(H_(used), UINT64_MAX);
+	wr64(H_(unprotected), UINT64_MAX);
+	wr64(H_(ev_head), UINT64_MAX - 2);
 	cb_policy_default(&p);
 	dest_n(&d, 77);
 	/* "used" says full: a new destination is refused, old ones found */
-	assert_int_equal(cb_table_insert(table, &d, &p, &b, &slot), -ENOSPC);
+	assert_int_equal(cb_table_insert(table, &d, &p, b, &slot), -ENOSPC);
 	dest_n(&d, 1);
-	assert_int_equal(cb_table_insert(table, &d, &p, &b, &slot), 0);
+	assert_int_equal(cb_table_insert(table, &d, &p, b, &slot), 0);
 	exercise(5000);
 	exercise(UINT64_MAX >> 17);
-	wr64(H_EV_HEAD, 3);		/* behind the ring's entries */
+	wr64(H_(ev_head), 3);		/* behind the ring's entries */
 	exercise(6000);
 	teardown(NULL);
 }
@@ -267,7 +264,8 @@ breaker_words_at_every_extreme_decide_without_undefined_behaviour(
 		0xffffull };
 	static const uint64_t nows[] = { 0, 1, 1ull << 47, UINT64_MAX >> 16,
 		UINT64_MAX - 1 };
-	struct cb_breaker b;
+	struct cb_breaker_mem m;
+	struct cb_breaker bh = cb_breaker_in(&m), *b = &bh;
 	struct cb_policy p;
 	struct cb_ticket tk;
 	struct cb_transition tr;
@@ -282,33 +280,33 @@ breaker_words_at_every_extreme_decide_without_undefined_behaviour(
 	for (k = 0; k < sizeof(backoff) / 8; k++)
 	for (w = 0; w < sizeof(since) / 8; w++)
 	for (n = 0; n < sizeof(nows) / 8; n++) {
-		memset(&b, 0, sizeof(b));
-		atomic_store(&b.ctl, ctl[a]);
-		atomic_store(&b.pol_a, pol[c]);
-		atomic_store(&b.pol_b, timeouts[t]);
-		atomic_store(&b.pol_c, backoff[k]);
-		atomic_store(&b.since, since[w]);
-		cb_breaker_snapshot(&b, nows[n], &s);
+		memset(&m, 0, sizeof(m));
+		atomic_store(&b->hot->ctl, ctl[a]);
+		atomic_store(&b->hot->pol_a, pol[c]);
+		atomic_store(&b->hot->pol_b, timeouts[t]);
+		atomic_store(&b->cold->pol_c, backoff[k]);
+		atomic_store(&b->hot->since, since[w]);
+		cb_breaker_snapshot(b, nows[n], &s);
 		assert_true(s.state <= 3);
 		assert_non_null(cb_state_name(s.state));
-		cb_breaker_get_policy(&b, &p);
+		cb_breaker_get_policy(b, &p);
 		for (kk = 0; kk < 256; kk += 51)
 			(void)cb_breaker_open_ms(&p, kk, (uint32_t)a,
 						 (uint32_t)n);
-		if (cb_breaker_admit(&b, nows[n], &tk, &tr) == 0) {
-			cb_breaker_record(&b, &tk, (int)(n & 1), ETIMEDOUT,
+		if (cb_breaker_admit(b, nows[n], &tk, &tr) == 0) {
+			cb_breaker_record(b, &tk, (int)(n & 1), ETIMEDOUT,
 					  nows[n], &tr);
-			cb_breaker_release(&b, &tk);
+			cb_breaker_release(b, &tk);
 		}
-		(void)cb_breaker_can_execute(&b, nows[n]);
-		cb_breaker_trip(&b, nows[n], (int)(w & 1), (uint32_t)~0u,
+		(void)cb_breaker_can_execute(b, nows[n]);
+		cb_breaker_trip(b, nows[n], (int)(w & 1), (uint32_t)~0u,
 				&tr);
-		cb_breaker_snapshot(&b, nows[n], &s);
+		cb_breaker_snapshot(b, nows[n], &s);
 		/* state 3 is a retired breaker (reclaim): trip and reset
 		 * leave it alone, and it shows as closed */
 		assert_int_equal(s.state == CB_CLOSED, (ctl[a] & 3) == 3);
-		cb_breaker_reset(&b, nows[n], &tr);
-		cb_breaker_snapshot(&b, nows[n], &s);
+		cb_breaker_reset(b, nows[n], &tr);
+		cb_breaker_snapshot(b, nows[n], &s);
 		assert_int_equal(s.state, CB_CLOSED);
 	}
 }

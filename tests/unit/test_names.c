@@ -282,13 +282,13 @@ first_name_wins_and_is_read_back(void **state)
 	struct cb_table *t = segment(0), *ro;
 	struct cb_dest d = dest("10.1.2.3", 5432);
 	struct cb_policy p;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	uint32_t slot;
 	char out[CB_NAME_MAX + 1], big[CB_NAME_MAX + 2];
 
 	(void)state;
 	cb_policy_default(&p);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, &slot), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, &slot), 0);
 	assert_false(cb_table_has_name(t, slot));
 	assert_int_equal(cb_table_get_name(t, slot, out), 0);
 	assert_string_equal(out, "");
@@ -322,7 +322,7 @@ longest_name_is_kept_whole(void **state)
 	struct cb_table *t = segment(0);
 	struct cb_dest d = dest("10.1.2.4", 1);
 	struct cb_policy p;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	uint32_t slot;
 	char name[CB_NAME_MAX + 1], out[CB_NAME_MAX + 1];
 
@@ -330,7 +330,7 @@ longest_name_is_kept_whole(void **state)
 	memset(name, 'n', CB_NAME_MAX);
 	name[CB_NAME_MAX] = '\0';
 	cb_policy_default(&p);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, &slot), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, &slot), 0);
 	assert_int_equal(cb_table_set_name(t, slot, name, 5), 0);
 	assert_int_equal(cb_table_get_name(t, slot, out), CB_NAME_MAX);
 	assert_string_equal(out, name);
@@ -360,7 +360,7 @@ forged_name_with_control_bytes_reads_as_none(void **state)
 	struct cb_table *t = segment(0);
 	struct cb_dest d = dest("10.1.2.5", 1);
 	struct cb_policy p;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	uint64_t word;
 	uint32_t slot;
 	struct stat st;
@@ -368,7 +368,7 @@ forged_name_with_control_bytes_reads_as_none(void **state)
 
 	(void)state;
 	cb_policy_default(&p);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, &slot), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, &slot), 0);
 	assert_int_equal(cb_table_set_name(t, slot, good, 1), 0);
 	snprintf(path, sizeof(path), "/dev/shm%s", seg);
 	assert_true((fd = open(path, O_RDWR)) >= 0);
@@ -406,16 +406,16 @@ reborn_breaker_has_no_old_name(void **state)
 	struct cb_table *t = segment(0);
 	struct cb_dest d = dest("10.1.2.6", 1);
 	struct cb_policy p;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	uint32_t slot, again;
 	char out[CB_NAME_MAX + 1];
 
 	(void)state;
 	cb_policy_default(&p);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, &slot), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, &slot), 0);
 	assert_int_equal(cb_table_set_name(t, slot, "old.example", 1), 0);
 	assert_int_equal(cb_table_forget(t, &d), 0);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, &again), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, &again), 0);
 	assert_int_equal(again, slot);		/* the same place, reborn */
 	assert_int_equal(cb_table_get_name(t, again, out), 0);
 	assert_false(cb_table_has_name(t, again));
@@ -454,7 +454,7 @@ racing_namers_have_one_winner(void **state)
 	pthread_t th[4];
 	_Atomic int go = 0;
 	struct cb_policy p;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	char out[CB_NAME_MAX + 1], want[64];
 	int i, round, winners, who = -1;
 
@@ -464,7 +464,7 @@ racing_namers_have_one_winner(void **state)
 		struct cb_dest d = dest("10.2.0.1", (unsigned)round + 1);
 		uint32_t slot;
 
-		assert_int_equal(cb_table_insert(t, &d, &p, &b, &slot), 0);
+		assert_int_equal(cb_table_insert(t, &d, &p, b, &slot), 0);
 		atomic_store(&go, 0);
 		for (i = 0; i < 4; i++) {
 			n[i] = (struct namer){ t, slot, i, 0, &go };

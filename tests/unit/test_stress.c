@@ -68,7 +68,7 @@ struct shared {
 struct worker {
 	struct shared *sh;
 	struct cb_table *t;
-	struct cb_breaker *b;
+	struct cb_breaker b;
 	struct tally *ty;
 	uint64_t seed;
 	uint64_t iters;			/* 0: until killed */
@@ -87,7 +87,7 @@ static void *work(void *arg);
 static void run_process(struct shared *sh, int proc, int nthreads,
 			uint64_t iters, int keys);
 static struct cb_table *open_segment(int create);
-static struct cb_breaker *main_breaker(struct cb_table *t);
+static struct cb_breaker main_breaker(struct cb_table *t);
 static void sum_tallies(struct shared *sh, struct tally *sum);
 static int raw_state(struct cb_breaker *b);
 static void check_exact(struct shared *sh, struct cb_breaker *b);
@@ -143,13 +143,13 @@ resolve(struct worker *w, struct cb_ticket *t, uint64_t now)
 	int e = fail_errnos[r % 3];
 
 	if (r < 47) {
-		cb_breaker_record(w->b, t, 1, 0, now, &tr);
+		cb_breaker_record(&w->b, t, 1, 0, now, &tr);
 		w->ty->successes++;
 	} else if (r < 92) {
-		cb_breaker_record(w->b, t, 0, e, now, &tr);
+		cb_breaker_record(&w->b, t, 0, e, now, &tr);
 		w->ty->failures++;
 	} else {
-		cb_breaker_release(w->b, t);
+		cb_breaker_release(&w->b, t);
 		w->ty->releases++;
 		return;
 	}
@@ -164,7 +164,7 @@ work(void *arg)
 	struct worker *w = arg;
 	struct cb_ticket held[HELD], t;
 	struct cb_transition tr;
-	struct cb_breaker *ob;
+	struct cb_breaker obh_, *ob = &obh_;
 	struct cb_dest d;
 	struct cb_policy p;
 	uint64_t i, now, r;
@@ -180,22 +180,22 @@ work(void *arg)
 					  memory_order_relaxed);
 		r = rnd(&w->seed) % 1000;
 		if (r < 3) {
-			cb_breaker_trip(w->b, now, 0, r == 0 ? 0 : 60, &tr);
+			cb_breaker_trip(&w->b, now, 0, r == 0 ? 0 : 60, &tr);
 			note_tr(w->ty, &tr);
 			w->ty->trips++;
 		} else if (r < 6) {
-			cb_breaker_reset(w->b, now, &tr);
+			cb_breaker_reset(&w->b, now, &tr);
 			note_tr(w->ty, &tr);
 			w->ty->resets++;
 		} else if (r < 10 && w->keys) {
 			dest_n(&d, (int)(rnd(&w->seed) % NDESTS));
-			if (cb_table_insert(w->t, &d, &p, &ob, NULL) != 0)
+			if (cb_table_insert(w->t, &d, &p, ob, NULL) != 0)
 				w->ty->error = w->ty->error ? w->ty->error : 2;
 		} else if (nheld == HELD || (nheld > 0 && r % 2)) {
 			resolve(w, &held[--nheld], now);
 		} else {
 			w->ty->attempts++;
-			rc = cb_breaker_admit(w->b, now, &t, &tr);
+			rc = cb_breaker_admit(&w->b, now, &t, &tr);
 			note_tr(w->ty, &tr);
 			if (rc == -ECONNREFUSED && t.kind == CB_TICKET_NONE &&
 			    !w->sh->observe) {
@@ -228,12 +228,12 @@ run_process(struct shared *sh, int proc, int nthreads, uint64_t iters,
 	struct worker w[NTHREADS];
 	pthread_t th[NTHREADS];
 	struct cb_table *t = open_segment(0);
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_dest d;
 	int i;
 
 	dest_n(&d, NDESTS);
-	if (t == NULL || cb_table_find(t, &d, &b, NULL) != 0)
+	if (t == NULL || cb_table_find(t, &d, b, NULL) != 0)
 		_exit(2);
 	atomic_fetch_add(&sh->ready, 1);
 	while (atomic_load(&sh->ready) < NPROCS)
@@ -241,7 +241,7 @@ run_process(struct shared *sh, int proc, int nthreads, uint64_t iters,
 	for (i = 0; i < nthreads; i++) {
 		w[i].sh = sh;
 		w[i].t = t;
-		w[i].b = b;
+		w[i].b = *b;
 		w[i].ty = &sh->tally[proc][i];
 		w[i].seed = 0x9e3779b97f4a7c15ull *
 			    (uint64_t)(proc * 16 + i + 1);
@@ -266,10 +266,10 @@ open_segment(int create)
 	return cb_table_attach(&t, segment, &o, why, sizeof(why)) ? NULL : t;
 }
 
-static struct cb_breaker *
+static struct cb_breaker
 main_breaker(struct cb_table *t)
 {
-	struct cb_breaker *b;
+	struct cb_breaker b;
 	struct cb_policy p;
 	struct cb_dest d;
 
@@ -313,7 +313,7 @@ sum_tallies(struct shared *sh, struct tally *sum)
 static int
 raw_state(struct cb_breaker *b)
 {
-	return (int)(atomic_load(&b->ctl) & 3);
+	return (int)(atomic_load(&b->hot->ctl) & 3);
 }
 
 /* The breaker's counters against the sum of what the threads did. */
@@ -395,7 +395,7 @@ stress(int observe)
 {
 	struct shared *sh = shared_alloc(sizeof(*sh));
 	struct cb_table *t;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_policy p;
 	pid_t pid[NPROCS];
 	int i;
@@ -405,7 +405,7 @@ stress(int observe)
 	cb_table_destroy(segment);
 	t = open_segment(1);
 	assert_non_null(t);
-	b = main_breaker(t);
+	*b = main_breaker(t);
 	if (observe) {
 		stress_policy(&p);
 		p.mode = CB_MODE_OBSERVE;
@@ -479,7 +479,7 @@ breaker_survives_children_killed_at_random_moments(void **state)
 {
 	struct shared *sh = shared_alloc(sizeof(*sh));
 	struct cb_table *t;
-	struct cb_breaker *b, *ob;
+	struct cb_breaker bh_, *b = &bh_, obh_, *ob = &obh_;
 	struct cb_policy p;
 	struct cb_dest d;
 	struct cb_ticket tk;
@@ -497,7 +497,7 @@ breaker_survives_children_killed_at_random_moments(void **state)
 	cb_table_destroy(segment);
 	t = open_segment(1);
 	assert_non_null(t);
-	b = main_breaker(t);
+	*b = main_breaker(t);
 	stress_policy(&p);
 	atomic_store(&sh->clock, 1000);
 	sh->parent = getpid();
@@ -568,10 +568,10 @@ breaker_survives_children_killed_at_random_moments(void **state)
 	pid[0] = child();
 	if (pid[0] == 0) {
 		struct cb_table *ct = open_segment(0);
-		struct cb_breaker *cb;
+		struct cb_breaker cbh_, *cb = &cbh_;
 
 		dest_n(&d, NDESTS);
-		if (ct == NULL || cb_table_find(ct, &d, &cb, NULL) != 0)
+		if (ct == NULL || cb_table_find(ct, &d, cb, NULL) != 0)
 			_exit(2);
 		if (cb_breaker_admit(cb, now + 41, &tk, NULL) != 0 ||
 		    tk.kind != CB_TICKET_PROBE)
@@ -589,12 +589,12 @@ breaker_survives_children_killed_at_random_moments(void **state)
 	assert_true(cb_table_used(t) <= NDESTS + 1);
 	for (i = 0; i < NDESTS; i++) {
 		dest_n(&d, i);
-		assert_int_equal(cb_table_insert(t, &d, &p, &ob, &s1), 0);
-		assert_int_equal(cb_table_find(t, &d, &ob, &s2), 0);
+		assert_int_equal(cb_table_insert(t, &d, &p, ob, &s1), 0);
+		assert_int_equal(cb_table_find(t, &d, ob, &s2), 0);
 		assert_int_equal(s1, s2);
 	}
 	for (s1 = 0, st = 0; s1 < cb_table_slots(t); s1++)
-		st += cb_table_slot(t, s1, &ob, &d) == 0;
+		st += cb_table_slot(t, s1, ob, &d) == 0;
 	assert_int_equal(st, NDESTS + 1);
 	assert_int_equal(cb_table_used(t), NDESTS + 1);
 	cb_table_detach(t);
@@ -617,7 +617,7 @@ struct rate_shared {
 
 struct rate_worker {
 	struct rate_shared *rs;
-	struct cb_breaker *b;
+	struct cb_breaker b;
 	unsigned id;
 };
 
@@ -636,9 +636,9 @@ rate_work(void *arg)
 		sched_yield();
 	for (i = 0; i < RATE_ITERS; i++) {
 		now = RATE_T0 + (uint64_t)i * 9995 / RATE_ITERS;
-		if (cb_breaker_admit(w->b, now, &t, &tr) != 0)
+		if (cb_breaker_admit(&w->b, now, &t, &tr) != 0)
 			continue;
-		cb_breaker_record(w->b, &t, (i + w->id) % 10 >=
+		cb_breaker_record(&w->b, &t, (i + w->id) % 10 >=
 				  w->rs->fail_per_10, ETIMEDOUT, now, &tr);
 		atomic_fetch_add(&w->rs->recorded, 1);
 		if (tr.why == CB_WHY_FAILURE_RATE)
@@ -678,7 +678,7 @@ rate_stress(uint32_t min, uint32_t fail_per_10, struct rate_shared *rs,
 	    struct cb_snapshot *s)
 {
 	struct cb_table *t;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_policy p;
 	struct cb_dest d;
 	pid_t pid[NPROCS];
@@ -695,7 +695,7 @@ rate_stress(uint32_t min, uint32_t fail_per_10, struct rate_shared *rs,
 	p.minimum_calls = min;
 	p.window_ms = 10000;
 	dest_n(&d, NDESTS);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, NULL), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, NULL), 0);
 	rs->fail_per_10 = fail_per_10;
 	for (i = 0; i < NPROCS; i++) {
 		pid[i] = child();

@@ -37,17 +37,12 @@
 #include "testutil.h"
 
 #include "../../shim/breaker.h"
+#include "../../shim/segment.h"
 #include "../../shim/table.h"
 
 /* struct shm_header of layout version 1 (table.c), for damaging it. */
-#define H_VERSION 8
-#define H_SLOT_SIZE 24
-#define H_CAPACITY 32
-#define H_TOTAL_SIZE 40
-#define H_RING_OFF 48
-#define H_SLOTS_OFF 56
-#define H_USED 80
-#define H_EV_HEAD 88
+/* where the header keeps what these tests damage (segment.h) */
+#define H_(f) offsetof(struct cb_shm_header, f)
 
 #define NTHREADS 6
 #define NPROCS 4
@@ -268,7 +263,7 @@ create_then_attach_shares_one_segment(void **state)
 {
 	const char *name = segname();
 	struct cb_table *t1, *t2;
-	struct cb_breaker *b1, *b2;
+	struct cb_breaker b1h_, *b1 = &b1h_, b2h_, *b2 = &b2h_;
 	struct cb_policy p, q;
 	struct cb_dest d;
 	struct stat st;
@@ -296,9 +291,9 @@ create_then_attach_shares_one_segment(void **state)
 	p.failure_threshold = 7;
 	p.open_timeout_ms = 1234;
 	dest4(&d, 0x7f000001, 8080);
-	assert_int_equal(cb_table_find(t2, &d, &b2, &s2), -ENOENT);
-	assert_int_equal(cb_table_insert(t1, &d, &p, &b1, &s1), 0);
-	assert_int_equal(cb_table_find(t2, &d, &b2, &s2), 0);
+	assert_int_equal(cb_table_find(t2, &d, b2, &s2), -ENOENT);
+	assert_int_equal(cb_table_insert(t1, &d, &p, b1, &s1), 0);
+	assert_int_equal(cb_table_find(t2, &d, b2, &s2), 0);
 	assert_int_equal(s1, s2);
 	assert_int_equal(cb_table_used(t2), 1);
 	cb_breaker_get_policy(b2, &q);
@@ -380,7 +375,7 @@ destroy_removes_the_segment(void **state)
 	const char *name = segname();
 	struct cb_table_opts o = { 0, 0, 0600, 10 };
 	struct cb_table *t, *t2;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_policy p;
 	struct cb_dest d;
 	char why[256];
@@ -395,7 +390,7 @@ destroy_removes_the_segment(void **state)
 	/* a process that still maps it goes on working */
 	cb_policy_default(&p);
 	dest4(&d, 0x01020304, 1);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, NULL), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, NULL), 0);
 	detach(t);
 }
 
@@ -405,7 +400,7 @@ readonly_mapping_finds_but_never_writes(void **state)
 	const char *name = segname();
 	struct cb_table_opts o = { 0, 1, 0600, 10 };
 	struct cb_table *t, *ro;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_transition tr = { CB_CLOSED, CB_OPEN, CB_WHY_TRIP };
 	struct cb_event ev[4];
 	struct cb_policy p;
@@ -417,11 +412,11 @@ readonly_mapping_finds_but_never_writes(void **state)
 	cb_policy_default(&p);
 	dest4(&d, 0x01020304, 1);
 	dest4(&d2, 0x01020305, 1);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, NULL), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, NULL), 0);
 	assert_int_equal(cb_table_attach(&ro, name, &o, why, sizeof(why)), 0);
 	track(ro);
-	assert_int_equal(cb_table_find(ro, &d, &b, NULL), 0);
-	assert_int_equal(cb_table_insert(ro, &d2, &p, &b, NULL), -EROFS);
+	assert_int_equal(cb_table_find(ro, &d, b, NULL), 0);
+	assert_int_equal(cb_table_insert(ro, &d2, &p, b, NULL), -EROFS);
 	cb_table_count_unprotected(ro);
 	cb_table_event(ro, 0, &tr, 1, getpid());
 	assert_int_equal(cb_table_unprotected(ro), 0);
@@ -440,7 +435,7 @@ snapshot_through_readonly_mapping_does_not_write(void **state)
 	const char *name = segname();
 	struct cb_table_opts o = { 0, 1, 0600, 10 };
 	struct cb_table *t, *ro;
-	struct cb_breaker *b, *rb;
+	struct cb_breaker bh_, *b = &bh_, rbh_, *rb = &rbh_;
 	struct cb_snapshot s;
 	struct cb_policy p;
 	struct cb_dest d;
@@ -452,13 +447,13 @@ snapshot_through_readonly_mapping_does_not_write(void **state)
 	t = attach(name, 10);
 	cb_policy_default(&p);
 	dest4(&d, 0x01020304, 1);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, NULL), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, NULL), 0);
 	cb_breaker_trip(b, 5000, 0, 0, NULL);
 	/* the tripper "died" before its since word was published */
-	atomic_store(&b->since, 0);
+	atomic_store(&b->hot->since, 0);
 	assert_int_equal(cb_table_attach(&ro, name, &o, why, sizeof(why)), 0);
 	track(ro);
-	assert_int_equal(cb_table_find(ro, &d, &rb, NULL), 0);
+	assert_int_equal(cb_table_find(ro, &d, rb, NULL), 0);
 	pid = child();
 	if (pid == 0) {
 		cb_breaker_snapshot(rb, 6000, &s);
@@ -486,7 +481,7 @@ v4_mapped_ipv6_uses_the_ipv4_key(void **state)
 	struct sockaddr_un su;
 	struct cb_dest d4, d6, dc;
 	struct cb_table *t;
-	struct cb_breaker *b1, *b2, *b3;
+	struct cb_breaker b1h_, *b1 = &b1h_, b2h_, *b2 = &b2h_, b3h_, *b3 = &b3h_;
 	struct cb_policy p;
 	uint32_t i1, i2, i3;
 	char buf[64];
@@ -522,11 +517,11 @@ v4_mapped_ipv6_uses_the_ipv4_key(void **state)
 
 	t = attach(name, 10);
 	cb_policy_default(&p);
-	assert_int_equal(cb_table_insert(t, &d4, &p, &b1, &i1), 0);
-	assert_int_equal(cb_table_insert(t, &d6, &p, &b2, &i2), 0);
-	assert_int_equal(cb_table_insert(t, &dc, &p, &b3, &i3), 0);
+	assert_int_equal(cb_table_insert(t, &d4, &p, b1, &i1), 0);
+	assert_int_equal(cb_table_insert(t, &d6, &p, b2, &i2), 0);
+	assert_int_equal(cb_table_insert(t, &dc, &p, b3, &i3), 0);
 	assert_int_equal(i1, i2);
-	assert_ptr_equal(b1, b2);
+	assert_ptr_equal(b1->hot, b2->hot);
 	assert_int_not_equal(i1, i3);
 	assert_int_equal(cb_table_used(t), 2);
 	detach(t);
@@ -561,7 +556,7 @@ keys_stay_distinct_and_decode_to_their_destination(void **state)
 	char hi[16], lo[16], mid[16];
 	struct cb_dest d[9], back;
 	struct cb_table *t;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_policy p;
 	uint32_t slot[9];
 	char buf[64];
@@ -586,13 +581,13 @@ keys_stay_distinct_and_decode_to_their_destination(void **state)
 	t = attach(name, 16);
 	cb_policy_default(&p);
 	for (i = 0; i < 9; i++)
-		assert_int_equal(cb_table_insert(t, &d[i], &p, &b, &slot[i]),
+		assert_int_equal(cb_table_insert(t, &d[i], &p, b, &slot[i]),
 				 0);
 	assert_int_equal(cb_table_used(t), 9);
 	for (i = 0; i < 9; i++) {
 		for (j = 0; j < i; j++)
 			assert_int_not_equal(slot[i], slot[j]);
-		assert_int_equal(cb_table_slot(t, slot[i], &b, &back), 0);
+		assert_int_equal(cb_table_slot(t, slot[i], b, &back), 0);
 		assert_int_equal(back.family, d[i].family);
 		assert_int_equal(back.port, d[i].port);
 		assert_memory_equal(back.addr, d[i].addr,
@@ -603,7 +598,7 @@ keys_stay_distinct_and_decode_to_their_destination(void **state)
 		"[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
 	cb_dest_format(&d[6], buf, sizeof(buf));
 	assert_string_equal(buf, "255.255.255.255:65535");
-	assert_int_equal(cb_table_slot(t, cb_table_slots(t), &b, &back),
+	assert_int_equal(cb_table_slot(t, cb_table_slots(t), b, &back),
 			 -ENOENT);
 	detach(t);
 }
@@ -615,7 +610,7 @@ full_table_answers_enospc_and_counts_unprotected(void **state)
 {
 	const char *name = segname();
 	struct cb_table *t;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_policy p;
 	struct cb_dest d;
 	uint32_t s0, s;
@@ -626,12 +621,12 @@ full_table_answers_enospc_and_counts_unprotected(void **state)
 	cb_policy_default(&p);
 	for (i = 0; i < 10; i++) {
 		key_n(&d, i);
-		assert_int_equal(cb_table_insert(t, &d, &p, &b, &s), 0);
+		assert_int_equal(cb_table_insert(t, &d, &p, b, &s), 0);
 	}
 	assert_int_equal(cb_table_used(t), 10);
 	key_n(&d, 10);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, &s), -ENOSPC);
-	assert_int_equal(cb_table_find(t, &d, &b, &s), -ENOENT);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, &s), -ENOSPC);
+	assert_int_equal(cb_table_find(t, &d, b, &s), -ENOENT);
 	assert_int_equal(cb_table_used(t), 10);
 	assert_int_equal(cb_table_unprotected(t), 0);	/* caller counts */
 	for (i = 0; i < 3; i++)
@@ -639,17 +634,17 @@ full_table_answers_enospc_and_counts_unprotected(void **state)
 	assert_int_equal(cb_table_unprotected(t), 3);
 	/* a destination that already has its breaker keeps it */
 	key_n(&d, 3);
-	assert_int_equal(cb_table_find(t, &d, &b, &s0), 0);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, &s), 0);
+	assert_int_equal(cb_table_find(t, &d, b, &s0), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, &s), 0);
 	assert_int_equal(s, s0);
 	/* a one-breaker table works the same */
 	detach(t);
 	name = segname();
 	t = attach(name, 1);
 	key_n(&d, 1);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, &s), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, &s), 0);
 	key_n(&d, 2);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, &s), -ENOSPC);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, &s), -ENOSPC);
 	detach(t);
 }
 
@@ -667,7 +662,7 @@ static void *
 insert_thread(void *arg)
 {
 	struct insert_arg *a = arg;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_policy p;
 	struct cb_dest d;
 	int order[NKEYS], i, rc;
@@ -677,7 +672,7 @@ insert_thread(void *arg)
 	pthread_barrier_wait(a->go);
 	for (i = 0; i < NKEYS; i++) {
 		key_n(&d, order[i]);
-		rc = cb_table_insert(a->t, &d, &p, &b, &a->slot[order[i]]);
+		rc = cb_table_insert(a->t, &d, &p, b, &a->slot[order[i]]);
 		if (rc != 0 && a->errors++ == 0)
 			a->rc = rc;
 	}
@@ -788,7 +783,7 @@ same_key_from_many_processes_gets_one_slot(void **state)
 	struct cb_table_opts o = { 0, 0, 0600, 2 * NKEYS };
 	const char *name;
 	struct cb_table *t;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_policy p;
 	struct cb_dest d;
 	char why[256];
@@ -813,7 +808,7 @@ same_key_from_many_processes_gets_one_slot(void **state)
 			barrier(&sh->ready, NPROCS);
 			for (k = 0; k < NKEYS; k++) {
 				key_n(&d, order[k]);
-				sh->rc[i] = cb_table_insert(ct, &d, &p, &b,
+				sh->rc[i] = cb_table_insert(ct, &d, &p, b,
 				    &sh->slot[i][order[k]]);
 				if (sh->rc[i] != 0)
 					_exit(3);
@@ -836,7 +831,7 @@ same_key_from_many_processes_gets_one_slot(void **state)
 			uint32_t s;
 
 			key_n(&d, k);
-			assert_int_equal(cb_table_find(t, &d, &b, &s), 0);
+			assert_int_equal(cb_table_find(t, &d, b, &s), 0);
 			assert_int_equal(s, sh->slot[0][k]);
 		}
 		detach(t);
@@ -852,7 +847,7 @@ many_processes_creating_at_once_make_one_segment(void **state)
 	struct cb_table_opts o = { 1, 0, 0600, 64 };
 	const char *name = segname();
 	struct cb_table *t;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_policy p;
 	struct cb_dest d;
 	char why[256], tmp[128];
@@ -869,7 +864,7 @@ many_processes_creating_at_once_make_one_segment(void **state)
 		if (cb_table_attach(&t, name, &o, why, sizeof(why)))
 			_exit(2);
 		key_n(&d, i);
-		_exit(cb_table_insert(t, &d, &p, &b, NULL) ? 3 : 0);
+		_exit(cb_table_insert(t, &d, &p, b, NULL) ? 3 : 0);
 	}
 	for (i = 0; i < NPROCS; i++)
 		assert_int_equal(wait_child(pid[i]), 0);
@@ -880,7 +875,7 @@ many_processes_creating_at_once_make_one_segment(void **state)
 	assert_int_equal(cb_table_used(t), NPROCS);
 	for (i = 0; i < NPROCS; i++) {
 		key_n(&d, i);
-		assert_int_equal(cb_table_find(t, &d, &b, NULL), 0);
+		assert_int_equal(cb_table_find(t, &d, b, NULL), 0);
 	}
 	detach(t);
 	/* and no temporary file was left behind */
@@ -898,41 +893,43 @@ insert_finishes_a_slot_its_creator_left_half_made(void **state)
 {
 	const char *name = segname();
 	struct cb_table *t;
-	struct cb_breaker *b, *b2;
+	struct cb_breaker bh_, *b = &bh_, b2h_, *b2 = &b2h_;
 	struct cb_policy p, q;
 	struct cb_dest d;
-	uint64_t *key;
-	uint32_t slot_size, s, s2;
-	uint64_t slots_off;
+	uint64_t *key, hot_off, cold_off;
+	uint32_t s, s2;
 	size_t size;
-	char *raw;
+	char *raw, *cold;
 	int j;
 
 	(void)state;
 	t = attach(name, 10);
 	cb_policy_default(&p);
 	key_n(&d, 1);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, &s), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, &s), 0);
 	raw = raw_map(name, &size);
-	memcpy(&slot_size, raw + H_SLOT_SIZE, 4);
-	memcpy(&slots_off, raw + H_SLOTS_OFF, 8);
-	key = (uint64_t *)(raw + slots_off + (uint64_t)s * slot_size);
+	memcpy(&hot_off, raw + H_(hot_off), 8);
+	memcpy(&cold_off, raw + H_(cold_off), 8);
+	key = (uint64_t *)(raw + hot_off + (uint64_t)s * sizeof(struct cb_hot));
+	cold = raw + cold_off + (uint64_t)s * sizeof(struct cb_slot_cold);
 	/* the creator "died" after the first key word: nothing else there */
-	memset(&key[1], 0, slot_size - sizeof(uint64_t));
-	assert_int_equal(cb_table_find(t, &d, &b2, &s2), -ENOENT);
-	assert_int_equal(cb_table_slot(t, s, &b2, NULL), -ENOENT);
+	memset(&key[1], 0, sizeof(struct cb_hot) - sizeof(uint64_t));
+	memset(cold, 0, sizeof(struct cb_slot_cold));
+	assert_int_equal(cb_table_find(t, &d, b2, &s2), -ENOENT);
+	assert_int_equal(cb_table_slot(t, s, b2, NULL), -ENOENT);
 	p.failure_threshold = 9;
-	assert_int_equal(cb_table_insert(t, &d, &p, &b2, &s2), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, b2, &s2), 0);
 	assert_int_equal(s2, s);
 	assert_int_equal(cb_table_used(t), 1);
 	cb_breaker_get_policy(b2, &q);
 	assert_int_equal(q.failure_threshold, 9);
 	/* died after the whole key, before the policy */
-	memset(&key[3], 0, slot_size - 3 * sizeof(uint64_t));
-	assert_int_equal(cb_table_find(t, &d, &b2, &s2), -ENOENT);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b2, &s2), 0);
+	memset(&key[3], 0, sizeof(struct cb_hot) - 3 * sizeof(uint64_t));
+	memset(cold, 0, sizeof(struct cb_slot_cold));
+	assert_int_equal(cb_table_find(t, &d, b2, &s2), -ENOENT);
+	assert_int_equal(cb_table_insert(t, &d, &p, b2, &s2), 0);
 	assert_int_equal(s2, s);
-	assert_int_equal(cb_table_find(t, &d, &b2, &s2), 0);
+	assert_int_equal(cb_table_find(t, &d, b2, &s2), 0);
 	for (j = 0; j < 3; j++)
 		assert_int_not_equal(key[j], 0);
 	assert_int_equal(cb_table_used(t), 1);
@@ -948,11 +945,11 @@ used_counts_a_slot_whose_claimer_died_before_counting_it(void **state)
 {
 	const char *name = segname();
 	struct cb_table *t;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_policy p;
 	struct cb_dest d;
-	uint64_t k0, used, slots_off;
-	uint32_t slot_size, s, s2;
+	uint64_t k0, used, hot_off, cold_off;
+	uint32_t s, s2;
 	size_t size;
 	char *raw, *slot;
 
@@ -960,18 +957,20 @@ used_counts_a_slot_whose_claimer_died_before_counting_it(void **state)
 	t = attach(name, 2);
 	cb_policy_default(&p);
 	key_n(&d, 1);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, &s), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, &s), 0);
 	raw = raw_map(name, &size);
-	memcpy(&slot_size, raw + H_SLOT_SIZE, 4);
-	memcpy(&slots_off, raw + H_SLOTS_OFF, 8);
-	slot = raw + slots_off + (uint64_t)s * slot_size;
+	memcpy(&hot_off, raw + H_(hot_off), 8);
+	memcpy(&cold_off, raw + H_(cold_off), 8);
+	slot = raw + hot_off + (uint64_t)s * sizeof(struct cb_hot);
 	/* back to "key word 0 claimed, nothing else done, nothing counted" */
 	memcpy(&k0, slot, 8);
-	memset(slot, 0, slot_size);
+	memset(slot, 0, sizeof(struct cb_hot));
 	memcpy(slot, &k0, 8);
+	memset(raw + cold_off + (uint64_t)s * sizeof(struct cb_slot_cold), 0,
+	       sizeof(struct cb_slot_cold));
 	used = 0;
-	memcpy(raw + H_USED, &used, 8);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, &s2), 0);
+	memcpy(raw + H_(used), &used, 8);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, &s2), 0);
 	assert_int_equal(s2, s);
 	assert_int_equal(cb_table_used(t), 1);
 	munmap(raw, size);
@@ -1062,19 +1061,19 @@ segment_of_another_layout_version_is_refused(void **state)
 	(void)state;
 	detach(t);
 	raw = raw_map(name, &size);
-	memcpy(raw + H_VERSION, &v, 4);
+	memcpy(raw + H_(version), &v, 4);
 	snprintf(want, sizeof(want), "layout version %u", v);
 	expect_refusal(name, 0, -EPROTO, want);
 	expect_refusal(name, 1, -EPROTO, "layout version");
 	/* same version number, different geometry: refused too */
 	v = CB_LAYOUT_VERSION;
-	memcpy(raw + H_VERSION, &v, 4);
-	memcpy(&slot_size, raw + H_SLOT_SIZE, 4);
+	memcpy(raw + H_(version), &v, 4);
+	memcpy(&slot_size, raw + H_(hot_size), 4);
 	slot_size += 64;
-	memcpy(raw + H_SLOT_SIZE, &slot_size, 4);
+	memcpy(raw + H_(hot_size), &slot_size, 4);
 	expect_refusal(name, 0, -EPROTO, "layout");
 	slot_size -= 64;
-	memcpy(raw + H_SLOT_SIZE, &slot_size, 4);
+	memcpy(raw + H_(hot_size), &slot_size, 4);
 	munmap(raw, size);
 	t = attach(name, 10);
 	detach(t);
@@ -1093,15 +1092,15 @@ segment_with_a_corrupt_header_is_refused(void **state)
 	(void)state;
 	detach(t);
 	raw = raw_map(name, &size);
-	memcpy(raw + H_CAPACITY, &cap, 4);	/* size no longer matches */
+	memcpy(raw + H_(capacity), &cap, 4);	/* size no longer matches */
 	expect_refusal(name, 0, -EBADMSG, "corrupt");
-	memcpy(raw + H_CAPACITY, &zero, 4);
+	memcpy(raw + H_(capacity), &zero, 4);
 	expect_refusal(name, 0, -EBADMSG, "corrupt");
 	cap = 10;
-	memcpy(raw + H_CAPACITY, &cap, 4);
-	memcpy(&off, raw + H_RING_OFF, 8);
+	memcpy(raw + H_(capacity), &cap, 4);
+	memcpy(&off, raw + H_(ring_off), 8);
 	off += 64;
-	memcpy(raw + H_RING_OFF, &off, 8);
+	memcpy(raw + H_(ring_off), &off, 8);
 	expect_refusal(name, 0, -EBADMSG, "corrupt");
 	munmap(raw, size);
 }
@@ -1200,7 +1199,7 @@ events_come_out_in_order_with_their_details(void **state)
 	struct cb_transition none = { 0, 0, CB_WHY_NONE };
 	struct cb_event ev[8];
 	struct cb_table *t;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_policy p;
 	struct cb_dest d;
 	uint32_t slot;
@@ -1210,7 +1209,7 @@ events_come_out_in_order_with_their_details(void **state)
 	t = attach(name, 10);
 	cb_policy_default(&p);
 	dest4(&d, 0xc0a80001, 443);
-	assert_int_equal(cb_table_insert(t, &d, &p, &b, &slot), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, &slot), 0);
 	assert_int_equal(cb_table_events(t, 0, ev, 8), 0);
 	for (i = 0; i < 3; i++) {
 		cb_table_event(t, slot, &tr[i], 1000 + i, (pid_t)(4000 + i));
@@ -1262,16 +1261,16 @@ torn_event_is_skipped(void **state)
 	(void)state;
 	t = attach(name, 10);
 	raw = raw_map(name, &size);
-	memcpy(&ring_off, raw + H_RING_OFF, 8);
-	memcpy(&event_size, raw + 16, 4);
+	memcpy(&ring_off, raw + H_(ring_off), 8);
+	memcpy(&event_size, raw + H_(event_size), 4);
 	for (i = 0; i < 3; i++)
 		cb_table_event(t, 0, &tr, 100 + i, 1);
 	/* the writer of event 2 was killed after zeroing its seq */
 	memset(raw + ring_off + 1 * event_size, 0, 8);
 	/* the writer of event 4 was killed right after taking its place */
-	memcpy(&head, raw + H_EV_HEAD, 8);
+	memcpy(&head, raw + H_(ev_head), 8);
 	head++;
-	memcpy(raw + H_EV_HEAD, &head, 8);
+	memcpy(raw + H_(ev_head), &head, 8);
 	cb_table_event(t, 0, &tr, 104, 1);
 	n = cb_table_events(t, 0, ev, 8);
 	assert_int_equal(n, 3);
@@ -1339,23 +1338,23 @@ reclaiming(uint32_t cap)
 static int
 present(struct cb_table *t, int n)
 {
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_dest d;
 
 	key_n(&d, n);
-	return cb_table_find(t, &d, &b, NULL) == 0;
+	return cb_table_find(t, &d, b, NULL) == 0;
 }
 
 static int
-insert_n(struct cb_table *t, int n, struct cb_breaker **bp, uint32_t *slot)
+insert_n(struct cb_table *t, int n, struct cb_breaker *bp, uint32_t *slot)
 {
 	struct cb_policy p;
-	struct cb_breaker *b;
+	struct cb_breaker bh_, *b = &bh_;
 	struct cb_dest d;
 
 	cb_policy_default(&p);
 	key_n(&d, n);
-	return cb_table_insert(t, &d, &p, bp ? bp : &b, slot);
+	return cb_table_insert(t, &d, &p, bp ? bp : b, slot);
 }
 
 /* Only a closed breaker idle for reclaim_after gives up its place, by the
@@ -1365,7 +1364,7 @@ static void
 reclaim_takes_only_idle_closed_breakers(void **state)
 {
 	struct cb_table *t = reclaiming(4);
-	struct cb_breaker *b[4], *x;
+	struct cb_breaker b[4], x;
 	struct cb_transition tr;
 	struct cb_ticket tk;
 	int i;
@@ -1373,13 +1372,13 @@ reclaim_takes_only_idle_closed_breakers(void **state)
 	(void)state;
 	for (i = 0; i < 4; i++)
 		assert_int_equal(insert_n(t, i, &b[i], NULL), 0);
-	cb_breaker_trip(b[1], fake_ms, 0, 0, &tr);	/* open */
-	cb_breaker_trip(b[2], fake_ms, 1, 0, &tr);	/* held */
+	cb_breaker_trip(&b[1], fake_ms, 0, 0, &tr);	/* open */
+	cb_breaker_trip(&b[2], fake_ms, 1, 0, &tr);	/* held */
 	/* the first search only stamps: nothing is idle yet */
 	assert_int_equal(insert_n(t, 10, &x, NULL), -ENOSPC);
 	fake_ms += 9999;
 	assert_int_equal(insert_n(t, 10, &x, NULL), -ENOSPC);
-	assert_int_equal(cb_breaker_admit_fast(b[0], &tk), 0);
+	assert_int_equal(cb_breaker_admit_fast(&b[0], &tk), 0);
 	fake_ms += 1;
 	/* 3 has been idle 10 s; 0 had an attempt since its stamp */
 	assert_int_equal(insert_n(t, 10, &x, NULL), 0);
@@ -1403,7 +1402,7 @@ reclaim_takes_only_idle_closed_breakers(void **state)
 
 /* Find a destination that lands in slot want (of a table with room). */
 static int
-insert_into_slot(struct cb_table *t, uint32_t want, struct cb_breaker **bp)
+insert_into_slot(struct cb_table *t, uint32_t want, struct cb_breaker *bp)
 {
 	struct cb_dest d;
 	uint32_t slot;
@@ -1428,7 +1427,7 @@ static void
 outcome_from_before_a_reclaim_never_lands_on_the_new_destination(void **state)
 {
 	struct cb_table *t = reclaiming(1);
-	struct cb_breaker *a, *b;
+	struct cb_breaker ah_, *a = &ah_, bh_, *b = &bh_;
 	struct cb_transition tr;
 	struct cb_snapshot s;
 	struct cb_ticket old, tk;
@@ -1441,7 +1440,7 @@ outcome_from_before_a_reclaim_never_lands_on_the_new_destination(void **state)
 	cb_policy_default(&p);
 	p.failure_threshold = 1;
 	key_n(&d, 0);
-	assert_int_equal(cb_table_insert(t, &d, &p, &a, &slot), 0);
+	assert_int_equal(cb_table_insert(t, &d, &p, a, &slot), 0);
 	cb_breaker_trip(a, fake_ms, 0, 0, &tr);
 	cb_breaker_reset(a, fake_ms, &tr);
 	assert_int_equal(cb_breaker_admit(a, fake_ms, &old, &tr), 0);
@@ -1452,8 +1451,8 @@ outcome_from_before_a_reclaim_never_lands_on_the_new_destination(void **state)
 	assert_int_equal(cb_breaker_admit(a, fake_ms, &tk, &tr), -EAGAIN);
 	cb_breaker_trip(a, fake_ms, 1, 0, &tr);
 	assert_int_equal(tr.why, CB_WHY_NONE);
-	assert_int_equal(insert_into_slot(t, slot, &b) >= 0, 1);
-	assert_ptr_equal(a, b);
+	assert_int_equal(insert_into_slot(t, slot, b) >= 0, 1);
+	assert_ptr_equal(a->hot, b->hot);	/* the same place */
 	assert_false(cb_table_holds(t, &k, slot));
 	cb_breaker_record(b, &old, 0, ECONNREFUSED, fake_ms, &tr);
 	cb_breaker_snapshot(b, fake_ms, &s);
@@ -1479,7 +1478,7 @@ forget_removes_only_a_closed_breaker(void **state)
 	const char *name = segname();
 	struct cb_table *t = attach(name, 8), *ro;
 	struct cb_table_opts o = { 0, 1, 0600, 8 };
-	struct cb_breaker *b[3];
+	struct cb_breaker b[3];
 	struct cb_transition tr;
 	struct cb_dest d;
 	char why[256];
@@ -1488,8 +1487,8 @@ forget_removes_only_a_closed_breaker(void **state)
 	(void)state;
 	for (i = 0; i < 3; i++)
 		assert_int_equal(insert_n(t, i, &b[i], NULL), 0);
-	cb_breaker_trip(b[1], 1, 0, 0, &tr);
-	cb_breaker_trip(b[2], 1, 1, 0, &tr);
+	cb_breaker_trip(&b[1], 1, 0, 0, &tr);
+	cb_breaker_trip(&b[2], 1, 1, 0, &tr);
 	assert_int_equal(cb_table_attach(&ro, name, &o, why, sizeof(why)), 0);
 	key_n(&d, 0);
 	assert_int_equal(cb_table_forget(ro, &d), -EROFS);
@@ -1518,18 +1517,18 @@ static void
 reclaim_distrusts_a_stamp_from_the_future(void **state)
 {
 	struct cb_table *t = reclaiming(1);
-	struct cb_breaker *x;
+	struct cb_breaker xh_, *x = &xh_;
 
 	(void)state;
 	assert_int_equal(insert_n(t, 0, NULL, NULL), 0);
 	fake_ms += 5000000;	/* a process whose clock runs ahead stamps */
-	assert_int_equal(insert_n(t, 1, &x, NULL), -ENOSPC);
+	assert_int_equal(insert_n(t, 1, x, NULL), -ENOSPC);
 	fake_ms -= 5000000;
-	assert_int_equal(insert_n(t, 1, &x, NULL), -ENOSPC);
+	assert_int_equal(insert_n(t, 1, x, NULL), -ENOSPC);
 	fake_ms += 9999;
-	assert_int_equal(insert_n(t, 1, &x, NULL), -ENOSPC);
+	assert_int_equal(insert_n(t, 1, x, NULL), -ENOSPC);
 	fake_ms += 1;
-	assert_int_equal(insert_n(t, 1, &x, NULL), 0);
+	assert_int_equal(insert_n(t, 1, x, NULL), 0);
 	detach(t);
 }
 
@@ -1539,7 +1538,7 @@ static void
 events_of_a_reclaimed_place_never_name_the_new_destination(void **state)
 {
 	struct cb_table *t = reclaiming(1);
-	struct cb_breaker *a, *b;
+	struct cb_breaker ah_, *a = &ah_, bh_, *b = &bh_;
 	struct cb_transition tr;
 	struct cb_event ev[4];
 	struct cb_dest d, e;
@@ -1548,13 +1547,13 @@ events_of_a_reclaimed_place_never_name_the_new_destination(void **state)
 
 	(void)state;
 	key_n(&d, 0);
-	assert_int_equal(insert_n(t, 0, &a, &slot), 0);
+	assert_int_equal(insert_n(t, 0, a, &slot), 0);
 	cb_breaker_trip(a, fake_ms, 0, 0, &tr);
 	cb_table_event(t, slot, &tr, fake_ms, 1);
 	cb_breaker_reset(a, fake_ms, &tr);
 	cb_table_event(t, slot, &tr, fake_ms, 1);
 	assert_int_equal(cb_table_forget(t, &d), 0);
-	insert_into_slot(t, slot, &b);
+	insert_into_slot(t, slot, b);
 	cb_breaker_trip(b, fake_ms, 0, 0, &tr);
 	cb_table_event(t, slot, &tr, fake_ms, 2);
 	n = cb_table_events(t, 0, ev, 4);
@@ -1562,7 +1561,7 @@ events_of_a_reclaimed_place_never_name_the_new_destination(void **state)
 	assert_int_equal(ev[0].dest.family, 0);
 	assert_int_equal(ev[1].dest.family, 0);
 	assert_int_equal(ev[2].pid, 2);
-	assert_int_equal(cb_table_slot(t, slot, &b, &e), 0);
+	assert_int_equal(cb_table_slot(t, slot, b, &e), 0);
 	assert_memory_equal(&ev[2].dest, &e, sizeof(e));
 	detach(t);
 }
