@@ -3,11 +3,12 @@
  * core (table.c, breaker.c) linked in and called directly, no sockets in
  * the measured code:
  *
- *   segbench fill SHM K HOST PORT open|timed|closed
- *       create segment SHM (capacity max(4096, K)) and K breakers for
- *       HOST+i:PORT: open until a reset (cbctl trip --hold), open for 10
- *       minutes (timed: a decision must read the clock, as after
- *       failure_threshold failures), or left closed.
+ *   segbench fill SHM K HOST PORT open|timed|closed [CAP]
+ *       create segment SHM (capacity CAP, default max(4096, K)) and K
+ *       breakers for HOST+i:PORT: open until a reset (cbctl trip --hold),
+ *       open for 10 minutes (timed: a decision must read the clock, as
+ *       after failure_threshold failures), or left closed.  Prints the
+ *       segment's size and its bytes per place of capacity.
  *   segbench lookup SHM K HOST PORT N
  *       N lookups (cb_table_find + cb_breaker_can_execute) of random
  *       destinations among the K, each after a socket()/close() pair as a
@@ -16,7 +17,9 @@
  *       for callgrind --cache-sim: N decisions (find + admit, in the
  *       non-inlined function decide()), each after reading EVICT_KB of
  *       unrelated memory, so the cache lines a decision needs are counted
- *       by running with --toggle-collect=decide.
+ *       by running with --toggle-collect=decide.  decide()'s frames sit at
+ *       the same offset in a cache line in every run (the arguments'
+ *       length moves the stack), so runs differ by segment lines only.
  *   segbench contend SHM one|distinct T ITERS threads|procs [rate]
  *       T threads (or T processes) each making ITERS decisions
  *       (cb_breaker_admit + cb_breaker_record success) on one shared
@@ -25,6 +28,7 @@
  *       breakers have the failure-rate rule on (50 %, 20 calls, 10 s), so
  *       every outcome also goes into the window.  Removes SHM.
  */
+#include <alloca.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -43,7 +47,7 @@
 
 static struct cb_table *open_seg(const char *shm, uint32_t cap, int create);
 static void cmd_fill(const char *shm, uint32_t k, const char *host,
-		     unsigned port, const char *how);
+		     unsigned port, const char *how, uint32_t cap);
 static void cmd_lookup(const char *shm, uint32_t k, const char *host,
 		       unsigned port, unsigned long n);
 static void cmd_probe(const char *shm, uint32_t k, const char *host,
@@ -76,9 +80,9 @@ dest_i(struct cb_dest *d, const char *host, unsigned port, uint32_t i)
 
 static void
 cmd_fill(const char *shm, uint32_t k, const char *host, unsigned port,
-	 const char *how)
+	 const char *how, uint32_t cap)
 {
-	struct cb_table *t = open_seg(shm, k, 1);
+	struct cb_table *t = open_seg(shm, cap > k ? cap : k, 1);
 	int trip = strcmp(how, "closed") != 0, hold = !strcmp(how, "open");
 	struct cb_policy p;
 	struct cb_dest d;
@@ -98,8 +102,9 @@ cmd_fill(const char *shm, uint32_t k, const char *host, unsigned port,
 		}
 	}
 	printf("filled %u breakers (%s), segment %zu bytes, capacity %u, "
-	       "slots %u\n", k, how,
-	       cb_table_size(t), cb_table_capacity(t), cb_table_slots(t));
+	       "slots %u, bytes_per_place %.1f\n", k, how,
+	       cb_table_size(t), cb_table_capacity(t), cb_table_slots(t),
+	       (double)cb_table_size(t) / cb_table_capacity(t));
 	cb_table_detach(t);
 }
 
@@ -170,10 +175,14 @@ cmd_probe(const char *shm, uint32_t k, const char *host, unsigned port,
 	uint64_t seed = 2463534242ull, now = cb_now_ms(), sum = 0;
 	struct cb_dest d;
 	unsigned long i, rejected = 0;
+	volatile char *pad;
 	size_t j;
 
 	if (!buf)
 		die("out of memory");
+	/* bring the stack to a fixed offset within a cache line */
+	pad = alloca(64 + ((uintptr_t)&pad & 63));
+	__asm__ volatile("" : : "r"(pad) : "memory");
 	for (i = 0; i < n; i++) {
 		dest_i(&d, host, port, (uint32_t)(rnd(&seed) % k));
 		for (j = 0; j < ev; j += 64)
@@ -308,9 +317,10 @@ main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : "";
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (!strcmp(cmd, "fill") && argc == 7)
+	if (!strcmp(cmd, "fill") && (argc == 7 || argc == 8))
 		cmd_fill(argv[2], (uint32_t)arg_ul(argv[3], "K"), argv[4],
-			 arg_ul(argv[5], "port"), argv[6]);
+			 arg_ul(argv[5], "port"), argv[6], argc == 8 ?
+			 (uint32_t)arg_ul(argv[7], "CAP") : 4096);
 	else if (!strcmp(cmd, "lookup") && argc == 7)
 		cmd_lookup(argv[2], (uint32_t)arg_ul(argv[3], "K"), argv[4],
 			   arg_ul(argv[5], "port"), arg_ul(argv[6], "N"));

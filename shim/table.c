@@ -377,21 +377,13 @@ cb_table_attach(struct cb_table **tp, const char *name,
 	return cb_table_attach_owner(tp, name, o, -1, why, whylen);
 }
 
-int
-cb_table_attach_owner(struct cb_table **tp, const char *name,
-		      const struct cb_table_opts *o, long owner, char *why,
-		      size_t whylen)
+/* Open segment name, creating it first when asked: fd or -errno. */
+static int
+open_segment(const char *name, const struct cb_table_opts *o, char *why,
+	     size_t whylen)
 {
-	struct cb_table *t;
-	struct stat st;
-	void *m;
 	int fd, r, tries;
 
-	*tp = NULL;
-	snprintf(why, whylen, "?");
-	if (!cb_table_valid_name(name))
-		return snprintf(why, whylen, "bad segment name \"%s\" (want "
-				"/name)", name), -EINVAL;
 	for (tries = 0;; tries++) {
 		/* O_NONBLOCK: a FIFO planted at the name must not hang us */
 		fd = shm_open(name, (o->readonly ? O_RDONLY : O_RDWR) |
@@ -407,41 +399,74 @@ cb_table_attach_owner(struct cb_table **tp, const char *name,
 			 "cannot open: %s", strerror(-r));
 		return r;
 	}
-	if (fstat(fd, &st) < 0)
-		goto fail_errno;
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return snprintf(why, whylen, "not a regular file; refusing it"),
-		       -EBADMSG;
-	}
-	if ((r = trusted(&st, name, owner, why, whylen)) < 0) {
-		close(fd);
-		return r;
-	}
-	if ((size_t)st.st_size < sizeof(struct cb_shm_header)) {
-		close(fd);
-		return snprintf(why, whylen, "too small (%lld bytes): not a "
-				"cbshim segment", (long long)st.st_size),
-		       -EBADMSG;
-	}
-	m = mmap(NULL, (size_t)st.st_size, PROT_READ |
-		 (o->readonly ? 0 : PROT_WRITE), MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
-		goto fail_errno;
+	return fd;
+}
+
+/* Map the segment open on fd (file facts st) after checking whose it is
+ * and what it holds: 0 and *mp, or -errno with why.  Closes fd. */
+static int
+map_segment(int fd, const struct stat *st, const char *name,
+	    const struct cb_table_opts *o, long owner, void **mp, char *why,
+	    size_t whylen)
+{
+	size_t size = (size_t)st->st_size;
+	void *m = MAP_FAILED;
+	int r = -EBADMSG;
+
+	if (!S_ISREG(st->st_mode))
+		snprintf(why, whylen, "not a regular file; refusing it");
+	else if ((r = trusted(st, name, owner, why, whylen)) < 0)
+		;
+	else if (size < sizeof(struct cb_shm_header))
+		r = -EBADMSG, snprintf(why, whylen, "too small (%zu bytes): "
+				       "not a cbshim segment", size);
+	else if ((m = mmap(NULL, size, PROT_READ | (o->readonly ? 0 :
+		  PROT_WRITE), MAP_SHARED, fd, 0)) == MAP_FAILED)
+		r = -errno, snprintf(why, whylen, "%s", strerror(errno));
 	close(fd);
-	if ((r = validate(m, (size_t)st.st_size, why, whylen)) < 0) {
-		munmap(m, (size_t)st.st_size);
+	if (m == MAP_FAILED)
+		return r;
+	if ((r = validate(m, size, why, whylen)) < 0) {
+		munmap(m, size);
 		return r;
 	}
 	/* a segment with holes could SIGBUS its writers when /dev/shm fills:
 	 * ours are allocated whole (create_segment); refuse others */
-	if (!o->readonly &&
-	    (uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size) {
-		munmap(m, (size_t)st.st_size);
+	if (!o->readonly && (uint64_t)st->st_blocks * 512 < (uint64_t)size) {
+		munmap(m, size);
 		return snprintf(why, whylen, "segment is not fully allocated "
 				"(has holes); refusing to write to it"),
 		       -EBADMSG;
 	}
+	*mp = m;
+	return 0;
+}
+
+int
+cb_table_attach_owner(struct cb_table **tp, const char *name,
+		      const struct cb_table_opts *o, long owner, char *why,
+		      size_t whylen)
+{
+	struct cb_table *t;
+	struct stat st;
+	void *m = NULL;
+	int fd, r;
+
+	*tp = NULL;
+	snprintf(why, whylen, "?");
+	if (!cb_table_valid_name(name))
+		return snprintf(why, whylen, "bad segment name \"%s\" (want "
+				"/name)", name), -EINVAL;
+	if ((fd = open_segment(name, o, why, whylen)) < 0)
+		return fd;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(why, whylen, "%s", strerror(errno));
+		close(fd);
+		return r;
+	}
+	if ((r = map_segment(fd, &st, name, o, owner, &m, why, whylen)) < 0)
+		return r;
 	if (!(t = calloc(1, sizeof(*t)))) {
 		munmap(m, (size_t)st.st_size);
 		return snprintf(why, whylen, "out of memory"), -ENOMEM;
@@ -458,11 +483,6 @@ cb_table_attach_owner(struct cb_table **tp, const char *name,
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	*tp = t;
 	return 0;
-fail_errno:
-	r = -errno;
-	snprintf(why, whylen, "%s", strerror(errno));
-	close(fd);
-	return r;
 }
 
 void
