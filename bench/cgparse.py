@@ -7,8 +7,9 @@ usage: cgparse.py TMPDIR N
 Files, for m in N and 2N:
   cg.closed.on.m / cg.closed.off.m   connbench cycle (m + m//10 + 100 connects)
   cg.open1.on.m / cg.open4096.on.m   connbench ctime (m rejected connects)
-  cs.1 / cs.4096                     segbench probe under --cache-sim with
-                                     --toggle-collect=decide (500 decisions)
+  cs.1 / cs.4096 / cs.wide           segbench probe under --cache-sim with
+                                     --toggle-collect=decide (500 decisions;
+                                     wide: 4096 of 65536 places)
 Per-call figures are (X(2N) - X(N)) / (calls(2N) - calls(N)), which cancels
 start-up, the first breaker insert and the benchmark's own set-up.
 """
@@ -79,8 +80,8 @@ def main():
         print('cg open%d_connect %.1f' % (k, per_call(
             connect_only(f(f'cg.open{k}.on', n)),
             connect_only(f(f'cg.open{k}.on', n2)), n, n2)))
-    for k in (1, 4096):
-        print('cg cachesim%d %s' % (k, cachesim(f'{tmp}/cs.{k}', 500)))
+    for k in ('1', '4096', 'wide'):
+        print('cg cachesim%s %s' % (k, cachesim(f'{tmp}/cs.{k}', 500)))
 
 
 def cachesim(path, decisions):

@@ -186,6 +186,13 @@ def scale(d, t):
                   mmm(list(rej.values())), mmm(sp, '%.0f') + '× faster',
                   '≥ 40× at 4096' if k == 4096 else '',
                   yes(med(sp) >= 40) if k == 4096 else '')
+    one, wide = by_rep(d, 'reject1'), by_rep(d, 'reject_wide')
+    if wide:
+        r = [wide[x] / max(one[x], 1) for x in wide if x in one]
+        t.add('rejection among 4096 open breakers in a 65536-place '
+              'segment, ns', mmm(list(one.values())) + ' (1 breaker)',
+              mmm(list(wide.values())), mmm(r, '%.2f') + '× one breaker',
+              '≤ 1.5× one breaker', yes(med(r) <= 1.5))
     rej = by_rep(d, 'reject4096flush')
     if rej:
         sp = [ref[r] / max(rej[r], 1) for r in rej]
@@ -198,13 +205,16 @@ def scale(d, t):
               '', mmm(list(lk.values())), '', '', '')
     cs = {w[0][8:]: kv_eq(w[1:]) for w in d.get('cg', [])
           if w[0].startswith('cachesim') and len(w) > 2}
-    if '1' in cs and '4096' in cs:
-        extra = float(cs['4096']['D1miss']) - float(cs['1']['D1miss'])
+    for k, what in (('4096', '4096 of 4096 places (load 1/2)'),
+                    ('wide', '4096 of 65536 places')):
+        if '1' not in cs or k not in cs:
+            continue
+        extra = float(cs[k]['D1miss']) - float(cs['1']['D1miss'])
         t.add('callgrind --cache-sim, one decision (find + admit) after '
-              'evicting the caches: Ir, and segment lines beyond the '
-              'breaker\'s own', 'Ir %s (1 breaker)' % cs['1']['Ir'],
-              'Ir %s (4096), +%.2f lines' % (cs['4096']['Ir'], extra),
-              '1 + %.2f lines per decision' % extra, '≤ 1 line',
+              'evicting the caches, %s: Ir, and segment lines beyond the '
+              'breaker\'s own' % what, 'Ir %s (1 breaker)' % cs['1']['Ir'],
+              'Ir %s, +%.2f lines' % (cs[k]['Ir'], extra),
+              '%.2f lines per decision' % (1 + extra), '≤ 1.0 line',
               yes(extra < 0.05))
 
 
@@ -327,6 +337,11 @@ def memory(d, t):
         t.add('segment (/dev/shm), default max_breakers %d' % cap, '',
               '%d bytes = %.0f bytes per breaker of capacity' % (
                   size, size / cap), '', '', '')
+    for cap, size in d.get('segment_cap', []):
+        t.add('segment for max_breakers %s' % cap, '',
+              '%.1f MB = %.0f bytes per place' % (int(size) / 1e6,
+                                                   int(size) / int(cap)),
+              '', '', '')
     rows = {}
     for w in d.get('mem', []):
         rows[(w[0], w[1])] = kv(w[2:])

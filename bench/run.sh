@@ -182,6 +182,8 @@ bench_reject() {
 	for k in 1 4096; do
 		"$BIN/segbench" fill "$SHM-timed$k" "$k" 127.1.0.1 9 timed > /dev/null
 	done
+	# the same 4096 open breakers in a segment of 65536 places
+	"$BIN/segbench" fill "$SHM-wide" 4096 127.1.0.1 9 open 65536 > /dev/null
 	"$CBCTL" --shm "$SHM-trip" trip "127.0.0.1:$ref" --hold > /dev/null
 	for i in $(seq "$REPS"); do
 		r=$("${CL[@]}" "$BIN/connbench" ctime 127.0.0.1 "$ref" 1 "$NC")
@@ -200,6 +202,9 @@ bench_reject() {
 			r=$(shim "$SHM-timed$k" "${CL[@]}" "$BIN/connbench" ctime 127.1.0.1 9 "$k" "$NC")
 			rec "reject_timed$k $i $(echo "$r" | field median_ns)"
 		done
+		r=$(shim "$SHM-wide" "${CL[@]}" "$BIN/connbench" ctime 127.1.0.1 9 4096 "$NC")
+		[ "$(echo "$r" | field refused)" = "$NC" ] || { echo "bench: rejection: $r" >&2; exit 1; }
+		rec "reject_wide $i $(echo "$r" | field median_ns)"
 		r=$(shim "$SHM-open4096" "${CL[@]}" "$BIN/connbench" ctime 127.1.0.1 9 4096 $((NC / 4)) "$SHM-open4096")
 		rec "reject4096flush $i $(echo "$r" | field median_ns)"
 	done
@@ -349,6 +354,11 @@ bench_memory() {
 	f=/dev/shm$SHM-mem
 	rec "segment_bytes $(stat -c %s "$f") $("$CBCTL" --shm "$SHM-mem" list --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 	rec "segment_layout $("$BIN/segbench" fill "$SHM-layout" 1 127.3.0.1 9 closed)"
+	# the size of a segment by max_breakers (made, measured, removed)
+	for k in 4096 65536 1048576; do
+		rec "segment_cap $k $("$BIN/segbench" fill "$SHM-cap" 1 127.3.0.1 9 closed $k | sed 's/.*segment \([0-9]*\) bytes.*/\1/')"
+		"$CBCTL" --shm "$SHM-cap" destroy > /dev/null 2>&1 || rm -f "/dev/shm$SHM-cap"
+	done
 	rec "fd_limit $(ulimit -Hn)"
 }
 
@@ -393,7 +403,7 @@ cg() {
 }
 
 bench_callgrind() {
-	local n=1000 m k
+	local n=1000 m k cs cn
 	command -v valgrind > /dev/null || { rec "callgrind none"; return; }
 	say "7. instruction counts (callgrind)"
 	for m in $n $((2 * n)); do
@@ -406,10 +416,13 @@ bench_callgrind() {
 		done
 	done
 	# cache lines per decision: find + admit among 4096 after evicting
-	for k in 1 4096; do
+	# (4096 places, load 1/2; and 65536 places, "wide")
+	for k in 1 4096 wide; do
+		cs=$SHM-open$k cn=$k
+		[ $k = wide ] && cs=$SHM-wide cn=4096
 		valgrind --tool=callgrind --cache-sim=yes --toggle-collect=decide \
 			--D1=32768,8,64 --LL=524288,16,64 --callgrind-out-file="$TMP/cs.$k" \
-			"$BIN/segbench" probe "$SHM-open$k" $k 127.1.0.1 9 500 1024 > /dev/null 2>&1
+			"$BIN/segbench" probe "$cs" $cn 127.1.0.1 9 500 1024 > /dev/null 2>&1
 	done
 	"$PY" "$ROOT/bench/cgparse.py" "$TMP" $n >> "$DATA"
 }

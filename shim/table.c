@@ -154,6 +154,17 @@ layout(uint32_t capacity, struct geometry *g)
 		  sizeof(struct cb_name_entry));
 }
 
+size_t
+cb_table_size_for(uint32_t capacity)
+{
+	struct geometry g;
+
+	if (capacity < 1 || capacity > CB_MAX_CAPACITY)
+		return 0;
+	layout(capacity, &g);
+	return (size_t)g.size;
+}
+
 uint64_t
 cb_now_ms(void)
 {

@@ -195,6 +195,13 @@ uint32_t cb_table_slots(const struct cb_table *t);	/* array size */
 uint32_t cb_table_used(struct cb_table *t);	/* breakers: a scan */
 uint64_t cb_table_unprotected(const struct cb_table *t);
 size_t cb_table_size(const struct cb_table *t);		/* bytes */
+
+/* cb_table_size_for - the bytes of a segment made for max_breakers
+ * capacity (1..CB_MAX_CAPACITY; else 0), without making one.  Per place:
+ * a 64-byte decision line, a 256-byte cold part and a name entry for
+ * each of the 2 to 4 slots a place has (slots: a power of two at least
+ * twice capacity), plus the header and the events ring. */
+size_t cb_table_size_for(uint32_t capacity);
 const char *cb_table_name(const struct cb_table *t);
 
 /* cb_table_slot - slot i (0 <= i < cb_table_slots): 0 and its breaker and

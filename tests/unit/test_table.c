@@ -1566,6 +1566,128 @@ events_of_a_reclaimed_place_never_name_the_new_destination(void **state)
 	detach(t);
 }
 
+/* ---- the layout ------------------------------------------------------ */
+
+/* A segment is a header, the ring, then three arrays with one entry per
+ * slot: decision lines (64 bytes, dense), cold parts, names; a breaker's
+ * two parts are entry i of the first two arrays. */
+static void
+segment_parts_are_dense_arrays_of_lines(void **state)
+{
+	const char *name = segname();
+	struct cb_table *t = attach(name, 4096);
+	struct cb_shm_header h;
+	struct cb_breaker b;
+	struct cb_policy p;
+	struct cb_dest d;
+	uint32_t i, slot;
+	size_t size;
+	char *raw, *base;
+
+	(void)state;
+	raw = raw_map(name, &size);
+	memcpy(&h, raw, sizeof(h));
+	assert_int_equal(h.slots, 8192);
+	assert_int_equal(h.hot_size, 64);
+	assert_int_equal(h.cold_size, 256);
+	assert_int_equal(h.hot_off % 64, 0);
+	assert_int_equal(h.cold_off, h.hot_off + 8192ull * 64);
+	assert_int_equal(h.names_off, h.cold_off + 8192ull * 256);
+	assert_int_equal(h.total_size, size);
+	assert_int_equal(cb_table_size_for(4096), size);
+	assert_int_equal(cb_table_size(t), size);
+	cb_policy_default(&p);
+	for (i = 0; i < 64; i++) {
+		key_n(&d, (int)i);
+		assert_int_equal(cb_table_insert(t, &d, &p, &b, &slot), 0);
+		base = (char *)b.hot - h.hot_off - (uint64_t)slot * 64;
+		assert_ptr_equal((char *)b.cold, base + h.cold_off +
+				 (uint64_t)slot * sizeof(struct cb_slot_cold));
+		assert_int_equal((uintptr_t)b.hot % 64, 0);
+	}
+	munmap(raw, size);
+	detach(t);
+}
+
+/* The size of a segment by max_breakers, up to the largest: slots stay
+ * below 2^CB_SLOT_BITS (an fd entry keeps a slot in 21 bits), and a
+ * place costs what cbshim(7) says. */
+static void
+segment_size_for_every_capacity(void **state)
+{
+	uint32_t caps[] = { 1, 4096, 65536, CB_MAX_CAPACITY }, i, slots;
+	size_t per_slot = sizeof(struct cb_hot) + sizeof(struct cb_slot_cold) +
+			  sizeof(struct cb_name_entry), fixed;
+
+	(void)state;
+	fixed = cb_table_size_for(1) - 64 * per_slot;
+	for (i = 0; i < 4; i++) {
+		slots = caps[i] * 2 < 64 ? 64 : caps[i] * 2;
+		assert_true(slots <= 1u << CB_SLOT_BITS);
+		assert_true(cb_table_size_for(caps[i]) >= fixed +
+			    (size_t)slots * per_slot);
+		assert_true(cb_table_size_for(caps[i]) < fixed + 64 +
+			    (size_t)slots * per_slot);
+	}
+	assert_int_equal(per_slot, 64 + 256 + 264);
+	assert_int_equal(cb_table_size_for(0), 0);
+	assert_int_equal(cb_table_size_for(CB_MAX_CAPACITY + 1), 0);
+}
+
+/* A decision on an open breaker reads and writes its decision line only:
+ * with every cold part and name made inaccessible, rejections (held,
+ * timed, in observe mode too) and the reclaim check still work. */
+static void
+rejection_touches_the_decision_line_only(void **state)
+{
+	const char *name = segname();
+	struct cb_table *t = attach(name, 64);
+	struct cb_breaker b[3], f;
+	struct cb_transition tr;
+	struct cb_ticket tk;
+	struct cb_shm_header h;
+	struct cb_policy p;
+	struct cb_dest d[3];
+	struct cb_key k;
+	uint32_t slot[3];
+	uintptr_t lo, hi;
+	size_t size;
+	char *raw;
+	int i;
+
+	(void)state;
+	raw = raw_map(name, &size);
+	memcpy(&h, raw, sizeof(h));
+	munmap(raw, size);
+	cb_policy_default(&p);
+	for (i = 0; i < 3; i++) {
+		key_n(&d[i], 100 + i);
+		assert_int_equal(cb_table_insert(t, &d[i], &p, &b[i], &slot[i]),
+				 0);
+		cb_breaker_trip(&b[i], 1000, i == 0, 0, &tr);
+	}
+	lo = ((uintptr_t)b[0].hot - h.hot_off - slot[0] * 64ull + h.cold_off +
+	      4095) & ~(uintptr_t)4095;
+	hi = (uintptr_t)b[0].hot - h.hot_off - slot[0] * 64ull + h.total_size;
+	assert_int_equal(mprotect((void *)lo, hi - lo, PROT_NONE), 0);
+	for (i = 0; i < 3; i++) {
+		cb_table_key(t, &d[i], &k);
+		assert_int_equal(cb_table_find_key(t, &k, &f, NULL), 0);
+		if (i == 0)
+			assert_int_equal(cb_breaker_admit_fast(&f, &tk),
+					 -ECONNREFUSED);
+		else
+			assert_int_equal(cb_breaker_admit(&f, 2000, &tk, &tr),
+					 -ECONNREFUSED);
+		assert_true(cb_table_holds_key(&f, &k));
+		assert_int_equal(cb_breaker_reject_errno(&f), ECONNREFUSED);
+		assert_int_equal(cb_breaker_mode(&f), CB_MODE_ENFORCE);
+	}
+	assert_int_equal(mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE),
+			 0);
+	detach(t);
+}
+
 int
 main(void)
 {
@@ -1602,6 +1724,9 @@ main(void)
 		/* threads last: forking is simplest before any were made */
 		cmocka_unit_test(same_key_from_many_threads_gets_one_slot),
 		cmocka_unit_test(keys_that_fit_are_never_refused_when_filling_to_capacity),
+		cmocka_unit_test(segment_parts_are_dense_arrays_of_lines),
+		cmocka_unit_test(segment_size_for_every_capacity),
+		cmocka_unit_test(rejection_touches_the_decision_line_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);
