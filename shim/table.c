@@ -1,11 +1,15 @@
 /*
  * table.c - the shared-memory segment (see table.h for the protocol).
  *
- * Layout: struct cb_shm_header, then CB_EVENTS ring entries, then the slot
- * array, then the names array (one entry per slot, cold: a decision never
- * reads it), every part aligned to 64 bytes.  The slot array has a power of two
- * entries, at least twice max_breakers, so open addressing with linear
- * probing stays short even when the table is "full" (used == max_breakers).
+ * Layout (segment.h): the header, the events ring, then one entry per slot
+ * in each of three arrays: the decision lines (struct cb_hot: the key and
+ * every word a decision on an open or closed breaker reads, 64 bytes, one
+ * line), the cold parts (the breaker's other words, the claim and reclaim
+ * words) and the names.  A lookup walks the dense decision lines only; a
+ * slot's cold part is entry i of its array (slot_brk()).  There are a
+ * power of two slots, at least twice max_breakers, so open addressing with
+ * linear probing stays short even when the table is "full" (used ==
+ * max_breakers).
  *
  * Memory orders: key words and the policy-ready word are published with
  * release CAS/stores and read with acquire loads, so whoever sees a ready
@@ -353,7 +357,7 @@ validate(const struct cb_shm_header *h, size_t fsize, char *why, size_t whylen)
 	return 0;
 }
 
-/* Trust (SPEC §4): whoever can write a segment can trip and reset its
+/* Trust: whoever can write a segment can trip and reset its
  * breakers and crash its readers by truncating it, so a segment is used
  * only when its owner is the effective uid, root or shm.owner, and nobody
  * else may write it.  The default name belongs to one user only. */
@@ -611,8 +615,8 @@ key_hash(const uint64_t k[3])
  * dead creator's place for good, never less than the truth: an insert
  * that finds it at max_breakers asks an exact scan (count_in).
  *
- * Reclaim (issue 14) fits the same word: a reclaimer takes own of an idle
- * ready slot, clears ready, re-keys it and starts its breaker at the next
+ * Reclaim (giving a place to a new destination) fits the same word: a
+ * reclaimer takes own of an idle ready slot, clears ready, re-keys it and starts its breaker at the next
  * generation (genx goes on, never back to 0).  The full generation is then
  * the place's incarnation: an outcome admitted before the reclaim carries
  * an older one and is stale, so it never lands on the new destination.

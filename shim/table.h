@@ -132,7 +132,7 @@ int cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 		    const struct cb_policy *p, struct cb_breaker *bp,
 		    uint32_t *slotp);
 
-/* Reclaim (SPEC 4): when a new destination finds no place, cb_table_insert
+/* Reclaim: when a new destination finds no place, cb_table_insert
  * takes the place of a closed breaker that has seen no attempt for
  * reclaim_after ms (see cb_table_set_reclaim; open, half-open and held ones never give theirs up).
  * Idleness is judged from the breakers' attempt counters, stamped by
