@@ -76,9 +76,20 @@
 #define TAG_TIME(s) (((s) & 0xffffffull) << 40)
 #define TAG_SP(s) (((s) & 0x1fffffull) << 43)
 #define TAG_WHAT(s) (((s) & 0xffffffffffull) << 24)
+/* the fields of a ring entry's words below their tags (segment.h) */
+#define EV_TIME 0, 40			/* time_ms: ms */
 #define SP_SLOT 0, CB_SLOT_BITS		/* slot_pid: the slot index */
 #define SP_PID CB_SLOT_BITS, 22		/* the pid's low 22 bits */
-_Static_assert(CB_END(SP_PID) == 43, "slot and pid below the tag");
+#define W_FROM 0, 8			/* what: the transition */
+#define W_TO 8, 8
+#define W_WHY 16, 8
+_Static_assert(CB_END(SP_PID) == 43 && CB_END(W_WHY) == 24,
+	       "every field of an event below its tag");
+/* a name entry's ready word: READY | checksum | length */
+#define NAME_LEN 0, 16
+#define NAME_SUM 16, 32
+_Static_assert(CB_NAME_MAX <= CB_GET(~0ull, NAME_LEN) &&
+	       CB_END(NAME_SUM) < 62, "length and checksum below the flags");
 
 /* the decision line: the key, then the breaker's hot words, and nothing
  * a decision does not read */
@@ -1278,7 +1289,8 @@ cb_table_set_name(struct cb_table *t, uint32_t slot, const char *name,
 	}
 	/* release: whoever sees READY sees the bytes stored above */
 	if (!atomic_compare_exchange_strong_explicit(&e->word, &claim,
-	    NAME_READY | name_sum(name, n) << 16 | n, memory_order_release,
+	    NAME_READY | CB_PUT(name_sum(name, n), NAME_SUM) |
+	    CB_PUT(n, NAME_LEN), memory_order_release,
 	    memory_order_relaxed))
 		return -EEXIST;		/* taken over: we were too slow */
 	return 0;
@@ -1303,14 +1315,14 @@ cb_table_get_name(struct cb_table *t, uint32_t slot, char *out)
 		return 0;
 	e = &t->names[slot];
 	word = atomic_load_explicit(&e->word, memory_order_acquire);
-	n = word & 0xffff;
+	n = CB_GET(word, NAME_LEN);
 	if (!(word & NAME_READY) || n == 0 || n > CB_NAME_MAX)
 		return 0;
 	for (i = 0; i * 8 < n; i++) {
 		w = atomic_load_explicit(&e->w[i], memory_order_relaxed);
 		memcpy(out + i * 8, &w, n - i * 8 < 8 ? n - i * 8 : 8);
 	}
-	if (name_sum(out, n) != ((word >> 16) & 0xffffffffu) ||
+	if (name_sum(out, n) != CB_GET(word, NAME_SUM) ||
 	    !name_ok(out, n)) {
 		out[0] = '\0';
 		return 0;
@@ -1343,13 +1355,14 @@ cb_table_event(struct cb_table *t, uint32_t slot,
 	/* release: the fields are not seen before the WRITING mark */
 	atomic_thread_fence(memory_order_release);
 	CB_CRASH_POINT("event:owned");
-	atomic_store_explicit(&e->time_ms, (now & 0xffffffffffull) |
+	atomic_store_explicit(&e->time_ms, CB_PUT(now, EV_TIME) |
 	    TAG_TIME(n + 1), memory_order_relaxed);
-	atomic_store_explicit(&e->slot_pid, (slot & 0x1fffffull) |
-	    ((uint64_t)pid & 0x3fffff) << 21 | TAG_SP(n + 1),
+	atomic_store_explicit(&e->slot_pid, CB_PUT(slot, SP_SLOT) |
+	    CB_PUT(pid, SP_PID) | TAG_SP(n + 1),
 	    memory_order_relaxed);
-	atomic_store_explicit(&e->what, tr->from | (uint64_t)tr->to << 8 |
-	    (uint64_t)tr->why << 16 | TAG_WHAT(n + 1), memory_order_relaxed);
+	atomic_store_explicit(&e->what, CB_PUT(tr->from, W_FROM) |
+	    CB_PUT(tr->to, W_TO) | CB_PUT(tr->why, W_WHY) | TAG_WHAT(n + 1),
+	    memory_order_relaxed);
 	CB_CRASH_POINT("event:written");
 	s = RING_WRITING | (n + 1);
 	atomic_compare_exchange_strong_explicit(&e->seq, &s, n + 1,
@@ -1382,13 +1395,13 @@ cb_table_events(struct cb_table *t, uint64_t after, struct cb_event *ev,
 		    (TAG_TIME(s1) >> 40) || (sp >> 43) != (TAG_SP(s1) >> 43) ||
 		    (w >> 24) != (TAG_WHAT(s1) >> 24))
 			continue;	/* being written, torn or overwritten */
-		ev[got].time_ms &= 0xffffffffffull;
+		ev[got].time_ms = CB_GET(ev[got].time_ms, EV_TIME);
 		ev[got].seq = s1;
-		ev[got].slot = (uint32_t)(sp & 0x1fffff);
-		ev[got].pid = (uint32_t)((sp >> 21) & 0x3fffff);
-		ev[got].from = (uint8_t)w;
-		ev[got].to = (uint8_t)(w >> 8);
-		ev[got].why = (uint8_t)(w >> 16);
+		ev[got].slot = (uint32_t)CB_GET(sp, SP_SLOT);
+		ev[got].pid = (uint32_t)CB_GET(sp, SP_PID);
+		ev[got].from = (uint8_t)CB_GET(w, W_FROM);
+		ev[got].to = (uint8_t)CB_GET(w, W_TO);
+		ev[got].why = (uint8_t)CB_GET(w, W_WHY);
 		/* the slot's destination now, unless it was reclaimed for
 		 * another since (then unknown: shown as such) */
 		if (cb_table_slot(t, ev[got].slot, &b, &ev[got].dest) < 0 ||
