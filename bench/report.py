@@ -193,6 +193,19 @@ def scale(d, t):
               'segment, ns', mmm(list(one.values())) + ' (1 breaker)',
               mmm(list(wide.values())), mmm(r, '%.2f') + '× one breaker',
               '≤ 1.5× one breaker', yes(med(r) <= 1.5))
+    t1 = by_rep(d, 'tight_1') if 'tight_1' in d else {}
+    for k, what in (('4096', '4096 open breakers (4096 places)'),
+                    ('wide', '4096 open breakers in a 65536-place segment')):
+        tk = by_rep(d, 'tight_' + k) if 'tight_' + k in d else {}
+        if not tk or not t1:
+            continue
+        r = [tk[x] / max(t1[x], 0.1) for x in tk if x in t1]
+        t.add('decision (find + admit) among %s, tight loop (no system '
+              'call between), ns' % what, mmm(list(t1.values())) +
+              ' (1 breaker)', mmm(list(tk.values())),
+              mmm(r, '%.2f') + '× one breaker',
+              '≤ 1.5× one breaker' if k == 'wide' else '',
+              yes(med(r) <= 1.5) if k == 'wide' else '')
     rej = by_rep(d, 'reject4096flush')
     if rej:
         sp = [ref[r] / max(rej[r], 1) for r in rej]

@@ -205,6 +205,15 @@ bench_reject() {
 		r=$(shim "$SHM-wide" "${CL[@]}" "$BIN/connbench" ctime 127.1.0.1 9 4096 "$NC")
 		[ "$(echo "$r" | field refused)" = "$NC" ] || { echo "bench: rejection: $r" >&2; exit 1; }
 		rec "reject_wide $i $(echo "$r" | field median_ns)"
+		# the same decisions in a tight loop: no system call between
+		for k in 1 4096 wide; do
+			if [ $k = wide ]; then
+				r=$("${CL[@]}" "$BIN/segbench" tight "$SHM-wide" 4096 127.1.0.1 9 200000)
+			else
+				r=$("${CL[@]}" "$BIN/segbench" tight "$SHM-open$k" $k 127.1.0.1 9 200000)
+			fi
+			rec "tight_$k $i $(echo "$r" | field median_ns)"
+		done
 		r=$(shim "$SHM-open4096" "${CL[@]}" "$BIN/connbench" ctime 127.1.0.1 9 4096 $((NC / 4)) "$SHM-open4096")
 		rec "reject4096flush $i $(echo "$r" | field median_ns)"
 	done

@@ -20,6 +20,11 @@
  *       by running with --toggle-collect=decide.  decide()'s frames sit at
  *       the same offset in a cache line in every run (the arguments'
  *       length moves the stack), so runs differ by segment lines only.
+ *   segbench tight SHM K HOST PORT N
+ *       N decisions (find + admit) of random destinations among the K in
+ *       a tight loop, no system call between them, timed in batches of
+ *       256; prints the median ns per decision (destinations made before
+ *       the timed batch).
  *   segbench contend SHM one|distinct T ITERS threads|procs [rate]
  *       T threads (or T processes) each making ITERS decisions
  *       (cb_breaker_admit + cb_breaker_record success) on one shared
@@ -52,6 +57,8 @@ static void cmd_lookup(const char *shm, uint32_t k, const char *host,
 		       unsigned port, unsigned long n);
 static void cmd_probe(const char *shm, uint32_t k, const char *host,
 		      unsigned port, unsigned long n, unsigned long evict_kb);
+static void cmd_tight(const char *shm, uint32_t k, const char *host,
+		      unsigned port, unsigned long n);
 static void cmd_contend(const char *shm, int one, unsigned nt,
 			unsigned long iters, int procs, int rate);
 
@@ -195,6 +202,38 @@ cmd_probe(const char *shm, uint32_t k, const char *host, unsigned port,
 	cb_table_detach(t);
 }
 
+static void
+cmd_tight(const char *shm, uint32_t k, const char *host, unsigned port,
+	  unsigned long n)
+{
+	struct cb_table *t = open_seg(shm, k, 0);
+	struct cb_dest *ds = calloc(k, sizeof(*ds)), batch[256];
+	unsigned long nb = n / 256 ? n / 256 : 1, i, rejected = 0;
+	uint64_t *v = calloc(nb, sizeof(*v)), seed = 2463534242ull;
+	uint64_t now = cb_now_ms(), t0;
+	uint32_t j;
+
+	if (!ds || !v)
+		die("out of memory");
+	for (j = 0; j < k; j++)
+		dest_i(&ds[j], host, port, j);
+	for (i = 0; i < nb; i++) {
+		for (j = 0; j < 256; j++)
+			batch[j] = ds[rnd(&seed) % k];
+		t0 = now_ns();
+		for (j = 0; j < 256; j++)
+			rejected += decide(t, &batch[j], now) == -ECONNREFUSED;
+		v[i] = now_ns() - t0;
+	}
+	if (rejected != nb * 256)
+		die("tight: %lu of %lu decisions not rejections", nb * 256 -
+		    rejected, nb * 256);
+	printf("median_ns %.1f\n", (double)quantile(v, nb, 0.5) / 256);
+	free(v);
+	free(ds);
+	cb_table_detach(t);
+}
+
 /* ---- contention ------------------------------------------------------ */
 
 struct shared {
@@ -328,6 +367,9 @@ main(int argc, char **argv)
 		cmd_probe(argv[2], (uint32_t)arg_ul(argv[3], "K"), argv[4],
 			  arg_ul(argv[5], "port"), arg_ul(argv[6], "N"),
 			  arg_ul(argv[7], "EVICT_KB"));
+	else if (!strcmp(cmd, "tight") && argc == 7)
+		cmd_tight(argv[2], (uint32_t)arg_ul(argv[3], "K"), argv[4],
+			  arg_ul(argv[5], "port"), arg_ul(argv[6], "N"));
 	else if (!strcmp(cmd, "contend") && (argc == 7 || (argc == 8 &&
 		 !strcmp(argv[7], "rate"))))
 		cmd_contend(argv[2], !strcmp(argv[3], "one"),
@@ -335,7 +377,7 @@ main(int argc, char **argv)
 			    arg_ul(argv[5], "ITERS"),
 			    !strcmp(argv[6], "procs"), argc == 8);
 	else
-		die("usage: segbench fill|lookup|probe|contend ... "
+		die("usage: segbench fill|lookup|probe|tight|contend ... "
 		    "(see the comment at the top of bench/segbench.c)");
 	return 0;
 }
