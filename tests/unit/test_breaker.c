@@ -729,7 +729,7 @@ failures_interrupted_by_a_signal_handler_are_counted_exactly(void **state)
 {
 	const struct itimerval every = { { 0, 100 }, { 0, 100 } }, off = { 0 };
 	struct sigaction sa = { .sa_handler = record_from_signal }, old;
-	struct cb_breaker b;
+	struct cb_breaker b = NEW_BREAKER();
 	struct cb_policy p;
 	struct cb_snapshot s;
 	sigset_t alrm;
