@@ -3,8 +3,10 @@
  *
  * Pure: every function takes "now" (milliseconds of CLOCK_MONOTONIC) as a
  * parameter, does no I/O and touches no globals, so the unit tests drive it
- * with a fake clock.  A struct cb_breaker is designed to live in POSIX
- * shared memory and to be used by many threads and processes at once:
+ * with a fake clock.  A breaker's words (struct cb_hot and struct
+ * cb_cold, reached through the handle struct cb_breaker) are designed to
+ * live in POSIX shared memory and to be used by many threads and
+ * processes at once:
  *
  *   - The state, generation and cycle counters live in ONE 64-bit atomic
  *     word (ctl) changed only by compare-and-swap.  A process killed between

@@ -102,7 +102,8 @@ int cb_table_clean_temp(void);
 /* cb_table_destroy - shm_unlink name; 0 or -errno. */
 int cb_table_destroy(const char *name);
 
-/* cb_table_find - the breaker of d, 0 and *bp, or -ENOENT.  O(1) expected,
+/* cb_table_find - the breaker of d: 0 and its handle in *bp (valid while
+ * t is attached), or -ENOENT.  O(1) expected,
  * lock-free, async-signal-safe, no allocation.  *slotp (if not NULL) gets
  * the slot index. */
 int cb_table_find(struct cb_table *t, const struct cb_dest *d,
