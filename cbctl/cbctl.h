@@ -1,12 +1,15 @@
 /*
  * cbctl.h - what the command files of cbctl share: the invocation context
  * (segment name, configuration), the ways a command ends (done, failed,
- * misused) and the helpers every view needs (a private copy of a breaker,
- * human durations, errno names, signals for the live views).
+ * misused), the command table's types, and the helpers every view needs
+ * (reading breakers, human durations, errno names, signals for the live
+ * views).
  *
- * Each command is a function int cmd_NAME(struct cbctl *, argc, argv) with
- * argv[0] the command's name; it returns the exit status (0 done, 1 failed,
- * 2 bad usage) and prints its own errors as "cbctl: what: why".
+ * Each command is an entry of main.c's command table (name, options,
+ * operands, synopsis, summary) and a handler int cmd_NAME(struct cbctl *,
+ * const struct cbctl_args *) that gets its options parsed and its
+ * operands counted; it returns the exit status (0 done, 1 failed, 2 bad
+ * usage) and prints its own errors as "cbctl: what: why".
  */
 #ifndef CBCTL_H
 #define CBCTL_H
@@ -41,13 +44,47 @@ enum cbctl_access {
 				 * and capacity if missing */
 };
 
-/* One line per command: its name, synopsis and handler. */
+#define CBCTL_MAX_OPTS 4	/* options a command takes, besides --help */
+
+/* One option of a command: --NAME, or --NAME VALUE when arg names the
+ * value (as usage shows it). */
+struct cbctl_opt {
+	const char *name;
+	const char *arg;	/* "DURATION"; NULL: a flag */
+	char short_name;	/* also -X; 0: none */
+	const char *help;	/* one line, for the command's --help */
+};
+
+struct cbctl_cmd;
+
+/* A command line as its handler gets it: options parsed, operands
+ * counted (within the command's min_args..max_args). */
+struct cbctl_args {
+	const struct cbctl_cmd *cmd;
+	const char *opt[CBCTL_MAX_OPTS];	/* parallel to cmd->opts: the
+						 * value, "" for a flag, NULL
+						 * when not given */
+	int argc;
+	char **argv;				/* the operands */
+};
+
+/* One entry of the command table (main.c): everything usage, --help,
+ * the option parser and the error messages need, and the handler. */
 struct cbctl_cmd {
 	const char *name;
 	const char *synopsis;	/* after "cbctl [--shm NAME] NAME " */
 	const char *summary;
-	int (*fn)(struct cbctl *c, int argc, char **argv);
+	int (*fn)(struct cbctl *c, const struct cbctl_args *a);
+	int min_args, max_args;	/* operands; max -1: any number */
+	const char *missing;	/* the complaint when there are fewer */
+	int in_order;		/* options end at the first operand (run:
+				 * the rest is the command's own) */
+	struct cbctl_opt opts[CBCTL_MAX_OPTS];	/* sorted; up to a NULL name */
 };
+
+/* cbctl_opt - the value of a's option NAME ("" for a flag given), or
+ * NULL when it was not given.  NAME must be one of the command's. */
+const char *cbctl_opt(const struct cbctl_args *a, const char *name);
 
 /* ---- main.c: context, errors, usage ------------------------------- */
 
@@ -61,11 +98,6 @@ int cbctl_misuse(const char *cmd, const char *fmt, ...)
 
 /* cbctl_usage - print command cmd's usage to f. */
 void cbctl_usage(const char *cmd, FILE *f);
-
-/* cbctl_getopt_error - getopt_long returned ch ('?' unknown option, ':'
- * missing value; optstrings start with ':' and opterr is 0): say which,
- * with cmd's usage (NULL: the global one).  Returns CBCTL_USAGE. */
-int cbctl_getopt_error(const char *cmd, int ch, char **argv);
 
 /* cbctl_config - load the configuration once (cb_config_path()).
  * 0, or CBCTL_FAIL after printing why. */
@@ -95,9 +127,8 @@ int cbctl_output_failed(void);
 
 /* ---- view.c: reading breakers ------------------------------------- */
 
-/* One breaker as the views show it: a private copy of the shared words
- * (so nothing in the segment is ever written, even by the snapshot's
- * bookkeeping), its snapshot at now and its policy. */
+/* One breaker as the views show it: its destination and host name, its
+ * snapshot at now and its policy (read without writing the segment). */
 struct cbctl_row {
 	struct cb_dest dest;
 	char name[64];			/* "a.b.c.d:port" / "[v6]:port" */
@@ -118,15 +149,13 @@ void cbctl_read_name(struct cbctl_row *r, struct cb_table *t);
  * a malloc'd array (*rows, *n).  0 or -ENOMEM. */
 int cbctl_read_all(struct cb_table *t, struct cbctl_row **rows, size_t *n);
 
-/* cbctl_print_list - the list table (human) of rows to f, with the
- * unprotected-attempts line when t counts some. */
-void cbctl_print_list(FILE *f, struct cb_table *t,
-		      const struct cbctl_row *rows, size_t n);
 
 /* cbctl_no_breaker - "cbctl: no breaker for DEST: ..." on stderr, for the
  * nd destinations d that operand arg gave. */
 void cbctl_no_breaker(const char *arg, const struct cb_dest *d, int nd,
 		      const char *shm);
+
+/* ---- fields.c: text helpers (the field table is in fields.h) ------- */
 
 /* cbctl_duration - "850ms", "12.3s", "4m05s", "2h07m", "3d04h" into buf. */
 void cbctl_duration(uint64_t ms, char *buf, size_t len);
@@ -142,26 +171,20 @@ const char *cbctl_errno_name(uint32_t e, char *buf, size_t len);
  * f's: check ferror). */
 int cbctl_metrics_write(FILE *f, struct cb_table *t);
 
-/* ---- the commands --------------------------------------------------- */
+/* ---- the commands: int cmd_NAME(c, a), 0/1/2 (and run's 126/127) -- */
 
-int cmd_list(struct cbctl *c, int argc, char **argv);
-int cmd_show(struct cbctl *c, int argc, char **argv);
-int cmd_watch(struct cbctl *c, int argc, char **argv);
-int cmd_events(struct cbctl *c, int argc, char **argv);
-int cmd_metrics(struct cbctl *c, int argc, char **argv);
-int cmd_serve(struct cbctl *c, int argc, char **argv);
-int cmd_trip(struct cbctl *c, int argc, char **argv);
-int cmd_reset(struct cbctl *c, int argc, char **argv);
-int cmd_reload(struct cbctl *c, int argc, char **argv);
-int cmd_destroy(struct cbctl *c, int argc, char **argv);
-int cmd_run(struct cbctl *c, int argc, char **argv);
-int cmd_check_config(struct cbctl *c, int argc, char **argv);
-int cmd_forget(struct cbctl *c, int argc, char **argv);
-
-/* cbctl_simple_opts - parse a command that takes only --help (and no
- * operands beyond max_operands).  Returns -1 to go on (*first = index of
- * the first operand), or an exit status. */
-int cbctl_simple_opts(const char *cmd, int argc, char **argv,
-		      int max_operands, int *first);
+int cmd_list(struct cbctl *c, const struct cbctl_args *a);
+int cmd_show(struct cbctl *c, const struct cbctl_args *a);
+int cmd_watch(struct cbctl *c, const struct cbctl_args *a);
+int cmd_events(struct cbctl *c, const struct cbctl_args *a);
+int cmd_metrics(struct cbctl *c, const struct cbctl_args *a);
+int cmd_serve(struct cbctl *c, const struct cbctl_args *a);
+int cmd_trip(struct cbctl *c, const struct cbctl_args *a);
+int cmd_reset(struct cbctl *c, const struct cbctl_args *a);
+int cmd_reload(struct cbctl *c, const struct cbctl_args *a);
+int cmd_destroy(struct cbctl *c, const struct cbctl_args *a);
+int cmd_run(struct cbctl *c, const struct cbctl_args *a);
+int cmd_check_config(struct cbctl *c, const struct cbctl_args *a);
+int cmd_forget(struct cbctl *c, const struct cbctl_args *a);
 
 #endif

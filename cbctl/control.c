@@ -14,7 +14,6 @@
 #include "../shim/names.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,36 +127,15 @@ trip_one(struct cbctl *c, struct cb_table *t, const struct cb_dest *d,
 }
 
 int
-cmd_trip(struct cbctl *c, int argc, char **argv)
+cmd_trip(struct cbctl *c, const struct cbctl_args *a)
 {
-	static const struct option lo[] = {
-		{ "for", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "hold", no_argument, NULL, 'H' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct cb_dest *d;
-	struct cb_table *t;
+	const char *for_arg = cbctl_opt(a, "for");
+	int hold = cbctl_opt(a, "hold") != NULL, nd, i, rc = CBCTL_OK;
 	char host[CB_NAME_MAX + 1];
+	struct cb_table *t;
+	struct cb_dest *d;
 	uint64_t for_ms = 0;
-	int ch, hold = 0, nd, i, rc = CBCTL_OK;
-	const char *for_arg = NULL;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			for_arg = optarg;
-			break;
-		case 'h':
-			return cbctl_usage("trip", stdout), CBCTL_OK;
-		case 'H':
-			hold = 1;
-			break;
-		default:
-			return cbctl_getopt_error("trip", ch, argv);
-		}
-	}
 	if (hold && for_arg)
 		return cbctl_misuse("trip", "trip: --hold and --for exclude "
 				    "each other");
@@ -166,16 +144,13 @@ cmd_trip(struct cbctl *c, int argc, char **argv)
 		return cbctl_misuse("trip", "trip: bad --for \"%s\" (a duration"
 				    " like 90s or 5m, at most %uh)", for_arg,
 				    CB_MAX_TRIP_FOR_MS / 3600000);
-	if (argc - optind != 1)
-		return cbctl_misuse("trip", "trip: %s", argc - optind ?
-				    "one DEST, please" : "no DEST");
-	if ((i = parse_dest("trip", argv[optind], &d, &nd)) != 0)
+	if ((i = parse_dest("trip", a->argv[0], &d, &nd)) != 0)
 		return i;
 	if (cbctl_config(c) != 0 || cbctl_attach(c, CBCTL_CREATE, &t) != 0) {
 		free(d);
 		return CBCTL_FAIL;
 	}
-	operand_name(argv[optind], host);
+	operand_name(a->argv[0], host);
 	for (i = 0; i < nd; i++)
 		if (trip_one(c, t, &d[i], host, hold, (uint32_t)for_ms) != 0)
 			rc = CBCTL_FAIL;
@@ -246,31 +221,17 @@ reset_dests(struct cb_table *t, const struct cb_dest *d, int nd)
 }
 
 int
-cmd_reset(struct cbctl *c, int argc, char **argv)
+cmd_reset(struct cbctl *c, const struct cbctl_args *a)
 {
-	static const struct option lo[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	int all = cbctl_opt(a, "all") != NULL, nd = 0, rc;
 	struct cb_dest *d = NULL;
 	struct cb_table *t;
-	int ch, all = 0, nd = 0, rc;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
-		if (ch == 'h')
-			return cbctl_usage("reset", stdout), CBCTL_OK;
-		if (ch != 'a')
-			return cbctl_getopt_error("reset", ch, argv);
-		all = 1;
-	}
-	if (all && optind < argc)
+	if (all && a->argc > 0)
 		return cbctl_misuse("reset", "reset: DEST or --all, not both");
-	if (!all && argc - optind != 1)
-		return cbctl_misuse("reset", "reset: %s", argc - optind ?
-				    "one DEST, please" : "DEST or --all");
-	if (!all && (rc = parse_dest("reset", argv[optind], &d, &nd)) != 0)
+	if (!all && a->argc == 0)
+		return cbctl_misuse("reset", "reset: DEST or --all");
+	if (!all && (rc = parse_dest("reset", a->argv[0], &d, &nd)) != 0)
 		return rc;
 	if (cbctl_attach(c, CBCTL_WRITE, &t) != 0) {
 		free(d);
@@ -281,7 +242,7 @@ cmd_reset(struct cbctl *c, int argc, char **argv)
 	} else if (reset_dests(t, d, nd) > 0) {
 		rc = CBCTL_OK;
 	} else {
-		cbctl_no_breaker(argv[optind], d, nd, c->shm);
+		cbctl_no_breaker(a->argv[0], d, nd, c->shm);
 		rc = CBCTL_FAIL;
 	}
 	cb_table_detach(t);
@@ -316,17 +277,13 @@ forget_dests(struct cb_table *t, const struct cb_dest *d, int nd, int *busy)
 }
 
 int
-cmd_forget(struct cbctl *c, int argc, char **argv)
+cmd_forget(struct cbctl *c, const struct cbctl_args *a)
 {
 	struct cb_dest *d;
 	struct cb_table *t;
-	int nd = 0, rc, first, busy = 0, gone;
+	int nd = 0, rc, busy = 0, gone;
 
-	if ((rc = cbctl_simple_opts("forget", argc, argv, 1, &first)) >= 0)
-		return rc;
-	if (argc - first != 1)
-		return cbctl_misuse("forget", "forget: DEST, please");
-	if ((rc = parse_dest("forget", argv[first], &d, &nd)) != 0)
+	if ((rc = parse_dest("forget", a->argv[0], &d, &nd)) != 0)
 		return rc;
 	if (cbctl_attach(c, CBCTL_WRITE, &t) != 0) {
 		free(d);
@@ -334,7 +291,7 @@ cmd_forget(struct cbctl *c, int argc, char **argv)
 	}
 	gone = forget_dests(t, d, nd, &busy);
 	if (gone == 0 && busy == 0)
-		cbctl_no_breaker(argv[first], d, nd, c->shm);
+		cbctl_no_breaker(a->argv[0], d, nd, c->shm);
 	cb_table_detach(t);
 	free(d);
 	return gone > 0 && busy == 0 ? CBCTL_OK : CBCTL_FAIL;
@@ -343,7 +300,7 @@ cmd_forget(struct cbctl *c, int argc, char **argv)
 /* ---- reload ----------------------------------------------------------- */
 
 int
-cmd_reload(struct cbctl *c, int argc, char **argv)
+cmd_reload(struct cbctl *c, const struct cbctl_args *a)
 {
 	uint32_t i, slots, n = 0, bad = 0;
 	struct cb_breaker bh, *b = &bh;
@@ -351,10 +308,8 @@ cmd_reload(struct cbctl *c, int argc, char **argv)
 	struct cb_policy p;
 	struct cb_dest d;
 	char name[CB_NAME_MAX + 1];
-	int first, r;
 
-	if ((r = cbctl_simple_opts("reload", argc, argv, 0, &first)) >= 0)
-		return r;
+	(void)a;
 	if (cbctl_config(c) != 0 || cbctl_attach(c, CBCTL_WRITE, &t) != 0)
 		return CBCTL_FAIL;
 	slots = cb_table_slots(t);
@@ -384,12 +339,11 @@ cmd_reload(struct cbctl *c, int argc, char **argv)
 /* ---- destroy ---------------------------------------------------------- */
 
 int
-cmd_destroy(struct cbctl *c, int argc, char **argv)
+cmd_destroy(struct cbctl *c, const struct cbctl_args *a)
 {
-	int first, n, r;
+	int n, r;
 
-	if ((r = cbctl_simple_opts("destroy", argc, argv, 0, &first)) >= 0)
-		return r;
+	(void)a;
 	if (cbctl_segment(c) != 0)
 		return CBCTL_FAIL;
 	/* and the temporaries of creators killed before publishing theirs */

@@ -16,7 +16,6 @@
 #include "json.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,33 +139,15 @@ follow(struct cb_table *t, struct evout *o, struct cb_event *ev,
 }
 
 int
-cmd_events(struct cbctl *c, int argc, char **argv)
+cmd_events(struct cbctl *c, const struct cbctl_args *a)
 {
-	static const struct option lo[] = {
-		{ "follow", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct evout o = { 0, 0, 0 };
+	struct evout o = { cbctl_opt(a, "json") != NULL, 0, 0 };
+	int fol = cbctl_opt(a, "follow") != NULL, rc = CBCTL_OK;
 	struct cb_event *ev;
 	struct cb_table *t;
 	uint64_t last = 0;
 	size_t n, k;
-	int ch, fol = 0, rc = CBCTL_OK;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
-		switch (ch) {
-		case 'f': fol = 1; break;
-		case 'h': return cbctl_usage("events", stdout), CBCTL_OK;
-		case 'j': o.json = 1; break;
-		default: return cbctl_getopt_error("events", ch, argv);
-		}
-	}
-	if (optind < argc)
-		return cbctl_misuse("events", "events: unexpected argument "
-				    "\"%s\"", argv[optind]);
 	if (cbctl_attach(c, CBCTL_READ, &t) != 0)
 		return CBCTL_FAIL;
 	if (!(ev = calloc(CB_EVENTS, sizeof(*ev)))) {

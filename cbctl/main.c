@@ -20,38 +20,68 @@
 #include <time.h>
 #include <unistd.h>
 
+#define NO_ARGS 0, 0, NULL
+#define JSON_OPT { "json", NULL, 0, "print JSON, for scripts" }
+
+/* The commands, in the order --help lists them.  Usage, --help, the option
+ * parser and every usage error come from here; the bash completion and
+ * the man page's synopses are kept in step with it by a test
+ * (tests/cbctl.bats, "command_table_matches_completion_and_man_page"). */
 static const struct cbctl_cmd commands[] = {
 	{ "list", "[--json]", "every breaker: state, counters, time left "
-	  "open", cmd_list },
+	  "open", cmd_list, NO_ARGS, 0, { JSON_OPT } },
 	{ "show", "DEST [--json]", "one breaker in full, with its policy",
-	  cmd_show },
+	  cmd_show, 1, 1, "no DEST", 0, { JSON_OPT } },
 	{ "trip", "DEST [--hold | --for DURATION]", "open it now (creates "
-	  "the breaker if needed)", cmd_trip },
+	  "the breaker if needed)", cmd_trip, 1, 1, "no DEST", 0, {
+		{ "for", "DURATION", 0, "open this long (90s, 5m; at most "
+		  "74h)" },
+		{ "hold", NULL, 0, "open until cbctl reset" } } },
 	{ "reset", "DEST | --all", "close it, clearing its cycle counters",
-	  cmd_reset },
+	  cmd_reset, 0, 1, NULL, 0, {
+		{ "all", NULL, 0, "every breaker that is not closed already" } } },
 	{ "forget", "DEST", "remove a closed breaker, freeing its place",
-	  cmd_forget },
+	  cmd_forget, 1, 1, "DEST, please", 0, { { NULL } } },
 	{ "watch", "[--count N] [--interval S]", "a live view of list",
-	  cmd_watch },
+	  cmd_watch, NO_ARGS, 0, {
+		{ "count", "N", 0, "stop after N refreshes" },
+		{ "interval", "S", 0, "refresh every S seconds (default 1; "
+		  "or e.g. 500ms)" } } },
 	{ "events", "[--follow] [--json]", "recent transitions, oldest first",
-	  cmd_events },
-	{ "metrics", "", "Prometheus text exposition format", cmd_metrics },
+	  cmd_events, NO_ARGS, 0, {
+		{ "follow", NULL, 0, "keep printing new ones until "
+		  "interrupted" },
+		{ "json", NULL, 0, "print JSON Lines, for scripts" } } },
+	{ "metrics", "", "Prometheus text exposition format", cmd_metrics,
+	  NO_ARGS, 0, { { NULL } } },
 	{ "serve", "--listen ADDR:PORT", "serve the metrics over HTTP at "
-	  "/metrics", cmd_serve },
+	  "/metrics", cmd_serve, NO_ARGS, 0, {
+		{ "listen", "ADDR:PORT", 'l', "a.b.c.d:port, [v6addr]:port or "
+		  ":port (every address)" } } },
 	{ "run", "[--config FILE] [--shm NAME] -- CMD [ARGS]", "run CMD with "
-	  "the shim preloaded", cmd_run },
+	  "the shim preloaded", cmd_run, 1, -1, "no command to run", 1, {
+		{ "config", "FILE", 0, "check FILE and export it as "
+		  "CBSHIM_CONFIG" },
+		{ "shm", "NAME", 0, "export NAME as CBSHIM_SHM" } } },
 	{ "check-config", "[FILE]", "validate a configuration file",
-	  cmd_check_config },
+	  cmd_check_config, 0, 1, NULL, 0, { { NULL } } },
 	{ "reload", "", "re-apply the configuration to existing breakers",
-	  cmd_reload },
-	{ "destroy", "", "remove the segment", cmd_destroy },
+	  cmd_reload, NO_ARGS, 0, { { NULL } } },
+	{ "destroy", "", "remove the segment", cmd_destroy, NO_ARGS, 0,
+	  { { NULL } } },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static volatile sig_atomic_t stop_flag;
 
 static void main_usage(FILE *f);
+static void command_help(const struct cbctl_cmd *c);
 static const struct cbctl_cmd *find_command(const char *name);
+static int getopt_error(const char *cmd, int ch, char **argv);
+static int long_options(const struct cbctl_cmd *cmd, struct option *lo,
+			char *optstring);
+static int parse_args(const struct cbctl_cmd *cmd, int argc, char **argv,
+		      struct cbctl_args *a);
 static int finish(int status);
 static void on_signal(int sig);
 
@@ -88,6 +118,24 @@ cbctl_usage(const char *cmd, FILE *f)
 		*c->synopsis ? " " : "", c->synopsis, c->summary);
 }
 
+/* A command's --help: its usage, then each option with its line. */
+static void
+command_help(const struct cbctl_cmd *c)
+{
+	char opt[48];
+	int i;
+
+	cbctl_usage(c->name, stdout);
+	fputs("\noptions:\n", stdout);
+	for (i = 0; i < CBCTL_MAX_OPTS && c->opts[i].name; i++) {
+		snprintf(opt, sizeof(opt), "--%s%s%s", c->opts[i].name,
+			 c->opts[i].arg ? " " : "", c->opts[i].arg ?
+			 c->opts[i].arg : "");
+		printf("  %-19s %s\n", opt, c->opts[i].help);
+	}
+	printf("  %-19s %s\n", "--help", "print this and exit");
+}
+
 int
 cbctl_fail(const char *fmt, ...)
 {
@@ -116,42 +164,22 @@ cbctl_misuse(const char *cmd, const char *fmt, ...)
 	return CBCTL_USAGE;
 }
 
-int
-cbctl_getopt_error(const char *cmd, int ch, char **argv)
+/* getopt_long returned ch ('?' unknown option, ':' missing value; the
+ * optstrings start with ':' and opterr is 0): say which, with cmd's usage
+ * (NULL: the global one).  Returns CBCTL_USAGE. */
+static int
+getopt_error(const char *cmd, int ch, char **argv)
 {
 	char opt[3] = { '-', (char)optopt, '\0' };
 	const char *what = ch == ':' ? "missing value for" : "unknown option";
 	/* optopt names a bad short option; a long one is the word getopt
 	 * just stepped over */
-	const char *arg = ch == '?' && optopt ? opt : argv[optind - 1];
+	const char *arg = ch == '?' && optopt > 0 && optopt < 256 ? opt :
+			  argv[optind - 1];
 
 	if (cmd)
 		return cbctl_misuse(cmd, "%s: %s %s", cmd, what, arg);
 	return cbctl_misuse(NULL, "%s %s", what, arg);
-}
-
-int
-cbctl_simple_opts(const char *cmd, int argc, char **argv, int max_operands,
-		  int *first)
-{
-	static const struct option lo[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
-
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+:h", lo, NULL)) != -1) {
-		if (ch != 'h')
-			return cbctl_getopt_error(cmd, ch, argv);
-		cbctl_usage(cmd, stdout);
-		return CBCTL_OK;
-	}
-	if (argc - optind > max_operands)
-		return cbctl_misuse(cmd, "%s: unexpected argument \"%s\"", cmd,
-				    argv[optind + max_operands]);
-	*first = optind;
-	return -1;
 }
 
 static const struct cbctl_cmd *
@@ -163,6 +191,82 @@ find_command(const char *name)
 		if (strcmp(commands[i].name, name) == 0)
 			return &commands[i];
 	return NULL;
+}
+
+/* ---- parsing a command line ----------------------------------------- */
+
+#define OPT_VAL 256		/* getopt's value for option i: OPT_VAL + i */
+
+/* getopt_long's view of cmd's options (lo, at least CBCTL_MAX_OPTS + 2
+ * long; optstring, at least 4 + 2 * CBCTL_MAX_OPTS): how many it has. */
+static int
+long_options(const struct cbctl_cmd *cmd, struct option *lo,
+	     char *optstring)
+{
+	int i;
+
+	strcpy(optstring, cmd->in_order ? "+:h" : ":h");
+	for (i = 0; i < CBCTL_MAX_OPTS && cmd->opts[i].name; i++) {
+		lo[i].name = cmd->opts[i].name;
+		lo[i].has_arg = cmd->opts[i].arg ? required_argument :
+			no_argument;
+		lo[i].flag = NULL;
+		lo[i].val = cmd->opts[i].short_name ? cmd->opts[i].short_name :
+			OPT_VAL + i;
+		if (cmd->opts[i].short_name)
+			strcat(strncat(optstring, &cmd->opts[i].short_name, 1),
+			       cmd->opts[i].arg ? ":" : "");
+	}
+	lo[i] = (struct option){ "help", no_argument, NULL, 'h' };
+	lo[i + 1] = (struct option){ NULL, 0, NULL, 0 };
+	return i;
+}
+
+/* The options and operands of cmd's command line (argv[0] is its name)
+ * into a.  -1 to run it, or the exit status: 0 after --help, 2 after
+ * saying what is wrong. */
+static int
+parse_args(const struct cbctl_cmd *cmd, int argc, char **argv,
+	   struct cbctl_args *a)
+{
+	struct option lo[CBCTL_MAX_OPTS + 2];
+	char optstring[4 + 2 * CBCTL_MAX_OPTS];
+	int ch, i, n = long_options(cmd, lo, optstring);
+
+	memset(a, 0, sizeof(*a));
+	a->cmd = cmd;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, optstring, lo, NULL)) != -1) {
+		if (ch == 'h') {
+			command_help(cmd);
+			return CBCTL_OK;
+		}
+		for (i = 0; i < n && ch != lo[i].val; i++)
+			;
+		if (i == n)
+			return getopt_error(cmd->name, ch, argv);
+		a->opt[i] = lo[i].has_arg ? optarg : "";
+	}
+	a->argc = argc - optind;
+	a->argv = argv + optind;
+	if (cmd->max_args >= 0 && a->argc > cmd->max_args)
+		return cbctl_misuse(cmd->name, "%s: unexpected argument \"%s\"",
+				    cmd->name, a->argv[cmd->max_args]);
+	if (a->argc < cmd->min_args)
+		return cbctl_misuse(cmd->name, "%s: %s", cmd->name,
+				    cmd->missing);
+	return -1;
+}
+
+const char *
+cbctl_opt(const struct cbctl_args *a, const char *name)
+{
+	int i;
+
+	for (i = 0; i < CBCTL_MAX_OPTS && a->cmd->opts[i].name; i++)
+		if (strcmp(a->cmd->opts[i].name, name) == 0)
+			return a->opt[i];
+	abort();		/* not an option of this command: a bug */
 }
 
 /* ---- configuration and segment ------------------------------------ */
@@ -356,11 +460,12 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cbctl c;
+	struct cbctl_args a;
 	const struct cbctl_cmd *cmd;
 	int ch, r;
 
 	memset(&c, 0, sizeof(c));
-	opterr = 0;		/* cbctl_getopt_error says it our way */
+	opterr = 0;		/* getopt_error says it our way */
 	while ((ch = getopt_long(argc, argv, "+:hV", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
@@ -373,7 +478,7 @@ main(int argc, char **argv)
 			printf("cbctl %s\n", CB_VERSION);
 			return finish(CBCTL_OK);
 		default:
-			return cbctl_getopt_error(NULL, ch, argv);
+			return getopt_error(NULL, ch, argv);
 		}
 	}
 	if (c.shm_opt && !cb_table_valid_name(c.shm_opt))
@@ -384,7 +489,9 @@ main(int argc, char **argv)
 	if (!(cmd = find_command(argv[optind])))
 		return cbctl_misuse(NULL, "unknown command \"%s\"",
 				    argv[optind]);
-	r = cmd->fn(&c, argc - optind, argv + optind);
+	r = parse_args(cmd, argc - optind, argv + optind, &a);
+	if (r < 0)
+		r = cmd->fn(&c, &a);
 	cb_config_free(c.cfg);
 	return finish(r);
 }

@@ -9,9 +9,13 @@
  * gauge with one series per state (1 for the current one), so a query
  * like cbshim_state{state="open"} == 1 finds open breakers.  Every series
  * of a breaker is labelled dest="a.b.c.d:port" / dest="[v6]:port", and
- * name="HOST" when the breaker has a host name (SPEC 2d).
+ * name="HOST" when the breaker has a host name (the name a program
+ * resolved to that address, stored with its breaker).  Which fields are
+ * exported, under which names and in which order is the field table's
+ * (fields.h).
  */
 #include "cbctl.h"
+#include "fields.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,8 +26,8 @@ static void metric_head(FILE *f, const char *name, const char *type,
 			const char *help);
 static void label_escape(FILE *f, const char *s);
 static void labels(FILE *f, const struct cbctl_row *r);
-static void metric(FILE *f, const char *name, const struct cbctl_row *rows,
-		   size_t n, size_t off, size_t width);
+static void field_series(FILE *f, const struct cbctl_field *fl,
+			 const struct cbctl_row *rows, size_t n);
 static void breaker_series(FILE *f, const struct cbctl_row *rows, size_t n);
 static void segment_series(FILE *f, struct cb_table *t);
 
@@ -60,91 +64,51 @@ labels(FILE *f, const struct cbctl_row *r)
 	fputc('"', f);
 }
 
-/* One series per breaker of the unsigned field of its snapshot at offset
- * off, width bytes wide (a uint64_t or a uint32_t). */
+/* Field f's series: one per breaker, or, for the state, one per breaker
+ * and state (1 for the current one). */
 static void
-metric(FILE *f, const char *name, const struct cbctl_row *rows, size_t n,
-       size_t off, size_t width)
+field_series(FILE *f, const struct cbctl_field *fl,
+	     const struct cbctl_row *rows, size_t n)
 {
+	struct cbctl_fval v;
 	size_t k;
-	uint64_t v;
-	uint32_t v32;
+	int st;
 
+	metric_head(f, fl->metric, fl->type, fl->help);
 	for (k = 0; k < n; k++) {
-		if (width == sizeof(v32)) {
-			memcpy(&v32, (const char *)&rows[k].s + off, width);
-			v = v32;
-		} else {
-			memcpy(&v, (const char *)&rows[k].s + off, sizeof(v));
+		if (!fl->per_state) {
+			cbctl_field_value(fl, &rows[k], &v);
+			fprintf(f, "%s{", fl->metric);
+			labels(f, &rows[k]);
+			fprintf(f, "} %" PRIu64 "\n", v.num);
+			continue;
 		}
-		fprintf(f, "%s{", name);
-		labels(f, &rows[k]);
-		fprintf(f, "} %" PRIu64 "\n", v);
+		for (st = CB_CLOSED; st <= CB_HALF_OPEN; st++) {
+			fprintf(f, "%s{", fl->metric);
+			labels(f, &rows[k]);
+			fprintf(f, ",state=\"%s\"} %d\n", cb_state_name(st),
+				rows[k].s.state == (enum cb_state)st);
+		}
 	}
 }
 
-#define S(f) offsetof(struct cb_snapshot, f)
-static const struct {
-	const char *name, *help;
-	size_t off;
-} counters[] = {
-	{ "cbshim_calls_total", "Attempts to connect to the destination, "
-	  "admitted or rejected.", S(total_calls) },
-	{ "cbshim_successful_calls_total", "Attempts that connected.",
-	  S(successful_calls) },
-	{ "cbshim_failed_calls_total", "Attempts and connections that failed "
-	  "with a failure errno.", S(failed_calls) },
-	{ "cbshim_slow_calls_total", "Successes later than "
-	  "slow_call_duration, counted as failures (also in failed_calls).",
-	  S(slow_calls) },
-	{ "cbshim_rejected_calls_total", "Attempts the breaker rejected (or, "
-	  "in observe mode, would have).", S(rejected_calls) },
-	{ "cbshim_state_transitions_total", "State changes of the breaker.",
-	  S(state_transitions) },
-	{ "cbshim_stale_outcomes_total", "Outcomes of attempts admitted in an "
-	  "earlier generation (counted, state unchanged).", S(stale_outcomes) },
-};
-
-/* The per-breaker series: counters, then gauges. */
+/* The per-breaker series: the field table's metrics, by rank. */
 static void
 breaker_series(FILE *f, const struct cbctl_row *rows, size_t n)
 {
-	size_t i, k;
-	int st;
+	size_t i;
+	int rank, found = 1;
 
-	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-		metric_head(f, counters[i].name, "counter", counters[i].help);
-		metric(f, counters[i].name, rows, n, counters[i].off,
-		       sizeof(uint64_t));
+	for (rank = 1; found; rank++) {
+		found = 0;
+		for (i = 0; i < cbctl_nfields; i++)
+			if (cbctl_fields[i].metric &&
+			    cbctl_fields[i].rank == rank) {
+				field_series(f, &cbctl_fields[i], rows, n);
+				found = 1;
+			}
 	}
-	metric_head(f, "cbshim_state", "gauge", "1 for the breaker's current "
-		    "state (closed, open, half-open), 0 for the others.");
-	for (k = 0; k < n; k++)
-		for (st = CB_CLOSED; st <= CB_HALF_OPEN; st++) {
-			fputs("cbshim_state{", f);
-			labels(f, &rows[k]);
-			fprintf(f, ",state=\"%s\"} %d\n", cb_state_name(st),
-			       rows[k].s.state == (enum cb_state)st);
-		}
-	metric_head(f, "cbshim_consecutive_failures", "gauge", "Failures in a "
-		    "row while closed.");
-	metric(f, "cbshim_consecutive_failures", rows, n,
-	       S(consecutive_failures), sizeof(uint32_t));
-	metric_head(f, "cbshim_half_open_in_flight", "gauge", "Probes in flight "
-		    "while half-open.");
-	metric(f, "cbshim_half_open_in_flight", rows, n,
-	       S(half_open_in_flight), sizeof(uint32_t));
-	metric_head(f, "cbshim_window_calls", "gauge", "Outcomes in the "
-		    "failure-rate window now (0 unless closed with the rule "
-		    "on).");
-	metric(f, "cbshim_window_calls", rows, n, S(window_calls),
-	       sizeof(uint32_t));
-	metric_head(f, "cbshim_window_failures", "gauge", "Failures in the "
-		    "failure-rate window now.");
-	metric(f, "cbshim_window_failures", rows, n, S(window_failures),
-	       sizeof(uint32_t));
 }
-#undef S
 
 /* The segment's own series. */
 static void
@@ -181,13 +145,12 @@ cbctl_metrics_write(FILE *f, struct cb_table *t)
 }
 
 int
-cmd_metrics(struct cbctl *c, int argc, char **argv)
+cmd_metrics(struct cbctl *c, const struct cbctl_args *a)
 {
 	struct cb_table *t;
-	int first, r;
+	int r;
 
-	if ((r = cbctl_simple_opts("metrics", argc, argv, 0, &first)) >= 0)
-		return r;
+	(void)a;
 	if (cbctl_attach(c, CBCTL_READ, &t) != 0)
 		return CBCTL_FAIL;
 	r = cbctl_metrics_write(stdout, t);

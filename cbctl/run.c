@@ -13,7 +13,6 @@
 #include "cbctl.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -99,30 +98,14 @@ check_file(const char *path)
 }
 
 int
-cmd_run(struct cbctl *c, int argc, char **argv)
+cmd_run(struct cbctl *c, const struct cbctl_args *a)
 {
-	static const struct option lo[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "shm", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config = NULL, *shm = c->shm_opt;
+	const char *config = cbctl_opt(a, "config"), *shm = cbctl_opt(a, "shm");
 	char shim[PATH_MAX + 32], *abs = NULL;
-	int ch, e;
+	int e;
 
-	optind = 0;
-	/* '+': stop at the command, whose options are its own */
-	while ((ch = getopt_long(argc, argv, "+:h", lo, NULL)) != -1) {
-		switch (ch) {
-		case 'c': config = optarg; break;
-		case 'h': return cbctl_usage("run", stdout), CBCTL_OK;
-		case 's': shm = optarg; break;
-		default: return cbctl_getopt_error("run", ch, argv);
-		}
-	}
-	if (optind >= argc)
-		return cbctl_misuse("run", "run: no command to run");
+	if (shm == NULL)
+		shm = c->shm_opt;
 	if (shm && !cb_table_valid_name(shm))
 		return cbctl_misuse("run", "run: --shm \"%s\": bad segment "
 				    "name (want /name)", shm);
@@ -143,23 +126,19 @@ cmd_run(struct cbctl *c, int argc, char **argv)
 	    set_preload(shim) < 0)
 		return cbctl_fail("run: %s", strerror(errno));
 	fflush(stdout);
-	execvp(argv[optind], argv + optind);
+	execvp(a->argv[0], a->argv);
 	e = errno;
-	cbctl_fail("%s: %s", argv[optind], e == ENOENT && !strchr(argv[optind],
+	cbctl_fail("%s: %s", a->argv[0], e == ENOENT && !strchr(a->argv[0],
 		   '/') ? "command not found" : strerror(e));
 	return e == ENOENT ? 127 : 126;
 }
 
 int
-cmd_check_config(struct cbctl *c, int argc, char **argv)
+cmd_check_config(struct cbctl *c, const struct cbctl_args *a)
 {
-	const char *path;
-	int first, r;
+	const char *path = a->argc ? a->argv[0] : cb_config_path();
 
 	(void)c;
-	if ((r = cbctl_simple_opts("check-config", argc, argv, 1, &first)) >= 0)
-		return r;
-	path = first < argc ? argv[first] : cb_config_path();
 	if (path == NULL) {
 		printf("no config file; built-in defaults\n");
 		return CBCTL_OK;

@@ -19,7 +19,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -255,29 +254,12 @@ serve(struct cbctl *c, const char *arg, const struct sockaddr_storage *ss,
 }
 
 int
-cmd_serve(struct cbctl *c, int argc, char **argv)
+cmd_serve(struct cbctl *c, const struct cbctl_args *a)
 {
-	static const struct option lo[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ NULL, 0, NULL, 0 },
-	};
+	const char *listen_arg = cbctl_opt(a, "listen");
 	struct sockaddr_storage ss;
 	socklen_t len = 0;
-	const char *listen_arg = NULL;
-	int ch;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":hl:", lo, NULL)) != -1) {
-		switch (ch) {
-		case 'h': return cbctl_usage("serve", stdout), CBCTL_OK;
-		case 'l': listen_arg = optarg; break;
-		default: return cbctl_getopt_error("serve", ch, argv);
-		}
-	}
-	if (optind < argc)
-		return cbctl_misuse("serve", "serve: unexpected argument "
-				    "\"%s\"", argv[optind]);
 	if (listen_arg == NULL)
 		return cbctl_misuse("serve", "serve: --listen ADDR:PORT is "
 				    "required");

@@ -1,21 +1,20 @@
 /*
  * view.c - reading breakers for people and scripts: list, show, watch.
  *
- * Reading never writes the segment.  The views attach it read-only, and a
- * breaker is first copied word by word into private memory and only the
- * copy is handed to cb_breaker_snapshot(), because the snapshot may repair
- * a missing "since" word (a transitioner killed mid-way) by writing it --
- * which on a read-only mapping would be a crash, and on a garbage slot
- * could be anything.  The copy is as consistent as the snapshot itself
- * would be: each word is read atomically, ctl first.
+ * Reading never writes the segment: the views attach it read-only, and
+ * cb_breaker_snapshot() only loads (a "since" word nobody published yet
+ * reads as now instead of being repaired).  What a row shows, and under
+ * which name, is the field table's (fields.h); this file lays it out: the
+ * aligned table of list and watch, the JSON of list and show, show's
+ * key: value lines.
  */
 #include "cbctl.h"
 #include "dest.h"
+#include "fields.h"
 #include "json.h"
 #include "rates.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -26,11 +25,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NCOLS 10
+#define MAX_COLS 16
 #define NRATES 4		/* watch's columns after the list's */
 #define CELL (CB_NAME_MAX + 1)	/* a list cell: fits any destination, name */
-#define NAME_COL 1
 #define NAME_MIN 12		/* a shortened NAME column keeps this much */
+
+/* The columns of a table, and their widths once the rows are measured. */
+struct table {
+	int nc, nlist;				/* columns; the list's */
+	const struct cbctl_field *field[MAX_COLS];	/* the list's */
+	const char *head[MAX_COLS];
+	int left[MAX_COLS];			/* left-aligned (text) */
+	int w[MAX_COLS];
+	int last;		/* the last column's width on a terminal */
+	int name_col;
+};
 
 /* What watch adds to the list's rows. */
 struct rate_view {
@@ -40,29 +49,38 @@ struct rate_view {
 };
 
 static int row_cmp(const void *a, const void *b);
-static void row_cells(const struct cbctl_row *r, char cells[][CELL]);
-static void rate_cells(const struct cbctl_rate *h, const struct rate_view *rv,
-		       char cells[][CELL]);
+static const char *mode_name(int mode);
+static void size_text(uint64_t bytes, char *buf, size_t len);
+static void print_segment(FILE *f, struct cb_table *t, size_t n);
+static void table_init(struct table *tb, int rates);
+static void table_cells(const struct table *tb, const struct cbctl_row *rows,
+			size_t k, const struct rate_view *rv,
+			char cells[][CELL]);
+static void table_line(FILE *f, const struct table *tb, char cells[][CELL]);
+static void table_end(FILE *f, struct cb_table *t, size_t n);
 static void print_table(FILE *f, struct cb_table *t,
 			const struct cbctl_row *rows, size_t n,
 			const struct rate_view *rv);
 static int term_columns(void);
 static int text_width(const char *s);
-static void fit_name(int *w, int nc, int last);
+static void fit_name(struct table *tb);
 static void shorten(char *s, int width);
-static void row_json(struct json *j, const struct cbctl_row *r, int full);
+static void rate_cells(const struct cbctl_rate *h, const struct rate_view *rv,
+		       char cells[][CELL]);
 static void policy_json(struct json *j, const struct cb_policy *p);
-static void show_human(FILE *f, const struct cbctl_row *r);
+static void row_json(struct json *j, const struct cbctl_row *r, int full);
+static void kv_key(FILE *f, const char *label);
+static void milli_text(uint32_t milli, char *buf, size_t len);
 static void show_policy(FILE *f, const struct cb_policy *p);
+static void failures_text(const struct cb_policy *p, char *buf, size_t len);
+static void show_human(FILE *f, const struct cbctl_row *r);
 static void show_print(const struct cbctl_row *r, int nr, int as_json,
 		       int several);
-static void milli_text(uint32_t milli, char *buf, size_t len);
-static const char *mode_name(int mode);
-static void failures_text(const struct cb_policy *p, char *buf, size_t len);
 static int parse_interval(const char *s, uint64_t *ms);
-static const char *failure_name(uint32_t cause, char *buf, size_t len);
 static int watch_frame(struct cbctl *c, int tty, uint64_t interval_ms,
 		       int first, struct cbctl_rates *rt, int utf8);
+static int watch_opts(const struct cbctl_args *a, uint64_t *interval,
+		      uint64_t *count);
 
 /* ---- reading -------------------------------------------------------- */
 
@@ -130,42 +148,7 @@ cbctl_read_all(struct cb_table *t, struct cbctl_row **rows, size_t *n)
 	return 0;
 }
 
-/* ---- formatting ------------------------------------------------------ */
-
-void
-cbctl_duration(uint64_t ms, char *buf, size_t len)
-{
-	uint64_t s = ms / 1000;
-
-	if (ms < 1000)
-		snprintf(buf, len, "%" PRIu64 "ms", ms);
-	else if (s < 60)
-		snprintf(buf, len, "%" PRIu64 ".%" PRIu64 "s", s,
-			 (ms % 1000) / 100);
-	else if (s < 3600)
-		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
-	else if (s < 86400)
-		snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", s / 3600,
-			 s / 60 % 60);
-	else
-		snprintf(buf, len, "%" PRIu64 "d%02" PRIu64 "h", s / 86400,
-			 s / 3600 % 24);
-}
-
-const char *
-cbctl_errno_name(uint32_t e, char *buf, size_t len)
-{
-	const char *n;
-
-	if (e == 0)
-		return NULL;
-	if (e < 4096 && (n = cb_errno_name((int)e)) != NULL)
-		return n;
-	if (e < 4096 && (n = strerrorname_np((int)e)) != NULL)
-		return n;
-	snprintf(buf, len, "E%u", e);
-	return buf;
-}
+/* ---- the table of list and watch -------------------------------------- */
 
 static const char *
 mode_name(int mode)
@@ -178,30 +161,149 @@ mode_name(int mode)
 	}
 }
 
-/* The list row: DEST NAME STATE TOTAL OK FAIL REJECTED TRANS LEFT ERRNO. */
+/* "1.6 MiB", "410 bytes". */
 static void
-row_cells(const struct cbctl_row *r, char cells[][CELL])
+size_text(uint64_t bytes, char *buf, size_t len)
 {
-	const struct cb_snapshot *s = &r->s;
-	char eb[16];
-	const char *en;
+	static const char *const unit[] = { "KiB", "MiB", "GiB" };
+	double v = (double)bytes / 1024;
+	int u = 0;
 
-	snprintf(cells[0], CELL, "%s", r->name);
-	snprintf(cells[1], CELL, "%s", r->host[0] ? r->host : "-");
-	snprintf(cells[2], CELL, "%s", cb_state_name(s->state));
-	snprintf(cells[3], CELL, "%" PRIu64, s->total_calls);
-	snprintf(cells[4], CELL, "%" PRIu64, s->successful_calls);
-	snprintf(cells[5], CELL, "%" PRIu64, s->failed_calls);
-	snprintf(cells[6], CELL, "%" PRIu64, s->rejected_calls);
-	snprintf(cells[7], CELL, "%" PRIu64, s->state_transitions);
-	if (s->state == CB_OPEN && s->hold)
-		snprintf(cells[8], CELL, "held");
-	else if (s->state == CB_OPEN && s->open_remaining_ms >= 0)
-		cbctl_duration((uint64_t)s->open_remaining_ms, cells[8], CELL);
-	else
-		snprintf(cells[8], CELL, "-");
-	en = cbctl_errno_name(s->last_errno, eb, sizeof(eb));
-	snprintf(cells[9], CELL, "%s", en ? en : "-");
+	if (bytes < 1024) {
+		snprintf(buf, len, "%" PRIu64 " bytes", bytes);
+		return;
+	}
+	while (v >= 1024 && u < 2) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%.1f %s", v, unit[u]);
+}
+
+/* list's first line: the segment, its places used and its memory, whole
+ * and per place (the segment's size over max_breakers, header and events
+ * included: what a place costs, whatever the layout). */
+static void
+print_segment(FILE *f, struct cb_table *t, size_t n)
+{
+	uint64_t size = cb_table_size(t), cap = cb_table_capacity(t);
+	char whole[32];
+
+	size_text(size, whole, sizeof(whole));
+	fprintf(f, "%s: %zu of %" PRIu64 " places used, %s (%" PRIu64 " bytes "
+		"per place)\n\n", cb_table_name(t), n, cap, whole,
+		cap ? (size + cap / 2) / cap : size);
+}
+
+/* The columns: the list's, from the field table, then watch's rates. */
+static void
+table_init(struct table *tb, int rates)
+{
+	static const char *const rate_head[NRATES] = { "CALLS/S", "FAIL/S",
+		"REJ/S", "REJECTED 1m" };
+	const struct cbctl_field *fl;
+	size_t i;
+	int k;
+
+	memset(tb, 0, sizeof(*tb));
+	for (i = 0; i < cbctl_nfields; i++) {
+		fl = &cbctl_fields[i];
+		if ((k = fl->col - 1) < 0 || k >= MAX_COLS - NRATES)
+			continue;
+		tb->field[k] = fl;
+		tb->head[k] = fl->head;
+		tb->left[k] = fl->kind == CBCTL_TEXT;	/* numbers right */
+		if (strcmp(fl->key, "name") == 0)
+			tb->name_col = k;
+		if (k >= tb->nlist)
+			tb->nlist = k + 1;
+	}
+	tb->nc = tb->nlist;
+	for (k = 0; rates && k < NRATES; k++) {
+		tb->head[tb->nc] = rate_head[k];
+		tb->left[tb->nc++] = k == NRATES - 1;	/* the sparkline */
+	}
+	for (k = 0; k < tb->nc; k++)
+		tb->w[k] = (int)strlen(tb->head[k]);
+	tb->last = tb->w[tb->nc - 1];
+}
+
+/* Row k's cells. */
+static void
+table_cells(const struct table *tb, const struct cbctl_row *rows, size_t k,
+	    const struct rate_view *rv, char cells[][CELL])
+{
+	int i;
+
+	for (i = 0; i < tb->nlist; i++)
+		cbctl_field_text(tb->field[i], &rows[k], CBCTL_IN_LIST,
+				 cells[i], CELL);
+	if (rv)
+		rate_cells(&rv->rt->v[k], rv, cells + tb->nlist);
+}
+
+/* One line: the head (cells NULL) or a row's cells. */
+static void
+table_line(FILE *f, const struct table *tb, char cells[][CELL])
+{
+	const char *v;
+	int i;
+
+	for (i = 0; i < tb->nc; i++) {
+		v = cells ? cells[i] : tb->head[i];
+		if (i == tb->nc - 1)
+			fprintf(f, "%s\n", v);
+		else
+			fprintf(f, tb->left[i] ? "%-*s  " : "%*s  ", tb->w[i], v);
+	}
+}
+
+/* After the rows: an empty segment says so; a full one says how many
+ * attempts went unprotected and how many idle places were reclaimed. */
+static void
+table_end(FILE *f, struct cb_table *t, size_t n)
+{
+	if (n == 0)
+		fprintf(f, "(no breakers in %s yet)\n", cb_table_name(t));
+	if (cb_table_unprotected(t) > 0 || cb_table_reclaimed(t) > 0) {
+		fprintf(f, "table full (max_breakers %u): %" PRIu64 " attempts "
+			"to new destinations went unprotected",
+			cb_table_capacity(t), cb_table_unprotected(t));
+		if (cb_table_reclaimed(t) > 0)
+			fprintf(f, ", %" PRIu64 " idle breakers reclaimed",
+				cb_table_reclaimed(t));
+		fputc('\n', f);
+	}
+}
+
+/* The list table; with rv, watch's rate columns too (the sparkline last,
+ * so its multibyte cells need no padding). */
+static void
+print_table(FILE *f, struct cb_table *t, const struct cbctl_row *rows,
+	    size_t n, const struct rate_view *rv)
+{
+	char cells[MAX_COLS][CELL];
+	struct table tb;
+	int i, len;
+	size_t k;
+
+	table_init(&tb, rv != NULL);
+	for (k = 0; k < n; k++) {
+		table_cells(&tb, rows, k, rv, cells);
+		for (i = 0; i < tb.nc - 1; i++)
+			if ((len = (int)strlen(cells[i])) > tb.w[i])
+				tb.w[i] = len;
+		if ((len = text_width(cells[tb.nc - 1])) > tb.last)
+			tb.last = len;
+	}
+	fit_name(&tb);
+	table_line(f, &tb, NULL);
+	for (k = 0; k < n; k++) {
+		table_cells(&tb, rows, k, rv, cells);
+		shorten(cells[tb.name_col], tb.w[tb.name_col]);
+		table_line(f, &tb, cells);
+	}
+	table_end(f, t, n);
 }
 
 /* The terminal's width: $COLUMNS, else the window size of stdout when it
@@ -235,19 +337,18 @@ text_width(const char *s)
 	return n;
 }
 
-/* Narrow the NAME column of widths w (nc columns, the last last wide and
- * unpadded) so that a row fits the terminal; the other columns keep
- * theirs, and NAME keeps at least NAME_MIN. */
+/* Narrow the NAME column of tb so that a row fits the terminal; the
+ * other columns keep their widths, and NAME keeps at least NAME_MIN. */
 static void
-fit_name(int *w, int nc, int last)
+fit_name(struct table *tb)
 {
-	int cols = term_columns(), rest = last, i;
+	int cols = term_columns(), rest = tb->last, i, *w = tb->w;
+	int nm = tb->name_col;
 
-	for (i = 0; i < nc - 1; i++)
-		rest += i == NAME_COL ? 0 : w[i] + 2;
-	if (cols > 0 && rest + w[NAME_COL] + 2 > cols)
-		w[NAME_COL] = cols - rest - 2 > NAME_MIN ? cols - rest - 2 :
-			      NAME_MIN;
+	for (i = 0; i < tb->nc - 1; i++)
+		rest += i == nm ? 0 : w[i] + 2;
+	if (cols > 0 && rest + w[nm] + 2 > cols)
+		w[nm] = cols - rest - 2 > NAME_MIN ? cols - rest - 2 : NAME_MIN;
 }
 
 /* Fit s into width bytes with "..." in the middle: a name's first labels
@@ -281,92 +382,6 @@ rate_cells(const struct cbctl_rate *h, const struct rate_view *rv,
 			snprintf(cells[i], CELL, "-");
 	}
 	cbctl_rate_spark(h, rv->now_ms, rv->utf8, cells[3], CELL);
-}
-
-/* The list table; with rv, watch's rate columns too (the sparkline last,
- * so its multibyte cells need no padding). */
-static void
-print_table(FILE *f, struct cb_table *t, const struct cbctl_row *rows,
-	    size_t n, const struct rate_view *rv)
-{
-	static const char *const head[NCOLS + NRATES] = { "DEST", "NAME",
-		"STATE", "TOTAL", "OK", "FAIL", "REJECTED", "TRANS", "LEFT",
-		"ERRNO", "CALLS/S", "FAIL/S", "REJ/S", "REJECTED 1m" };
-	/* text columns left-aligned, numbers right-aligned */
-	static const int left[NCOLS + NRATES] = { 1, 1, 1, 0, 0, 0, 0, 0, 0,
-		1, 0, 0, 0, 1 };
-	char cells[NCOLS + NRATES][CELL];
-	int w[NCOLS + NRATES], i, len, nc = rv ? NCOLS + NRATES : NCOLS;
-	int last;
-	size_t k;
-
-	for (i = 0; i < nc; i++)
-		w[i] = (int)strlen(head[i]);
-	last = w[nc - 1];
-	for (k = 0; k < n; k++) {
-		row_cells(&rows[k], cells);
-		if (rv)
-			rate_cells(&rv->rt->v[k], rv, cells + NCOLS);
-		for (i = 0; i < nc - 1; i++)
-			if ((len = (int)strlen(cells[i])) > w[i])
-				w[i] = len;
-		if ((len = text_width(cells[nc - 1])) > last)
-			last = len;
-	}
-	fit_name(w, nc, last);
-	for (k = 0; k <= n; k++) {
-		if (k > 0) {
-			row_cells(&rows[k - 1], cells);
-			if (rv)
-				rate_cells(&rv->rt->v[k - 1], rv, cells + NCOLS);
-			shorten(cells[NAME_COL], w[NAME_COL]);
-		}
-		for (i = 0; i < nc; i++) {
-			const char *v = k == 0 ? head[i] : cells[i];
-
-			if (i == nc - 1)
-				fprintf(f, "%s\n", v);
-			else
-				fprintf(f, left[i] ? "%-*s  " : "%*s  ", w[i], v);
-		}
-	}
-	if (n == 0)
-		fprintf(f, "(no breakers in %s yet)\n", cb_table_name(t));
-	if (cb_table_unprotected(t) > 0 || cb_table_reclaimed(t) > 0) {
-		fprintf(f, "table full (max_breakers %u): %" PRIu64 " attempts "
-			"to new destinations went unprotected",
-			cb_table_capacity(t), cb_table_unprotected(t));
-		if (cb_table_reclaimed(t) > 0)
-			fprintf(f, ", %" PRIu64 " idle breakers reclaimed",
-				cb_table_reclaimed(t));
-		fputc('\n', f);
-	}
-}
-
-void
-cbctl_print_list(FILE *f, struct cb_table *t, const struct cbctl_row *rows,
-		 size_t n)
-{
-	print_table(f, t, rows, n, NULL);
-}
-
-static void
-failures_text(const struct cb_policy *p, char *buf, size_t len)
-{
-	size_t used = 0;
-	char eb[16];
-	int e, n;
-
-	buf[0] = '\0';
-	for (e = 1; e < CB_ERRNO_MAX && used < len; e++) {
-		if (!cb_policy_is_failure(p, e))
-			continue;
-		n = snprintf(buf + used, len - used, "%s%s", used ? " " : "",
-			     cbctl_errno_name((uint32_t)e, eb, sizeof(eb)));
-		if (n < 0)
-			break;
-		used += (size_t)n;
-	}
 }
 
 /* ---- JSON ------------------------------------------------------------ */
@@ -419,66 +434,18 @@ policy_json(struct json *j, const struct cb_policy *p)
 	json_obj_end(j);
 }
 
-/* One breaker.  The keys and their order are the documented shape; show
- * (full) adds generation, reopenings and policy at the end. */
+/* One breaker: the field table's keys in its order (the documented
+ * shape); show (full) adds generation, reopenings and the policy. */
 static void
 row_json(struct json *j, const struct cbctl_row *r, int full)
 {
-	const struct cb_snapshot *s = &r->s;
-	char eb[16];
+	size_t i;
 
 	json_obj_begin(j);
-	json_key(j, "dest");
-	json_str(j, r->name);
-	json_key(j, "name");
-	json_str(j, r->host[0] ? r->host : NULL);
-	json_key(j, "state");
-	json_str(j, cb_state_name(s->state));
-	json_key(j, "total_calls");
-	json_u64(j, s->total_calls);
-	json_key(j, "successful_calls");
-	json_u64(j, s->successful_calls);
-	json_key(j, "failed_calls");
-	json_u64(j, s->failed_calls);
-	json_key(j, "rejected_calls");
-	json_u64(j, s->rejected_calls);
-	json_key(j, "state_transitions");
-	json_u64(j, s->state_transitions);
-	json_key(j, "consecutive_failures");
-	json_u64(j, s->consecutive_failures);
-	json_key(j, "half_open_successes");
-	json_u64(j, s->half_open_successes);
-	json_key(j, "half_open_in_flight");
-	json_u64(j, s->half_open_in_flight);
-	json_key(j, "last_errno");
-	json_str(j, cbctl_errno_name(s->last_errno, eb, sizeof(eb)));
-	json_key(j, "slow_calls");
-	json_u64(j, s->slow_calls);
-	json_key(j, "last_failure");
-	json_str(j, failure_name(s->last_failure, eb, sizeof(eb)));
-	json_key(j, "opened_ms_ago");
-	if (s->opened_ms_ago >= 0)
-		json_i64(j, s->opened_ms_ago);
-	else
-		json_null(j);
-	json_key(j, "open_remaining_ms");
-	if (s->open_remaining_ms >= 0)
-		json_i64(j, s->open_remaining_ms);
-	else
-		json_null(j);
-	json_key(j, "hold");
-	json_bool(j, s->hold);
-	json_key(j, "stale_outcomes");
-	json_u64(j, s->stale_outcomes);
-	json_key(j, "window_calls");
-	json_u64(j, s->window_calls);
-	json_key(j, "window_failures");
-	json_u64(j, s->window_failures);
+	for (i = 0; i < cbctl_nfields; i++)
+		if (full || !cbctl_fields[i].full)
+			cbctl_field_json(j, &cbctl_fields[i], r);
 	if (full) {
-		json_key(j, "generation");
-		json_u64(j, s->gen);
-		json_key(j, "reopenings");
-		json_u64(j, s->reopenings);
 		json_key(j, "policy");
 		policy_json(j, &r->p);
 	}
@@ -487,8 +454,17 @@ row_json(struct json *j, const struct cbctl_row *r, int full)
 
 /* ---- show (human) ------------------------------------------------------ */
 
-#define KV(k, ...) (fprintf(f, "%-26s", k ":"), fprintf(f, __VA_ARGS__), \
-		    fputc('\n', f))
+/* "label:" padded to where show's values start. */
+static void
+kv_key(FILE *f, const char *label)
+{
+	char k[64];
+
+	snprintf(k, sizeof(k), "%s:", label);
+	fprintf(f, "%-26s", k);
+}
+
+#define KV(k, ...) (kv_key(f, k), fprintf(f, __VA_ARGS__), fputc('\n', f))
 
 /* 1000 -> "1.0", 1500 -> "1.5", 1250 -> "1.25". */
 static void
@@ -540,93 +516,65 @@ show_policy(FILE *f, const struct cb_policy *p)
 	KV("  slow_call_duration", "%s", p->slow_call_ms ? d1 : "off");
 }
 
-/* The cause of a breaker's last failure (enum cb_cause, or an errno):
- * "slow", "no response", "eof", "ECONNREFUSED", ...; NULL for none. */
-static const char *
-failure_name(uint32_t cause, char *buf, size_t len)
+static void
+failures_text(const struct cb_policy *p, char *buf, size_t len)
 {
-	switch (cause) {
-	case CB_CAUSE_SLOW: return "slow";
-	case CB_CAUSE_NO_RESPONSE: return "no response";
-	case CB_CAUSE_EOF: return "eof";
-	default: return cbctl_errno_name(cause, buf, len);
+	size_t used = 0;
+	char eb[16];
+	int e, n;
+
+	buf[0] = '\0';
+	for (e = 1; e < CB_ERRNO_MAX && used < len; e++) {
+		if (!cb_policy_is_failure(p, e))
+			continue;
+		n = snprintf(buf + used, len - used, "%s%s", used ? " " : "",
+			     cbctl_errno_name((uint32_t)e, eb, sizeof(eb)));
+		if (n < 0)
+			break;
+		used += (size_t)n;
 	}
 }
 
+/* Every field with a label, as "label: value" (a time that does not
+ * apply is left out), then the policy. */
 static void
 show_human(FILE *f, const struct cbctl_row *r)
 {
-	const struct cb_snapshot *s = &r->s;
-	char d[32], eb[16];
-	const char *en;
+	const struct cbctl_field *fl;
+	char v[CELL + 32];
+	struct cbctl_fval val;
+	size_t i;
 
-	KV("dest", "%s", r->name);
-	KV("name", "%s", r->host[0] ? r->host : "-");
-	KV("state", "%s%s", cb_state_name(s->state),
-	   s->hold && s->state == CB_OPEN ? " (held until reset)" : "");
-	KV("total_calls", "%" PRIu64, s->total_calls);
-	KV("successful_calls", "%" PRIu64, s->successful_calls);
-	KV("failed_calls", "%" PRIu64, s->failed_calls);
-	KV("rejected_calls", "%" PRIu64, s->rejected_calls);
-	KV("state_transitions", "%" PRIu64, s->state_transitions);
-	KV("consecutive_failures", "%u", s->consecutive_failures);
-	KV("half_open_successes", "%u", s->half_open_successes);
-	KV("half_open_in_flight", "%u", s->half_open_in_flight);
-	en = cbctl_errno_name(s->last_errno, eb, sizeof(eb));
-	KV("last_errno", "%s", en ? en : "-");
-	KV("slow_calls", "%" PRIu64, s->slow_calls);
-	en = failure_name(s->last_failure, eb, sizeof(eb));
-	KV("last_failure", "%s", en ? en : "-");
-	if (s->opened_ms_ago >= 0) {
-		cbctl_duration((uint64_t)s->opened_ms_ago, d, sizeof(d));
-		KV("opened", "%s ago", d);
+	for (i = 0; i < cbctl_nfields; i++) {
+		fl = &cbctl_fields[i];
+		if (fl->label && !*fl->label)
+			continue;
+		cbctl_field_value(fl, r, &val);
+		if (fl->kind == CBCTL_MS && val.ms < 0)
+			continue;
+		cbctl_field_text(fl, r, CBCTL_IN_SHOW, v, sizeof(v));
+		KV(fl->label ? fl->label : fl->key, "%s", v);
 	}
-	if (s->open_remaining_ms >= 0) {
-		cbctl_duration((uint64_t)s->open_remaining_ms, d, sizeof(d));
-		KV("open_remaining", "%s", d);
-	}
-	KV("stale_outcomes", "%" PRIu64, s->stale_outcomes);
-	KV("window_calls", "%u", s->window_calls);
-	KV("window_failures", "%u", s->window_failures);
-	KV("generation", "%" PRIu64, s->gen);
-	KV("reopenings", "%u", s->reopenings);
 	show_policy(f, &r->p);
 }
 
 /* ---- list ------------------------------------------------------------- */
 
 int
-cmd_list(struct cbctl *c, int argc, char **argv)
+cmd_list(struct cbctl *c, const struct cbctl_args *a)
 {
-	static const struct option lo[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct cb_table *t;
 	struct cbctl_row *rows;
 	struct json j;
 	size_t n, k;
-	int ch, as_json = 0;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
-		if (ch == 'h')
-			return cbctl_usage("list", stdout), CBCTL_OK;
-		if (ch != 'j')
-			return cbctl_getopt_error("list", ch, argv);
-		as_json = 1;
-	}
-	if (optind < argc)
-		return cbctl_misuse("list", "list: unexpected argument \"%s\"",
-				    argv[optind]);
 	if (cbctl_attach(c, CBCTL_READ, &t) != 0)
 		return CBCTL_FAIL;
 	if (cbctl_read_all(t, &rows, &n) < 0) {
 		cb_table_detach(t);
 		return cbctl_fail("list: %s", strerror(ENOMEM));
 	}
-	if (as_json) {
+	if (cbctl_opt(a, "json")) {
 		json_init(&j, stdout, 1);
 		json_arr_begin(&j);
 		for (k = 0; k < n; k++)
@@ -634,7 +582,8 @@ cmd_list(struct cbctl *c, int argc, char **argv)
 		json_arr_end(&j);
 		json_end(&j);
 	} else {
-		cbctl_print_list(stdout, t, rows, n);
+		print_segment(stdout, t, n);
+		print_table(stdout, t, rows, n, NULL);
 	}
 	free(rows);
 	cb_table_detach(t);
@@ -686,33 +635,17 @@ show_print(const struct cbctl_row *r, int nr, int as_json, int several)
 }
 
 int
-cmd_show(struct cbctl *c, int argc, char **argv)
+cmd_show(struct cbctl *c, const struct cbctl_args *a)
 {
-	static const struct option lo[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct cb_dest *d;
 	struct cbctl_row *r;
 	struct cb_breaker bh, *b = &bh;
 	struct cb_table *t;
 	char err[256];
 	uint32_t slot;
-	int ch, as_json = 0, nd, nr = 0, i;
+	int nd, nr = 0, i;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
-		if (ch == 'h')
-			return cbctl_usage("show", stdout), CBCTL_OK;
-		if (ch != 'j')
-			return cbctl_getopt_error("show", ch, argv);
-		as_json = 1;
-	}
-	if (argc - optind != 1)
-		return cbctl_misuse("show", "show: %s", argc - optind ?
-				    "one DEST, please" : "no DEST");
-	nd = cb_dest_parse_all(argv[optind], &d, 0, err, sizeof(err));
+	nd = cb_dest_parse_all(a->argv[0], &d, 0, err, sizeof(err));
 	if (nd == -EAGAIN)
 		return cbctl_fail("%s", err);
 	if (nd < 0)
@@ -733,9 +666,9 @@ cmd_show(struct cbctl *c, int argc, char **argv)
 		cbctl_read_name(&r[nr++], t);
 	}
 	if (nr == 0)
-		cbctl_no_breaker(argv[optind], d, nd, c->shm);
+		cbctl_no_breaker(a->argv[0], d, nd, c->shm);
 	else
-		show_print(r, nr, as_json, nd > 1);
+		show_print(r, nr, cbctl_opt(a, "json") != NULL, nd > 1);
 	cb_table_detach(t);
 	free(r);
 	free(d);
@@ -813,47 +746,35 @@ watch_frame(struct cbctl *c, int tty, uint64_t interval_ms, int first,
 	return 0;
 }
 
-int
-cmd_watch(struct cbctl *c, int argc, char **argv)
+/* watch's options: 0, or the exit status of a bad one. */
+static int
+watch_opts(const struct cbctl_args *a, uint64_t *interval, uint64_t *count)
 {
-	static const struct option lo[] = {
-		{ "count", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ NULL, 0, NULL, 0 },
-	};
+	const char *iv = cbctl_opt(a, "interval"), *cn = cbctl_opt(a, "count");
+	char *end;
+
+	if (iv && parse_interval(iv, interval) < 0)
+		return cbctl_misuse("watch", "watch: bad --interval \"%s\" "
+				    "(seconds, 0.01..86400, or e.g. 500ms)", iv);
+	if (cn) {
+		errno = 0;
+		*count = strtoull(cn, &end, 10);
+		if (*cn < '0' || *cn > '9' || *end || errno || *count == 0)
+			return cbctl_misuse("watch", "watch: bad --count \"%s\" "
+					    "(a positive number)", cn);
+	}
+	return 0;
+}
+
+int
+cmd_watch(struct cbctl *c, const struct cbctl_args *a)
+{
 	uint64_t interval = 1000, count = 0, i;
 	struct cbctl_rates rt = { NULL, 0 };
-	char *end;
-	int ch, tty = isatty(STDOUT_FILENO), utf8;
+	int tty = isatty(STDOUT_FILENO), utf8, rc;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			return cbctl_usage("watch", stdout), CBCTL_OK;
-		case 'i':
-			if (parse_interval(optarg, &interval) < 0)
-				return cbctl_misuse("watch", "watch: bad "
-				    "--interval \"%s\" (seconds, 0.01..86400, "
-				    "or e.g. 500ms)", optarg);
-			break;
-		case 'n':
-			errno = 0;
-			count = strtoull(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end || errno ||
-			    count == 0)
-				return cbctl_misuse("watch", "watch: bad "
-				    "--count \"%s\" (a positive number)",
-				    optarg);
-			break;
-		default:
-			return cbctl_getopt_error("watch", ch, argv);
-		}
-	}
-	if (optind < argc)
-		return cbctl_misuse("watch", "watch: unexpected argument "
-				    "\"%s\"", argv[optind]);
+	if ((rc = watch_opts(a, &interval, &count)) != 0)
+		return rc;
 	cbctl_catch_signals();
 	/* block characters for the sparkline where the terminal takes them */
 	setlocale(LC_CTYPE, "");

@@ -528,13 +528,16 @@ rules = ( { match = "10.1.0.0/16:5432"; failure_threshold = 2; open_timeout = "5
 	"$CBCTL" trip '[::1]:443' >/dev/null
 	run "$CBCTL" list
 	assert_success
-	assert_line --index 0 --regexp '^DEST +NAME +STATE +TOTAL +OK +FAIL +REJECTED +TRANS +LEFT +ERRNO$'
-	assert_line --index 1 --regexp '^127\.0\.0\.1:9 +- +open +0 +0 +0 +0 +1 +held +-$'
-	assert_line --index 2 --regexp "^127\\.0\\.0\\.1:$port +- +open +6 +0 +5 +1 +1 +[0-9.]+s +ECONNREFUSED$"
-	assert_line --index 3 --regexp '^\[::1\]:443 +- +open '
-	[ "${#lines[@]}" -eq 4 ]
+	# the segment, then a blank line (not in $lines), then the table
+	assert_line --index 0 --regexp "^$CBSHIM_SHM: 3 of 4096 places used, [0-9.]+ MiB \\([0-9]+ bytes per place\\)$"
+	[ -z "$(sed -n 2p <<<"$output")" ]
+	assert_line --index 1 --regexp '^DEST +NAME +STATE +TOTAL +OK +FAIL +REJECTED +TRANS +LEFT +ERRNO$'
+	assert_line --index 2 --regexp '^127\.0\.0\.1:9 +- +open +0 +0 +0 +0 +1 +held +-$'
+	assert_line --index 3 --regexp "^127\\.0\\.0\\.1:$port +- +open +6 +0 +5 +1 +1 +[0-9.]+s +ECONNREFUSED$"
+	assert_line --index 4 --regexp '^\[::1\]:443 +- +open '
+	[ "${#lines[@]}" -eq 5 ]
 	# aligned: text columns start, number columns end, where the header's do
-	printf '%s\n' "${lines[@]}" | $PY -c '
+	printf '%s\n' "${lines[@]:1}" | $PY -c '
 import re, sys
 rows = sys.stdin.read().splitlines()
 spans = lambda l: [(m.start(), m.end()) for m in re.finditer(r"\S+", l)]
@@ -556,8 +559,9 @@ for r in rows[1:]:
 	[ -e "$(seg)" ]
 	run "$CBCTL" list
 	assert_success
-	assert_line --index 0 --regexp '^DEST +NAME +STATE '
-	assert_line --index 1 "(no breakers in $CBSHIM_SHM yet)"
+	assert_line --index 0 --regexp "^$CBSHIM_SHM: 0 of 4096 places used, "
+	assert_line --index 1 --regexp '^DEST +NAME +STATE '
+	assert_line --index 2 "(no breakers in $CBSHIM_SHM yet)"
 	run "$CBCTL" list --json
 	assert_output "[]"
 	run "$CBCTL" metrics
