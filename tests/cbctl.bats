@@ -46,6 +46,74 @@ pyjson() {
 	done
 }
 
+# complete WORDS...: what the bash completion offers for the last word.
+complete_words() {
+	bash -c '
+		source /usr/share/bash-completion/bash_completion
+		source "$1"; shift
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+		COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+		_cbctl; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP/contrib/cbctl.bash-completion" "$@"
+}
+
+# The command table as cbctl states it, one "CMD --opt ..." line per
+# command (its options sorted, --help left out): from each command's
+# --help options block (table) or its usage line (synopsis).
+table_options() {	# table | synopsis
+	local c opts
+	for c in $("$CBCTL" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p'); do
+		if [ "$1" = table ]; then
+			opts=$("$CBCTL" "$c" --help | sed -n '/^options:/,$s/^  \(--[a-z-]*\).*/\1/p')
+		else
+			opts=$("$CBCTL" "$c" --help | head -1 |
+				sed 's/^usage: cbctl \[--shm NAME\] //' | grep -o -- '--[a-z][a-z-]*' || true)
+		fi
+		opts=$(echo "$opts" | { grep -vx -- --help || true; } | sort -u | tr '\n' ' ')
+		echo "$c $opts" | sed 's/ *$//'
+	done
+}
+
+@test "command_table_matches_completion_and_man_page: same commands and options in the table, usage, bash completion and cbctl(1)" {
+	table=$(table_options table)
+	[ "$(echo "$table" | wc -l)" -ge 13 ]
+	echo "$table" | grep -qx 'trip --for --hold'
+	# the synopsis each command's usage prints names exactly its options
+	diff <(echo "$table") <(table_options synopsis)
+	# bash completion: the commands, then each command's options
+	diff <(echo "$table" | cut -d' ' -f1 | sort) <(complete_words "$CBCTL" "" | sort)
+	completion=$(for c in $(echo "$table" | cut -d' ' -f1); do
+		opts=$(complete_words "$CBCTL" "$c" -- | { grep -vx -- '--\|--help' || true; } | sort | tr '\n' ' ')
+		echo "$c $opts" | sed 's/ *$//'
+	done)
+	diff <(echo "$table") <(echo "$completion")
+	diff <(printf '%s\n' --help --shm --version) <(complete_words "$CBCTL" -- | sort)
+	# cbctl(1): each command's line in SYNOPSIS and its item in COMMANDS
+	for part in synopsis commands; do
+		$PY - "$TOP/man/cbctl.1" "$part" >"$BATS_TEST_TMPDIR/man" <<-'PY'
+		import re, sys
+		text = open(sys.argv[1]).read()
+		syn = text.split(".Sh SYNOPSIS")[1].split(".Sh ")[0]
+		cmds = text.split(".Sh COMMANDS")[1].split(".Sh ")[0]
+		if sys.argv[2] == "synopsis":
+		    # one command per ".Nm" paragraph that names one with .Cm
+		    parts = [p for p in syn.split(".Nm\n") if ".Cm " in p]
+		else:
+		    parts = [l for l in cmds.splitlines() if l.startswith(".It Cm ")]
+		for p in parts:
+		    name = re.search(r"Cm ([a-z-]+)", p).group(1)
+		    opts = sorted(set("--" + o for o in re.findall(r"\\-([a-z][a-z-]*)", p)))
+		    print(" ".join([name] + opts))
+		PY
+		diff <(echo "$table") "$BATS_TEST_TMPDIR/man"
+	done
+	# and its global synopsis the global options
+	run $PY -c '
+import re, sys
+syn = open(sys.argv[1]).read().split(".Sh SYNOPSIS")[1].split(".Cm")[0]
+print(" ".join(sorted(set(re.findall(r"\\-([a-z]+)", syn)))))' "$TOP/man/cbctl.1"
+	assert_output "help shm version"
+}
+
 @test "version: --version prints the version" {
 	run "$CBCTL" --version
 	assert_success
