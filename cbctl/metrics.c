@@ -128,6 +128,10 @@ segment_series(FILE *f, struct cb_table *t)
 	metric_head(f, "cbshim_max_breakers", "gauge", "Capacity of the segment "
 		    "(max_breakers).");
 	fprintf(f, "cbshim_max_breakers %u\n", cb_table_capacity(t));
+	metric_head(f, "cbshim_segment_bytes", "gauge", "Size of the segment "
+		    "in bytes (cbctl list divides it by max_breakers: the "
+		    "memory per place).");
+	fprintf(f, "cbshim_segment_bytes %zu\n", cb_table_size(t));
 }
 
 int

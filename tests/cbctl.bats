@@ -544,6 +544,7 @@ rules = ( { match = "10.1.0.0/16:5432"; failure_threshold = 2; open_timeout = "5
 	refused 1 "$b"		# a has been idle for 50 ms: b takes its place
 	run "$CBCTL" list
 	assert_success
+	assert_line --index 0 --regexp "^$CBSHIM_SHM: 1 of 1 places used, "
 	assert_line "table full (max_breakers 1): 1 attempts to new destinations went unprotected, 1 idle breakers reclaimed"
 	assert_output --partial "127.0.0.1:$b "
 	refute_output --partial "127.0.0.1:$a "
@@ -677,6 +678,22 @@ assert 0 < shimmed["open_remaining_ms"] <= 30000
 	assert_line "table full (max_breakers 1): 3 attempts to new destinations went unprotected"
 	run "$CBCTL" metrics
 	assert_line "cbshim_unprotected_attempts_total 3"
+}
+
+@test "list_segment_line: the places used, the segment's size and the memory per place, as metrics says" {
+	conf 'shm = { max_breakers = 300; };'
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	"$CBCTL" trip 127.0.0.1:10 >/dev/null
+	bytes=$(stat -c %s "$(seg)")
+	run "$CBCTL" metrics
+	assert_line "cbshim_segment_bytes $bytes"
+	assert_line "cbshim_max_breakers 300"
+	run "$CBCTL" list
+	assert_success
+	per=$(( (bytes + 150) / 300 ))
+	mib=$($PY -c "print('%.1f' % ($bytes / 1048576))")
+	kib=$($PY -c "print('%.1f' % ($bytes / 1024))")
+	assert_line --index 0 --regexp "^$CBSHIM_SHM: 2 of 300 places used, ($mib MiB|$kib KiB) \\($per bytes per place\\)$"
 }
 
 @test "list_no_unprotected_line: nothing about a full table while none went unprotected" {
