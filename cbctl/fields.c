@@ -14,6 +14,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+struct pol_field;
+
 static void get_dest(const struct cbctl_row *r, struct cbctl_fval *v);
 static void get_name(const struct cbctl_row *r, struct cbctl_fval *v);
 static void get_state(const struct cbctl_row *r, struct cbctl_fval *v);
@@ -25,6 +27,35 @@ static void get_hold(const struct cbctl_row *r, struct cbctl_fval *v);
 static void cell_left(const struct cbctl_row *r, char *buf, size_t len);
 static void show_state(const struct cbctl_row *r, char *buf, size_t len);
 static void show_opened(const struct cbctl_row *r, char *buf, size_t len);
+static const char *mode_name(int mode);
+static void milli_text(uint32_t milli, char *buf, size_t len);
+static void failures_text(const struct cb_policy *p, char *buf, size_t len);
+static uint32_t pol_u32(const struct pol_field *f, const struct cb_policy *p);
+static void policy_value_json(struct json *j, const struct pol_field *f,
+			      const struct cb_policy *p);
+static void policy_value_text(const struct pol_field *f,
+			      const struct cb_policy *p, char *buf,
+			      size_t len);
+
+/* How a policy field reads: its JSON, then its text in show. */
+enum pol_kind {
+	P_COUNT,		/* 5 / 5 */
+	P_MS,			/* 30000 / 30.0s */
+	P_MS_OFF,		/* 0 / off when 0, else as P_MS */
+	P_PERCENT,		/* null / off when 0, else 50 / 50% */
+	P_MILLI,		/* 1.5 / 1.5 */
+	P_MODE,			/* "enforce" / enforce */
+	P_ERRNO,		/* "ECONNREFUSED" / ECONNREFUSED */
+	P_ERRNOS,		/* ["ETIMEDOUT", ...] / ETIMEDOUT ... */
+};
+
+/* One field of a breaker's policy, as show and show --json give it. */
+struct pol_field {
+	const char *key;	/* JSON key */
+	const char *label;	/* show's label, NULL: the key */
+	enum pol_kind kind;
+	size_t off;		/* its member of struct cb_policy */
+};
 
 /* An unsigned member m of struct cb_snapshot. */
 #define SNAP(m) .kind = CBCTL_NUM, .off = offsetof(struct cb_snapshot, m), \
@@ -95,6 +126,33 @@ const struct cbctl_field cbctl_fields[] = {
 	{ .key = "reopenings", .full = 1, SNAP(reopenings) },
 };
 const size_t cbctl_nfields = sizeof(cbctl_fields) / sizeof(cbctl_fields[0]);
+
+#define POL(m) offsetof(struct cb_policy, m)
+
+/* The policy, in the order of show's lines and of the JSON keys. */
+static const struct pol_field pol_fields[] = {
+	{ "mode", NULL, P_MODE, POL(mode) },
+	{ "failure_threshold", NULL, P_COUNT, POL(failure_threshold) },
+	{ "success_threshold", NULL, P_COUNT, POL(success_threshold) },
+	{ "open_timeout_ms", "open_timeout", P_MS, POL(open_timeout_ms) },
+	{ "half_open_max_calls", NULL, P_COUNT, POL(half_open_max_calls) },
+	{ "backoff", NULL, P_MILLI, POL(backoff_milli) },
+	{ "open_timeout_max_ms", "open_timeout_max", P_MS,
+	  POL(open_timeout_max_ms) },
+	{ "failures", NULL, P_ERRNOS, POL(failures) },
+	{ "reject_errno", NULL, P_ERRNO, POL(reject_errno) },
+	{ "failure_rate_threshold", NULL, P_PERCENT,
+	  POL(failure_rate_threshold) },
+	{ "window_ms", "window", P_MS, POL(window_ms) },
+	{ "minimum_calls", NULL, P_COUNT, POL(minimum_calls) },
+	{ "connect_timeout_ms", "connect_timeout", P_MS_OFF,
+	  POL(connect_timeout_ms) },
+	{ "response_timeout_ms", "response_timeout", P_MS_OFF,
+	  POL(response_timeout_ms) },
+	{ "slow_call_duration_ms", "slow_call_duration", P_MS_OFF,
+	  POL(slow_call_ms) },
+};
+#define NPOL (sizeof(pol_fields) / sizeof(pol_fields[0]))
 
 /* ---- getters ------------------------------------------------------- */
 
@@ -268,6 +326,122 @@ cbctl_field_json(struct json *j, const struct cbctl_field *f,
 	}
 }
 
+/* ---- the policy ------------------------------------------------------ */
+
+/* Policy field f of p: the uint32_t member, or the uint8_t one (mode,
+ * reject_errno). */
+static uint32_t
+pol_u32(const struct pol_field *f, const struct cb_policy *p)
+{
+	uint32_t v;
+
+	if (f->kind == P_MODE || f->kind == P_ERRNO)
+		return *((const uint8_t *)p + f->off);
+	memcpy(&v, (const char *)p + f->off, sizeof(v));
+	return v;
+}
+
+static void
+policy_value_json(struct json *j, const struct pol_field *f,
+		  const struct cb_policy *p)
+{
+	uint32_t v = f->kind == P_ERRNOS ? 0 : pol_u32(f, p);
+	char eb[16];
+	int e;
+
+	switch (f->kind) {
+	case P_MODE: json_str(j, mode_name((int)v)); break;
+	case P_MILLI: json_milli(j, v); break;
+	case P_ERRNO: json_str(j, cbctl_errno_name(v, eb, sizeof(eb))); break;
+	case P_PERCENT:
+		if (v)
+			json_u64(j, v);
+		else
+			json_null(j);		/* the rule is off */
+		break;
+	case P_ERRNOS:
+		json_arr_begin(j);
+		for (e = 1; e < CB_ERRNO_MAX; e++)
+			if (cb_policy_is_failure(p, e))
+				json_str(j, cbctl_errno_name((uint32_t)e, eb,
+							     sizeof(eb)));
+		json_arr_end(j);
+		break;
+	default: json_u64(j, v); break;
+	}
+}
+
+static void
+policy_value_text(const struct pol_field *f, const struct cb_policy *p,
+		  char *buf, size_t len)
+{
+	uint32_t v = f->kind == P_ERRNOS ? 0 : pol_u32(f, p);
+	char eb[16];
+	const char *en;
+
+	switch (f->kind) {
+	case P_COUNT: snprintf(buf, len, "%u", v); break;
+	case P_MODE: snprintf(buf, len, "%s", mode_name((int)v)); break;
+	case P_MILLI: milli_text(v, buf, len); break;
+	case P_MS_OFF:
+	case P_MS:
+		if (v == 0 && f->kind == P_MS_OFF)
+			snprintf(buf, len, "off");
+		else
+			cbctl_duration(v, buf, len);
+		break;
+	case P_PERCENT:
+		snprintf(buf, len, v ? "%u%%" : "off", v);
+		break;
+	case P_ERRNO:
+		en = cbctl_errno_name(v, eb, sizeof(eb));
+		snprintf(buf, len, "%s", en ? en : "-");
+		break;
+	case P_ERRNOS:
+		failures_text(p, buf, len);
+		if (!*buf)
+			snprintf(buf, len, "(none)");
+		break;
+	}
+}
+
+void
+cbctl_policy_json(struct json *j, const struct cb_policy *p)
+{
+	size_t i;
+
+	json_obj_begin(j);
+	for (i = 0; i < NPOL; i++) {
+		json_key(j, pol_fields[i].key);
+		policy_value_json(j, &pol_fields[i], p);
+	}
+	json_obj_end(j);
+}
+
+void
+cbctl_policy_show(FILE *f, const struct cb_policy *p)
+{
+	char label[40], v[512];
+	size_t i;
+
+	fputs("policy:\n", f);
+	for (i = 0; i < NPOL; i++) {
+		snprintf(label, sizeof(label), "  %s", pol_fields[i].label ?
+			 pol_fields[i].label : pol_fields[i].key);
+		policy_value_text(&pol_fields[i], p, v, sizeof(v));
+		cbctl_kv(f, label, v);
+	}
+}
+
+void
+cbctl_kv(FILE *f, const char *label, const char *value)
+{
+	char k[64];
+
+	snprintf(k, sizeof(k), "%s:", label);
+	fprintf(f, "%-26s%s\n", k, value);
+}
+
 /* ---- text helpers ------------------------------------------------------ */
 
 void
@@ -303,4 +477,46 @@ cbctl_errno_name(uint32_t e, char *buf, size_t len)
 		return n;
 	snprintf(buf, len, "E%u", e);
 	return buf;
+}
+
+static const char *
+mode_name(int mode)
+{
+	switch (mode) {
+	case CB_MODE_ENFORCE: return "enforce";
+	case CB_MODE_OBSERVE: return "observe";
+	case CB_MODE_OFF: return "off";
+	default: return "unknown";
+	}
+}
+
+/* 1000 -> "1.0", 1500 -> "1.5", 1250 -> "1.25". */
+static void
+milli_text(uint32_t milli, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%u.%03u", milli / 1000, milli % 1000);
+
+	while (n > 2 && (size_t)n < len && buf[n - 1] == '0' &&
+	       buf[n - 2] != '.')
+		buf[--n] = '\0';
+}
+
+/* The failure errnos of p, by name, separated by spaces. */
+static void
+failures_text(const struct cb_policy *p, char *buf, size_t len)
+{
+	size_t used = 0;
+	char eb[16];
+	int e, n;
+
+	buf[0] = '\0';
+	for (e = 1; e < CB_ERRNO_MAX && used < len; e++) {
+		if (!cb_policy_is_failure(p, e))
+			continue;
+		n = snprintf(buf + used, len - used, "%s%s", used ? " " : "",
+			     cbctl_errno_name((uint32_t)e, eb, sizeof(eb)));
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
 }

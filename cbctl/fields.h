@@ -9,6 +9,8 @@
  * on a name or a value.  The order of the table is the order of the JSON
  * keys and of show's lines; the list columns and the metrics keep orders
  * of their own (col, rank), which scripts and dashboards already read.
+ * A breaker's policy has a table of its own, in fields.c, for show and
+ * show --json.
  */
 #ifndef CBCTL_FIELDS_H
 #define CBCTL_FIELDS_H
@@ -70,6 +72,16 @@ void cbctl_field_text(const struct cbctl_field *f, const struct cbctl_row *r,
 #define CBCTL_IN_SHOW 2
 
 struct json;
+
+/* cbctl_policy_json - p as a JSON object (show --json's "policy"). */
+void cbctl_policy_json(struct json *j, const struct cb_policy *p);
+
+/* cbctl_policy_show - "policy:" and p's fields as show's indented
+ * "label: value" lines, to f. */
+void cbctl_policy_show(FILE *f, const struct cb_policy *p);
+
+/* cbctl_kv - one of show's lines: "label:" padded, value, newline. */
+void cbctl_kv(FILE *f, const char *label, const char *value);
 
 /* cbctl_field_json - "key": value of field f of row r into j: a number,
  * a string, true / false, or null for none. */

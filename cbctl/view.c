@@ -49,7 +49,6 @@ struct rate_view {
 };
 
 static int row_cmp(const void *a, const void *b);
-static const char *mode_name(int mode);
 static void size_text(uint64_t bytes, char *buf, size_t len);
 static void print_segment(FILE *f, struct cb_table *t, size_t n);
 static void table_init(struct table *tb, int rates);
@@ -67,12 +66,7 @@ static void fit_name(struct table *tb);
 static void shorten(char *s, int width);
 static void rate_cells(const struct cbctl_rate *h, const struct rate_view *rv,
 		       char cells[][CELL]);
-static void policy_json(struct json *j, const struct cb_policy *p);
 static void row_json(struct json *j, const struct cbctl_row *r, int full);
-static void kv_key(FILE *f, const char *label);
-static void milli_text(uint32_t milli, char *buf, size_t len);
-static void show_policy(FILE *f, const struct cb_policy *p);
-static void failures_text(const struct cb_policy *p, char *buf, size_t len);
 static void show_human(FILE *f, const struct cbctl_row *r);
 static void show_print(const struct cbctl_row *r, int nr, int as_json,
 		       int several);
@@ -149,17 +143,6 @@ cbctl_read_all(struct cb_table *t, struct cbctl_row **rows, size_t *n)
 }
 
 /* ---- the table of list and watch -------------------------------------- */
-
-static const char *
-mode_name(int mode)
-{
-	switch (mode) {
-	case CB_MODE_ENFORCE: return "enforce";
-	case CB_MODE_OBSERVE: return "observe";
-	case CB_MODE_OFF: return "off";
-	default: return "unknown";
-	}
-}
 
 /* "1.6 MiB", "410 bytes". */
 static void
@@ -386,54 +369,6 @@ rate_cells(const struct cbctl_rate *h, const struct rate_view *rv,
 
 /* ---- JSON ------------------------------------------------------------ */
 
-static void
-policy_json(struct json *j, const struct cb_policy *p)
-{
-	char eb[16];
-	int e;
-
-	json_obj_begin(j);
-	json_key(j, "mode");
-	json_str(j, mode_name(p->mode));
-	json_key(j, "failure_threshold");
-	json_u64(j, p->failure_threshold);
-	json_key(j, "success_threshold");
-	json_u64(j, p->success_threshold);
-	json_key(j, "open_timeout_ms");
-	json_u64(j, p->open_timeout_ms);
-	json_key(j, "half_open_max_calls");
-	json_u64(j, p->half_open_max_calls);
-	json_key(j, "backoff");
-	json_milli(j, p->backoff_milli);
-	json_key(j, "open_timeout_max_ms");
-	json_u64(j, p->open_timeout_max_ms);
-	json_key(j, "failures");
-	json_arr_begin(j);
-	for (e = 1; e < CB_ERRNO_MAX; e++)
-		if (cb_policy_is_failure(p, e))
-			json_str(j, cbctl_errno_name((uint32_t)e, eb,
-						     sizeof(eb)));
-	json_arr_end(j);
-	json_key(j, "reject_errno");
-	json_str(j, cbctl_errno_name(p->reject_errno, eb, sizeof(eb)));
-	json_key(j, "failure_rate_threshold");	/* null: the rule is off */
-	if (p->failure_rate_threshold)
-		json_u64(j, p->failure_rate_threshold);
-	else
-		json_null(j);
-	json_key(j, "window_ms");
-	json_u64(j, p->window_ms);
-	json_key(j, "minimum_calls");
-	json_u64(j, p->minimum_calls);
-	json_key(j, "connect_timeout_ms");
-	json_u64(j, p->connect_timeout_ms);
-	json_key(j, "response_timeout_ms");
-	json_u64(j, p->response_timeout_ms);
-	json_key(j, "slow_call_duration_ms");
-	json_u64(j, p->slow_call_ms);
-	json_obj_end(j);
-}
-
 /* One breaker: the field table's keys in its order (the documented
  * shape); show (full) adds generation, reopenings and the policy. */
 static void
@@ -447,93 +382,12 @@ row_json(struct json *j, const struct cbctl_row *r, int full)
 			cbctl_field_json(j, &cbctl_fields[i], r);
 	if (full) {
 		json_key(j, "policy");
-		policy_json(j, &r->p);
+		cbctl_policy_json(j, &r->p);
 	}
 	json_obj_end(j);
 }
 
 /* ---- show (human) ------------------------------------------------------ */
-
-/* "label:" padded to where show's values start. */
-static void
-kv_key(FILE *f, const char *label)
-{
-	char k[64];
-
-	snprintf(k, sizeof(k), "%s:", label);
-	fprintf(f, "%-26s", k);
-}
-
-#define KV(k, ...) (kv_key(f, k), fprintf(f, __VA_ARGS__), fputc('\n', f))
-
-/* 1000 -> "1.0", 1500 -> "1.5", 1250 -> "1.25". */
-static void
-milli_text(uint32_t milli, char *buf, size_t len)
-{
-	int n = snprintf(buf, len, "%u.%03u", milli / 1000, milli % 1000);
-
-	while (n > 2 && (size_t)n < len && buf[n - 1] == '0' &&
-	       buf[n - 2] != '.')
-		buf[--n] = '\0';
-}
-
-static void
-show_policy(FILE *f, const struct cb_policy *p)
-{
-	char d1[32], fl[512], eb[16];
-
-	fputs("policy:\n", f);
-	KV("  mode", "%s", mode_name(p->mode));
-	KV("  failure_threshold", "%u", p->failure_threshold);
-	KV("  success_threshold", "%u", p->success_threshold);
-	cbctl_duration(p->open_timeout_ms, d1, sizeof(d1));
-	KV("  open_timeout", "%s", d1);
-	KV("  half_open_max_calls", "%u", p->half_open_max_calls);
-	milli_text(p->backoff_milli, d1, sizeof(d1));
-	KV("  backoff", "%s", d1);
-	cbctl_duration(p->open_timeout_max_ms, d1, sizeof(d1));
-	KV("  open_timeout_max", "%s", d1);
-	failures_text(p, fl, sizeof(fl));
-	KV("  failures", "%s", *fl ? fl : "(none)");
-	KV("  reject_errno", "%s",
-	   cbctl_errno_name(p->reject_errno, eb, sizeof(eb)) ?: "-");
-	if (p->failure_rate_threshold)
-		KV("  failure_rate_threshold", "%u%%",
-		   p->failure_rate_threshold);
-	else
-		KV("  failure_rate_threshold", "off");
-	cbctl_duration(p->window_ms, d1, sizeof(d1));
-	KV("  window", "%s", d1);
-	KV("  minimum_calls", "%u", p->minimum_calls);
-	if (p->connect_timeout_ms)
-		cbctl_duration(p->connect_timeout_ms, d1, sizeof(d1));
-	KV("  connect_timeout", "%s", p->connect_timeout_ms ? d1 : "off");
-	if (p->response_timeout_ms)
-		cbctl_duration(p->response_timeout_ms, d1, sizeof(d1));
-	KV("  response_timeout", "%s", p->response_timeout_ms ? d1 : "off");
-	if (p->slow_call_ms)
-		cbctl_duration(p->slow_call_ms, d1, sizeof(d1));
-	KV("  slow_call_duration", "%s", p->slow_call_ms ? d1 : "off");
-}
-
-static void
-failures_text(const struct cb_policy *p, char *buf, size_t len)
-{
-	size_t used = 0;
-	char eb[16];
-	int e, n;
-
-	buf[0] = '\0';
-	for (e = 1; e < CB_ERRNO_MAX && used < len; e++) {
-		if (!cb_policy_is_failure(p, e))
-			continue;
-		n = snprintf(buf + used, len - used, "%s%s", used ? " " : "",
-			     cbctl_errno_name((uint32_t)e, eb, sizeof(eb)));
-		if (n < 0)
-			break;
-		used += (size_t)n;
-	}
-}
 
 /* Every field with a label, as "label: value" (a time that does not
  * apply is left out), then the policy. */
@@ -553,9 +407,9 @@ show_human(FILE *f, const struct cbctl_row *r)
 		if (fl->kind == CBCTL_MS && val.ms < 0)
 			continue;
 		cbctl_field_text(fl, r, CBCTL_IN_SHOW, v, sizeof(v));
-		KV(fl->label ? fl->label : fl->key, "%s", v);
+		cbctl_kv(f, fl->label ? fl->label : fl->key, v);
 	}
-	show_policy(f, &r->p);
+	cbctl_policy_show(f, &r->p);
 }
 
 /* ---- list ------------------------------------------------------------- */
