@@ -1,12 +1,16 @@
 /*
- * fields.c - the breaker field table (see fields.h) and the small text
- * helpers every view shares: durations, errno names, failure causes.
+ * fields.c - the breaker field table (see fields.h), the policy's field
+ * table, and the small text helpers every view shares: durations, errno
+ * names.
  *
  * A counter of the snapshot is described by where it lies (offset and
  * width), so it needs no code at all; the few fields that are computed
  * (a name or null, the time left open) have a getter of a few lines, and
  * the two places where people read a field differently than scripts do
  * (list's LEFT column, show's "opened X ago") a formatter of their own.
+ * A policy field is a member of struct cb_policy and one of a few kinds
+ * (a count, a duration, one that may be off, ...): the kind says how both
+ * show and show --json write it.
  */
 #include "fields.h"
 #include "json.h"
@@ -14,7 +18,25 @@
 #include <inttypes.h>
 #include <string.h>
 
-struct pol_field;
+/* How a policy field reads: its JSON, then its text in show. */
+enum pol_kind {
+	P_COUNT,		/* 5 / 5 */
+	P_MS,			/* 30000 / 30.0s */
+	P_MS_OFF,		/* 0 / off when 0, else as P_MS */
+	P_PERCENT,		/* null / off when 0, else 50 / 50% */
+	P_MILLI,		/* 1.5 / 1.5 */
+	P_MODE,			/* "enforce" / enforce */
+	P_ERRNO,		/* "ECONNREFUSED" / ECONNREFUSED */
+	P_ERRNOS,		/* ["ETIMEDOUT", ...] / ETIMEDOUT ... */
+};
+
+/* One field of a breaker's policy, as show and show --json give it. */
+struct pol_field {
+	const char *key;	/* JSON key */
+	const char *label;	/* show's label, NULL: the key */
+	enum pol_kind kind;
+	size_t off, width;	/* its member of struct cb_policy */
+};
 
 static void get_dest(const struct cbctl_row *r, struct cbctl_fval *v);
 static void get_name(const struct cbctl_row *r, struct cbctl_fval *v);
@@ -36,26 +58,6 @@ static void policy_value_json(struct json *j, const struct pol_field *f,
 static void policy_value_text(const struct pol_field *f,
 			      const struct cb_policy *p, char *buf,
 			      size_t len);
-
-/* How a policy field reads: its JSON, then its text in show. */
-enum pol_kind {
-	P_COUNT,		/* 5 / 5 */
-	P_MS,			/* 30000 / 30.0s */
-	P_MS_OFF,		/* 0 / off when 0, else as P_MS */
-	P_PERCENT,		/* null / off when 0, else 50 / 50% */
-	P_MILLI,		/* 1.5 / 1.5 */
-	P_MODE,			/* "enforce" / enforce */
-	P_ERRNO,		/* "ECONNREFUSED" / ECONNREFUSED */
-	P_ERRNOS,		/* ["ETIMEDOUT", ...] / ETIMEDOUT ... */
-};
-
-/* One field of a breaker's policy, as show and show --json give it. */
-struct pol_field {
-	const char *key;	/* JSON key */
-	const char *label;	/* show's label, NULL: the key */
-	enum pol_kind kind;
-	size_t off;		/* its member of struct cb_policy */
-};
 
 /* An unsigned member m of struct cb_snapshot. */
 #define SNAP(m) .kind = CBCTL_NUM, .off = offsetof(struct cb_snapshot, m), \
@@ -127,7 +129,8 @@ const struct cbctl_field cbctl_fields[] = {
 };
 const size_t cbctl_nfields = sizeof(cbctl_fields) / sizeof(cbctl_fields[0]);
 
-#define POL(m) offsetof(struct cb_policy, m)
+#define POL(m) offsetof(struct cb_policy, m), \
+	sizeof(((struct cb_policy *)0)->m)
 
 /* The policy, in the order of show's lines and of the JSON keys. */
 static const struct pol_field pol_fields[] = {
@@ -328,16 +331,21 @@ cbctl_field_json(struct json *j, const struct cbctl_field *f,
 
 /* ---- the policy ------------------------------------------------------ */
 
-/* Policy field f of p: the uint32_t member, or the uint8_t one (mode,
- * reject_errno). */
+/* Policy field f of p, an unsigned member of 1, 2 or 4 bytes. */
 static uint32_t
 pol_u32(const struct pol_field *f, const struct cb_policy *p)
 {
+	const char *m = (const char *)p + f->off;
+	uint16_t v16;
 	uint32_t v;
 
-	if (f->kind == P_MODE || f->kind == P_ERRNO)
-		return *((const uint8_t *)p + f->off);
-	memcpy(&v, (const char *)p + f->off, sizeof(v));
+	if (f->width == 1)
+		return *(const uint8_t *)m;
+	if (f->width == 2) {
+		memcpy(&v16, m, sizeof(v16));
+		return v16;
+	}
+	memcpy(&v, m, sizeof(v));
 	return v;
 }
 

@@ -38,7 +38,7 @@ struct cbctl_field {
 	const char *key;	/* JSON key */
 	const char *label;	/* show's label: NULL the key, "" not shown */
 	const char *head;	/* list column head, NULL: not a column */
-	int col;		/* that column's position, from 1 */
+	int col;		/* that column's position: 1..N, no gaps */
 	int full;		/* show only: list --json leaves it out */
 	enum cbctl_kind kind;
 	size_t off, width;	/* NUM: an unsigned member of the snapshot */

@@ -20,7 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NO_ARGS 0, 0, NULL
 #define JSON_OPT { "json", NULL, 0, "print JSON, for scripts" }
 
 /* The commands, in the order --help lists them.  Usage, --help, the option
@@ -28,47 +27,60 @@
  * the man page's synopses are kept in step with it by a test
  * (tests/cbctl.bats, "command_table_matches_completion_and_man_page"). */
 static const struct cbctl_cmd commands[] = {
-	{ "list", "[--json]", "every breaker: state, counters, time left "
-	  "open", cmd_list, NO_ARGS, 0, { JSON_OPT } },
-	{ "show", "DEST [--json]", "one breaker in full, with its policy",
-	  cmd_show, 1, 1, "no DEST", 0, { JSON_OPT } },
-	{ "trip", "DEST [--hold | --for DURATION]", "open it now (creates "
-	  "the breaker if needed)", cmd_trip, 1, 1, "no DEST", 0, {
-		{ "for", "DURATION", 0, "open this long (90s, 5m; at most "
-		  "74h)" },
-		{ "hold", NULL, 0, "open until cbctl reset" } } },
-	{ "reset", "DEST | --all", "close it, clearing its cycle counters",
-	  cmd_reset, 0, 1, NULL, 0, {
-		{ "all", NULL, 0, "every breaker that is not closed already" } } },
-	{ "forget", "DEST", "remove a closed breaker, freeing its place",
-	  cmd_forget, 1, 1, "DEST, please", 0, { { NULL } } },
-	{ "watch", "[--count N] [--interval S]", "a live view of list",
-	  cmd_watch, NO_ARGS, 0, {
-		{ "count", "N", 0, "stop after N refreshes" },
-		{ "interval", "S", 0, "refresh every S seconds (default 1; "
-		  "or e.g. 500ms)" } } },
-	{ "events", "[--follow] [--json]", "recent transitions, oldest first",
-	  cmd_events, NO_ARGS, 0, {
-		{ "follow", NULL, 0, "keep printing new ones until "
-		  "interrupted" },
-		{ "json", NULL, 0, "print JSON Lines, for scripts" } } },
-	{ "metrics", "", "Prometheus text exposition format", cmd_metrics,
-	  NO_ARGS, 0, { { NULL } } },
-	{ "serve", "--listen ADDR:PORT", "serve the metrics over HTTP at "
-	  "/metrics", cmd_serve, NO_ARGS, 0, {
-		{ "listen", "ADDR:PORT", 'l', "a.b.c.d:port, [v6addr]:port or "
-		  ":port (every address)" } } },
-	{ "run", "[--config FILE] [--shm NAME] -- CMD [ARGS]", "run CMD with "
-	  "the shim preloaded", cmd_run, 1, -1, "no command to run", 1, {
-		{ "config", "FILE", 0, "check FILE and export it as "
-		  "CBSHIM_CONFIG" },
-		{ "shm", "NAME", 0, "export NAME as CBSHIM_SHM" } } },
-	{ "check-config", "[FILE]", "validate a configuration file",
-	  cmd_check_config, 0, 1, NULL, 0, { { NULL } } },
-	{ "reload", "", "re-apply the configuration to existing breakers",
-	  cmd_reload, NO_ARGS, 0, { { NULL } } },
-	{ "destroy", "", "remove the segment", cmd_destroy, NO_ARGS, 0,
-	  { { NULL } } },
+	{ .name = "list", .synopsis = "[--json]",
+	  .summary = "every breaker: state, counters, time left open",
+	  .fn = cmd_list, .opts = { JSON_OPT } },
+	{ .name = "show", .synopsis = "DEST [--json]",
+	  .summary = "one breaker in full, with its policy",
+	  .fn = cmd_show, .min_args = 1, .max_args = 1, .missing = "no DEST",
+	  .opts = { JSON_OPT } },
+	{ .name = "trip", .synopsis = "DEST [--hold | --for DURATION]",
+	  .summary = "open it now (creates the breaker if needed)",
+	  .fn = cmd_trip, .min_args = 1, .max_args = 1, .missing = "no DEST",
+	  .opts = { { "for", "DURATION", 0, "open this long (90s, 5m; at "
+		      "most 74h)" },
+		    { "hold", NULL, 0, "open until cbctl reset" } } },
+	{ .name = "reset", .synopsis = "DEST | --all",
+	  .summary = "close it, clearing its cycle counters",
+	  .fn = cmd_reset, .max_args = 1,
+	  .opts = { { "all", NULL, 0, "every breaker that is not closed "
+		      "already" } } },
+	{ .name = "forget", .synopsis = "DEST",
+	  .summary = "remove a closed breaker, freeing its place",
+	  .fn = cmd_forget, .min_args = 1, .max_args = 1,
+	  .missing = "DEST, please" },
+	{ .name = "watch", .synopsis = "[--count N] [--interval S]",
+	  .summary = "a live view of list", .fn = cmd_watch,
+	  .opts = { { "count", "N", 0, "stop after N refreshes" },
+		    { "interval", "S", 0, "refresh every S seconds (default "
+		      "1; or e.g. 500ms)" } } },
+	{ .name = "events", .synopsis = "[--follow] [--json]",
+	  .summary = "recent transitions, oldest first", .fn = cmd_events,
+	  .opts = { { "follow", NULL, 0, "keep printing new ones until "
+		      "interrupted" },
+		    { "json", NULL, 0, "print JSON Lines, for scripts" } } },
+	{ .name = "metrics", .synopsis = "",
+	  .summary = "Prometheus text exposition format", .fn = cmd_metrics },
+	{ .name = "serve", .synopsis = "--listen ADDR:PORT",
+	  .summary = "serve the metrics over HTTP at /metrics",
+	  .fn = cmd_serve,
+	  .opts = { { "listen", "ADDR:PORT", 'l', "a.b.c.d:port, "
+		      "[v6addr]:port or :port (every address)" } } },
+	{ .name = "run", .synopsis = "[--config FILE] [--shm NAME] -- CMD "
+	  "[ARGS]", .summary = "run CMD with the shim preloaded",
+	  .fn = cmd_run, .min_args = 1, .max_args = -1,
+	  .missing = "no command to run", .in_order = 1,
+	  .opts = { { "config", "FILE", 0, "check FILE and export it as "
+		      "CBSHIM_CONFIG" },
+		    { "shm", "NAME", 0, "export NAME as CBSHIM_SHM" } } },
+	{ .name = "check-config", .synopsis = "[FILE]",
+	  .summary = "validate a configuration file",
+	  .fn = cmd_check_config, .max_args = 1 },
+	{ .name = "reload", .synopsis = "",
+	  .summary = "re-apply the configuration to existing breakers",
+	  .fn = cmd_reload },
+	{ .name = "destroy", .synopsis = "", .summary = "remove the segment",
+	  .fn = cmd_destroy },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

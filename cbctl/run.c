@@ -4,10 +4,10 @@
  *
  * run finds the shim next to cbctl first (so build/cbctl uses
  * build/libcbshim.so from the same build), then in ../lib beside an
- * installed cbctl, then in the library directory it was built for.  The shim is appended to any LD_PRELOAD already set
- * (other preloads keep their order and go first), and run exits like a
- * shell when the command cannot be executed: 127 not found, 126 not
- * executable.  A --config file is checked before anything is run, because
+ * installed cbctl, then in the library directory it was built for.  The
+ * shim is appended to any LD_PRELOAD already set (other preloads keep
+ * their order and go first), and run exits like a shell when the command
+ * cannot be executed: 127 not found, 126 not executable.  A --config file is checked before anything is run, because
  * the shim would only pass through with a warning on a bad one.
  */
 #include "cbctl.h"
