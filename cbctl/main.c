@@ -266,7 +266,8 @@ parse_args(const struct cbctl_cmd *cmd, int argc, char **argv,
 				    cmd->name, a->argv[cmd->max_args]);
 	if (a->argc < cmd->min_args)
 		return cbctl_misuse(cmd->name, "%s: %s", cmd->name,
-				    cmd->missing);
+				    cmd->missing ? cmd->missing :
+				    "missing argument");
 	return -1;
 }
 
