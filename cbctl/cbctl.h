@@ -82,6 +82,11 @@ struct cbctl_cmd {
 	struct cbctl_opt opts[CBCTL_MAX_OPTS];	/* sorted; up to a NULL name */
 };
 
+/* cbctl_command - run the command line argv (argv[0] the command's name)
+ * with context c: its exit status, after its usage error if it has one.
+ * main() calls it after the global options; the fuzzers call it too. */
+int cbctl_command(struct cbctl *c, int argc, char **argv);
+
 /* cbctl_opt - the value of a's option NAME ("" for a flag given), or
  * NULL when it was not given.  NAME must be one of the command's. */
 const char *cbctl_opt(const struct cbctl_args *a, const char *name);

@@ -271,6 +271,20 @@ parse_args(const struct cbctl_cmd *cmd, int argc, char **argv,
 	return -1;
 }
 
+int
+cbctl_command(struct cbctl *c, int argc, char **argv)
+{
+	const struct cbctl_cmd *cmd = find_command(argv[0]);
+	struct cbctl_args a;
+	int r;
+
+	if (cmd == NULL)
+		return cbctl_misuse(NULL, "unknown command \"%s\"", argv[0]);
+	if ((r = parse_args(cmd, argc, argv, &a)) >= 0)
+		return r;
+	return cmd->fn(c, &a);
+}
+
 const char *
 cbctl_opt(const struct cbctl_args *a, const char *name)
 {
@@ -473,8 +487,6 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cbctl c;
-	struct cbctl_args a;
-	const struct cbctl_cmd *cmd;
 	int ch, r;
 
 	memset(&c, 0, sizeof(c));
@@ -499,12 +511,7 @@ main(int argc, char **argv)
 				    "(want /name)", c.shm_opt);
 	if (optind >= argc)
 		return cbctl_misuse(NULL, "no command");
-	if (!(cmd = find_command(argv[optind])))
-		return cbctl_misuse(NULL, "unknown command \"%s\"",
-				    argv[optind]);
-	r = parse_args(cmd, argc - optind, argv + optind, &a);
-	if (r < 0)
-		r = cmd->fn(&c, &a);
+	r = cbctl_command(&c, argc - optind, argv + optind);
 	cb_config_free(c.cfg);
 	return finish(r);
 }

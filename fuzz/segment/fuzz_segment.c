@@ -356,13 +356,6 @@ commands(int refused)
 		{ "reset", "--all", NULL }, { "trip", "10.1.2.3:5432", NULL },
 		{ "trip", "127.0.0.1:9", "--hold", NULL }, { "reload", NULL },
 	};
-	int (*const rofn[])(struct cbctl *, int, char **) = {
-		cmd_list, cmd_list, cmd_show, cmd_show, cmd_watch, cmd_events,
-		cmd_events, cmd_metrics,
-	};
-	int (*const rwfn[])(struct cbctl *, int, char **) = {
-		cmd_reset, cmd_trip, cmd_trip, cmd_reload,
-	};
 	size_t i, before_n, after_n;
 	uint8_t *before, *after;
 	int argc, r;
@@ -373,7 +366,7 @@ commands(int refused)
 
 		for (argc = 0; ro[i][argc]; argc++)
 			;
-		r = rofn[i](&c, argc, ro[i]);
+		r = cbctl_command(&c, argc, ro[i]);
 		if (r > CBCTL_FAIL || (refused && r != CBCTL_FAIL))
 			abort();	/* usage error, or a refused one read */
 		cb_config_free(c.cfg);
@@ -383,7 +376,7 @@ commands(int refused)
 
 		for (argc = 0; rw[i][argc]; argc++)
 			;
-		if (rwfn[i](&c, argc, rw[i]) != CBCTL_FAIL)
+		if (cbctl_command(&c, argc, rw[i]) != CBCTL_FAIL)
 			abort();	/* a refused segment, used anyway */
 		cb_config_free(c.cfg);
 	}
@@ -397,7 +390,7 @@ commands(int refused)
 
 		for (argc = 0; rw[i][argc]; argc++)
 			;
-		if (rwfn[i](&c, argc, rw[i]) > CBCTL_FAIL)
+		if (cbctl_command(&c, argc, rw[i]) > CBCTL_FAIL)
 			abort();
 		cb_config_free(c.cfg);
 	}
