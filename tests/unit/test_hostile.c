@@ -33,6 +33,7 @@
 #include "../../shim/breaker.h"
 #include "../../shim/segment.h"
 #include "../../shim/table.h"
+#include "../../shim/words.h"
 
 /* where the header keeps what is damaged here (segment.h) */
 #define H_(f) offsetof(struct cb_shm_header, f)
@@ -249,14 +250,20 @@ static void
 breaker_words_at_every_extreme_decide_without_undefined_behaviour(
 	void **state)
 {
+	/* every field of each state at its limit (words.h) */
 	static const uint64_t ctl[] = {
-		0, ~0ull, 1, 2, 3, 3 | ~0ull << 27, 1 | 1ull << 35,
-		1 | ~0ull << 35, 2 | 0xfffull << 27 | 0xfffull << 39,
-		2 | 0xffull << 51, 0 | 0xffffull << 27, 4 | 1,
+		0, ~0ull, CB_OPEN, CB_HALF_OPEN, CTL_GONE,
+		CTL_GONE | ~0ull << 27,
+		CB_OPEN | CB_MASK(CTL_O_CUSTOM),
+		CB_OPEN | CB_MASK(CTL_O_CUSTOM) | CB_MASK(CTL_O_MS),
+		CB_HALF_OPEN | CB_MASK(CTL_H_SUCC) | CB_MASK(CTL_H_INFL),
+		CB_HALF_OPEN | CB_MASK(CTL_H_K),
+		CB_CLOSED | CB_MASK(CTL_C_CONSEC), CB_MASK(CTL_HOLD) | CB_OPEN,
 	};
-	static const uint64_t pol[] = { 0, ~0ull, 1ull << 63,
-		0xffffull | 0xfffull << 16 | 0xfffull << 28 | 0xfull << 40 |
-		0xffull << 44 | 1ull << 63 };
+	static const uint64_t pol[] = { 0, ~0ull, CB_MASK(POL_READY),
+		CB_MASK(POL_FAILURES) | CB_MASK(POL_SUCCESSES) |
+		CB_MASK(POL_HALF_OPEN) | CB_MASK(POL_MODE) |
+		CB_MASK(POL_REJECT_ERRNO) | CB_MASK(POL_READY) };
 	static const uint64_t timeouts[] = { 0, ~0ull, 1, 0xffffffffull,
 		1ull << 32 };
 	static const uint64_t backoff[] = { 0, ~0ull, 1000, 100000 };
@@ -304,7 +311,8 @@ breaker_words_at_every_extreme_decide_without_undefined_behaviour(
 		cb_breaker_snapshot(b, nows[n], &s);
 		/* state 3 is a retired breaker (reclaim): trip and reset
 		 * leave it alone, and it shows as closed */
-		assert_int_equal(s.state == CB_CLOSED, (ctl[a] & 3) == 3);
+		assert_int_equal(s.state == CB_CLOSED,
+				 CB_GET(ctl[a], CTL_STATE) == CTL_GONE);
 		cb_breaker_reset(b, nows[n], &tr);
 		cb_breaker_snapshot(b, nows[n], &s);
 		assert_int_equal(s.state, CB_CLOSED);

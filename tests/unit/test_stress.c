@@ -38,6 +38,7 @@
 
 #include "../../shim/breaker.h"
 #include "../../shim/table.h"
+#include "../../shim/words.h"
 
 #define NPROCS 3
 #define NTHREADS 4
@@ -313,7 +314,7 @@ sum_tallies(struct shared *sh, struct tally *sum)
 static int
 raw_state(struct cb_breaker *b)
 {
-	return (int)(atomic_load(&b->hot->ctl) & 3);
+	return (int)CB_GET(atomic_load(&b->hot->ctl), CTL_STATE);
 }
 
 /* The breaker's counters against the sum of what the threads did. */

@@ -1054,7 +1054,7 @@ segment_of_another_layout_version_is_refused(void **state)
 	char want[64];
 	const char *name = segname();
 	struct cb_table *t = attach(name, 10);
-	uint32_t v = CB_LAYOUT_VERSION + 1, slot_size;
+	uint32_t v = CB_LAYOUT_VERSION + 1, hot_size;
 	size_t size;
 	char *raw;
 
@@ -1068,12 +1068,12 @@ segment_of_another_layout_version_is_refused(void **state)
 	/* same version number, different geometry: refused too */
 	v = CB_LAYOUT_VERSION;
 	memcpy(raw + H_(version), &v, 4);
-	memcpy(&slot_size, raw + H_(hot_size), 4);
-	slot_size += 64;
-	memcpy(raw + H_(hot_size), &slot_size, 4);
+	memcpy(&hot_size, raw + H_(hot_size), 4);
+	hot_size += 64;
+	memcpy(raw + H_(hot_size), &hot_size, 4);
 	expect_refusal(name, 0, -EPROTO, "layout");
-	slot_size -= 64;
-	memcpy(raw + H_(hot_size), &slot_size, 4);
+	hot_size -= 64;
+	memcpy(raw + H_(hot_size), &hot_size, 4);
 	munmap(raw, size);
 	t = attach(name, 10);
 	detach(t);
