@@ -2,15 +2,16 @@
  * config.c - cb.conf (libconfig) -> segment and log settings, the default
  * policy and the rules; matching a destination to its policy.
  *
- * Loading reads the whole file (at most 1 MiB) into memory and runs two
- * passes over it.  A small lexer (prescan) first walks the text the way
- * libconfig's scanner does, for what libconfig 1.5 does not say: it wraps
- * integers silently to 32 bits (max_breakers = 4294967297 would read as 1),
- * keeps line numbers in an unsigned short, stops a string at a NUL byte,
- * and would read other files for @include.  Then libconfig parses the text
- * and a strict walk turns the tree into a struct cb_config, failing on the
- * first unknown key, wrong type or out-of-range value with "FILE:LINE:
- * path.key: message".
+ * Loading reads the whole file (at most 1 MiB) into memory, refuses what
+ * libconfig 1.5 would take silently (check_text: NUL bytes, @include,
+ * more lines than it counts), lets libconfig parse it, and walks the tree
+ * strictly into a struct cb_config, failing on the first unknown key,
+ * wrong type or out-of-range value with "FILE:LINE: path.key: message".
+ * Every setting is one line of the key table (keys[]): its group, name,
+ * reader, range and where it lands.  libconfig 1.5 also wraps integers
+ * silently to 32 bits (max_breakers = 4294967297 would read as 1), so an
+ * integer is judged as written: get_int reads its number again from the
+ * setting's own line and compares (int_as_written).
  *
  * Every rule's policy is computed in full at load (its own fields over the
  * defaults section) and its match is kept as masked 64-bit words, so
@@ -19,14 +20,17 @@
  */
 #include "config.h"
 #include "names.h"
+#include "text.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,25 +42,7 @@
 #define MAX_FILE_BYTES (1u << 20)
 #define MAX_LINES 65535u		/* libconfig keeps lines in 16 bits */
 #define MATCH_MAX 272			/* longest "match" string */
-
-/* Policy fields a group sets (defaults or a rule). */
-enum {
-	F_FAILURE_TH = 1 << 0,
-	F_SUCCESS_TH = 1 << 1,
-	F_HALF_OPEN = 1 << 2,
-	F_TIMEOUT = 1 << 3,
-	F_TIMEOUT_MAX = 1 << 4,
-	F_BACKOFF = 1 << 5,
-	F_MODE = 1 << 6,
-	F_REJECT = 1 << 7,
-	F_FAILURES = 1 << 8,
-	F_RATE = 1 << 9,
-	F_WINDOW = 1 << 10,
-	F_MINIMUM = 1 << 11,
-	F_CONNECT_TO = 1 << 12,
-	F_RESPONSE_TO = 1 << 13,
-	F_SLOW = 1 << 14,
-};
+#define ERRNO_NAMES_MAX 4096		/* errno names are looked up below */
 
 /* A rule: family 0 matches both; addresses are big-endian words (an IPv4
  * address is the top 32 bits of w[0]), compared after masking.  A name
@@ -78,206 +64,186 @@ struct cb_config {
 	long shm_owner;			/* -1: not set */
 	uint32_t max_breakers;
 	uint32_t reclaim_after;		/* ms */
-	int log_level;
-	int log_syslog;
+	uint32_t log_level;		/* enum cb_log_level */
+	uint32_t log_syslog;
 	size_t nrules;
 	struct cb_rule rules[];
 };
 
-/* One load: where errors go, and what the prescan found. */
+/* One load: where errors go, and the text (for int_as_written). */
 struct ctx {
 	const char *path;
 	char *err;
 	size_t errlen;
 	int failed;
-	unsigned ov_line;		/* first integer libconfig would wrap */
-	unsigned ov_name_line;		/* line of the name before it */
-	char ov_name[64];
-	char ov_text[32];
+	const char *text;
+	const char *cur;		/* start of line cur_line in text */
+	unsigned cur_line;
 };
 
-/* A group of policy fields being read (defaults or one rule). */
-struct polgroup {
-	struct cb_policy *p;
-	const char *where;		/* "defaults", "rules[3]" */
-	unsigned set;			/* F_* this group set */
-	const config_setting_t *timeout, *timeout_max;
-};
-
-struct pkey {
+/* A setting: its group ("shm", "log", or NULL for a policy field, read
+ * in defaults and in every rule), its name, the reader that checks its
+ * value and stores it at offset off (size bytes) of the struct the group
+ * fills (struct cb_config, or struct cb_policy for a policy field), and
+ * what the reader needs: a range (lo..hi) or the words it accepts (a
+ * word's index is its value). */
+struct key;
+typedef int reader(struct ctx *x, const config_setting_t *s,
+		   const char *path, const struct key *k, void *dst);
+struct key {
+	const char *group;
 	const char *name;
-	unsigned bit;
-	int (*read)(struct ctx *, const config_setting_t *, const char *,
-		    struct cb_policy *);
+	reader *read;
+	size_t off, size;
+	long long lo, hi;
+	const char *const *words;
 };
 
 static int fail_line(struct ctx *x, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int fail_at(struct ctx *x, const config_setting_t *s, const char *fmt,
 		   ...) __attribute__((format(printf, 3, 4)));
-static const char *quote(char *buf, size_t len, const char *s);
-static const char *type_name(const config_setting_t *s);
-static const char *join(char *buf, size_t len, const char *where,
-			const config_setting_t *s);
-static int read_all(int fd, size_t hint, char **bufp, size_t *lenp);
-static int read_file(struct ctx *x, char **bufp, size_t *lenp);
-static int prescan(struct ctx *x, const char *s, size_t n);
-static size_t skip_comment_block(struct ctx *x, const char *s, size_t i,
-				 unsigned *line);
-static size_t skip_string(struct ctx *x, const char *s, size_t i,
-			  unsigned *line, int *bad);
-static int is_name_char(char c);
-static size_t number_len(const char *s, int *kind);
-static size_t float_len(const char *s);
-static void check_int_token(struct ctx *x, const char *s, size_t len,
-			    int kind, unsigned line, const char *name,
-			    size_t namelen, unsigned name_line);
-static int get_int(struct ctx *x, const config_setting_t *s, const char *path,
-		   long long lo, long long hi, long long *v);
-static int get_string(struct ctx *x, const config_setting_t *s,
-		      const char *path, const char **v);
-static int check_keys(struct ctx *x, const config_setting_t *g,
-		      const char *where, const char *const *keys, int policy);
-static int is_policy_key(const char *name);
-static int rd_count(struct ctx *x, const config_setting_t *s, const char *path,
-		    uint32_t max, uint32_t *dst);
-static int rd_failure_th(struct ctx *x, const config_setting_t *s,
-			 const char *path, struct cb_policy *p);
-static int rd_success_th(struct ctx *x, const config_setting_t *s,
-			 const char *path, struct cb_policy *p);
-static int rd_half_open(struct ctx *x, const config_setting_t *s,
-			const char *path, struct cb_policy *p);
-static int rd_duration(struct ctx *x, const config_setting_t *s,
-		       const char *path, uint32_t *ms);
-static int rd_rate(struct ctx *x, const config_setting_t *s,
-		   const char *path, struct cb_policy *p);
-static int rd_window(struct ctx *x, const config_setting_t *s,
-		     const char *path, struct cb_policy *p);
-static int rd_minimum(struct ctx *x, const config_setting_t *s,
-		      const char *path, struct cb_policy *p);
-static int rd_timeout(struct ctx *x, const config_setting_t *s,
-		      const char *path, struct cb_policy *p);
-static int rd_timeout_max(struct ctx *x, const config_setting_t *s,
-			  const char *path, struct cb_policy *p);
-static int rd_off_duration(struct ctx *x, const config_setting_t *s,
-			   const char *path, uint32_t *ms);
-static int rd_connect_timeout(struct ctx *x, const config_setting_t *s,
-			      const char *path, struct cb_policy *p);
-static int rd_response_timeout(struct ctx *x, const config_setting_t *s,
-			       const char *path, struct cb_policy *p);
-static int rd_slow(struct ctx *x, const config_setting_t *s,
-		   const char *path, struct cb_policy *p);
-static int rd_backoff(struct ctx *x, const config_setting_t *s,
-		      const char *path, struct cb_policy *p);
-static int rd_mode(struct ctx *x, const config_setting_t *s, const char *path,
-		   struct cb_policy *p);
-static int rd_reject(struct ctx *x, const config_setting_t *s,
-		     const char *path, struct cb_policy *p);
-static int rd_failures(struct ctx *x, const config_setting_t *s,
-		       const char *path, struct cb_policy *p);
-static int read_policy(struct ctx *x, const config_setting_t *g,
-		       struct polgroup *pg, unsigned inherited);
-static void fmt_duration(char *buf, size_t len, uint64_t ms);
-static int check_timeouts(struct ctx *x, const config_setting_t *g,
-			  struct polgroup *pg, unsigned inherited);
-static int need_group(struct ctx *x, const config_setting_t *s);
-static int parse_defaults(struct ctx *x, const config_setting_t *d,
-			  struct polgroup *pg);
-static int parse_root(struct ctx *x, const config_setting_t *root,
-		      struct cb_config *c);
-static int parse_shm(struct ctx *x, const config_setting_t *g,
-		     struct cb_config *c);
-static int parse_shm_owner(struct ctx *x, const config_setting_t *s,
-			   long *owner);
-static int parse_shm_mode(struct ctx *x, const config_setting_t *s,
-			  unsigned *mode);
-static int parse_log(struct ctx *x, const config_setting_t *g,
-		     struct cb_config *c);
-static int parse_rules(struct ctx *x, const config_setting_t *l,
-		       struct cb_config *c, unsigned defset);
-static int parse_rule(struct ctx *x, const config_setting_t *g, size_t i,
-		      struct cb_config *c, unsigned defset);
+static reader rd_int, rd_duration, rd_off_duration, rd_backoff, rd_word,
+	rd_errno, rd_failures, rd_shm_name, rd_shm_mode, rd_owner;
 static const char *parse_match(const char *s, struct cb_rule *r, char *why,
 			       size_t whylen);
 static const char *parse_ports(const char *s, struct cb_rule *r);
 static const char *parse_host_name(const char *host, struct cb_rule *r);
-static int parse_u16(const char *s, size_t n, uint16_t *v);
 static int parse_prefix(const char *s, int max, int *len);
 static const char *parse_addr(char *host, int v6, struct cb_rule *r,
 			      char *why, size_t whylen);
 static void prefix_mask(int plen, uint64_t m[2]);
 static void addr_words(int family, const uint8_t *a, uint64_t w[2]);
 static void words_addr(int family, const uint64_t w[2], uint8_t *a);
-static int parse_text(struct ctx *x, const char *buf, size_t len,
-		      struct cb_config **cp);
-static struct cb_config *config_new(size_t nrules);
-static void config_defaults(struct cb_config *c);
+
+/* ---- the settings --------------------------------------------------- */
+
+static const char *const modes[] = { "enforce", "observe", "off", NULL };
+static const char *const levels[] = { "error", "warn", "info", "debug",
+				      NULL };
+static const char *const targets[] = { "stderr", "syslog", NULL };
+
+#define POL(f) offsetof(struct cb_policy, f), sizeof(((struct cb_policy *)0)->f)
+#define CFG(f) offsetof(struct cb_config, f), sizeof(((struct cb_config *)0)->f)
+#define TIMEOUT_MAX CB_MAX_TIMEOUT_MS
+
+_Static_assert(CB_MODE_ENFORCE == 0 && CB_MODE_OBSERVE == 1 &&
+	       CB_MODE_OFF == 2, "modes[] is in enum cb_mode order");
+_Static_assert(CB_LOG_ERROR == 0 && CB_LOG_WARN == 1 && CB_LOG_INFO == 2 &&
+	       CB_LOG_DEBUG == 3, "levels[] is in enum cb_log_level order");
+
+static const struct key keys[] = {
+	{ NULL, "failure_threshold", rd_int, POL(failure_threshold), 1,
+	  CB_MAX_FAILURE_THRESHOLD, NULL },
+	{ NULL, "success_threshold", rd_int, POL(success_threshold), 1,
+	  CB_MAX_SUCCESS_THRESHOLD, NULL },
+	{ NULL, "open_timeout", rd_duration, POL(open_timeout_ms), 1,
+	  TIMEOUT_MAX, NULL },
+	{ NULL, "half_open_max_calls", rd_int, POL(half_open_max_calls), 1,
+	  CB_MAX_HALF_OPEN_CALLS, NULL },
+	{ NULL, "failures", rd_failures, POL(failures), 0, 0, NULL },
+	{ NULL, "mode", rd_word, POL(mode), 0, 0, modes },
+	{ NULL, "backoff", rd_backoff, POL(backoff_milli), 1, 100, NULL },
+	{ NULL, "open_timeout_max", rd_duration, POL(open_timeout_max_ms), 1,
+	  TIMEOUT_MAX, NULL },
+	{ NULL, "reject_errno", rd_errno, POL(reject_errno), 0, 0, NULL },
+	{ NULL, "failure_rate_threshold", rd_int, POL(failure_rate_threshold),
+	  0, CB_MAX_RATE_THRESHOLD, NULL },
+	{ NULL, "window", rd_duration, POL(window_ms), CB_MIN_WINDOW_MS,
+	  CB_MAX_WINDOW_MS, NULL },
+	{ NULL, "minimum_calls", rd_int, POL(minimum_calls), 1,
+	  CB_MAX_MINIMUM_CALLS, NULL },
+	{ NULL, "connect_timeout", rd_off_duration, POL(connect_timeout_ms), 1,
+	  TIMEOUT_MAX, NULL },
+	{ NULL, "response_timeout", rd_off_duration, POL(response_timeout_ms),
+	  1, TIMEOUT_MAX, NULL },
+	{ NULL, "slow_call_duration", rd_off_duration, POL(slow_call_ms), 1,
+	  TIMEOUT_MAX, NULL },
+	{ "shm", "name", rd_shm_name, CFG(shm_name), 0, 0, NULL },
+	{ "shm", "mode", rd_shm_mode, CFG(shm_mode), 0, 0777, NULL },
+	{ "shm", "owner", rd_owner, CFG(shm_owner), 0, 4294967294ll, NULL },
+	{ "shm", "max_breakers", rd_int, CFG(max_breakers), 1,
+	  CB_MAX_CAPACITY, NULL },
+	{ "shm", "reclaim_after", rd_duration, CFG(reclaim_after), 1,
+	  TIMEOUT_MAX, NULL },
+	{ "log", "level", rd_word, CFG(log_level), 0, 0, levels },
+	{ "log", "target", rd_word, CFG(log_syslog), 0, 0, targets },
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(NKEYS <= 32, "a group's settings are bits of an unsigned");
+
+/* The key name of group (NULL: a policy field), or NULL. */
+static const struct key *
+find_key(const char *group, const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < NKEYS; k++)
+		if ((keys[k].group == group || (keys[k].group && group &&
+		     strcmp(keys[k].group, group) == 0)) &&
+		    strcmp(keys[k].name, name) == 0)
+			return &keys[k];
+	return NULL;
+}
+
+/* The bit of a policy field in a group's set of fields written. */
+static unsigned
+key_bit(const char *name)
+{
+	return 1u << (find_key(NULL, name) - keys);
+}
+
+/* v into the size bytes at dst (a uint8_t, uint32_t or 64-bit field). */
+static void
+put(void *dst, size_t size, long long v)
+{
+	uint8_t u8 = (uint8_t)v;
+	uint32_t u32 = (uint32_t)v;
+	int64_t i64 = v;
+
+	if (size == 1)
+		memcpy(dst, &u8, 1);
+	else if (size == 4)
+		memcpy(dst, &u32, 4);
+	else if (size == 8)
+		memcpy(dst, &i64, 8);
+}
 
 /* ---- errno names ---------------------------------------------------- */
 
-/* The Linux errno names glibc defines (asm-generic/errno-base.h,
- * asm-generic/errno.h, bits/errno.h).  The canonical name of a number
- * comes first; aliases (EWOULDBLOCK, EDEADLOCK, ENOTSUP) after it. */
-#define E_(n) { #n, n }
+/* glibc's names (strerrorname_np gives each number's canonical one) and
+ * the aliases it never returns. */
 static const struct {
 	const char *name;
 	int value;
-} errnos[] = {
-	E_(EPERM), E_(ENOENT), E_(ESRCH), E_(EINTR), E_(EIO), E_(ENXIO),
-	E_(E2BIG), E_(ENOEXEC), E_(EBADF), E_(ECHILD), E_(EAGAIN),
-	E_(ENOMEM), E_(EACCES), E_(EFAULT), E_(ENOTBLK), E_(EBUSY),
-	E_(EEXIST), E_(EXDEV), E_(ENODEV), E_(ENOTDIR), E_(EISDIR),
-	E_(EINVAL), E_(ENFILE), E_(EMFILE), E_(ENOTTY), E_(ETXTBSY),
-	E_(EFBIG), E_(ENOSPC), E_(ESPIPE), E_(EROFS), E_(EMLINK), E_(EPIPE),
-	E_(EDOM), E_(ERANGE), E_(EDEADLK), E_(ENAMETOOLONG), E_(ENOLCK),
-	E_(ENOSYS), E_(ENOTEMPTY), E_(ELOOP), E_(ENOMSG), E_(EIDRM),
-	E_(ECHRNG), E_(EL2NSYNC), E_(EL3HLT), E_(EL3RST), E_(ELNRNG),
-	E_(EUNATCH), E_(ENOCSI), E_(EL2HLT), E_(EBADE), E_(EBADR),
-	E_(EXFULL), E_(ENOANO), E_(EBADRQC), E_(EBADSLT), E_(EBFONT),
-	E_(ENOSTR), E_(ENODATA), E_(ETIME), E_(ENOSR), E_(ENONET),
-	E_(ENOPKG), E_(EREMOTE), E_(ENOLINK), E_(EADV), E_(ESRMNT),
-	E_(ECOMM), E_(EPROTO), E_(EMULTIHOP), E_(EDOTDOT), E_(EBADMSG),
-	E_(EOVERFLOW), E_(ENOTUNIQ), E_(EBADFD), E_(EREMCHG), E_(ELIBACC),
-	E_(ELIBBAD), E_(ELIBSCN), E_(ELIBMAX), E_(ELIBEXEC), E_(EILSEQ),
-	E_(ERESTART), E_(ESTRPIPE), E_(EUSERS), E_(ENOTSOCK),
-	E_(EDESTADDRREQ), E_(EMSGSIZE), E_(EPROTOTYPE), E_(ENOPROTOOPT),
-	E_(EPROTONOSUPPORT), E_(ESOCKTNOSUPPORT), E_(EOPNOTSUPP),
-	E_(EPFNOSUPPORT), E_(EAFNOSUPPORT), E_(EADDRINUSE),
-	E_(EADDRNOTAVAIL), E_(ENETDOWN), E_(ENETUNREACH), E_(ENETRESET),
-	E_(ECONNABORTED), E_(ECONNRESET), E_(ENOBUFS), E_(EISCONN),
-	E_(ENOTCONN), E_(ESHUTDOWN), E_(ETOOMANYREFS), E_(ETIMEDOUT),
-	E_(ECONNREFUSED), E_(EHOSTDOWN), E_(EHOSTUNREACH), E_(EALREADY),
-	E_(EINPROGRESS), E_(ESTALE), E_(EUCLEAN), E_(ENOTNAM), E_(ENAVAIL),
-	E_(EISNAM), E_(EREMOTEIO), E_(EDQUOT), E_(ENOMEDIUM),
-	E_(EMEDIUMTYPE), E_(ECANCELED), E_(ENOKEY), E_(EKEYEXPIRED),
-	E_(EKEYREVOKED), E_(EKEYREJECTED), E_(EOWNERDEAD),
-	E_(ENOTRECOVERABLE), E_(ERFKILL), E_(EHWPOISON),
-	E_(EWOULDBLOCK), E_(EDEADLOCK), E_(ENOTSUP),
+} errno_aliases[] = {
+	{ "EWOULDBLOCK", EWOULDBLOCK },
+	{ "EDEADLOCK", EDEADLOCK },
+	{ "ENOTSUP", ENOTSUP },
 };
-#undef E_
 
 int
 cb_errno_by_name(const char *name)
 {
+	const char *n;
 	size_t i;
+	int e;
 
-	if (name == NULL)
+	if (name == NULL || name[0] != 'E')
 		return -1;
-	for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
-		if (strcmp(errnos[i].name, name) == 0)
-			return errnos[i].value;
+	for (e = 1; e < ERRNO_NAMES_MAX; e++)
+		if ((n = strerrorname_np(e)) != NULL && strcmp(n, name) == 0)
+			return e;
+	for (i = 0; i < sizeof(errno_aliases) / sizeof(errno_aliases[0]); i++)
+		if (strcmp(errno_aliases[i].name, name) == 0)
+			return errno_aliases[i].value;
 	return -1;
 }
 
 const char *
 cb_errno_name(int e)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
-		if (errnos[i].value == e)
-			return errnos[i].name;
-	return NULL;
+	return e > 0 && e < ERRNO_NAMES_MAX ? strerrorname_np(e) : NULL;
 }
 
 /* ---- durations ------------------------------------------------------ */
@@ -380,36 +346,6 @@ fail_at(struct ctx *x, const config_setting_t *s, const char *fmt, ...)
 	return r;
 }
 
-/* s in double quotes for a one-line message: control characters and
- * non-ASCII bytes escaped, long strings cut with "...". */
-static const char *
-quote(char *buf, size_t len, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-	unsigned char ch;
-
-	buf[o++] = '"';
-	for (; (ch = (unsigned char)*s) != 0 && o + 8 < len; s++) {
-		if (ch == '"' || ch == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)ch;
-		} else if (ch < 0x20 || ch >= 0x7f) {
-			buf[o++] = '\\';
-			buf[o++] = 'x';
-			buf[o++] = hex[ch >> 4];
-			buf[o++] = hex[ch & 15];
-		} else {
-			buf[o++] = (char)ch;
-		}
-	}
-	if (*s)
-		o += (size_t)snprintf(buf + o, len - o, "...");
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
-
 static const char *
 type_name(const config_setting_t *s)
 {
@@ -439,7 +375,7 @@ join(char *buf, size_t len, const char *where, const config_setting_t *s)
 	return buf;
 }
 
-/* ---- reading and prescanning ---------------------------------------- */
+/* ---- reading and checking the text ------------------------------------ */
 
 /* Read fd to its end into a buffer that starts at hint bytes and doubles,
  * stopping at MAX_FILE_BYTES + 1 (enough to tell a file is too large).
@@ -533,95 +469,60 @@ fail_quiet:
 	return r;
 }
 
-/* Walk the text as libconfig's scanner does (comments, strings, names,
- * numbers) and fail on a NUL byte, "@include" or too many lines; note the
- * first integer libconfig would wrap (decimal outside int32, hex above
- * 0x7fffffff, both without an L suffix) for get_int to report by key. */
+/* What libconfig 1.5 would take silently, refused before it parses: a NUL
+ * byte (the text would end there), more lines than it counts (16 bits),
+ * "@include" at the start of a line after blanks (where libconfig takes
+ * it: it would read another file) and a "\x00" escape (libconfig drops
+ * the byte from the string).  The text is not tokenised: a comment
+ * holding a "\x00" escape or a line starting with @include is refused as
+ * well, which costs nobody anything. */
 static int
-prescan(struct ctx *x, const char *s, size_t n)
+check_text(struct ctx *x, const char *s, size_t n)
 {
-	const char *name = "";
-	size_t i = 0, len, namelen = 0;
-	unsigned line = 1, name_line = 1;
-	int kind, bad = 0;
+	const char *p, *nul = memchr(s, '\0', n);
+	unsigned line = 1;
 
-	while (i < n && !x->failed) {
-		char c = s[i];
+	for (p = s; p < s + n; line++) {
+		const char *end = memchr(p, '\n', (size_t)(s + n - p));
 
-		if (c == '\0')
+		if (end == NULL)
+			end = s + n;
+		if (line > MAX_LINES)
+			return fail_line(x, line, "too many lines (at most %u)",
+					 MAX_LINES);
+		if (nul && nul < end)
 			return fail_line(x, line, "NUL byte in the file");
-		if (c == '\n') {
-			if (++line > MAX_LINES)
-				return fail_line(x, line, "too many lines "
-						 "(at most %u)", MAX_LINES);
-			i++;
-		} else if (c == '#' || (c == '/' && s[i + 1] == '/')) {
-			while (i < n && s[i] != '\n' && s[i] != '\0')
-				i++;
-		} else if (c == '/' && s[i + 1] == '*') {
-			i = skip_comment_block(x, s, i + 2, &line);
-		} else if (c == '"') {
-			i = skip_string(x, s, i + 1, &line, &bad);
-			if (bad)
-				return fail_line(x, line, "NUL byte in a string");
-		} else if (c == '@' && strncmp(s + i, "@include", 8) == 0) {
+		if (strncmp(p + strspn(p, " \t"), "@include", 8) == 0)
 			return fail_line(x, line, "@include is not supported "
 					 "(keep the configuration in one file)");
-		} else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			   c == '*') {
-			name = s + i;
-			name_line = line;
-			for (namelen = 1; is_name_char(s[i + namelen]);
-			     namelen++)
-				;
-			i += namelen;
-		} else if ((len = number_len(s + i, &kind)) > 0) {
-			check_int_token(x, s + i, len, kind, line, name,
-					namelen, name_line);
-			i += len;
-		} else {
-			i++;
+		for (; p < end; p++) {
+			if (p[0] == '\\' && p[1] == '\\')
+				p++;		/* an escaped backslash */
+			else if (p[0] == '\\' && (p[1] | 0x20) == 'x' &&
+				 p[2] == '0' && p[3] == '0')
+				return fail_line(x, line, "NUL byte in a string");
 		}
+		p = end + 1;
 	}
-	return x->failed ? -EINVAL : 0;
+	return 0;
 }
 
-/* Past the closing star-slash (or to the end); counts lines, fails on NUL. */
-static size_t
-skip_comment_block(struct ctx *x, const char *s, size_t i, unsigned *line)
+/* The start of line line (1-based) of the text; settings are mostly read
+ * in file order, so the search goes on from the last line asked. */
+static const char *
+line_start(struct ctx *x, unsigned line)
 {
-	for (; s[i] != '\0'; i++) {
-		if (s[i] == '*' && s[i + 1] == '/')
-			return i + 2;
-		if (s[i] == '\n' && ++*line > MAX_LINES) {
-			fail_line(x, *line, "too many lines (at most %u)",
-				  MAX_LINES);
-			return i;
-		}
-	}
-	return i;	/* the caller sees NUL (or the end) next */
-}
+	const char *nl;
 
-/* Past the closing quote; *bad when the string holds a NUL (raw or
- * "\x00"), which libconfig would silently cut it at. */
-static size_t
-skip_string(struct ctx *x, const char *s, size_t i, unsigned *line, int *bad)
-{
-	for (; s[i] != '\0' && s[i] != '"'; i++) {
-		if (s[i] == '\n' && ++*line > MAX_LINES) {
-			fail_line(x, *line, "too many lines (at most %u)",
-				  MAX_LINES);
-			return i;
-		}
-		if (s[i] != '\\')
-			continue;
-		if (s[i + 1] == '"' || s[i + 1] == '\\')
-			i++;
-		else if ((s[i + 1] | 0x20) == 'x' && s[i + 2] == '0' &&
-			 s[i + 3] == '0')
-			*bad = 1;
+	if (x->cur == NULL || line < x->cur_line) {
+		x->cur = x->text;
+		x->cur_line = 1;
 	}
-	return s[i] == '"' ? i + 1 : i;
+	while (x->cur_line < line && (nl = strchr(x->cur, '\n')) != NULL) {
+		x->cur = nl + 1;
+		x->cur_line++;
+	}
+	return x->cur;
 }
 
 /* libconfig's name: [A-Za-z*][-A-Za-z0-9_*]* */
@@ -632,129 +533,104 @@ is_name_char(char c)
 	       (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '*';
 }
 
-/* Length of the number token at s, the longest of libconfig's integer,
- * integer64, hex, hex64 and float rules (0: none).  *kind: 'i' integer,
- * 'x' hex, else 0 (64-bit or float: nothing to check). */
-static size_t
-number_len(const char *s, int *kind)
+/* Past blanks, line ends and comments. */
+static const char *
+skip_blank(const char *p)
 {
-	size_t d = (s[0] == '-' || s[0] == '+') ? 1 : 0, i = d, h, fl, best;
+	const char *e;
 
-	*kind = 0;
-	while (s[i] >= '0' && s[i] <= '9')
-		i++;
-	best = i > d ? i : 0;
-	if (best) {
-		*kind = 'i';
-		if (s[i] == 'L') {
-			best = s[i + 1] == 'L' ? i + 2 : i + 1;
-			*kind = 0;
-		}
+	for (;;) {
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' ||
+		    *p == '\f')
+			p++;
+		else if (p[0] == '#' || (p[0] == '/' && p[1] == '/'))
+			p = strchrnul(p, '\n');
+		else if (p[0] == '/' && p[1] == '*')
+			p = (e = strstr(p + 2, "*/")) ? e + 2 : p + strlen(p);
+		else
+			return p;
 	}
-	if (s[0] == '0' && (s[1] | 0x20) == 'x') {
-		for (h = 2; (s[h] >= '0' && s[h] <= '9') ||
-		     ((s[h] | 0x20) >= 'a' && (s[h] | 0x20) <= 'f'); h++)
-			;
-		if (h > 2 && h >= best) {
-			best = h;
-			*kind = 'x';
-			if (s[h] == 'L') {
-				best = s[h + 1] == 'L' ? h + 2 : h + 1;
-				*kind = 0;
-			}
-		}
-	}
-	fl = float_len(s);
-	if (fl > best) {	/* on a tie flex picks float, listed first */
-		best = fl;
-		*kind = 0;
-	} else if (fl == best && fl > 0) {
-		*kind = 0;
-	}
-	return best;
 }
 
-/* libconfig's float: [-+]?[0-9]*\.[0-9]*([eE][-+]?[0-9]+)?
- *                 | [-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+ */
-static size_t
-float_len(const char *s)
+/* The integer written at p ([-+]digits or 0x hex digits, then an L or LL
+ * maybe): its text into text (if not empty yet: the first one found is
+ * reported), and 1 when its exact value is v. */
+static int
+written_is(const char *p, long long v, char *text, size_t len)
 {
-	size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0, digits, e;
-	int dot = 0;
+	const char *d = p + (*p == '-' || *p == '+');
+	int hex = d[0] == '0' && (d[1] | 0x20) == 'x';
+	unsigned long long m;
+	char *end;
+	size_t n;
 
-	for (digits = 0; s[i] >= '0' && s[i] <= '9'; i++)
-		digits++;
-	if (s[i] == '.') {
-		dot = 1;
-		for (i++; s[i] >= '0' && s[i] <= '9'; i++)
-			;
-	}
-	if (!dot && digits == 0)
+	if (hex ? !isxdigit((unsigned char)d[2]) : !isdigit((unsigned char)*d))
 		return 0;
-	if ((s[i] | 0x20) == 'e') {
-		e = i + 1;
-		if (s[e] == '-' || s[e] == '+')
-			e++;
-		if (s[e] >= '0' && s[e] <= '9') {
-			while (s[e] >= '0' && s[e] <= '9')
-				e++;
-			return e;
-		}
-	}
-	return dot ? i : 0;
+	errno = 0;
+	m = strtoull(d, &end, hex ? 16 : 10);
+	n = (size_t)(end - p) + strspn(end, "L");
+	if (text[0] == '\0' && n < len)
+		snprintf(text, len, "%.*s", (int)n, p);
+	else if (text[0] == '\0')
+		snprintf(text, len, "%.*s...", (int)(len - 8), p);
+	if (errno == ERANGE)
+		return 0;
+	if (*p == '-')
+		return v <= 0 && m == 0ull - (unsigned long long)v;
+	return v >= 0 && m == (unsigned long long)v;
 }
 
-static void
-check_int_token(struct ctx *x, const char *s, size_t len, int kind,
-		unsigned line, const char *name, size_t namelen,
-		unsigned name_line)
+/* libconfig 1.5 keeps an integer written without the L suffix in 32 bits
+ * and wraps it without a word (max_breakers = 4294967297 reads as 1;
+ * 0x100000003 as 3).  So the integer setting s is read again from the
+ * text: on its line (libconfig's line of a setting is that of its name)
+ * its name, then "=" or ":", then the number, taken exactly, which must
+ * be what libconfig made of it.  Should the name be there twice (two
+ * groups on one line), either one may match.  0, or -1 with the number
+ * as written (the first found, or "?") in text. */
+static int
+int_as_written(struct ctx *x, const config_setting_t *s, char *text,
+	       size_t len)
 {
-	unsigned long long v = 0, lim;
-	size_t i = kind == 'x' ? 2 : (s[0] == '-' || s[0] == '+');
-	int base = kind == 'x' ? 16 : 10;
+	const char *name = config_setting_name(s), *ls, *end, *p, *q;
+	long long v = config_setting_get_int64(s);
+	size_t n = name ? strlen(name) : 0;
 
-	if (kind == 0 || x->ov_line != 0)
-		return;
-	lim = (kind == 'i' && s[0] == '-') ? 2147483648ull : 2147483647ull;
-	for (; i < len; i++) {
-		unsigned dv = s[i] <= '9' ? (unsigned)(s[i] - '0') :
-				(unsigned)((s[i] | 0x20) - 'a' + 10);
-		v = v * (unsigned)base + dv;
-		if (v > lim)
-			break;
+	text[0] = '\0';
+	ls = line_start(x, config_setting_source_line(s));
+	end = strchrnul(ls, '\n');
+	for (p = ls; n && (p = memmem(p, (size_t)(end - p), name, n)) != NULL;
+	     p += n) {
+		if ((p > ls && is_name_char(p[-1])) || is_name_char(p[n]))
+			continue;
+		q = skip_blank(p + n);
+		if (*q != '=' && *q != ':')
+			continue;
+		if (written_is(skip_blank(q + 1), v, text, len))
+			return 0;
 	}
-	if (v <= lim)
-		return;
-	x->ov_line = line;
-	x->ov_name_line = name_line;
-	snprintf(x->ov_name, sizeof(x->ov_name), "%.*s",
-		 (int)(namelen < 63 ? namelen : 63), name);
-	if (len < sizeof(x->ov_text))
-		snprintf(x->ov_text, sizeof(x->ov_text), "%.*s", (int)len, s);
-	else
-		snprintf(x->ov_text, sizeof(x->ov_text), "%.24s...", s);
+	if (text[0] == '\0')
+		snprintf(text, len, "?");
+	return -1;
 }
 
 /* ---- typed getters -------------------------------------------------- */
 
-/* An integer setting within lo..hi.  Reports a token libconfig wrapped
- * (see prescan) with the text as written. */
+/* An integer setting within lo..hi, judged as written (int_as_written). */
 static int
 get_int(struct ctx *x, const config_setting_t *s, const char *path,
 	long long lo, long long hi, long long *v)
 {
-	const char *name = config_setting_name(s);
 	int t = config_setting_type(s);
+	char text[32];
 
 	*v = 0;
 	if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
 		return fail_at(x, s, "%s: must be an integer, got %s", path,
 			       type_name(s));
-	if (x->ov_line && name &&
-	    config_setting_source_line(s) == x->ov_name_line &&
-	    strcmp(name, x->ov_name) == 0)
+	if (int_as_written(x, s, text, sizeof(text)) < 0)
 		return fail_at(x, s, "%s: must be %lld..%lld, got %s", path,
-			       lo, hi, x->ov_text);
+			       lo, hi, text);
 	*v = config_setting_get_int64(s);
 	if (*v < lo || *v > hi)
 		return fail_at(x, s, "%s: must be %lld..%lld, got %lld", path,
@@ -774,106 +650,27 @@ get_string(struct ctx *x, const config_setting_t *s, const char *path,
 	return 0;
 }
 
-/* Every member of group g must be one of keys (NULL-terminated, may be
- * NULL) or, when policy is set, a policy field. */
-static int
-check_keys(struct ctx *x, const config_setting_t *g, const char *where,
-	   const char *const *keys, int policy)
-{
-	const config_setting_t *s;
-	const char *const *k;
-	char path[96];
-	int i, ok;
-
-	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)); i++) {
-		const char *name = config_setting_name(s);
-
-		ok = policy && is_policy_key(name);
-		for (k = keys; !ok && k && *k; k++)
-			ok = strcmp(*k, name) == 0;
-		if (!ok)
-			return fail_at(x, s, "%s: unknown setting",
-				       join(path, sizeof(path), where, s));
-	}
-	return 0;
-}
-
-/* ---- policy fields -------------------------------------------------- */
-
-static const struct pkey pkeys[] = {
-	{ "failure_threshold", F_FAILURE_TH, rd_failure_th },
-	{ "success_threshold", F_SUCCESS_TH, rd_success_th },
-	{ "open_timeout", F_TIMEOUT, rd_timeout },
-	{ "half_open_max_calls", F_HALF_OPEN, rd_half_open },
-	{ "failures", F_FAILURES, rd_failures },
-	{ "mode", F_MODE, rd_mode },
-	{ "backoff", F_BACKOFF, rd_backoff },
-	{ "open_timeout_max", F_TIMEOUT_MAX, rd_timeout_max },
-	{ "reject_errno", F_REJECT, rd_reject },
-	{ "failure_rate_threshold", F_RATE, rd_rate },
-	{ "window", F_WINDOW, rd_window },
-	{ "minimum_calls", F_MINIMUM, rd_minimum },
-	{ "connect_timeout", F_CONNECT_TO, rd_connect_timeout },
-	{ "response_timeout", F_RESPONSE_TO, rd_response_timeout },
-	{ "slow_call_duration", F_SLOW, rd_slow },
-};
-#define NPKEYS (sizeof(pkeys) / sizeof(pkeys[0]))
+/* ---- readers (the key table's) -------------------------------------- */
 
 static int
-is_policy_key(const char *name)
-{
-	size_t k;
-
-	for (k = 0; k < NPKEYS; k++)
-		if (strcmp(pkeys[k].name, name) == 0)
-			return 1;
-	return 0;
-}
-
-/* A count in 1..max into *dst. */
-static int
-rd_count(struct ctx *x, const config_setting_t *s, const char *path,
-	 uint32_t max, uint32_t *dst)
+rd_int(struct ctx *x, const config_setting_t *s, const char *path,
+       const struct key *k, void *dst)
 {
 	long long v;
-	int r = get_int(x, s, path, 1, max, &v);
 
-	if (r == 0)
-		*dst = (uint32_t)v;
-	return r;
+	if (get_int(x, s, path, k->lo, k->hi, &v) < 0)
+		return -EINVAL;
+	put(dst, k->size, v);
+	return 0;
 }
 
-static int
-rd_failure_th(struct ctx *x, const config_setting_t *s, const char *path,
-	      struct cb_policy *p)
-{
-	return rd_count(x, s, path, CB_MAX_FAILURE_THRESHOLD,
-			&p->failure_threshold);
-}
-
-static int
-rd_success_th(struct ctx *x, const config_setting_t *s, const char *path,
-	      struct cb_policy *p)
-{
-	return rd_count(x, s, path, CB_MAX_SUCCESS_THRESHOLD,
-			&p->success_threshold);
-}
-
-static int
-rd_half_open(struct ctx *x, const config_setting_t *s, const char *path,
-	     struct cb_policy *p)
-{
-	return rd_count(x, s, path, CB_MAX_HALF_OPEN_CALLS,
-			&p->half_open_max_calls);
-}
-
-/* A duration string within 1ms..CB_MAX_TIMEOUT_MS. */
+/* A duration string within 1ms..CB_MAX_TIMEOUT_MS, then k's range. */
 static int
 rd_duration(struct ctx *x, const config_setting_t *s, const char *path,
-	    uint32_t *ms)
+	    const struct key *k, void *dst)
 {
 	const char *str;
-	char q[80];
+	char q[80], a[32], b[32];
 	uint64_t v;
 
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
@@ -881,159 +678,94 @@ rd_duration(struct ctx *x, const config_setting_t *s, const char *path,
 			       "unit (ms, s, m, h) like \"30s\", got %s", path,
 			       type_name(s));
 	str = config_setting_get_string(s);
+	cb_text_quote(q, sizeof(q), str);
 	if (cb_parse_duration(str, &v) < 0)
 		return fail_at(x, s, "%s: must be a number with a unit (ms, s, "
-			       "m, h) like \"30s\", got %s", path,
-			       quote(q, sizeof(q), str));
+			       "m, h) like \"30s\", got %s", path, q);
 	if (v < 1 || v > CB_MAX_TIMEOUT_MS)
 		return fail_at(x, s, "%s: must be 1ms..%ums, got %s", path,
-			       CB_MAX_TIMEOUT_MS, quote(q, sizeof(q), str));
-	*ms = (uint32_t)v;
-	return 0;
-}
-
-static int
-rd_timeout(struct ctx *x, const config_setting_t *s, const char *path,
-	   struct cb_policy *p)
-{
-	return rd_duration(x, s, path, &p->open_timeout_ms);
-}
-
-static int
-rd_timeout_max(struct ctx *x, const config_setting_t *s, const char *path,
-	       struct cb_policy *p)
-{
-	return rd_duration(x, s, path, &p->open_timeout_max_ms);
-}
-
-/* A percent 1..100, or 0: the failure-rate rule off. */
-static int
-rd_rate(struct ctx *x, const config_setting_t *s, const char *path,
-	struct cb_policy *p)
-{
-	long long v;
-	int r = get_int(x, s, path, 0, CB_MAX_RATE_THRESHOLD, &v);
-
-	if (r == 0)
-		p->failure_rate_threshold = (uint32_t)v;
-	return r;
-}
-
-static int
-rd_window(struct ctx *x, const config_setting_t *s, const char *path,
-	  struct cb_policy *p)
-{
-	char a[32], b[32], q[80];
-	uint32_t ms;
-	int r = rd_duration(x, s, path, &ms);
-
-	if (r < 0)
-		return r;
-	if (ms < CB_MIN_WINDOW_MS || ms > CB_MAX_WINDOW_MS) {
-		fmt_duration(a, sizeof(a), CB_MIN_WINDOW_MS);
-		fmt_duration(b, sizeof(b), CB_MAX_WINDOW_MS);
+			       CB_MAX_TIMEOUT_MS, q);
+	if (v < (uint64_t)k->lo || v > (uint64_t)k->hi) {
+		fmt_duration(a, sizeof(a), (uint64_t)k->lo);
+		fmt_duration(b, sizeof(b), (uint64_t)k->hi);
 		return fail_at(x, s, "%s: must be %s..%s, got %s", path, a, b,
-			       quote(q, sizeof(q), config_setting_get_string(s)));
+			       q);
 	}
-	p->window_ms = ms;
+	put(dst, k->size, (long long)v);
 	return 0;
 }
 
-static int
-rd_minimum(struct ctx *x, const config_setting_t *s, const char *path,
-	   struct cb_policy *p)
-{
-	return rd_count(x, s, path, CB_MAX_MINIMUM_CALLS, &p->minimum_calls);
-}
-
-/* A duration that may be off: "0" (or absent) is off (0 ms). */
+/* A duration that may be off: "0" is off (0 ms). */
 static int
 rd_off_duration(struct ctx *x, const config_setting_t *s, const char *path,
-		uint32_t *ms)
+		const struct key *k, void *dst)
 {
 	const char *str;
 
 	if (config_setting_type(s) == CONFIG_TYPE_STRING &&
 	    (str = config_setting_get_string(s)) && strcmp(str, "0") == 0) {
-		*ms = 0;
+		put(dst, k->size, 0);
 		return 0;
 	}
-	return rd_duration(x, s, path, ms);
+	return rd_duration(x, s, path, k, dst);
 }
 
-static int
-rd_connect_timeout(struct ctx *x, const config_setting_t *s,
-		   const char *path, struct cb_policy *p)
-{
-	return rd_off_duration(x, s, path, &p->connect_timeout_ms);
-}
-
-static int
-rd_response_timeout(struct ctx *x, const config_setting_t *s,
-		    const char *path, struct cb_policy *p)
-{
-	return rd_off_duration(x, s, path, &p->response_timeout_ms);
-}
-
-static int
-rd_slow(struct ctx *x, const config_setting_t *s, const char *path,
-	struct cb_policy *p)
-{
-	return rd_off_duration(x, s, path, &p->slow_call_ms);
-}
-
-/* A float or an integer, 1.0..100.0, kept in thousandths. */
+/* A float or an integer, lo..hi (1.0..100.0), kept in thousandths. */
 static int
 rd_backoff(struct ctx *x, const config_setting_t *s, const char *path,
-	   struct cb_policy *p)
+	   const struct key *k, void *dst)
 {
-	const char *name = config_setting_name(s);
 	int t = config_setting_type(s);
+	char text[32];
 	double v;
 
 	if (t == CONFIG_TYPE_FLOAT) {
 		v = config_setting_get_float(s);
 	} else if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64) {
-		if (x->ov_line && name &&
-		    config_setting_source_line(s) == x->ov_name_line &&
-		    strcmp(name, x->ov_name) == 0)
-			return fail_at(x, s, "%s: must be 1.0..100.0, got %s",
-				       path, x->ov_text);
+		if (int_as_written(x, s, text, sizeof(text)) < 0)
+			return fail_at(x, s, "%s: must be %lld.0..%lld.0, got %s",
+				       path, k->lo, k->hi, text);
 		v = (double)config_setting_get_int64(s);
 	} else {
 		return fail_at(x, s, "%s: must be a number, got %s", path,
 			       type_name(s));
 	}
-	if (!(v >= 1.0 && v <= 100.0))		/* also NaN */
-		return fail_at(x, s, "%s: must be 1.0..100.0, got %g", path, v);
-	p->backoff_milli = (uint32_t)(v * 1000.0 + 0.5);
+	if (!(v >= (double)k->lo && v <= (double)k->hi))	/* also NaN */
+		return fail_at(x, s, "%s: must be %lld.0..%lld.0, got %g",
+			       path, k->lo, k->hi, v);
+	put(dst, k->size, (long long)(v * 1000.0 + 0.5));
 	return 0;
 }
 
+/* One of k->words; its index is the value. */
 static int
-rd_mode(struct ctx *x, const config_setting_t *s, const char *path,
-	struct cb_policy *p)
+rd_word(struct ctx *x, const config_setting_t *s, const char *path,
+	const struct key *k, void *dst)
 {
+	char list[96], q[80];
 	const char *v;
-	char q[80];
+	size_t i, o = 0;
 
 	if (get_string(x, s, path, &v) < 0)
 		return -EINVAL;
-	if (strcmp(v, "enforce") == 0)
-		p->mode = CB_MODE_ENFORCE;
-	else if (strcmp(v, "observe") == 0)
-		p->mode = CB_MODE_OBSERVE;
-	else if (strcmp(v, "off") == 0)
-		p->mode = CB_MODE_OFF;
-	else
-		return fail_at(x, s, "%s: must be \"enforce\", \"observe\" or "
-			       "\"off\", got %s", path, quote(q, sizeof(q), v));
-	return 0;
+	for (i = 0; k->words[i]; i++) {
+		if (strcmp(k->words[i], v) == 0) {
+			put(dst, k->size, (long long)i);
+			return 0;
+		}
+	}
+	for (i = 0; k->words[i] && o < sizeof(list); i++)	/* "a", "b" or "c" */
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s\"%s\"",
+				      i == 0 ? "" : k->words[i + 1] ? ", " :
+				      " or ", k->words[i]);
+	return fail_at(x, s, "%s: must be %s, got %s", path, list,
+		       cb_text_quote(q, sizeof(q), v));
 }
 
+/* An errno name that says "cannot connect" (cb_reject_errno_ok). */
 static int
-rd_reject(struct ctx *x, const config_setting_t *s, const char *path,
-	  struct cb_policy *p)
+rd_errno(struct ctx *x, const config_setting_t *s, const char *path,
+	 const struct key *k, void *dst)
 {
 	const char *v;
 	char q[80];
@@ -1044,22 +776,23 @@ rd_reject(struct ctx *x, const config_setting_t *s, const char *path,
 	e = cb_errno_by_name(v);
 	if (e < 1 || e >= CB_ERRNO_MAX)
 		return fail_at(x, s, "%s: unknown errno name %s", path,
-			       quote(q, sizeof(q), v));
+			       cb_text_quote(q, sizeof(q), v));
 	if (!cb_reject_errno_ok(e))
 		return fail_at(x, s, "%s: %s would make programs wait or "
 			       "retry; use one that says \"cannot connect\" "
 			       "(ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, "
 			       "ETIMEDOUT, ECONNRESET, ECONNABORTED, EHOSTDOWN, "
 			       "ENETDOWN, EACCES, EPERM)", path, v);
-	p->reject_errno = (uint8_t)e;
+	put(dst, k->size, e);
 	return 0;
 }
 
 /* An array (or list) of errno names; it replaces the inherited set. */
 static int
 rd_failures(struct ctx *x, const config_setting_t *s, const char *path,
-	    struct cb_policy *p)
+	    const struct key *k, void *dst)
 {
+	uint64_t set[CB_ERRNO_MAX / 64] = { 0 };
 	const config_setting_t *e;
 	const char *v;
 	char q[80];
@@ -1069,7 +802,6 @@ rd_failures(struct ctx *x, const config_setting_t *s, const char *path,
 		return fail_at(x, s, "%s: must be an array of errno names "
 			       "like [ \"ECONNREFUSED\" ], got %s", path,
 			       type_name(s));
-	memset(p->failures, 0, sizeof(p->failures));
 	for (i = 0; (e = config_setting_get_elem(s, (unsigned)i)); i++) {
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
 			return fail_at(x, e, "%s[%d]: must be an errno name "
@@ -1079,12 +811,135 @@ rd_failures(struct ctx *x, const config_setting_t *s, const char *path,
 		n = cb_errno_by_name(v);
 		if (n < 1 || n >= CB_ERRNO_MAX)
 			return fail_at(x, e, "%s[%d]: unknown errno name %s",
-				       path, i, quote(q, sizeof(q), v));
+				       path, i, cb_text_quote(q, sizeof(q), v));
 		if (n % 64 == 0)	/* bits the breaker keeps for itself */
 			return fail_at(x, e, "%s[%d]: %s cannot be a failure "
 				       "errno (connect never returns it)",
 				       path, i, v);
-		p->failures[n / 64] |= 1ull << (n % 64);
+		set[n / 64] |= 1ull << (n % 64);
+	}
+	_Static_assert(sizeof(set) == sizeof(((struct cb_policy *)0)->failures),
+		       "failures is the errno bit set");
+	memcpy(dst, set, k->size);
+	return 0;
+}
+
+static int
+rd_shm_name(struct ctx *x, const config_setting_t *s, const char *path,
+	    const struct key *k, void *dst)
+{
+	const char *name;
+	char *copy, q[80];
+
+	(void)k;
+	if (get_string(x, s, path, &name) < 0)
+		return -EINVAL;
+	if (!cb_table_valid_name(name))
+		return fail_at(x, s, "%s: must be \"/name\" (2..199 characters, "
+			       "no other \"/\"), got %s", path,
+			       cb_text_quote(q, sizeof(q), name));
+	if ((copy = strdup(name)) == NULL)
+		return -ENOMEM;
+	free(*(char **)dst);
+	*(char **)dst = copy;
+	return 0;
+}
+
+/* A user name ("svc") or a uid (1001) whose segments are trusted too. */
+static int
+rd_owner(struct ctx *x, const config_setting_t *s, const char *path,
+	 const struct key *k, void *dst)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096], q[80];
+	const char *v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return rd_int(x, s, path, k, dst);
+	v = config_setting_get_string(s);
+	if (getpwnam_r(v, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+		return fail_at(x, s, "%s: no such user %s", path,
+			       cb_text_quote(q, sizeof(q), v));
+	put(dst, k->size, (long long)pw.pw_uid);
+	return 0;
+}
+
+/* "0660": octal, at most 0777, nobody else may write, the owner must be
+ * able to read and write (or no process could attach after the first). */
+static int
+rd_shm_mode(struct ctx *x, const config_setting_t *s, const char *path,
+	    const struct key *k, void *dst)
+{
+	const char *v, *p;
+	unsigned m = 0;
+	char q[80];
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail_at(x, s, "%s: must be a string of octal digits "
+			       "like \"0660\", got %s", path, type_name(s));
+	v = config_setting_get_string(s);
+	cb_text_quote(q, sizeof(q), v);
+	for (p = v; *p >= '0' && *p <= '7' && p - v < 8; p++)
+		m = m * 8 + (unsigned)(*p - '0');
+	if (p == v || *p)
+		return fail_at(x, s, "%s: must be octal digits like \"0660\", "
+			       "got %s", path, q);
+	if (m > (unsigned)k->hi)
+		return fail_at(x, s, "%s: must be 0000..0777, got %s", path, q);
+	if (m & 0002)
+		return fail_at(x, s, "%s: must not let others write (0002), "
+			       "got %s", path, q);
+	if ((m & 0600) != 0600)
+		return fail_at(x, s, "%s: must let the owner read and write "
+			       "(0600), got %s", path, q);
+	put(dst, k->size, m);
+	return 0;
+}
+
+/* ---- groups --------------------------------------------------------- */
+
+/* Every member of g (a section of keys of group, "where" in messages)
+ * must be one of its keys, or extra when not NULL. */
+static int
+check_names(struct ctx *x, const config_setting_t *g, const char *group,
+	    const char *where, const char *extra)
+{
+	const config_setting_t *s;
+	char path[96];
+	int i;
+
+	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)); i++) {
+		const char *name = config_setting_name(s);
+
+		if (!find_key(group, name) &&
+		    !(extra && strcmp(extra, name) == 0))
+			return fail_at(x, s, "%s: unknown setting",
+				       join(path, sizeof(path), where, s));
+	}
+	return 0;
+}
+
+/* The members of g into base, in file order, after check_names; extra is
+ * the caller's to read.  *set gets the bits (1 << key index) of the keys
+ * written. */
+static int
+read_group(struct ctx *x, const config_setting_t *g, const char *group,
+	   const char *where, const char *extra, void *base, unsigned *set)
+{
+	const config_setting_t *s;
+	const struct key *k;
+	char path[96];
+	int i, r;
+
+	if ((r = check_names(x, g, group, where, extra)) < 0)
+		return r;
+	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)); i++) {
+		if (!(k = find_key(group, config_setting_name(s))))
+			continue;
+		join(path, sizeof(path), where, s);
+		if ((r = k->read(x, s, path, k, (char *)base + k->off)) < 0)
+			return r;
+		*set |= 1u << (k - keys);
 	}
 	return 0;
 }
@@ -1093,192 +948,90 @@ rd_failures(struct ctx *x, const config_setting_t *s, const char *path,
  * (here or in defaults) so that they clash, else the ceiling follows the
  * timeout up (open_timeout = "20m" alone is fine). */
 static int
-check_timeouts(struct ctx *x, const config_setting_t *g,
-	       struct polgroup *pg, unsigned inherited)
+check_timeouts(struct ctx *x, const config_setting_t *g, const char *where,
+	       struct cb_policy *p, unsigned set)
 {
-	struct cb_policy *p = pg->p;
+	const config_setting_t *t = config_setting_get_member(g,
+							      "open_timeout");
+	const config_setting_t *tm = config_setting_get_member(g,
+						      "open_timeout_max");
 	char a[32], b[32];
 
 	if (p->open_timeout_max_ms >= p->open_timeout_ms)
 		return 0;
-	if (!((inherited | pg->set) & F_TIMEOUT_MAX)) {
+	if (!(set & key_bit("open_timeout_max"))) {
 		p->open_timeout_max_ms = p->open_timeout_ms;
 		return 0;
 	}
 	fmt_duration(a, sizeof(a), p->open_timeout_ms);
 	fmt_duration(b, sizeof(b), p->open_timeout_max_ms);
-	if (pg->timeout_max)
-		return fail_at(x, pg->timeout_max, "%s.open_timeout_max: must "
-			       "be at least open_timeout (%s), got %s",
-			       pg->where, a, b);
-	return fail_at(x, pg->timeout ? pg->timeout : g, "%s.open_timeout: "
-		       "must be at most open_timeout_max (%s), got %s",
-		       pg->where, b, a);
+	if (tm)
+		return fail_at(x, tm, "%s.open_timeout_max: must be at least "
+			       "open_timeout (%s), got %s", where, a, b);
+	return fail_at(x, t ? t : g, "%s.open_timeout: must be at most "
+		       "open_timeout_max (%s), got %s", where, b, a);
 }
 
-/* The policy fields of group g over *pg->p; other members are skipped
- * (check_keys has vetted them). */
+/* The policy fields of g (defaults, or a rule with its match: extra)
+ * over *p, which holds the inherited fields (inherited: those written in
+ * defaults).  *set gets the fields g writes. */
 static int
-read_policy(struct ctx *x, const config_setting_t *g, struct polgroup *pg,
-	    unsigned inherited)
+read_policy(struct ctx *x, const config_setting_t *g, const char *where,
+	    const char *extra, struct cb_policy *p, unsigned inherited,
+	    unsigned *set)
 {
-	const config_setting_t *s;
-	char path[96];
-	size_t k;
-	int i;
+	int r;
 
-	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)); i++) {
-		const char *name = config_setting_name(s);
-
-		for (k = 0; k < NPKEYS && strcmp(pkeys[k].name, name); k++)
-			;
-		if (k == NPKEYS)
-			continue;
-		join(path, sizeof(path), pg->where, s);
-		if (pkeys[k].read(x, s, path, pg->p) < 0)
-			return -EINVAL;
-		pg->set |= pkeys[k].bit;
-		if (pkeys[k].bit == F_TIMEOUT)
-			pg->timeout = s;
-		else if (pkeys[k].bit == F_TIMEOUT_MAX)
-			pg->timeout_max = s;
-	}
-	if (check_timeouts(x, g, pg, inherited) < 0)
+	if ((r = read_group(x, g, NULL, where, extra, p, set)) < 0)
+		return r;
+	if (check_timeouts(x, g, where, p, inherited | *set) < 0)
 		return -EINVAL;
-	if (cb_policy_valid(pg->p) < 0)		/* cannot happen: belt */
-		return fail_at(x, g, "%s: invalid policy", pg->where);
+	if (cb_policy_valid(p) < 0)		/* cannot happen: belt */
+		return fail_at(x, g, "%s: invalid policy", where);
 	return 0;
 }
 
 /* ---- sections ------------------------------------------------------- */
 
 static int
-parse_shm(struct ctx *x, const config_setting_t *g, struct cb_config *c)
+need_group(struct ctx *x, const config_setting_t *s)
 {
-	static const char *const keys[] = { "name", "mode", "max_breakers",
-					    "reclaim_after", "owner", NULL };
-	const config_setting_t *s;
-	const char *name;
-	long long v;
-	char q[80];
-
-	if (check_keys(x, g, "shm", keys, 0) < 0)
-		return -EINVAL;
-	if ((s = config_setting_get_member(g, "name"))) {
-		if (get_string(x, s, "shm.name", &name) < 0)
-			return -EINVAL;
-		if (!cb_table_valid_name(name))
-			return fail_at(x, s, "shm.name: must be \"/name\" (2..199 "
-				       "characters, no other \"/\"), got %s",
-				       quote(q, sizeof(q), name));
-		if ((c->shm_name = strdup(name)) == NULL)
-			return -ENOMEM;
-	}
-	if ((s = config_setting_get_member(g, "mode")) &&
-	    parse_shm_mode(x, s, &c->shm_mode) < 0)
-		return -EINVAL;
-	if ((s = config_setting_get_member(g, "owner")) &&
-	    parse_shm_owner(x, s, &c->shm_owner) < 0)
-		return -EINVAL;
-	if ((s = config_setting_get_member(g, "max_breakers"))) {
-		if (get_int(x, s, "shm.max_breakers", 1, CB_MAX_CAPACITY,
-			    &v) < 0)
-			return -EINVAL;
-		c->max_breakers = (uint32_t)v;
-	}
-	if ((s = config_setting_get_member(g, "reclaim_after")) &&
-	    rd_duration(x, s, "shm.reclaim_after", &c->reclaim_after) < 0)
-		return -EINVAL;
-	return 0;
-}
-
-/* A user name ("svc") or a uid (1001) whose segments are trusted too. */
-static int
-parse_shm_owner(struct ctx *x, const config_setting_t *s, long *owner)
-{
-	struct passwd pw, *res = NULL;
-	char buf[4096], q[80];
-	const char *v;
-	long long u;
-
-	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		if (get_int(x, s, "shm.owner", 0, 4294967294ll, &u) < 0)
-			return -EINVAL;
-		*owner = (long)u;
+	if (config_setting_type(s) == CONFIG_TYPE_GROUP)
 		return 0;
-	}
-	v = config_setting_get_string(s);
-	if (getpwnam_r(v, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
-		return fail_at(x, s, "shm.owner: no such user %s",
-			       quote(q, sizeof(q), v));
-	*owner = (long)pw.pw_uid;
-	return 0;
-}
-
-/* "0660": octal, at most 0777, nobody else may write, the owner must be
- * able to read and write (or no process could attach after the first). */
-static int
-parse_shm_mode(struct ctx *x, const config_setting_t *s, unsigned *mode)
-{
-	const char *v, *p;
-	unsigned m = 0;
-	char q[80];
-
-	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return fail_at(x, s, "shm.mode: must be a string of octal "
-			       "digits like \"0660\", got %s", type_name(s));
-	v = config_setting_get_string(s);
-	for (p = v; *p >= '0' && *p <= '7' && p - v < 8; p++)
-		m = m * 8 + (unsigned)(*p - '0');
-	if (p == v || *p)
-		return fail_at(x, s, "shm.mode: must be octal digits like "
-			       "\"0660\", got %s", quote(q, sizeof(q), v));
-	if (m > 0777)
-		return fail_at(x, s, "shm.mode: must be 0000..0777, got %s",
-			       quote(q, sizeof(q), v));
-	if (m & 0002)
-		return fail_at(x, s, "shm.mode: must not let others write "
-			       "(0002), got %s", quote(q, sizeof(q), v));
-	if ((m & 0600) != 0600)
-		return fail_at(x, s, "shm.mode: must let the owner read and "
-			       "write (0600), got %s", quote(q, sizeof(q), v));
-	*mode = m;
-	return 0;
+	return fail_at(x, s, "%s: must be a group { ... }, got %s",
+		       config_setting_name(s), type_name(s));
 }
 
 static int
-parse_log(struct ctx *x, const config_setting_t *g, struct cb_config *c)
+parse_rule(struct ctx *x, const config_setting_t *g, size_t i,
+	   struct cb_config *c, unsigned defset)
 {
-	static const char *const keys[] = { "level", "target", NULL };
-	static const char *const levels[] = { "error", "warn", "info",
-					      "debug" };
-	const config_setting_t *s;
-	const char *v;
-	char q[80];
-	int i;
+	struct cb_rule *r = &c->rules[c->nrules];
+	const config_setting_t *m;
+	const char *str, *why;
+	char where[32], path[48], q[MATCH_MAX + 16], whybuf[128];
+	unsigned set = 0;
 
-	if (check_keys(x, g, "log", keys, 0) < 0)
+	snprintf(where, sizeof(where), "rules[%zu]", i);
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return fail_at(x, g, "%s: must be a group { match = ...; }, "
+			       "got %s", where, type_name(g));
+	if (check_names(x, g, NULL, where, "match") < 0)
 		return -EINVAL;
-	if ((s = config_setting_get_member(g, "level"))) {
-		if (get_string(x, s, "log.level", &v) < 0)
-			return -EINVAL;
-		for (i = 0; i < 4 && strcmp(levels[i], v) != 0; i++)
-			;
-		if (i == 4)
-			return fail_at(x, s, "log.level: must be \"error\", "
-				       "\"warn\", \"info\" or \"debug\", got %s",
-				       quote(q, sizeof(q), v));
-		c->log_level = i;	/* enum cb_log_level order */
-	}
-	if ((s = config_setting_get_member(g, "target"))) {
-		if (get_string(x, s, "log.target", &v) < 0)
-			return -EINVAL;
-		if (strcmp(v, "stderr") != 0 && strcmp(v, "syslog") != 0)
-			return fail_at(x, s, "log.target: must be \"stderr\" or "
-				       "\"syslog\", got %s",
-				       quote(q, sizeof(q), v));
-		c->log_syslog = strcmp(v, "syslog") == 0;
-	}
+	if ((m = config_setting_get_member(g, "match")) == NULL)
+		return fail_at(x, g, "%s: missing match (like match = "
+			       "\"10.0.0.0/8:*\";)", where);
+	snprintf(path, sizeof(path), "%s.match", where);
+	if (get_string(x, m, path, &str) < 0)
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	if ((why = parse_match(str, r, whybuf, sizeof(whybuf))) != NULL)
+		return fail_at(x, m, "%s: %s, got %s", path, why,
+			       cb_text_quote(q, sizeof(q), str));
+	r->pol = c->def;
+	if (read_policy(x, g, where, "match", &r->pol, defset, &set) < 0)
+		return -EINVAL;
+	c->nrules++;
 	return 0;
 }
 
@@ -1301,60 +1054,6 @@ parse_rules(struct ctx *x, const config_setting_t *l, struct cb_config *c,
 	return 0;
 }
 
-static int
-parse_rule(struct ctx *x, const config_setting_t *g, size_t i,
-	   struct cb_config *c, unsigned defset)
-{
-	static const char *const keys[] = { "match", NULL };
-	struct cb_rule *r = &c->rules[c->nrules];
-	struct polgroup pg;
-	const config_setting_t *m;
-	const char *str, *why;
-	char where[32], path[48], q[MATCH_MAX + 16], whybuf[128];
-
-	snprintf(where, sizeof(where), "rules[%zu]", i);
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return fail_at(x, g, "%s: must be a group { match = ...; }, "
-			       "got %s", where, type_name(g));
-	if (check_keys(x, g, where, keys, 1) < 0)
-		return -EINVAL;
-	if ((m = config_setting_get_member(g, "match")) == NULL)
-		return fail_at(x, g, "%s: missing match (like match = "
-			       "\"10.0.0.0/8:*\";)", where);
-	snprintf(path, sizeof(path), "%s.match", where);
-	if (get_string(x, m, path, &str) < 0)
-		return -EINVAL;
-	memset(r, 0, sizeof(*r));
-	if ((why = parse_match(str, r, whybuf, sizeof(whybuf))) != NULL)
-		return fail_at(x, m, "%s: %s, got %s", path, why,
-			       quote(q, sizeof(q), str));
-	r->pol = c->def;
-	memset(&pg, 0, sizeof(pg));
-	pg.p = &r->pol;
-	pg.where = where;
-	if (read_policy(x, g, &pg, defset) < 0)
-		return -EINVAL;
-	c->nrules++;
-	return 0;
-}
-
-static int
-need_group(struct ctx *x, const config_setting_t *s)
-{
-	if (config_setting_type(s) == CONFIG_TYPE_GROUP)
-		return 0;
-	return fail_at(x, s, "%s: must be a group { ... }, got %s",
-		       config_setting_name(s), type_name(s));
-}
-
-static int
-parse_defaults(struct ctx *x, const config_setting_t *d, struct polgroup *pg)
-{
-	if (need_group(x, d) < 0 || check_keys(x, d, "defaults", NULL, 1) < 0)
-		return -EINVAL;
-	return read_policy(x, d, pg, 0);
-}
-
 /* The top level, in file order, except that the defaults section is read
  * before the first rule wherever it stands (so an error in a defaults
  * section written after the rules is reported before the rules' errors). */
@@ -1362,30 +1061,27 @@ static int
 parse_root(struct ctx *x, const config_setting_t *root, struct cb_config *c)
 {
 	const config_setting_t *s, *d;
-	struct polgroup pg;
+	unsigned set = 0, unused = 0;
 	char path[96];
 	int i, r, done = 0;
 
-	memset(&pg, 0, sizeof(pg));
-	pg.p = &c->def;
-	pg.where = "defaults";
 	d = config_setting_get_member(root, "defaults");
 	for (i = 0; (s = config_setting_get_elem(root, (unsigned)i)); i++) {
 		const char *name = config_setting_name(s);
 
-		if (strcmp(name, "shm") == 0) {
+		if (strcmp(name, "shm") == 0 || strcmp(name, "log") == 0) {
 			r = need_group(x, s);
-			r = r < 0 ? r : parse_shm(x, s, c);
-		} else if (strcmp(name, "log") == 0) {
-			r = need_group(x, s);
-			r = r < 0 ? r : parse_log(x, s, c);
+			r = r < 0 ? r : read_group(x, s, name, name, NULL, c,
+						   &unused);
 		} else if (strcmp(name, "defaults") == 0 ||
 			   strcmp(name, "rules") == 0) {
 			r = 0;
 			if (d && !done++)
-				r = parse_defaults(x, d, &pg);
+				r = need_group(x, d) < 0 ? -EINVAL :
+				    read_policy(x, d, "defaults", NULL, &c->def,
+						0, &set);
 			if (r == 0 && strcmp(name, "rules") == 0)
-				r = parse_rules(x, s, c, pg.set);
+				r = parse_rules(x, s, c, set);
 		} else {
 			r = fail_at(x, s, "%s: unknown setting",
 				    join(path, sizeof(path), NULL, s));
@@ -1403,42 +1099,34 @@ parse_root(struct ctx *x, const config_setting_t *root, struct cb_config *c)
 static const char *
 parse_match(const char *s, struct cb_rule *r, char *why, size_t whylen)
 {
-	char buf[MATCH_MAX + 1], *host, *ports, *end;
-	size_t n = strlen(s);
+	static const char *const split_why[] = {
+		[CB_SPLIT_NO_CLOSE] = "missing \"]\" after the IPv6 address",
+		[CB_SPLIT_NO_PORT_AFTER_CLOSE] = "missing \":PORT\" after "
+			"\"]\" (like \"[2001:db8::/32]:443\")",
+		[CB_SPLIT_NO_PORT] = "missing \":PORT\" (like "
+			"\"10.0.0.0/8:*\")",
+		[CB_SPLIT_V6_UNBRACKETED] = "an IPv6 address goes in brackets "
+			"(like \"[2001:db8::/32]:443\")",
+	};
+	char host[MATCH_MAX + 1];
+	struct cb_hostport hp;
 	const char *e;
-	int v6 = 0;
 
-	if (n > MATCH_MAX)
+	if (strlen(s) > MATCH_MAX)
 		return "too long";
-	memcpy(buf, s, n + 1);
-	if (buf[0] == '[') {
-		if ((end = strchr(buf, ']')) == NULL)
-			return "missing \"]\" after the IPv6 address";
-		if (end[1] != ':')
-			return "missing \":PORT\" after \"]\" (like "
-			       "\"[2001:db8::/32]:443\")";
-		*end = '\0';
-		host = buf + 1;
-		ports = end + 2;
-		v6 = 1;
-	} else {
-		if ((end = strrchr(buf, ':')) == NULL)
-			return "missing \":PORT\" (like \"10.0.0.0/8:*\")";
-		*end = '\0';
-		host = buf;
-		ports = end + 1;
-		if (strchr(host, ':'))
-			return "an IPv6 address goes in brackets (like "
-			       "\"[2001:db8::/32]:443\")";
-	}
-	if ((e = parse_ports(ports, r)) != NULL)
+	if (cb_text_split(s, &hp) < 0)
+		return split_why[hp.err];
+	memcpy(host, hp.host, hp.hostlen);
+	host[hp.hostlen] = '\0';
+	if ((e = parse_ports(hp.port, r)) != NULL)
 		return e;
-	if (!v6 && strcmp(host, "*") == 0)
+	if (!hp.bracketed && strcmp(host, "*") == 0)
 		return NULL;			/* family 0, mask 0: any */
 	/* not only digits, dots and a prefix: a host name */
-	if (!v6 && !strchr(host, '/') && host[strspn(host, "0123456789.")])
+	if (!hp.bracketed && !strchr(host, '/') &&
+	    host[strspn(host, "0123456789.")])
 		return parse_host_name(host, r);
-	return parse_addr(host, v6, r, why, whylen);
+	return parse_addr(host, hp.bracketed, r, why, whylen);
 }
 
 /* "db.internal" or "*.svc.cluster.local" into r->host, normalised. */
@@ -1472,37 +1160,17 @@ parse_ports(const char *s, struct cb_rule *r)
 		return NULL;
 	}
 	if (dash == NULL) {
-		if (parse_u16(s, strlen(s), &r->port_lo) < 0)
+		if (cb_text_port(s, strlen(s), &r->port_lo) < 0)
 			return bad;
 		r->port_hi = r->port_lo;
 		return NULL;
 	}
-	if (parse_u16(s, (size_t)(dash - s), &r->port_lo) < 0 ||
-	    parse_u16(dash + 1, strlen(dash + 1), &r->port_hi) < 0)
+	if (cb_text_port(s, (size_t)(dash - s), &r->port_lo) < 0 ||
+	    cb_text_port(dash + 1, strlen(dash + 1), &r->port_hi) < 0)
 		return bad;
 	if (r->port_lo > r->port_hi)
 		return "port range ends before it starts";
 	return NULL;
-}
-
-/* n decimal digits (1..5), 1..65535. */
-static int
-parse_u16(const char *s, size_t n, uint16_t *v)
-{
-	unsigned x = 0;
-	size_t i;
-
-	if (n < 1 || n > 5)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		x = x * 10 + (unsigned)(s[i] - '0');
-	}
-	if (x < 1 || x > 65535)
-		return -1;
-	*v = (uint16_t)x;
-	return 0;
 }
 
 /* 1..3 decimal digits, 0..max. */
@@ -1622,7 +1290,7 @@ config_new(size_t nrules)
 	return c;
 }
 
-/* Prescan, libconfig, then the strict walk. */
+/* The text checks, libconfig, then the strict walk. */
 static int
 parse_text(struct ctx *x, const char *buf, size_t len, struct cb_config **cp)
 {
@@ -1632,8 +1300,9 @@ parse_text(struct ctx *x, const char *buf, size_t len, struct cb_config **cp)
 	size_t n = 0;
 	int r;
 
-	if ((r = prescan(x, buf, len)) < 0)
+	if ((r = check_text(x, buf, len)) < 0)
 		return r;
+	x->text = buf;
 	config_init(&cfg);
 	if (config_read_string(&cfg, buf) != CONFIG_TRUE) {
 		r = fail_line(x, (unsigned)config_error_line(&cfg), "%s",
@@ -1649,9 +1318,6 @@ parse_text(struct ctx *x, const char *buf, size_t len, struct cb_config **cp)
 		goto out;
 	}
 	r = parse_root(x, config_root_setting(&cfg), c);
-	if (r == 0 && x->ov_line)	/* a wrapped integer nobody claimed */
-		r = fail_line(x, x->ov_line, "%s: integer %s is out of range",
-			      x->ov_name, x->ov_text);
 out:
 	config_destroy(&cfg);
 	if (r < 0) {
@@ -1795,3 +1461,4 @@ cb_config_log_syslog(const struct cb_config *c)
 {
 	return c ? c->log_syslog : 0;
 }
+
