@@ -10,9 +10,11 @@
  * '.', '_') before the resolver is asked.  Messages quote the operand with
  * control and non-ASCII bytes shown as \xNN, so no input can put escape
  * sequences on the operator's terminal.  Every copy is bounded: any string
- * is safe to feed it.
+ * is safe to feed it.  Splitting, the port and the quoting follow the
+ * rules the configuration's "match" follows (shim/text.h).
  */
 #include "dest.h"
+#include "../shim/text.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,18 +30,15 @@
 #include <sys/socket.h>
 
 #define HOST_MAX 253
-#define SHOWN_MAX 96		/* operand bytes quoted in a message */
 
 struct why {
 	char *buf;
 	size_t len;
-	char shown[SHOWN_MAX * 4 + 8];	/* the operand, made visible */
+	char shown[128];	/* the operand, quoted (cb_text_quote) */
 };
 
 static int fail(struct why *w, int r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static void visible(const char *s, char *buf, size_t len);
-static int parse_port(const char *s, uint16_t *port);
 static int split(const char *s, char *host, size_t hostlen, int *bracketed,
 		 uint16_t *port, struct why *w);
 static int hostname_ok(const char *h);
@@ -59,7 +58,7 @@ fail(struct why *w, int r, const char *fmt, ...)
 
 	if (w->len == 0)
 		return r;
-	n = snprintf(w->buf, w->len, "bad destination \"%s\": ", w->shown);
+	n = snprintf(w->buf, w->len, "bad destination %s: ", w->shown);
 	if (n >= 0 && (size_t)n < w->len) {
 		va_start(ap, fmt);
 		vsnprintf(w->buf + n, w->len - (size_t)n, fmt, ap);
@@ -68,86 +67,30 @@ fail(struct why *w, int r, const char *fmt, ...)
 	return r;
 }
 
-/* s with bytes outside printable ASCII as \xNN, at most SHOWN_MAX input
- * bytes (then "..."). */
-static void
-visible(const char *s, char *buf, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, o = 0;
-	unsigned char ch;
-
-	for (i = 0; s[i] && i < SHOWN_MAX && o + 5 < len; i++) {
-		ch = (unsigned char)s[i];
-		if (ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '"') {
-			buf[o++] = (char)ch;
-		} else {
-			buf[o++] = '\\';
-			buf[o++] = 'x';
-			buf[o++] = hex[ch >> 4];
-			buf[o++] = hex[ch & 15];
-		}
-	}
-	if (s[i] && o + 4 < len) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-}
-
-/* 1..65535, decimal digits only (no sign, no blanks).  0 or -EINVAL. */
-static int
-parse_port(const char *s, uint16_t *port)
-{
-	unsigned long v = 0;
-
-	if (*s == '\0')
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > 65535)
-			return -EINVAL;
-	}
-	if (v == 0)
-		return -EINVAL;
-	*port = (uint16_t)v;
-	return 0;
-}
-
 /* "host:port" or "[host]:port" -> host (brackets removed) and port. */
 static int
 split(const char *s, char *host, size_t hostlen, int *bracketed,
       uint16_t *port, struct why *w)
 {
-	const char *colon, *close, *h = s;
-	size_t n;
+	static const char *const why[] = {
+		[CB_SPLIT_NO_CLOSE] = "no closing ']'",
+		[CB_SPLIT_NO_PORT_AFTER_CLOSE] = "no port (want [IPv6]:PORT)",
+		[CB_SPLIT_NO_PORT] = "no port (want HOST:PORT)",
+		[CB_SPLIT_V6_UNBRACKETED] = "write an IPv6 address as "
+					    "[addr]:port",
+	};
+	struct cb_hostport hp;
 
-	*bracketed = s[0] == '[';
-	if (*bracketed) {
-		if (!(close = strchr(s, ']')))
-			return fail(w, -EINVAL, "no closing ']'");
-		if (close[1] != ':')
-			return fail(w, -EINVAL, "no port (want [IPv6]:PORT)");
-		colon = close + 1;
-		h = s + 1;
-		n = (size_t)(close - h);
-	} else {
-		if (!(colon = strrchr(s, ':')))
-			return fail(w, -EINVAL, "no port (want HOST:PORT)");
-		n = (size_t)(colon - s);
-		if (memchr(s, ':', n))
-			return fail(w, -EINVAL, "write an IPv6 address as "
-				    "[addr]:port");
-	}
-	if (n == 0)
+	if (cb_text_split(s, &hp) < 0)
+		return fail(w, -EINVAL, "%s", why[hp.err]);
+	*bracketed = hp.bracketed;
+	if (hp.hostlen == 0)
 		return fail(w, -EINVAL, "no address");
-	if (n >= hostlen)
+	if (hp.hostlen >= hostlen)
 		return fail(w, -EINVAL, "address too long");
-	memcpy(host, h, n);
-	host[n] = '\0';
-	if (parse_port(colon + 1, port) < 0)
+	memcpy(host, hp.host, hp.hostlen);
+	host[hp.hostlen] = '\0';
+	if (cb_text_port(hp.port, strlen(hp.port), port) < 0)
 		return fail(w, -EINVAL, "bad port (want 1..65535)");
 	return 0;
 }
@@ -296,7 +239,7 @@ int
 cb_dest_parse(const char *s, struct cb_dest *out, size_t max, int flags,
 	      char *err, size_t errlen)
 {
-	struct why w = { err, errlen, "" };
+	struct why w = { err, errlen, "\"\"" };
 	char host[HOST_MAX + 2];
 	uint16_t port = 0;
 	int bracketed = 0, r;
@@ -305,7 +248,7 @@ cb_dest_parse(const char *s, struct cb_dest *out, size_t max, int flags,
 		err[0] = '\0';
 	if (s == NULL || max == 0)
 		return fail(&w, -EINVAL, "nothing to parse");
-	visible(s, w.shown, sizeof(w.shown));
+	cb_text_quote(w.shown, sizeof(w.shown), s);
 	if ((r = split(s, host, sizeof(host), &bracketed, &port, &w)) < 0)
 		return r;
 	if (literal(host, bracketed, port, &out[0]))

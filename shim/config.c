@@ -552,11 +552,12 @@ skip_blank(const char *p)
 	}
 }
 
-/* The integer written at p ([-+]digits or 0x hex digits, then an L or LL
- * maybe): its text into text (if not empty yet: the first one found is
- * reported), and 1 when its exact value is v. */
+/* The integer written at p ([-+]digits or 0x hex digits, then maybe an L
+ * or LL), its text into text (len bytes): 2 when its exact value is v, 1
+ * when only its low 32 bits are v's (libconfig wrapped it), 0 when
+ * neither, -1 when no integer is written there. */
 static int
-written_is(const char *p, long long v, char *text, size_t len)
+written_as(const char *p, long long v, char *text, size_t len)
 {
 	const char *d = p + (*p == '-' || *p == '+');
 	int hex = d[0] == '0' && (d[1] | 0x20) == 'x';
@@ -565,19 +566,20 @@ written_is(const char *p, long long v, char *text, size_t len)
 	size_t n;
 
 	if (hex ? !isxdigit((unsigned char)d[2]) : !isdigit((unsigned char)*d))
-		return 0;
+		return -1;
 	errno = 0;
 	m = strtoull(d, &end, hex ? 16 : 10);
 	n = (size_t)(end - p) + strspn(end, "L");
-	if (text[0] == '\0' && n < len)
+	if (n < len)
 		snprintf(text, len, "%.*s", (int)n, p);
-	else if (text[0] == '\0')
+	else
 		snprintf(text, len, "%.*s...", (int)(len - 8), p);
-	if (errno == ERANGE)
-		return 0;
 	if (*p == '-')
-		return v <= 0 && m == 0ull - (unsigned long long)v;
-	return v >= 0 && m == (unsigned long long)v;
+		m = 0ull - m;
+	if (errno != ERANGE && m == (unsigned long long)v &&
+	    (*p == '-' ? v <= 0 : v >= 0))
+		return 2;
+	return (uint32_t)m == (uint32_t)v;
 }
 
 /* libconfig 1.5 keeps an integer written without the L suffix in 32 bits
@@ -586,8 +588,8 @@ written_is(const char *p, long long v, char *text, size_t len)
  * text: on its line (libconfig's line of a setting is that of its name)
  * its name, then "=" or ":", then the number, taken exactly, which must
  * be what libconfig made of it.  Should the name be there twice (two
- * groups on one line), either one may match.  0, or -1 with the number
- * as written (the first found, or "?") in text. */
+ * groups on one line), either may match.  0, or -1 with the number as
+ * written (the one libconfig wrapped, else the first, else "?") in text. */
 static int
 int_as_written(struct ctx *x, const config_setting_t *s, char *text,
 	       size_t len)
@@ -595,8 +597,10 @@ int_as_written(struct ctx *x, const config_setting_t *s, char *text,
 	const char *name = config_setting_name(s), *ls, *end, *p, *q;
 	long long v = config_setting_get_int64(s);
 	size_t n = name ? strlen(name) : 0;
+	char t[32];
+	int r, best = -1;
 
-	text[0] = '\0';
+	snprintf(text, len, "?");
 	ls = line_start(x, config_setting_source_line(s));
 	end = strchrnul(ls, '\n');
 	for (p = ls; n && (p = memmem(p, (size_t)(end - p), name, n)) != NULL;
@@ -606,11 +610,13 @@ int_as_written(struct ctx *x, const config_setting_t *s, char *text,
 		q = skip_blank(p + n);
 		if (*q != '=' && *q != ':')
 			continue;
-		if (written_is(skip_blank(q + 1), v, text, len))
+		if ((r = written_as(skip_blank(q + 1), v, t, sizeof(t))) == 2)
 			return 0;
+		if (r > best) {
+			best = r;
+			snprintf(text, len, "%s", t);
+		}
 	}
-	if (text[0] == '\0')
-		snprintf(text, len, "?");
 	return -1;
 }
 

@@ -12,7 +12,7 @@
  *   - 1 exactly when the operand is "a.b.c.d:PORT", "[v6]:PORT" or
  *     "[v6%SCOPE]:PORT" with inet_pton accepting the address, SCOPE an
  *     interface name or index on a link-local address only, and PORT
- *     1..65535 in plain decimal digits; the destination is that address,
+ *     1..65535 in at most 5 plain decimal digits; the destination is that address,
  *     scope and port, a v4-mapped IPv6 address stored as IPv4;
  *   - cb_dest_format of the result parses back to the same destination;
  *   - an error is one line of printable ASCII, NUL-terminated within the
@@ -79,7 +79,7 @@ reference(const char *s, struct cb_dest *d)
 		memcpy(host, s, n);
 	}
 	host[n] = '\0';
-	if (!colon[1])
+	if (!colon[1] || strlen(colon + 1) > 5)
 		return 0;
 	for (p = colon + 1; *p; p++) {
 		if (*p < '0' || *p > '9')

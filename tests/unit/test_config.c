@@ -936,6 +936,43 @@ integers_libconfig_would_wrap_are_errors(void **state)
 		     "-4294967295");
 }
 
+/* The integer is read again from its own line: what libconfig made of
+ * it must be what is written, however it is spelled or placed. */
+static void
+integers_are_judged_as_written_wherever_they_stand(void **state)
+{
+	struct cb_config *c;
+
+	(void)state;
+	/* a comment between "=" and the number, a name on its own line */
+	expect_error("defaults = { failure_threshold = /* x */ 4294967297; };",
+		     1, "defaults.failure_threshold: must be 1..65535, got "
+		     "4294967297");
+	expect_error("shm = {\n  max_breakers\n  =\n  # n\n  4294967297;\n};",
+		     2, "shm.max_breakers: must be 1..1048576, got 4294967297");
+	/* beyond 64 bits even with L: reported as written, not saturated */
+	expect_error("shm = { owner = 99999999999999999999L; };", 1,
+		     "shm.owner: must be 0..4294967294, got "
+		     "99999999999999999999L");
+	expect_error("shm = { owner = 0x1FFFFFFFFFFFFFFFFL; };", 1,
+		     "shm.owner: must be 0..4294967294, got "
+		     "0x1FFFFFFFFFFFFFFFFL");
+	/* the same name twice on a line: each setting finds its own */
+	expect_error("defaults = { failure_threshold = 5; }; rules = ( { "
+		     "match = \"*:1\"; failure_threshold = 4294967297; } );", 1,
+		     "rules[0].failure_threshold: must be 1..65535, got "
+		     "4294967297");
+	/* what fits is taken: L, hex, a sign, leading zeros */
+	c = load_ok("shm = { owner = 4294967294L; max_breakers = 0x10; };\n"
+		    "defaults = { failure_threshold = +007; success_threshold"
+		    " = 2; half_open_max_calls = 0x2; };");
+	assert_int_equal(cb_config_shm_owner(c), 4294967294L);
+	assert_int_equal(cb_config_max_breakers(c), 16);
+	assert_int_equal(policy_of(c, "10.0.0.1", 1).failure_threshold, 7);
+	assert_int_equal(policy_of(c, "10.0.0.1", 1).half_open_max_calls, 2);
+	cb_config_free(c);
+}
+
 static void
 backoff_out_of_range_is_an_error(void **state)
 {
@@ -1494,6 +1531,7 @@ main(void)
 		cmocka_unit_test(man_page_example_error_is_reported_verbatim),
 		cmocka_unit_test(thresholds_out_of_range_are_errors),
 		cmocka_unit_test(integers_libconfig_would_wrap_are_errors),
+		cmocka_unit_test(integers_are_judged_as_written_wherever_they_stand),
 		cmocka_unit_test(backoff_out_of_range_is_an_error),
 		cmocka_unit_test(duration_without_unit_is_an_error),
 		cmocka_unit_test(duration_out_of_range_is_an_error),
