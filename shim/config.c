@@ -14,15 +14,14 @@
  * setting's own line and compares (int_as_written).
  *
  * Every rule's policy is computed in full at load (its own fields over the
- * defaults section) and its match is kept as masked 64-bit words, so
+ * defaults section) and its match as masked 64-bit words (match.c), so
  * cb_config_policy() is a scan of a flat array that neither allocates nor
  * parses: first match wins.  A configuration is immutable once loaded.
  */
 #include "config.h"
-#include "names.h"
+#include "match.h"
 #include "text.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,26 +33,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define MAX_FILE_BYTES (1u << 20)
 #define MAX_LINES 65535u		/* libconfig keeps lines in 16 bits */
-#define MATCH_MAX 272			/* longest "match" string */
 #define ERRNO_NAMES_MAX 4096		/* errno names are looked up below */
 
-/* A rule: family 0 matches both; addresses are big-endian words (an IPv4
- * address is the top 32 bits of w[0]), compared after masking.  A name
- * rule (host non-empty: "db.internal" or "*.svc.cluster.local", lower
- * case) matches by the name a destination was reached through instead. */
+/* A rule: the destinations it is for, and their policy in full. */
 struct cb_rule {
-	uint64_t net[2];
-	uint64_t mask[2];
-	char host[CB_NAME_MAX + 3];
-	int family;
-	uint16_t port_lo, port_hi;
+	struct cb_match m;
 	struct cb_policy pol;
 };
 
@@ -105,16 +95,6 @@ static int fail_at(struct ctx *x, const config_setting_t *s, const char *fmt,
 		   ...) __attribute__((format(printf, 3, 4)));
 static reader rd_int, rd_duration, rd_off_duration, rd_backoff, rd_word,
 	rd_errno, rd_failures, rd_shm_name, rd_shm_mode, rd_owner;
-static const char *parse_match(const char *s, struct cb_rule *r, char *why,
-			       size_t whylen);
-static const char *parse_ports(const char *s, struct cb_rule *r);
-static const char *parse_host_name(const char *host, struct cb_rule *r);
-static int parse_prefix(const char *s, int max, int *len);
-static const char *parse_addr(char *host, int v6, struct cb_rule *r,
-			      char *why, size_t whylen);
-static void prefix_mask(int plen, uint64_t m[2]);
-static void addr_words(int family, const uint8_t *a, uint64_t w[2]);
-static void words_addr(int family, const uint64_t w[2], uint8_t *a);
 
 /* ---- the settings --------------------------------------------------- */
 
@@ -123,8 +103,10 @@ static const char *const levels[] = { "error", "warn", "info", "debug",
 				      NULL };
 static const char *const targets[] = { "stderr", "syslog", NULL };
 
-#define POL(f) offsetof(struct cb_policy, f), sizeof(((struct cb_policy *)0)->f)
-#define CFG(f) offsetof(struct cb_config, f), sizeof(((struct cb_config *)0)->f)
+#define POL(f) offsetof(struct cb_policy, f), \
+	sizeof(((struct cb_policy *)0)->f)
+#define CFG(f) offsetof(struct cb_config, f), \
+	sizeof(((struct cb_config *)0)->f)
 #define TIMEOUT_MAX CB_MAX_TIMEOUT_MS
 
 _Static_assert(CB_MODE_ENFORCE == 0 && CB_MODE_OBSERVE == 1 &&
@@ -469,6 +451,20 @@ fail_quiet:
 	return r;
 }
 
+/* 1 when [p, end) holds a "\x00" escape (its backslash not escaped). */
+static int
+nul_escape(const char *p, const char *end)
+{
+	for (; p < end; p++) {
+		if (p[0] == '\\' && p[1] == '\\')
+			p++;
+		else if (p[0] == '\\' && (p[1] | 0x20) == 'x' &&
+			 p[2] == '0' && p[3] == '0')
+			return 1;
+	}
+	return 0;
+}
+
 /* What libconfig 1.5 would take silently, refused before it parses: a NUL
  * byte (the text would end there), more lines than it counts (16 bits),
  * "@include" at the start of a line after blanks (where libconfig takes
@@ -479,13 +475,11 @@ fail_quiet:
 static int
 check_text(struct ctx *x, const char *s, size_t n)
 {
-	const char *p, *nul = memchr(s, '\0', n);
+	const char *p, *end, *nul = memchr(s, '\0', n);
 	unsigned line = 1;
 
-	for (p = s; p < s + n; line++) {
-		const char *end = memchr(p, '\n', (size_t)(s + n - p));
-
-		if (end == NULL)
+	for (p = s; p < s + n; p = end + 1, line++) {
+		if ((end = memchr(p, '\n', (size_t)(s + n - p))) == NULL)
 			end = s + n;
 		if (line > MAX_LINES)
 			return fail_line(x, line, "too many lines (at most %u)",
@@ -494,15 +488,10 @@ check_text(struct ctx *x, const char *s, size_t n)
 			return fail_line(x, line, "NUL byte in the file");
 		if (strncmp(p + strspn(p, " \t"), "@include", 8) == 0)
 			return fail_line(x, line, "@include is not supported "
-					 "(keep the configuration in one file)");
-		for (; p < end; p++) {
-			if (p[0] == '\\' && p[1] == '\\')
-				p++;		/* an escaped backslash */
-			else if (p[0] == '\\' && (p[1] | 0x20) == 'x' &&
-				 p[2] == '0' && p[3] == '0')
-				return fail_line(x, line, "NUL byte in a string");
-		}
-		p = end + 1;
+					 "(keep the configuration in one "
+					 "file)");
+		if (nul_escape(p, end))
+			return fail_line(x, line, "NUL byte in a string");
 	}
 	return 0;
 }
@@ -729,8 +718,8 @@ rd_backoff(struct ctx *x, const config_setting_t *s, const char *path,
 		v = config_setting_get_float(s);
 	} else if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64) {
 		if (int_as_written(x, s, text, sizeof(text)) < 0)
-			return fail_at(x, s, "%s: must be %lld.0..%lld.0, got %s",
-				       path, k->lo, k->hi, text);
+			return fail_at(x, s, "%s: must be %lld.0..%lld.0, "
+				       "got %s", path, k->lo, k->hi, text);
 		v = (double)config_setting_get_int64(s);
 	} else {
 		return fail_at(x, s, "%s: must be a number, got %s", path,
@@ -760,7 +749,8 @@ rd_word(struct ctx *x, const config_setting_t *s, const char *path,
 			return 0;
 		}
 	}
-	for (i = 0; k->words[i] && o < sizeof(list); i++)	/* "a", "b" or "c" */
+	/* "a", "b" or "c" */
+	for (i = 0; k->words[i] && o < sizeof(list); i++)
 		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s\"%s\"",
 				      i == 0 ? "" : k->words[i + 1] ? ", " :
 				      " or ", k->words[i]);
@@ -841,8 +831,8 @@ rd_shm_name(struct ctx *x, const config_setting_t *s, const char *path,
 	if (get_string(x, s, path, &name) < 0)
 		return -EINVAL;
 	if (!cb_table_valid_name(name))
-		return fail_at(x, s, "%s: must be \"/name\" (2..199 characters, "
-			       "no other \"/\"), got %s", path,
+		return fail_at(x, s, "%s: must be \"/name\" (2..199 "
+			       "characters, no other \"/\"), got %s", path,
 			       cb_text_quote(q, sizeof(q), name));
 	if ((copy = strdup(name)) == NULL)
 		return -ENOMEM;
@@ -1015,7 +1005,7 @@ parse_rule(struct ctx *x, const config_setting_t *g, size_t i,
 	struct cb_rule *r = &c->rules[c->nrules];
 	const config_setting_t *m;
 	const char *str, *why;
-	char where[32], path[48], q[MATCH_MAX + 16], whybuf[128];
+	char where[32], path[48], q[CB_MATCH_MAX + 16], whybuf[128];
 	unsigned set = 0;
 
 	snprintf(where, sizeof(where), "rules[%zu]", i);
@@ -1031,7 +1021,7 @@ parse_rule(struct ctx *x, const config_setting_t *g, size_t i,
 	if (get_string(x, m, path, &str) < 0)
 		return -EINVAL;
 	memset(r, 0, sizeof(*r));
-	if ((why = parse_match(str, r, whybuf, sizeof(whybuf))) != NULL)
+	if ((why = cb_match_parse(str, &r->m, whybuf, sizeof(whybuf))) != NULL)
 		return fail_at(x, m, "%s: %s, got %s", path, why,
 			       cb_text_quote(q, sizeof(q), str));
 	r->pol = c->def;
@@ -1096,177 +1086,6 @@ parse_root(struct ctx *x, const config_setting_t *root, struct cb_config *c)
 			return r;
 	}
 	return 0;
-}
-
-/* ---- matches -------------------------------------------------------- */
-
-/* "ADDR:PORTS", "CIDR:PORTS", "[V6]:PORTS", "[V6/len]:PORTS", "*:PORTS"
- * into r.  NULL, or why not (a constant, or why). */
-static const char *
-parse_match(const char *s, struct cb_rule *r, char *why, size_t whylen)
-{
-	static const char *const split_why[] = {
-		[CB_SPLIT_NO_CLOSE] = "missing \"]\" after the IPv6 address",
-		[CB_SPLIT_NO_PORT_AFTER_CLOSE] = "missing \":PORT\" after "
-			"\"]\" (like \"[2001:db8::/32]:443\")",
-		[CB_SPLIT_NO_PORT] = "missing \":PORT\" (like "
-			"\"10.0.0.0/8:*\")",
-		[CB_SPLIT_V6_UNBRACKETED] = "an IPv6 address goes in brackets "
-			"(like \"[2001:db8::/32]:443\")",
-	};
-	char host[MATCH_MAX + 1];
-	struct cb_hostport hp;
-	const char *e;
-
-	if (strlen(s) > MATCH_MAX)
-		return "too long";
-	if (cb_text_split(s, &hp) < 0)
-		return split_why[hp.err];
-	memcpy(host, hp.host, hp.hostlen);
-	host[hp.hostlen] = '\0';
-	if ((e = parse_ports(hp.port, r)) != NULL)
-		return e;
-	if (!hp.bracketed && strcmp(host, "*") == 0)
-		return NULL;			/* family 0, mask 0: any */
-	/* not only digits, dots and a prefix: a host name */
-	if (!hp.bracketed && !strchr(host, '/') &&
-	    host[strspn(host, "0123456789.")])
-		return parse_host_name(host, r);
-	return parse_addr(host, hp.bracketed, r, why, whylen);
-}
-
-/* "db.internal" or "*.svc.cluster.local" into r->host, normalised. */
-static const char *
-parse_host_name(const char *host, struct cb_rule *r)
-{
-	int wild = strncmp(host, "*.", 2) == 0;
-
-	if (strchr(host + 2 * wild, '*'))
-		return "a \"*\" in a host name only as \"*.\" at its start "
-		       "(like \"*.svc.cluster.local:*\")";
-	if (wild)
-		memcpy(r->host, "*.", 2);
-	if (cb_name_normal(host + 2 * wild, r->host + 2 * wild) < 0)
-		return "bad host name (labels of letters, digits, \"-\" or "
-		       "\"_\" joined by dots, 63 bytes each, 253 in all)";
-	return NULL;
-}
-
-/* "*", "443" or "8000-8099". */
-static const char *
-parse_ports(const char *s, struct cb_rule *r)
-{
-	static const char bad[] = "bad port (1..65535, a range like "
-				  "8000-8099, or *)";
-	const char *dash = strchr(s, '-');
-
-	if (strcmp(s, "*") == 0) {
-		r->port_lo = 0;
-		r->port_hi = 65535;
-		return NULL;
-	}
-	if (dash == NULL) {
-		if (cb_text_port(s, strlen(s), &r->port_lo) < 0)
-			return bad;
-		r->port_hi = r->port_lo;
-		return NULL;
-	}
-	if (cb_text_port(s, (size_t)(dash - s), &r->port_lo) < 0 ||
-	    cb_text_port(dash + 1, strlen(dash + 1), &r->port_hi) < 0)
-		return bad;
-	if (r->port_lo > r->port_hi)
-		return "port range ends before it starts";
-	return NULL;
-}
-
-/* 1..3 decimal digits, 0..max. */
-static int
-parse_prefix(const char *s, int max, int *len)
-{
-	int x = 0, i;
-
-	for (i = 0; s[i] >= '0' && s[i] <= '9' && i < 3; i++)
-		x = x * 10 + (s[i] - '0');
-	if (i == 0 || s[i] != '\0' || x > max)
-		return -1;
-	*len = x;
-	return 0;
-}
-
-/* "a.b.c.d[/len]" or (v6) "x:y::z[/len]" into r.  An address with bits
- * beyond its prefix is refused (it is usually a typo), naming the
- * network meant.  A v4-mapped IPv6 network becomes the IPv4 one, since
- * such destinations are IPv4 by the time they are matched. */
-static const char *
-parse_addr(char *host, int v6, struct cb_rule *r, char *why, size_t whylen)
-{
-	int family = v6 ? AF_INET6 : AF_INET, max = v6 ? 128 : 32, plen = max;
-	char *slash = strchr(host, '/'), net[INET6_ADDRSTRLEN];
-	uint8_t a[16] = { 0 };
-	uint64_t w[2], m[2];
-
-	if (*host == '\0' || host == slash)
-		return "missing address (\"*:PORT\" matches any)";
-	if (slash) {
-		*slash = '\0';
-		if (parse_prefix(slash + 1, max, &plen) < 0)
-			return v6 ? "bad prefix length (0..128)" :
-				    "bad prefix length (0..32)";
-	}
-	if (inet_pton(family, host, a) != 1)
-		return v6 ? "bad IPv6 address" : "bad IPv4 address";
-	addr_words(family, a, w);
-	prefix_mask(plen, m);
-	if ((w[0] & ~m[0]) || (w[1] & ~m[1])) {
-		w[0] &= m[0];
-		w[1] &= m[1];
-		words_addr(family, w, a);
-		inet_ntop(family, a, net, sizeof(net));
-		snprintf(why, whylen, "address has bits set beyond /%d (the "
-			 "network is %s/%d)", plen, net, plen);
-		return why;
-	}
-	if (v6 && plen >= 96 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a)) {
-		family = AF_INET;
-		memmove(a, a + 12, 4);
-		plen -= 96;
-		addr_words(family, a, w);
-		prefix_mask(plen, m);
-	}
-	r->family = family;
-	r->net[0] = w[0];
-	r->net[1] = w[1];
-	r->mask[0] = m[0];
-	r->mask[1] = m[1];
-	return NULL;
-}
-
-/* The top plen bits of 128. */
-static void
-prefix_mask(int plen, uint64_t m[2])
-{
-	m[0] = plen <= 0 ? 0 : plen >= 64 ? ~0ull : ~0ull << (64 - plen);
-	m[1] = plen <= 64 ? 0 : plen >= 128 ? ~0ull : ~0ull << (128 - plen);
-}
-
-/* Address bytes -> big-endian words; IPv4 fills the top of w[0]. */
-static void
-addr_words(int family, const uint8_t *a, uint64_t w[2])
-{
-	int i, n = family == AF_INET6 ? 16 : family == AF_INET ? 4 : 0;
-
-	w[0] = w[1] = 0;
-	for (i = 0; i < n; i++)
-		w[i / 8] |= (uint64_t)a[i] << (56 - 8 * (i % 8));
-}
-
-static void
-words_addr(int family, const uint64_t w[2], uint8_t *a)
-{
-	int i, n = family == AF_INET6 ? 16 : 4;
-
-	for (i = 0; i < n; i++)
-		a[i] = (uint8_t)(w[i / 8] >> (56 - 8 * (i % 8)));
 }
 
 /* ---- the public face ------------------------------------------------ */
@@ -1379,20 +1198,6 @@ cb_config_policy(const struct cb_config *c, const struct cb_dest *d,
 	cb_config_policy_named(c, d, NULL, p);
 }
 
-/* Does rule r fit d (address words w), reached through name (or NULL)? */
-static int
-rule_fits(const struct cb_rule *r, const struct cb_dest *d,
-	  const uint64_t w[2], const char *name)
-{
-	if (d->port < r->port_lo || d->port > r->port_hi)
-		return 0;
-	if (r->host[0])
-		return name != NULL && cb_name_match(r->host, name);
-	return (r->family == 0 || r->family == d->family) &&
-	       (w[0] & r->mask[0]) == r->net[0] &&
-	       (w[1] & r->mask[1]) == r->net[1];
-}
-
 void
 cb_config_policy_named(const struct cb_config *c, const struct cb_dest *d,
 		       const char *name, struct cb_policy *p)
@@ -1404,9 +1209,9 @@ cb_config_policy_named(const struct cb_config *c, const struct cb_dest *d,
 		cb_policy_default(p);
 		return;
 	}
-	addr_words(d->family, d->addr, w);
+	cb_match_words(d, w);
 	for (i = 0; i < c->nrules; i++) {
-		if (rule_fits(&c->rules[i], d, w, name)) {
+		if (cb_match_fits(&c->rules[i].m, d, w, name)) {
 			*p = c->rules[i].pol;
 			return;
 		}

@@ -1285,6 +1285,12 @@ first_error_wins(void **state)
 	expect_error("log = { level = \"x\"; };\nshm = { max_breakers = 0; };\n",
 		     1, "log.level: must be \"error\", \"warn\", \"info\" or "
 		     "\"debug\", got \"x\"");
+	/* within a section, file order too */
+	expect_error("shm = { max_breakers = 0;\n name = \"x\"; };\n", 1,
+		     "shm.max_breakers: must be 1..1048576, got 0");
+	expect_error("shm = { name = \"x\";\n max_breakers = 0; };\n", 1,
+		     "shm.name: must be \"/name\" (2..199 characters, no "
+		     "other \"/\"), got \"x\"");
 }
 
 static void
@@ -1294,6 +1300,28 @@ include_is_refused(void **state)
 	expect_error("a = 1;\n@include \"/etc/passwd\"\n", 2,
 		     "@include is not supported (keep the configuration in one "
 		     "file)");
+}
+
+/* The text is checked line by line, not tokenised: where libconfig would
+ * include (a line starting with @include after blanks) or drop a byte
+ * ("\x00"), the line is refused even inside a comment; "\\x00" is an
+ * escaped backslash; an @include elsewhere is libconfig's syntax error. */
+static void
+text_checks_do_not_read_comments(void **state)
+{
+	struct cb_config *c;
+
+	(void)state;
+	expect_error("a = 1;\n /* old:\n \t@include \"/etc/passwd\"\n */\n",
+		     3, "@include is not supported (keep the configuration in "
+		     "one file)");
+	expect_error("# \\x00\nlog = { level = \"warn\"; };", 1,
+		     "NUL byte in a string");
+	expect_error("log = { level = \"warn\"; }; @include \"/etc/passwd\"\n",
+		     1, "syntax error");
+	c = load_ok("shm = { name = \"/a\\\\x00\"; }; # \\\\x00 @include\n");
+	assert_string_equal(cb_config_shm_name(c), "/a\\x00");
+	cb_config_free(c);
 }
 
 static void
@@ -1548,6 +1576,7 @@ main(void)
 		cmocka_unit_test(first_error_wins),
 		cmocka_unit_test(include_is_refused),
 		cmocka_unit_test(nul_bytes_are_errors),
+		cmocka_unit_test(text_checks_do_not_read_comments),
 		cmocka_unit_test(unreadable_files_say_why),
 		cmocka_unit_test(huge_file_is_refused),
 		cmocka_unit_test(errors_need_no_buffer_and_stay_one_line),
