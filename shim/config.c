@@ -228,64 +228,6 @@ cb_errno_name(int e)
 	return e > 0 && e < ERRNO_NAMES_MAX ? strerrorname_np(e) : NULL;
 }
 
-/* ---- durations ------------------------------------------------------ */
-
-int
-cb_parse_duration(const char *s, uint64_t *ms)
-{
-	uint64_t ip = 0, frac = 0, scale = 1, unit, fms;
-	const char *p = s;
-
-	if (p == NULL || *p < '0' || *p > '9')
-		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (ip > (UINT64_MAX - 9) / 10)
-			return -EINVAL;
-		ip = ip * 10 + (uint64_t)(*p - '0');
-	}
-	if (*p == '.') {
-		if (*++p < '0' || *p > '9')
-			return -EINVAL;
-		for (; *p >= '0' && *p <= '9'; p++) {
-			if (scale >= 1000000000u)	/* 9 decimals */
-				return -EINVAL;
-			frac = frac * 10 + (uint64_t)(*p - '0');
-			scale *= 10;
-		}
-	}
-	if (strcmp(p, "ms") == 0)
-		unit = 1;
-	else if (strcmp(p, "s") == 0)
-		unit = 1000;
-	else if (strcmp(p, "m") == 0)
-		unit = 60000;
-	else if (strcmp(p, "h") == 0)
-		unit = 3600000;
-	else
-		return -EINVAL;
-	if ((frac * unit) % scale != 0)		/* not whole milliseconds */
-		return -EINVAL;
-	fms = frac * unit / scale;
-	if (ip > (UINT64_MAX - fms) / unit)
-		return -EINVAL;
-	*ms = ip * unit + fms;
-	return 0;
-}
-
-/* "30s", "10m", "1500ms": the shortest exact spelling, for messages. */
-static void
-fmt_duration(char *buf, size_t len, uint64_t ms)
-{
-	if (ms != 0 && ms % 3600000 == 0)
-		snprintf(buf, len, "%lluh", (unsigned long long)(ms / 3600000));
-	else if (ms != 0 && ms % 60000 == 0)
-		snprintf(buf, len, "%llum", (unsigned long long)(ms / 60000));
-	else if (ms != 0 && ms % 1000 == 0)
-		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
-	else
-		snprintf(buf, len, "%llums", (unsigned long long)ms);
-}
-
 /* ---- messages ------------------------------------------------------- */
 
 static int
@@ -359,96 +301,67 @@ join(char *buf, size_t len, const char *where, const config_setting_t *s)
 
 /* ---- reading and checking the text ------------------------------------ */
 
-/* Read fd to its end into a buffer that starts at hint bytes and doubles,
- * stopping at MAX_FILE_BYTES + 1 (enough to tell a file is too large).
- * NUL-terminated. */
+/* What kept fd from being read (a regular file or /dev/null, non-blocking
+ * so a FIFO cannot hang the caller), or 0; err says why when quiet. */
 static int
-read_all(int fd, size_t hint, char **bufp, size_t *lenp)
+refuse_kind(struct ctx *x, int fd, int *quiet)
 {
-	char *buf = NULL, *nb;
-	size_t len = 0, cap = hint;
-	ssize_t n;
-	int e;
+	struct stat st;
 
-	for (;;) {
-		if (buf == NULL || len == cap) {
-			if (len > MAX_FILE_BYTES)
-				break;
-			if (buf != NULL)
-				cap = cap > MAX_FILE_BYTES / 2 ?
-				      MAX_FILE_BYTES + 1 : cap * 2;
-			if ((nb = realloc(buf, cap + 1)) == NULL) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-		}
-		if ((n = read(fd, buf + len, cap - len)) == 0)
-			break;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			e = errno;
-			free(buf);
-			return -e;
-		}
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*bufp = buf;
-	*lenp = len;
-	return 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (S_ISREG(st.st_mode) ||
+	    (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)))
+		return 0;
+	snprintf(x->err, x->errlen, "%s: not a regular file", x->path);
+	*quiet = 1;
+	return -EINVAL;
 }
 
-/* The whole file, NUL-terminated.  Opened non-blocking so a FIFO cannot
- * hang the caller; anything but a regular file or /dev/null is refused.
- * The buffer starts at the file's size and grows if the file does. */
+/* The whole file, NUL-terminated, into a buffer with room for one byte
+ * more than MAX_FILE_BYTES (enough to tell a file is too large; malloc
+ * maps it, so only the pages read are touched). */
 static int
 read_file(struct ctx *x, char **bufp, size_t *lenp)
 {
-	struct stat st;
 	char *buf = NULL;
-	size_t len = 0, hint;
-	int fd, r;
+	size_t len = 0;
+	ssize_t n;
+	int fd, r, quiet = 0;
 
-	if ((fd = open(x->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 ||
-	    fstat(fd, &st) < 0) {
+	if ((fd = open(x->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
 		r = -errno;
-		goto fail;
+	else if ((r = refuse_kind(x, fd, &quiet)) == 0 &&
+		 (buf = malloc(MAX_FILE_BYTES + 2)) == NULL)
+		r = -ENOMEM;
+	while (r == 0 && len <= MAX_FILE_BYTES &&
+	       (n = read(fd, buf + len, MAX_FILE_BYTES + 1 - len)) != 0) {
+		if (n > 0)
+			len += (size_t)n;
+		else if (errno != EINTR)
+			r = -errno;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		r = -EISDIR;
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode) &&
-	    !(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))) {
-		r = -EINVAL;
-		snprintf(x->err, x->errlen, "%s: not a regular file", x->path);
-		goto fail_quiet;
-	}
-	hint = st.st_size > 0 && (uint64_t)st.st_size <= MAX_FILE_BYTES ?
-	       (size_t)st.st_size + 1 : st.st_size > 0 ? MAX_FILE_BYTES + 1 :
-	       256;
-	if ((r = read_all(fd, hint, &buf, &len)) < 0)
-		goto fail;
-	if (len > MAX_FILE_BYTES) {
+	if (r == 0 && len > MAX_FILE_BYTES) {
+		snprintf(x->err, x->errlen, "%s: too large (more than %u "
+			 "bytes)", x->path, MAX_FILE_BYTES);
 		r = -EFBIG;
-		snprintf(x->err, x->errlen, "%s: too large (more than %u bytes)",
-			 x->path, MAX_FILE_BYTES);
-		goto fail_quiet;
+		quiet = 1;
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0) {
+		if (!quiet)
+			snprintf(x->err, x->errlen, "%s: %s", x->path,
+				 strerror(-r));
+		free(buf);
+		return r;
+	}
 	buf[len] = '\0';
 	*bufp = buf;
 	*lenp = len;
 	return 0;
-fail:
-	snprintf(x->err, x->errlen, "%s: %s", x->path, strerror(-r));
-fail_quiet:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return r;
 }
 
 /* 1 when [p, end) holds a "\x00" escape (its backslash not escaped). */
@@ -681,8 +594,8 @@ rd_duration(struct ctx *x, const config_setting_t *s, const char *path,
 		return fail_at(x, s, "%s: must be 1ms..%ums, got %s", path,
 			       CB_MAX_TIMEOUT_MS, q);
 	if (v < (uint64_t)k->lo || v > (uint64_t)k->hi) {
-		fmt_duration(a, sizeof(a), (uint64_t)k->lo);
-		fmt_duration(b, sizeof(b), (uint64_t)k->hi);
+		cb_text_duration(a, sizeof(a), (uint64_t)k->lo);
+		cb_text_duration(b, sizeof(b), (uint64_t)k->hi);
 		return fail_at(x, s, "%s: must be %s..%s, got %s", path, a, b,
 			       q);
 	}
@@ -959,8 +872,8 @@ check_timeouts(struct ctx *x, const config_setting_t *g, const char *where,
 		p->open_timeout_max_ms = p->open_timeout_ms;
 		return 0;
 	}
-	fmt_duration(a, sizeof(a), p->open_timeout_ms);
-	fmt_duration(b, sizeof(b), p->open_timeout_max_ms);
+	cb_text_duration(a, sizeof(a), p->open_timeout_ms);
+	cb_text_duration(b, sizeof(b), p->open_timeout_max_ms);
 	if (tm)
 		return fail_at(x, tm, "%s.open_timeout_max: must be at least "
 			       "open_timeout (%s), got %s", where, a, b);

@@ -14,6 +14,7 @@
 
 #include "breaker.h"
 #include "table.h"
+#include "text.h"			/* cb_parse_duration */
 
 #define CB_CONFIG_DEFAULT_PATH "/etc/cbshim/cb.conf"
 
@@ -63,10 +64,6 @@ uint32_t cb_config_max_breakers(const struct cb_config *c);
 uint32_t cb_config_reclaim_after(const struct cb_config *c);	/* ms */
 int cb_config_log_level(const struct cb_config *c);
 int cb_config_log_syslog(const struct cb_config *c);
-
-/* cb_parse_duration - "250ms", "30s", "2m", "1h" (also "1.5s") -> ms.
- * 0 or -EINVAL. */
-int cb_parse_duration(const char *s, uint64_t *ms);
 
 /* cb_errno_by_name / cb_errno_name - "ECONNREFUSED" <-> 111.  -1 / NULL
  * when unknown. */

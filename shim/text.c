@@ -3,7 +3,8 @@
  *
  * Each caller words its own messages (a configuration file and a command
  * line say different things about the same mistake); what is shared is
- * the rule: where the port starts, what a port is, how a byte is shown.
+ * the rule: where the port starts, what a port is, how a byte is shown,
+ * how a duration is written.
  */
 #include "text.h"
 
@@ -88,4 +89,59 @@ cb_text_quote(char *buf, size_t len, const char *s)
 	buf[o++] = '"';
 	buf[o] = '\0';
 	return buf;
+}
+
+int
+cb_parse_duration(const char *s, uint64_t *ms)
+{
+	uint64_t ip = 0, frac = 0, scale = 1, unit, fms;
+	const char *p = s;
+
+	if (p == NULL || *p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (ip > (UINT64_MAX - 9) / 10)
+			return -EINVAL;
+		ip = ip * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p == '.') {
+		if (*++p < '0' || *p > '9')
+			return -EINVAL;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			if (scale >= 1000000000u)	/* 9 decimals */
+				return -EINVAL;
+			frac = frac * 10 + (uint64_t)(*p - '0');
+			scale *= 10;
+		}
+	}
+	if (strcmp(p, "ms") == 0)
+		unit = 1;
+	else if (strcmp(p, "s") == 0)
+		unit = 1000;
+	else if (strcmp(p, "m") == 0)
+		unit = 60000;
+	else if (strcmp(p, "h") == 0)
+		unit = 3600000;
+	else
+		return -EINVAL;
+	if ((frac * unit) % scale != 0)		/* not whole milliseconds */
+		return -EINVAL;
+	fms = frac * unit / scale;
+	if (ip > (UINT64_MAX - fms) / unit)
+		return -EINVAL;
+	*ms = ip * unit + fms;
+	return 0;
+}
+
+void
+cb_text_duration(char *buf, size_t len, uint64_t ms)
+{
+	if (ms != 0 && ms % 3600000 == 0)
+		snprintf(buf, len, "%lluh", (unsigned long long)(ms / 3600000));
+	else if (ms != 0 && ms % 60000 == 0)
+		snprintf(buf, len, "%llum", (unsigned long long)(ms / 60000));
+	else if (ms != 0 && ms % 1000 == 0)
+		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
+	else
+		snprintf(buf, len, "%llums", (unsigned long long)ms);
 }

@@ -1,7 +1,8 @@
 /*
  * text.h - small text helpers shared by the configuration (config.c) and
- * cbctl's DEST operands (cbctl/dest.c), so that "ADDR:PORT" is split, a
- * port is read and a string is shown in a message by one rule.
+ * cbctl (its DEST operands, cbctl/dest.c, and its durations), so that
+ * "ADDR:PORT" is split, a port or a duration is read and a string is shown
+ * in a message by one rule.
  *
  * Pure functions: no allocation, no global state, any input is safe.
  * Compiled into libcbshim.so hidden (-fvisibility=hidden), like the rest
@@ -47,5 +48,14 @@ int cb_text_port(const char *s, size_t n, uint16_t *port);
  * (no input can put an escape sequence on a terminal), cut with "..."
  * when buf is full.  len must be at least 16.  Returns buf. */
 const char *cb_text_quote(char *buf, size_t len, const char *s);
+
+/* cb_parse_duration - "250ms", "30s", "2m", "1h" (also "1.5s") -> ms:
+ * digits, maybe a fraction, a unit; whole milliseconds only, no overflow.
+ * 0 or -EINVAL. */
+int cb_parse_duration(const char *s, uint64_t *ms);
+
+/* cb_text_duration - ms as "30s", "10m", "1500ms": the shortest exact
+ * spelling cb_parse_duration reads back, for messages. */
+void cb_text_duration(char *buf, size_t len, uint64_t ms);
 
 #endif
