@@ -1,6 +1,7 @@
 /*
  * names.h - this process's map from address to the host name it was
- * resolved from (SPEC 2d), and the rules for such names.
+ * resolved from (so that a breaker, still one per IP:port, can show the
+ * name and configuration rules can match it), and the rules for names.
  *
  * The resolver wrappers (resolver.c) record every address getaddrinfo and
  * gethostbyname* hand back under the name the program asked for; the

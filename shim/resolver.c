@@ -1,6 +1,7 @@
 /*
  * resolver.c - the exported resolver wrappers: getaddrinfo, gethostbyname,
- * gethostbyname2 and their _r forms (SPEC 2d).
+ * gethostbyname2 and their _r forms, which tell the shim the host name a
+ * program reached an address through.
  *
  * Each calls the real function and hands back exactly its result and
  * errno; on success it records every IPv4/IPv6 address in the answer
