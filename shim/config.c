@@ -39,7 +39,7 @@
 
 #define MAX_FILE_BYTES (1u << 20)
 #define MAX_LINES 65535u		/* libconfig keeps lines in 16 bits */
-#define ERRNO_NAMES_MAX 4096		/* errno names are looked up below */
+#define ERRNO_NAMES_MAX 4096		/* cb_errno_name answers below this */
 
 /* A rule: the destinations it is for, and their policy in full. */
 struct cb_rule {
@@ -67,8 +67,9 @@ struct ctx {
 	size_t errlen;
 	int failed;
 	const char *text;
-	const char *cur;		/* start of line cur_line in text */
+	const char *cur, *cur_end;	/* line cur_line of the text */
 	unsigned cur_line;
+	const char *next;		/* past the last integer's name */
 };
 
 /* A setting: its group ("shm", "log", or NULL for a policy field, read
@@ -194,7 +195,8 @@ put(void *dst, size_t size, long long v)
 /* ---- errno names ---------------------------------------------------- */
 
 /* glibc's names (strerrorname_np gives each number's canonical one) and
- * the aliases it never returns. */
+ * the aliases it never returns.  A name is looked up among the errnos a
+ * setting can hold (below CB_ERRNO_MAX; glibc names none above 133). */
 static const struct {
 	const char *name;
 	int value;
@@ -213,7 +215,7 @@ cb_errno_by_name(const char *name)
 
 	if (name == NULL || name[0] != 'E')
 		return -1;
-	for (e = 1; e < ERRNO_NAMES_MAX; e++)
+	for (e = 1; e < CB_ERRNO_MAX; e++)
 		if ((n = strerrorname_np(e)) != NULL && strcmp(n, name) == 0)
 			return e;
 	for (i = 0; i < sizeof(errno_aliases) / sizeof(errno_aliases[0]); i++)
@@ -409,21 +411,27 @@ check_text(struct ctx *x, const char *s, size_t n)
 	return 0;
 }
 
-/* The start of line line (1-based) of the text; settings are mostly read
- * in file order, so the search goes on from the last line asked. */
+/* Line line (1-based) of the text: its start, and its end in *end.
+ * Settings are mostly read in file order, so the search goes on from the
+ * last line asked. */
 static const char *
-line_start(struct ctx *x, unsigned line)
+text_line(struct ctx *x, unsigned line, const char **end)
 {
 	const char *nl;
 
 	if (x->cur == NULL || line < x->cur_line) {
 		x->cur = x->text;
 		x->cur_line = 1;
+		x->cur_end = NULL;
 	}
 	while (x->cur_line < line && (nl = strchr(x->cur, '\n')) != NULL) {
 		x->cur = nl + 1;
 		x->cur_line++;
+		x->cur_end = NULL;
 	}
+	if (x->cur_end == NULL)
+		x->cur_end = strchrnul(x->cur, '\n');
+	*end = x->cur_end;
 	return x->cur;
 }
 
@@ -503,21 +511,29 @@ int_as_written(struct ctx *x, const config_setting_t *s, char *text,
 	int r, best = -1;
 
 	snprintf(text, len, "?");
-	ls = line_start(x, config_setting_source_line(s));
-	end = strchrnul(ls, '\n');
-	for (p = ls; n && (p = memmem(p, (size_t)(end - p), name, n)) != NULL;
+	ls = text_line(x, config_setting_source_line(s), &end);
+	/* settings are read in file order: on a long line, go on from the
+	 * last one found (else a line of n rules would take n^2 steps) */
+	p = x->next > ls && x->next < end ? x->next : ls;
+	for (; n && (p = memmem(p, (size_t)(end - p), name, n)) != NULL;
 	     p += n) {
 		if ((p > ls && is_name_char(p[-1])) || is_name_char(p[n]))
 			continue;
 		q = skip_blank(p + n);
 		if (*q != '=' && *q != ':')
 			continue;
-		if ((r = written_as(skip_blank(q + 1), v, t, sizeof(t))) == 2)
+		if ((r = written_as(skip_blank(q + 1), v, t, sizeof(t))) == 2) {
+			x->next = p + n;
 			return 0;
+		}
 		if (r > best) {
 			best = r;
 			snprintf(text, len, "%s", t);
 		}
+	}
+	if (x->next > ls && x->next < end) {	/* once more, from the start */
+		x->next = NULL;
+		return int_as_written(x, s, text, len);
 	}
 	return -1;
 }

@@ -65,8 +65,10 @@ uint32_t cb_config_reclaim_after(const struct cb_config *c);	/* ms */
 int cb_config_log_level(const struct cb_config *c);
 int cb_config_log_syslog(const struct cb_config *c);
 
-/* cb_errno_by_name / cb_errno_name - "ECONNREFUSED" <-> 111.  -1 / NULL
- * when unknown. */
+/* cb_errno_by_name / cb_errno_name - "ECONNREFUSED" <-> 111, by glibc's
+ * strerrorname_np plus the aliases EWOULDBLOCK, EDEADLOCK and ENOTSUP
+ * (names of errnos below CB_ERRNO_MAX; numbers below 4096).  -1 / NULL
+ * when unknown.  Pure, no allocation. */
 int cb_errno_by_name(const char *name);
 const char *cb_errno_name(int e);
 
