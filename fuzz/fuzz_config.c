@@ -1,5 +1,5 @@
 /*
- * fuzz_config.c - libFuzzer target: the whole loader (prescan, libconfig,
+ * fuzz_config.c - libFuzzer target: the whole loader (text checks, libconfig,
  * the strict walk) on arbitrary bytes, then the matcher on the result.
  *
  * The input goes to a memfd and is loaded through /proc/self/fd/N, the

@@ -717,7 +717,7 @@ static int
 rd_failures(struct ctx *x, const config_setting_t *s, const char *path,
 	    const struct key *k, void *dst)
 {
-	uint64_t set[CB_ERRNO_MAX / 64] = { 0 };
+	struct cb_policy set;
 	const config_setting_t *e;
 	const char *v;
 	char q[80];
@@ -727,6 +727,7 @@ rd_failures(struct ctx *x, const config_setting_t *s, const char *path,
 		return fail_at(x, s, "%s: must be an array of errno names "
 			       "like [ \"ECONNREFUSED\" ], got %s", path,
 			       type_name(s));
+	memset(&set, 0, sizeof(set));
 	for (i = 0; (e = config_setting_get_elem(s, (unsigned)i)); i++) {
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
 			return fail_at(x, e, "%s[%d]: must be an errno name "
@@ -737,15 +738,14 @@ rd_failures(struct ctx *x, const config_setting_t *s, const char *path,
 		if (n < 1 || n >= CB_ERRNO_MAX)
 			return fail_at(x, e, "%s[%d]: unknown errno name %s",
 				       path, i, cb_text_quote(q, sizeof(q), v));
-		if (n % 64 == 0)	/* bits the breaker keeps for itself */
+		set.failures[n / 64] |= 1ull << (n % 64);
+		/* the breaker keeps some bits for itself: ask it */
+		if (!cb_policy_is_failure(&set, n))
 			return fail_at(x, e, "%s[%d]: %s cannot be a failure "
 				       "errno (connect never returns it)",
 				       path, i, v);
-		set[n / 64] |= 1ull << (n % 64);
 	}
-	_Static_assert(sizeof(set) == sizeof(((struct cb_policy *)0)->failures),
-		       "failures is the errno bit set");
-	memcpy(dst, set, k->size);
+	memcpy(dst, set.failures, k->size);
 	return 0;
 }
 
