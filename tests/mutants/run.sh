@@ -254,7 +254,8 @@ mutant() {
 	*) build "$d/src" "$tmp/b/$key/obj" "$d/$prog" "$prog" \
 		"${t[@]:1}" -- "$file" ;;
 	esac >"$d/log" 2>&1 || {
-		printf 'not ok\ndoes not build (%s:%s)\n' "$file" "$at"
+		printf 'not ok\ndoes not build (%s:%s): %s\n' "$file" "$at" \
+			"rewrite the replacement for the code as it is now"
 		sed 's/^/# /' "$d/log" | head -n 20
 		return
 	}
