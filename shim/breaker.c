@@ -9,36 +9,61 @@
  * words are read for tickets of open and half-open breakers, outcomes and
  * transitions.
  *
- * The failure-rate window (policy word pol_r, buckets win[6]): time is cut
- * into buckets of window / 6 ms; bucket number E = now / width lives in
- * win[E % 6].  Each bucket word packs its stamp with its counts:
+ * The failure-rate window (policy word pol_r): time is cut into buckets
+ * of window / 6 ms; bucket number E = now / width.  The window of closed
+ * generation g at bucket E is what g's outcomes counted in buckets E-5..E,
+ * and it is kept without a single read-modify-write of its own on a
+ * success: successes are a difference of the counter successful, which a
+ * success increments anyway.
  *
- *   bits 0-19  outcomes (calls)     bits 20-39 failures
- *   bits 40-47 generation (low 8)   bits 48-63 bucket number (low 16)
+ *   win_base[E % 6]  successful's count when bucket E began for g (its low
+ *                    39 bits, a mark bit, and the stamp: bits 40-47 g's
+ *                    low 8, bits 48-63 E's low 16), installed by CAS by the
+ *                    first outcome of g in bucket E BEFORE it counts itself
+ *                    (whoever comes second finds it there).  The window's
+ *                    successes are successful now minus the earliest base
+ *                    of g among E-5..E (none: none).
+ *   win[E % 6]       g's failures in bucket E (bits 0-39) and the same
+ *                    stamp: a failure is one CAS, as before.
+ *   win_last         the latest bucket's end in ms (bits 0-39) and the
+ *                    generation it is current for (bits 40-63, ctl's 24),
+ *                    moved on, after its base is installed, by whoever
+ *                    starts a bucket or a generation.  A success whose
+ *                    generation it names and whose now is before that end
+ *                    (the usual case) therefore only loads it: its base is
+ *                    there, and it counts from that bucket.
+ *   win_fail         the ms at which the latest failure's bucket leaves
+ *                    the window: a success before it sums the window, a
+ *                    success after it cannot meet the rule and stops.
+ *   win_out          successes that are no closed window's (a probe's, a
+ *                    shadow attempt's, an earlier generation's, one older
+ *                    than the window): they count here instead of in
+ *                    successful, so successful - base is exactly the
+ *                    window's; successful_calls is the sum of the two.
  *
- * so one CAS both recycles a bucket of an older time or generation and
- * counts an outcome in it: a process killed anywhere leaves every word
- * whole.  The window of closed generation g at bucket E is the sum of the
- * buckets stamped g and E-5..E; a transition to closed starts a new
- * generation, so its window starts empty without anybody clearing it.
- * win_last holds the highest bucket number counted, in full: whoever
- * moves it on (once per bucket width) first zeroes the buckets that have
- * fallen out of the window, so every live bucket lies within 6 of it and
- * its 16-bit number is never ambiguous, even after a quiet day.  A
- * win_last far ahead of now (a reload changed the width, a foreign clock)
- * starts the window afresh.  The buckets share the cache line of admitted
- * and successful, so an admission and its success write one line.  Two
- * shortcuts keep the common case (successes, the same bucket as the last
- * outcome) cheap: the bucket number is checked against win_last with a
- * multiplication before any division, and a success skips the window sum
- * when win_fail (the highest bucket a failure was counted in, raised
- * before that failure sums the window) says the window holds no failure:
- * then the rule cannot be met, and a failure racing with it sums after
- * both were counted.
- * Bucket words are seq_cst: two outcomes counted in different buckets at
- * once must each see the other's in the sum that follows (the store-buffer
- * case), or neither would open the breaker; on x86 that costs nothing more
- * than the CAS already does.
+ * A transition to closed starts a new generation, so its window starts
+ * empty without anybody clearing it: its first outcome installs a base
+ * stamped with it.  Whoever moves win_last on to a new bucket first zeroes
+ * the buckets that have fallen out of the window (CAS from the value seen),
+ * so every live stamp lies within 6 of it and a 16-bit bucket number is
+ * never ambiguous, even after a quiet day; a win_last far ahead of now (a
+ * reload changed the width, a foreign clock) starts the window afresh.
+ * Every word is changed by one CAS (or an add), so a process killed
+ * anywhere leaves each whole: a base installed without win_last moved on
+ * is found by the next outcome, a sweep half done is finished by it.
+ * A base installed late (its installer was slow) can be larger than a
+ * later bucket's: the window takes the largest difference, i.e. from the
+ * earliest cut, and loses nothing.
+ * Exact means: every success of g that found g current when it looked
+ * (ctl, then win_last) is counted once, in the bucket of its now or a
+ * later one; a success whose look and count straddle a transition to a
+ * later closed generation and that new generation's first outcome (a few
+ * instructions against an admission and a record) counts in the new
+ * window.  Failures count by their stamp, exactly as their generation's.
+ * Window words, successful and ctl's loads here are seq_cst: two outcomes
+ * counted at once must each see the other's in the sum that follows (the
+ * store-buffer case), or neither would open the breaker; on x86 that
+ * costs nothing more than the add and CAS already do.
  *
  * Every transition, and nothing else, starts a new generation (so do a
  * trip while open, a reset while closed and the freeing of lost probes,
@@ -118,20 +143,37 @@ _Static_assert(CB_MAX_WINDOW_MS <= 0xffffffffu, "window fits 32 bits");
 _Static_assert(CB_MAX_MINIMUM_CALLS <= 0xfffffu, "minimum fits 20 bits");
 _Static_assert(CB_MAX_RATE_THRESHOLD <= 0x7fu, "threshold fits 7 bits");
 
-/* Window buckets (see the top of this file). */
-#define WB_CALLS(w) ((w) & 0xfffffull)
-#define WB_FAILS(w) (((w) >> 20) & 0xfffffull)
-#define WB_GEN(w) ((uint32_t)(((w) >> 40) & 0xffu))
-#define WB_EPOCH(w) ((uint32_t)((w) >> 48))
-#define WB_ONE_CALL 1ull
-#define WB_ONE_FAIL (1ull << 20)
-#define WB_GEN_TAG(g) ((uint32_t)(g) & 0xffu)
-#define WB_EPOCH_TAG(e) ((uint32_t)(e) & 0xffffu)
-#define WB_STAMP(g, e) (WB_GEN_TAG(g) | ((uint64_t)WB_EPOCH_TAG(e) << 8))
-_Static_assert(CB_WINDOW_BUCKET_MAX == 0xfffffu, "20-bit bucket counts");
+/* Window words (see the top of this file).  win[] and win_base[] share
+ * the stamp in bits 40-63; the count below it is failures (win[]) or a
+ * mark and successful's low bits (win_base[]). */
+#define WB_STAMP_SHIFT 40
+#define WB_COUNT_MASK ((1ull << WB_STAMP_SHIFT) - 1)	/* failures */
+#define WB_BASE_MASK ((1ull << 39) - 1)		/* successful's low bits */
+#define WB_BASE_SET (1ull << 39)		/* a base, even of 0 */
+#define WB_GEN_MASK 0xffu
+#define WB_EPOCH_MASK 0xffffu
+#define WB_EPOCH_SHIFT 8			/* in a stamp */
+#define WB_STAMP_OF(w) ((w) >> WB_STAMP_SHIFT)
+#define WB_GEN(w) ((uint32_t)WB_STAMP_OF(w) & WB_GEN_MASK)
+#define WB_EPOCH(w) ((uint32_t)(WB_STAMP_OF(w) >> WB_EPOCH_SHIFT))
+#define WB_GEN_TAG(g) ((uint32_t)(g) & WB_GEN_MASK)
+#define WB_EPOCH_TAG(e) ((uint32_t)(e) & WB_EPOCH_MASK)
+#define WB_STAMP(g, e) (WB_GEN_TAG(g) | \
+			((uint64_t)WB_EPOCH_TAG(e) << WB_EPOCH_SHIFT))
+#define WB_NONE UINT64_MAX		/* window_advance: not counted */
+/* win_last: the latest bucket's end (ms) and its generation (ctl's) */
+#define WL_END_MASK ((1ull << 40) - 1)
+#define WL_GEN_SHIFT 40
+#define WL_END(l) ((l) & WL_END_MASK)
+#define WL_GEN(l) ((uint32_t)((l) >> WL_GEN_SHIFT))
+#define WL_MAKE(end, g) ((end) | (((uint64_t)(g) & GEN_MASK) << WL_GEN_SHIFT))
+/* beyond this now (34 years of CLOCK_MONOTONIC) the rule is off: a
+ * bucket's end must fit WL_END_MASK */
+#define WL_NOW_MAX (WL_END_MASK - CB_MAX_WINDOW_MS)
+_Static_assert(CB_WINDOW_BUCKET_MAX == WB_COUNT_MASK, "40-bit failures");
+_Static_assert(CB_WINDOW_SUCCESS_MAX == WB_BASE_MASK, "39-bit successes");
 _Static_assert(CB_MIN_WINDOW_MS >= CB_WINDOW_BUCKETS, "width >= 1 ms");
-_Static_assert(CB_WINDOW_BUCKETS * 8 + 16 <= 64,
-	       "the buckets share a cache line with admitted and successful");
+_Static_assert(GEN_MASK >> 24 == 0, "a generation fits win_last's 24 bits");
 
 static uint64_t mk_closed(uint64_t full, uint64_t consec);
 static uint64_t closed_same(uint64_t c, uint64_t consec);
@@ -160,20 +202,22 @@ static int record_closed(struct cb_breaker *b, uint64_t *c, int success,
 static int record_rate(struct cb_breaker *b, uint64_t *c, int success,
 		       uint64_t now, const struct cb_policy *p,
 		       struct cb_transition *tr);
-static uint64_t mk_bucket(uint32_t epoch, uint32_t gen, uint64_t calls,
-			  uint64_t fails);
 static uint32_t bucket_age(uint64_t w, uint64_t e);
 static void window_sweep(struct cb_breaker *b, uint64_t ref, int mode);
-static int window_last(struct cb_breaker *b, uint64_t e);
-static int window_add(struct cb_breaker *b, uint32_t gen, uint64_t e,
-		      int success);
-static int window_rate(struct cb_breaker *b, uint32_t gen, int success,
-		       uint64_t now);
-static uint64_t window_bucket(struct cb_breaker *b, uint64_t now,
-			      uint64_t width);
-static void window_failed(struct cb_breaker *b, uint64_t e);
-static void window_sum(struct cb_breaker *b, uint32_t gen, uint64_t e,
-		       uint32_t *calls, uint32_t *fails);
+static void window_reset(struct cb_breaker *b);
+static int window_taken(struct cb_breaker *b, uint64_t w, uint32_t gen,
+			uint64_t e);
+static int window_base(struct cb_breaker *b, uint32_t gen, uint64_t e);
+static uint64_t window_advance(struct cb_breaker *b, uint32_t gen,
+			       uint64_t e, uint64_t width);
+static int window_add(struct cb_breaker *b, uint32_t gen, uint64_t e);
+static void window_failed(struct cb_breaker *b, uint64_t until);
+static void window_total(struct cb_breaker *b, uint32_t gen, uint64_t e,
+			 uint64_t *calls, uint64_t *fails);
+static int window_check(struct cb_breaker *b, uint64_t r, uint32_t gen,
+			uint64_t now, uint64_t width);
+static int window_success(struct cb_breaker *b, uint32_t gen, uint64_t now);
+static int window_failure(struct cb_breaker *b, uint32_t gen, uint64_t now);
 static int record_half(struct cb_breaker *b, uint64_t *c, int success,
 		       uint64_t now, const struct cb_policy *p,
 		       struct cb_transition *tr);
@@ -490,14 +534,12 @@ cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p)
 	    CB_PUT(p->open_timeout_ms, POL_OPEN_MS) |
 	    CB_PUT(p->open_timeout_max_ms, POL_OPEN_MAX_MS),
 	    memory_order_relaxed);
-	if (PR_WINDOW(atomic_load_explicit(&b->cold->pol_r, memory_order_relaxed)) !=
-	    p->window_ms)
-	{
-		/* bucket numbers change meaning: start the window afresh */
-		window_sweep(b, 0, 2);
-		atomic_store_explicit(&b->cold->win_last, 0, memory_order_seq_cst);
-		atomic_store_explicit(&b->cold->win_fail, 0, memory_order_seq_cst);
-	}
+	old = atomic_load_explicit(&b->cold->pol_r, memory_order_relaxed);
+	/* bucket numbers change meaning, or successes went unbucketed while
+	 * the rule was off: start the window afresh */
+	if (PR_WINDOW(old) != p->window_ms ||
+	    (PR_THRESHOLD(old) == 0 && p->failure_rate_threshold != 0))
+		window_reset(b);
 	atomic_store_explicit(&b->cold->pol_r, (uint64_t)p->window_ms |
 	    ((uint64_t)p->minimum_calls << 32) |
 	    ((uint64_t)p->failure_rate_threshold << 52) | PR_MARK,
@@ -884,97 +926,147 @@ cb_breaker_can_execute(struct cb_breaker *b, uint64_t now)
 
 /* ---- failure-rate window ------------------------------------------- */
 
-static uint64_t
-mk_bucket(uint32_t epoch, uint32_t gen, uint64_t calls, uint64_t fails)
-{
-	return calls | (fails << 20) | ((uint64_t)WB_GEN_TAG(gen) << 40) |
-	       ((uint64_t)WB_EPOCH_TAG(epoch) << 48);
-}
-
-/* How many buckets bucket word w lies before bucket number e, modulo
+/* How many buckets window word w lies before bucket number e, modulo
  * 2^16: 0 the same bucket, 0x8000 and more: after e. */
 static uint32_t
 bucket_age(uint64_t w, uint64_t e)
 {
-	return (WB_EPOCH_TAG(e) - WB_EPOCH(w)) & 0xffffu;
+	return (WB_EPOCH_TAG(e) - WB_EPOCH(w)) & WB_EPOCH_MASK;
 }
 
-/* Zero buckets by CAS from the value seen (a bucket somebody has just
- * counted into is left alone).  mode 0: those out of the window ending at
- * bucket ref (older by 6 or more); 1: those of the window ending at ref
- * (after a quiet gap, everything win_last = ref left); 2: all. */
+/* Zero window words (failures and bases) by CAS from the value seen (a
+ * word somebody has just written is left alone).  mode 0: those out of
+ * the window ending at bucket ref (older by 6 or more); 1: those of the
+ * window ending at ref (after a quiet gap, everything win_last = ref
+ * left); 2: all. */
 static void
 window_sweep(struct cb_breaker *b, uint64_t ref, int mode)
 {
+	_Atomic uint64_t *wp;
 	uint64_t w;
 	uint32_t age;
 	unsigned i;
 
-	for (i = 0; i < CB_WINDOW_BUCKETS; i++) {
-		w = atomic_load_explicit(&b->cold->win[i], memory_order_seq_cst);
+	for (i = 0; i < 2 * CB_WINDOW_BUCKETS; i++) {
+		wp = i < CB_WINDOW_BUCKETS ? &b->cold->win[i] :
+		     &b->cold->win_base[i - CB_WINDOW_BUCKETS];
+		w = atomic_load_explicit(wp, memory_order_seq_cst);
 		age = bucket_age(w, ref);
 		if (w == 0 || (mode == 0 && (age < CB_WINDOW_BUCKETS ||
 		    age >= 0x8000)) || (mode == 1 && age >= CB_WINDOW_BUCKETS))
 			continue;
-		atomic_compare_exchange_strong_explicit(&b->cold->win[i], &w, 0,
+		atomic_compare_exchange_strong_explicit(wp, &w, 0,
 		    memory_order_seq_cst, memory_order_seq_cst);
 	}
 }
 
-/* Move win_last on to bucket e, sweeping first.  1 if an outcome of bucket
- * e may be counted, 0 if e has already left the window. */
-static int
-window_last(struct cb_breaker *b, uint64_t e)
+/* Start the window afresh (a reload changed what a bucket number means,
+ * or turned the rule on after successes went uncounted by bucket). */
+static void
+window_reset(struct cb_breaker *b)
 {
-	uint64_t l = atomic_load_explicit(&b->cold->win_last, memory_order_seq_cst);
+	window_sweep(b, 0, 2);
+	atomic_store_explicit(&b->cold->win_last, 0, memory_order_seq_cst);
+	atomic_store_explicit(&b->cold->win_fail, 0, memory_order_seq_cst);
+}
 
-	for (;;) {
-		if (e <= l && l - e < CB_WINDOW_BUCKETS)
-			return 1;
-		if (e < l && l - e < 2 * CB_WINDOW_BUCKETS)
-			return 0;	/* a late outcome */
-		if (e < l)		/* far ahead: width changed, clock */
-			window_sweep(b, e, 2);
-		else if (e - l >= CB_WINDOW_BUCKETS)
-			window_sweep(b, l, 1);
-		else
-			window_sweep(b, e, 0);
-		if (atomic_compare_exchange_weak_explicit(&b->cold->win_last, &l, e,
+/* Window word w, found where bucket e of generation gen goes, belongs to
+ * a later bucket of gen, or to another generation while gen is no longer
+ * current: an outcome of (gen, e) is late and must leave it alone. */
+static int
+window_taken(struct cb_breaker *b, uint64_t w, uint32_t gen, uint64_t e)
+{
+	if (w == 0)
+		return 0;
+	if (WB_GEN(w) == WB_GEN_TAG(gen))
+		return bucket_age(w, e) >= 0x8000;
+	return gen_of(atomic_load_explicit(&b->hot->ctl, memory_order_seq_cst)) !=
+	       (gen & GEN_MASK);
+}
+
+/* Install the base of bucket e for generation gen (successful's count
+ * now, before the caller's own success counts) unless it is there.  0 if
+ * the slot is a later bucket's or a later generation's: then gen's window
+ * has moved on without us, and the caller is late. */
+static int
+window_base(struct cb_breaker *b, uint32_t gen, uint64_t e)
+{
+	_Atomic uint64_t *wp = &b->cold->win_base[e % CB_WINDOW_BUCKETS];
+	uint64_t w = atomic_load_explicit(wp, memory_order_seq_cst), nw;
+
+	while (WB_STAMP_OF(w) != WB_STAMP(gen, e) || w == 0) {
+		if (window_taken(b, w, gen, e))
+			return 0;
+		nw = (atomic_load_explicit(&b->cold->successful,
+		      memory_order_seq_cst) & WB_BASE_MASK) | WB_BASE_SET |
+		     (WB_STAMP(gen, e) << WB_STAMP_SHIFT);
+		if (atomic_compare_exchange_weak_explicit(wp, &w, nw,
 		    memory_order_seq_cst, memory_order_seq_cst))
 			return 1;
 	}
+	return 1;
 }
 
-/* Count one outcome of generation gen in bucket e: 1 counted (or the
+/* Make the window of generation gen current for an outcome of bucket e:
+ * sweep what left it, install the base of the bucket it now ends at, move
+ * win_last on.  Returns that bucket (e, or the latest if e is older but
+ * still in the window), or WB_NONE if e has left the window or gen is no
+ * longer current. */
+static uint64_t
+window_advance(struct cb_breaker *b, uint32_t gen, uint64_t e,
+	       uint64_t width)
+{
+	uint64_t l = atomic_load_explicit(&b->cold->win_last, memory_order_seq_cst);
+	uint64_t n, t;		/* n: the latest bucket + 1 (0: none yet) */
+
+	for (;;) {
+		n = WL_END(l) / width;
+		if (WL_GEN(l) != (gen & GEN_MASK) && gen_of(atomic_load_explicit(
+		    &b->hot->ctl, memory_order_seq_cst)) != (gen & GEN_MASK))
+			return WB_NONE;		/* a later generation's */
+		if (n > e && n - e <= CB_WINDOW_BUCKETS &&
+		    WL_GEN(l) == (gen & GEN_MASK))
+			return n - 1;		/* current already */
+		if (n > e + CB_WINDOW_BUCKETS &&
+		    n - e <= 2 * CB_WINDOW_BUCKETS)
+			return WB_NONE;		/* a late outcome */
+		t = e;
+		if (n > e)		/* far ahead: width changed, clock */
+			window_sweep(b, e, 2);
+		else if (n != 0 && e - (n - 1) >= CB_WINDOW_BUCKETS)
+			window_sweep(b, n - 1, 1);
+		else if (n != 0 && e >= n)
+			window_sweep(b, e, 0);
+		else if (n != 0)	/* a new generation, same window */
+			t = n - 1;
+		if (!window_base(b, gen, t))
+			return WB_NONE;
+		if (atomic_compare_exchange_weak_explicit(&b->cold->win_last, &l,
+		    WL_MAKE((t + 1) * width, gen), memory_order_seq_cst,
+		    memory_order_seq_cst))
+			return t;
+	}
+}
+
+/* Count one failure of generation gen in bucket e: 1 counted (or the
  * bucket is full), 0 not (gen is no longer current, or the bucket has
  * moved on past e). */
 static int
-window_add(struct cb_breaker *b, uint32_t gen, uint64_t e, int success)
+window_add(struct cb_breaker *b, uint32_t gen, uint64_t e)
 {
 	_Atomic uint64_t *wp = &b->cold->win[e % CB_WINDOW_BUCKETS];
 	uint64_t w = atomic_load_explicit(wp, memory_order_seq_cst), nw;
-	uint64_t fail = success ? 0 : 1;
+	uint64_t fresh = (WB_STAMP(gen, e) << WB_STAMP_SHIFT) | 1;
 
 	for (;;) {
-		if ((w >> 40) == WB_STAMP(gen, e) && WB_CALLS(w) != 0 &&
-		    WB_CALLS(w) != CB_WINDOW_BUCKET_MAX) {
-			nw = w + WB_ONE_CALL + fail * WB_ONE_FAIL;	/* usual */
-		} else if (WB_CALLS(w) == 0) {
-			nw = mk_bucket((uint32_t)e, gen, 1, fail);
-		} else if (WB_GEN(w) == WB_GEN_TAG(gen)) {
-			if (bucket_age(w, e) >= 0x8000)
-				return 0;
-			if (bucket_age(w, e) != 0)
-				nw = mk_bucket((uint32_t)e, gen, 1, fail);
-			else if (WB_CALLS(w) == CB_WINDOW_BUCKET_MAX)
+		if (w != 0 && WB_STAMP_OF(w) == WB_STAMP(gen, e)) {
+			if ((w & WB_COUNT_MASK) == WB_COUNT_MASK)
 				return 1;
-			else
-				nw = w + WB_ONE_CALL + fail * WB_ONE_FAIL;
-		} else if (gen_of(atomic_load_explicit(&b->hot->ctl,
-			   memory_order_acquire)) != gen) {
-			return 0;	/* we are late: it is a newer one's */
+			nw = w + 1;		/* the usual case */
+		} else if (window_taken(b, w, gen, e)) {
+			return 0;
 		} else {
-			nw = mk_bucket((uint32_t)e, gen, 1, fail);
+			nw = fresh;
 		}
 		if (atomic_compare_exchange_weak_explicit(wp, &w, nw,
 		    memory_order_seq_cst, memory_order_seq_cst))
@@ -982,74 +1074,120 @@ window_add(struct cb_breaker *b, uint32_t gen, uint64_t e, int success)
 	}
 }
 
-/* Branch-free: bucket e - k lives in win[(e - k) % 6]; each counts under
- * a mask of all ones when its stamp is the one expected there. */
+/* Raise win_fail to until (never lower it). */
 static void
-window_sum(struct cb_breaker *b, uint32_t gen, uint64_t e, uint32_t *calls,
-	   uint32_t *fails)
-{
-	uint64_t w, in, c = 0, f = 0;
-	unsigned k, i = (unsigned)(e % CB_WINDOW_BUCKETS);
-
-	for (k = 0; k < CB_WINDOW_BUCKETS; k++) {
-		w = atomic_load_explicit(&b->cold->win[i], memory_order_seq_cst);
-		in = 0 - (uint64_t)((w >> 40) == WB_STAMP(gen, e - k));
-		c += WB_CALLS(w) & in;
-		f += WB_FAILS(w) & in;
-		i = i ? i - 1 : CB_WINDOW_BUCKETS - 1;
-	}
-	*calls = (uint32_t)c;
-	*fails = (uint32_t)f;
-}
-
-/* The number of the bucket now falls in: usually win_last's, which a
- * multiplication confirms (win_last < 2^40 and width < 2^24: no overflow);
- * else a division. */
-static uint64_t
-window_bucket(struct cb_breaker *b, uint64_t now, uint64_t width)
-{
-	uint64_t l = atomic_load_explicit(&b->cold->win_last, memory_order_seq_cst);
-
-	if (l < (1ull << 40) && now >= l * width && now - l * width < width)
-		return l;
-	return now / width;
-}
-
-/* Raise win_fail to e (never lower it). */
-static void
-window_failed(struct cb_breaker *b, uint64_t e)
+window_failed(struct cb_breaker *b, uint64_t until)
 {
 	uint64_t f = atomic_load_explicit(&b->cold->win_fail, memory_order_seq_cst);
 
-	while (f < e && !atomic_compare_exchange_weak_explicit(&b->cold->win_fail,
-	       &f, e, memory_order_seq_cst, memory_order_seq_cst))
+	while (f < until && !atomic_compare_exchange_weak_explicit(
+	       &b->cold->win_fail, &f, until, memory_order_seq_cst,
+	       memory_order_seq_cst))
 		;
 }
 
-/* Count an outcome of closed generation gen in the window; 1 if the
- * failure-rate rule now says open.  One relaxed load when the rule is
- * off.  The width is never zero here (a bad segment could hold a zero
- * window: then the rule is off). */
+/* The window of generation gen ending at bucket e: failures from the
+ * stamped buckets, successes from the earliest base among them (read
+ * before successful, so no difference is negative). */
+static void
+window_total(struct cb_breaker *b, uint32_t gen, uint64_t e, uint64_t *calls,
+	     uint64_t *fails)
+{
+	uint64_t w, f = 0, s = 0, cur, base[CB_WINDOW_BUCKETS];
+	unsigned k, nb = 0, i = (unsigned)(e % CB_WINDOW_BUCKETS);
+
+	for (k = 0; k < CB_WINDOW_BUCKETS; k++) {
+		w = atomic_load_explicit(&b->cold->win[i], memory_order_seq_cst);
+		if (w != 0 && WB_STAMP_OF(w) == WB_STAMP(gen, e - k))
+			f += w & WB_COUNT_MASK;
+		w = atomic_load_explicit(&b->cold->win_base[i], memory_order_seq_cst);
+		if (w != 0 && WB_STAMP_OF(w) == WB_STAMP(gen, e - k))
+			base[nb++] = w & WB_BASE_MASK;
+		i = i ? i - 1 : CB_WINDOW_BUCKETS - 1;
+	}
+	cur = atomic_load_explicit(&b->cold->successful, memory_order_seq_cst);
+	for (k = 0; k < nb; k++)
+		if (((cur - base[k]) & WB_BASE_MASK) > s)
+			s = (cur - base[k]) & WB_BASE_MASK;
+	*calls = s + f;
+	*fails = f;
+}
+
+/* The failure-rate rule (policy word r) over gen's window at now, ending
+ * at win_last's bucket if it is gen's and later than now's. */
 static int
-window_rate(struct cb_breaker *b, uint32_t gen, int success, uint64_t now)
+window_check(struct cb_breaker *b, uint64_t r, uint32_t gen, uint64_t now,
+	     uint64_t width)
+{
+	uint64_t l = atomic_load_explicit(&b->cold->win_last, memory_order_seq_cst);
+	uint64_t e = now / width, calls, fails, thr = PR_THRESHOLD(r);
+
+	if (WL_GEN(l) == (gen & GEN_MASK) && WL_END(l) / width > e + 1)
+		e = WL_END(l) / width - 1;
+	window_total(b, gen, e, &calls, &fails);
+	return calls >= PR_MINIMUM(r) && (uint64_t)fails * 100 >= thr * calls;
+}
+
+/* The rule's policy word and bucket width, 0 when the rule is off (or the
+ * segment holds a zero window: then it is off too; or now is beyond what
+ * win_last holds). */
+static uint64_t
+window_width(struct cb_breaker *b, uint64_t now, uint64_t *r)
+{
+	*r = atomic_load_explicit(&b->cold->pol_r, memory_order_relaxed);
+	if (PR_THRESHOLD(*r) == 0 || now > WL_NOW_MAX)
+		return 0;
+	return PR_WINDOW(*r) / CB_WINDOW_BUCKETS;
+}
+
+/* A success of closed generation gen: counted in successful (after the
+ * base of its bucket, see the top of this file) or, late, in win_out.  1
+ * if the failure-rate rule now says open.  Usually: two loads, the add
+ * the metric needs anyway, and one more load. */
+static int
+window_success(struct cb_breaker *b, uint32_t gen, uint64_t now)
 {
 	uint64_t r = atomic_load_explicit(&b->cold->pol_r, memory_order_relaxed);
-	uint64_t thr = PR_THRESHOLD(r), width = PR_WINDOW(r) /
-					       CB_WINDOW_BUCKETS, e;
-	uint32_t calls, fails;
+	uint64_t l, end, width;
 
-	if (thr == 0 || width == 0)
+	if (PR_THRESHOLD(r) == 0) {	/* relaxed: the rule is off */
+		atomic_fetch_add_explicit(&b->cold->successful, 1,
+		    memory_order_relaxed);
 		return 0;
-	e = window_bucket(b, now, width);
-	if (!window_last(b, e) || !window_add(b, gen, e, success))
+	}
+	l = atomic_load_explicit(&b->cold->win_last, memory_order_seq_cst);
+	/* win_last without gen's bits: its end if it is gen's, else >= 2^40 */
+	end = l ^ ((uint64_t)(gen & GEN_MASK) << WL_GEN_SHIFT);
+	if ((end <= now || end > WL_END_MASK) &&
+	    (width = window_width(b, now, &r)) != 0 &&
+	    window_advance(b, gen, now / width, width) == WB_NONE) {
+		atomic_fetch_add_explicit(&b->cold->win_out, 1, memory_order_relaxed);
+		return 0;	/* late: not this window's */
+	}
+	/* seq_cst: after the base (read before it), before win_fail's load
+	 * (the store-buffer case, see the top of this file) */
+	atomic_fetch_add_explicit(&b->cold->successful, 1, memory_order_seq_cst);
+	if (now >= atomic_load_explicit(&b->cold->win_fail, memory_order_seq_cst))
+		return 0;	/* no failure in the window: cannot open */
+	width = window_width(b, now, &r);
+	return width != 0 && window_check(b, r, gen, now, width);
+}
+
+/* A failure of closed generation gen (failed is counted already): in the
+ * word of its bucket, or of the latest if that is later (as a success).
+ * 1 if the failure-rate rule now says open. */
+static int
+window_failure(struct cb_breaker *b, uint32_t gen, uint64_t now)
+{
+	uint64_t r, width = window_width(b, now, &r), e;
+
+	if (width == 0)
 		return 0;
-	if (!success)
-		window_failed(b, e);
-	else if (atomic_load_explicit(&b->cold->win_fail, memory_order_seq_cst) +
-		 CB_WINDOW_BUCKETS <= e)
-		return 0;		/* no failure in the window */
-	window_sum(b, gen, e, &calls, &fails);
-	return calls >= PR_MINIMUM(r) && (uint64_t)fails * 100 >= thr * calls;
+	e = window_advance(b, gen, now / width, width);
+	if (e == WB_NONE || !window_add(b, gen, e))
+		return 0;
+	window_failed(b, (e + CB_WINDOW_BUCKETS) * width);
+	return window_check(b, r, gen, now, width);
 }
 
 void
@@ -1057,19 +1195,21 @@ cb_breaker_window(struct cb_breaker *b, uint64_t now, uint32_t *calls,
 		  uint32_t *fails)
 {
 	uint64_t c = atomic_load_explicit(&b->hot->ctl, memory_order_acquire);
-	uint64_t r = atomic_load_explicit(&b->cold->pol_r, memory_order_relaxed);
-	uint64_t width = PR_WINDOW(r) / CB_WINDOW_BUCKETS, e, l;
+	uint64_t r, width = window_width(b, now, &r), e, n, ca, fa;
 
 	*calls = *fails = 0;
-	if ((c & ST_MASK) != CB_CLOSED || PR_THRESHOLD(r) == 0 || width == 0)
+	if ((c & ST_MASK) != CB_CLOSED || width == 0)
 		return;
 	e = now / width;
-	l = atomic_load_explicit(&b->cold->win_last, memory_order_seq_cst);
-	if (l > e && l - e < 2 * CB_WINDOW_BUCKETS)
-		e = l;			/* a clock a little ahead of ours */
-	if (e >= l && e - l >= CB_WINDOW_BUCKETS)
+	n = WL_END(atomic_load_explicit(&b->cold->win_last, memory_order_seq_cst)) /
+	    width;
+	if (n > e + 1 && n - e <= 2 * CB_WINDOW_BUCKETS)
+		e = n - 1;		/* a clock a little ahead of ours */
+	if (n == 0 || e + 1 >= n + CB_WINDOW_BUCKETS)
 		return;			/* nothing since a window ago */
-	window_sum(b, gen_of(c), e, calls, fails);
+	window_total(b, gen_of(c), e, &ca, &fa);
+	*calls = ca > UINT32_MAX ? UINT32_MAX : (uint32_t)ca;
+	*fails = fa > UINT32_MAX ? UINT32_MAX : (uint32_t)fa;
 }
 
 /* ---- outcomes ------------------------------------------------------ */
@@ -1181,6 +1321,29 @@ count_failure(struct cb_breaker *b, int err, int cause)
 	    memory_order_relaxed);
 }
 
+/* Count an outcome in the metrics and, if it is one of the current
+ * closed generation's (admitted in closed, ctl value c of full generation
+ * g), in the window: once, whatever the caller's CAS retries.  1 if the
+ * failure-rate rule now says open. */
+static int
+count_outcome(struct cb_breaker *b, uint64_t c, uint64_t g,
+	      const struct cb_ticket *t, int success, int err, int cause,
+	      uint64_t now)
+{
+	int in = (c & ST_MASK) == CB_CLOSED &&
+		 t->kind == CB_TICKET_NORMAL && !((g ^ t->gen) & TICKET_MASK);
+
+	if (!success) {
+		count_failure(b, err, cause);
+		return in ? window_failure(b, (uint32_t)t->gen, now) : 0;
+	}
+	if (in)
+		return window_success(b, (uint32_t)t->gen, now);
+	/* relaxed: a metric on its own (no window is derived from it) */
+	atomic_fetch_add_explicit(&b->cold->win_out, 1, memory_order_relaxed);
+	return 0;
+}
+
 void
 cb_breaker_record_cause(struct cb_breaker *b, const struct cb_ticket *t,
 			int success, int err, int cause, uint64_t now,
@@ -1188,7 +1351,7 @@ cb_breaker_record_cause(struct cb_breaker *b, const struct cb_ticket *t,
 {
 	struct cb_policy p;
 	uint64_t c, g;
-	int done = 0, rate = -1, first;
+	int done = 0, rate, first;
 
 	note(tr, 0, 0, CB_WHY_NONE);
 	if (t->kind == CB_TICKET_NONE)
@@ -1197,11 +1360,7 @@ cb_breaker_record_cause(struct cb_breaker *b, const struct cb_ticket *t,
 	g = tgen(b, c);
 	if (((g ^ t->gen) & TICKET_MASK) && other_life(b, c, t))
 		return;		/* the place's previous destination's */
-	if (success)
-		atomic_fetch_add_explicit(&b->cold->successful, 1,
-		    memory_order_relaxed);
-	else
-		count_failure(b, err, cause);
+	rate = count_outcome(b, c, g, t, success, err, cause, now);
 	if (t->kind == CB_TICKET_SHADOW)
 		return;
 	policy_hot(b, &p);
@@ -1216,9 +1375,6 @@ cb_breaker_record_cause(struct cb_breaker *b, const struct cb_ticket *t,
 			return;
 		}
 		if ((c & ST_MASK) == CB_CLOSED) {
-			if (rate < 0)	/* once, whatever the CAS retries */
-				rate = window_rate(b, (uint32_t)t->gen,
-						   success, now);
 			done = rate ? record_rate(b, &c, success, now, &p, tr) :
 			       record_closed(b, &c, success, now, &p, tr);
 		} else {
@@ -1368,8 +1524,13 @@ cb_breaker_rebirth(struct cb_breaker *b)
 	atomic_store_explicit(&b->cold->probe_ms, 0, memory_order_relaxed);
 	atomic_store_explicit(&b->cold->win_last, 0, memory_order_relaxed);
 	atomic_store_explicit(&b->cold->win_fail, 0, memory_order_relaxed);
-	for (i = 0; i < (int)CB_WINDOW_BUCKETS; i++)
-		atomic_store_explicit(&b->cold->win[i], 0, memory_order_relaxed);
+	atomic_store_explicit(&b->cold->win_out, 0, memory_order_relaxed);
+	for (i = 0; i < (int)CB_WINDOW_BUCKETS; i++) {
+		atomic_store_explicit(&b->cold->win[i], 0,
+		    memory_order_relaxed);
+		atomic_store_explicit(&b->cold->win_base[i], 0,
+		    memory_order_relaxed);
+	}
 	/* the account at the new generation, closed, nothing counted */
 	atomic_store_explicit(&b->cold->transitions, CB_PUT(CB_CLOSED,
 	    ACC_STATE) | CB_PUT(full, ACC_GEN), memory_order_relaxed);
@@ -1427,6 +1588,7 @@ cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,
 	s->total_calls = atomic_load_explicit(&b->cold->admitted,
 	    memory_order_relaxed) + s->rejected_calls;
 	s->successful_calls = atomic_load_explicit(&b->cold->successful,
+	    memory_order_relaxed) + atomic_load_explicit(&b->cold->win_out,
 	    memory_order_relaxed);
 	s->failed_calls = atomic_load_explicit(&b->cold->failed,
 	    memory_order_relaxed);

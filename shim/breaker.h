@@ -70,9 +70,11 @@ enum cb_why {
 #define CB_MAX_WINDOW_MS 86400000u	/* 24 h */
 #define CB_MAX_MINIMUM_CALLS 1000000u
 /* The failure-rate window is CB_WINDOW_BUCKETS buckets of window / 6 ms;
- * a bucket counts up to CB_WINDOW_BUCKET_MAX outcomes. */
+ * a bucket counts up to CB_WINDOW_BUCKET_MAX failures, a window up to
+ * CB_WINDOW_SUCCESS_MAX successes (breaker.c). */
 #define CB_WINDOW_BUCKETS 6u
-#define CB_WINDOW_BUCKET_MAX 0xfffffu
+#define CB_WINDOW_BUCKET_MAX 0xffffffffffull
+#define CB_WINDOW_SUCCESS_MAX 0x7fffffffffull
 #define CB_CONN_TIMEOUT_SET 0x80000000u	/* conn_timeout: written */
 
 /* A breaker's policy, as the configuration describes it. */
@@ -113,9 +115,11 @@ struct cb_hot {
 struct cb_cold {
 	_Atomic uint64_t admitted;	/* attempts let through */
 	_Atomic uint64_t successful;
-	/* the failure-rate window, on the line of the two counters above:
-	 * an admission and its success write that one line */
+	/* the failure-rate window's failures per bucket (breaker.c), on the
+	 * line of the two counters above */
 	_Atomic uint64_t win[CB_WINDOW_BUCKETS];
+	/* the count of successful at each bucket's start (breaker.c) */
+	_Atomic uint64_t win_base[CB_WINDOW_BUCKETS];
 	_Atomic uint64_t failed;
 	_Atomic uint64_t transitions;	/* count | state | gen: see breaker.c */
 	_Atomic uint64_t stale;		/* outcomes dropped: older generation */
@@ -123,8 +127,9 @@ struct cb_cold {
 	_Atomic uint32_t last_errno;
 	_Atomic uint32_t conn_timeout;	/* SET | connect_timeout_ms (0 off) */
 	_Atomic uint64_t pol_r;		/* the failure-rate rule (breaker.c) */
-	_Atomic uint64_t win_last;	/* highest bucket number counted */
-	_Atomic uint64_t win_fail;	/* highest bucket with a failure */
+	_Atomic uint64_t win_last;	/* latest bucket's end ms | gen */
+	_Atomic uint64_t win_fail;	/* ms until a failure leaves it */
+	_Atomic uint64_t win_out;	/* successes kept out of successful */
 	_Atomic uint64_t fail_mask[CB_ERRNO_MAX / 64];
 	/* read on transitions and probes only (closed decisions find the
 	 * full generation in ctl itself) */
@@ -160,7 +165,7 @@ _Static_assert(sizeof(struct cb_hot) == 64,
 	       "a decision reads exactly one 64-byte line");
 _Static_assert(offsetof(struct cb_cold, win) +
 	       sizeof(((struct cb_cold *)0)->win) == 64,
-	       "admitted, successful and the window fill the first cold line");
+	       "admitted, successful and the window's failures: the first cold line");
 
 /* cb_breaker_in - the handle of a breaker kept in m. */
 static inline struct cb_breaker
@@ -356,8 +361,10 @@ void cb_breaker_snapshot(struct cb_breaker *b, uint64_t now,
 /* cb_breaker_window - the failure-rate window of b at now: outcomes
  * (*calls) and failures (*fails) recorded in the current generation over
  * the last window (an outcome counts for between 5/6 of window and window
- * after it was recorded: buckets of window / 6).  0 and 0 unless closed.
- * Read-only (cbctl may call it on a read-only mapping).  Thread-safe. */
+ * after it was recorded: buckets of window / 6; one recorded late, after
+ * a later bucket began, counts from that bucket).  0 and 0 unless closed
+ * or when the rule is off.  Read-only (cbctl may call it on a read-only
+ * mapping).  Thread-safe. */
 void cb_breaker_window(struct cb_breaker *b, uint64_t now, uint32_t *calls,
 		       uint32_t *fails);
 

@@ -9,7 +9,7 @@
  *   the decision lines: slots x struct cb_hot, 64 bytes each, dense (a
  *       decision reads one of them and nothing else of the segment)
  *   the cold parts: slots x struct cb_slot_cold (the breaker's cold words
- *       and the table's claim and reclaim words), four lines each
+ *       and the table's claim and reclaim words), five lines each
  *   the names: slots x struct cb_name_entry
  *
  * Slot i's three parts are entry i of each array.  slots is a power of two
@@ -82,9 +82,9 @@ _Static_assert(sizeof(struct cb_shm_header) % 8 == 0 &&
 	       offsetof(struct cb_shm_header, magic) == 0,
 	       "the header: magic first, words aligned");
 _Static_assert(sizeof(struct cb_ring_entry) == 64, "an event is one line");
-_Static_assert(sizeof(struct cb_slot_cold) == 256 &&
+_Static_assert(sizeof(struct cb_slot_cold) == 320 &&
 	       offsetof(struct cb_slot_cold, br) == 0,
-	       "a cold part is four lines, the breaker's first");
+	       "a cold part is five lines, the breaker's first");
 _Static_assert(offsetof(struct cb_slot_cold, own) >= 64,
 	       "the claim word is not on the line an admission writes");
 _Static_assert(2ull * CB_MAX_CAPACITY <= 1ull << CB_SLOT_BITS,

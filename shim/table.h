@@ -199,7 +199,7 @@ size_t cb_table_size(const struct cb_table *t);		/* bytes */
 
 /* cb_table_size_for - the bytes of a segment made for max_breakers
  * capacity (1..CB_MAX_CAPACITY; else 0), without making one.  Per place:
- * a 64-byte decision line, a 256-byte cold part and a name entry for
+ * a 64-byte decision line, a 320-byte cold part and a name entry for
  * each of the 2 to 4 slots a place has (slots: a power of two at least
  * twice capacity), plus the header and the events ring. */
 size_t cb_table_size_for(uint32_t capacity);

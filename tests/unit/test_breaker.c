@@ -1931,6 +1931,121 @@ failure_rate_with_a_zero_window_word_is_off(void **state)
 	assert_int_equal(snap(&b, T0).window_calls, 0);
 }
 
+/* The window's successes are a difference of successful_calls' own
+ * counter: successes that are no closed window's (an earlier generation's,
+ * a probe's, a shadow attempt's recorded after a close) must still count in
+ * successful_calls, once, and stay out of the window. */
+static void
+failure_rate_successes_outside_the_window_count_in_metrics_only(void **state)
+{
+	struct cb_breaker b = NEW_BREAKER();
+	struct cb_policy p;
+	struct cb_ticket old, shadow;
+	struct cb_transition tr;
+	struct cb_snapshot s;
+	int i;
+
+	(void)state;
+	rate_policy(&p, 50, 4, 10000);
+	fresh(&b, &p);
+	old = must_admit(&b, T0);
+	cb_breaker_reset(&b, T0, NULL);
+	outcomes(&b, T0, 1, 1);
+	cb_breaker_record(&b, &old, 1, 0, T0, NULL);	/* stale */
+	s = snap(&b, T0);
+	assert_int_equal(s.successful_calls, 2);
+	assert_int_equal(s.stale_outcomes, 1);
+	assert_int_equal(s.window_calls, 1);
+	cb_breaker_trip(&b, T0, 0, 0, NULL);
+	for (i = 0; i < 3; i++)				/* probes close it */
+		outcome(&b, T0 + 30000, 1);
+	s = snap(&b, T0 + 30000);
+	assert_int_equal(s.state, CB_CLOSED);
+	assert_int_equal(s.successful_calls, 5);
+	assert_int_equal(s.window_calls, 0);
+	p.mode = CB_MODE_OBSERVE;
+	cb_breaker_set_policy(&b, &p);
+	cb_breaker_trip(&b, T0 + 30000, 0, 0, NULL);
+	assert_int_equal(cb_breaker_admit(&b, T0 + 30001, &shadow, &tr), 0);
+	assert_int_equal(shadow.kind, CB_TICKET_SHADOW);
+	cb_breaker_reset(&b, T0 + 30001, NULL);
+	outcomes(&b, T0 + 30001, 1, 1);
+	cb_breaker_record(&b, &shadow, 1, 0, T0 + 30001, NULL);
+	s = snap(&b, T0 + 30001);
+	assert_int_equal(s.successful_calls, 7);
+	assert_int_equal(s.window_calls, 1);
+	assert_int_equal(s.total_calls, 7);	/* shadow: a rejection */
+}
+
+/* A reload that turns the rule on starts the window afresh: what was
+ * counted before it was turned off is not mixed with what came since. */
+static void
+failure_rate_turned_on_by_a_reload_starts_afresh(void **state)
+{
+	struct cb_breaker b = NEW_BREAKER();
+	struct cb_policy p;
+
+	(void)state;
+	rate_policy(&p, 50, 4, 10000);
+	fresh(&b, &p);
+	outcomes(&b, T0, 2, 1);
+	p.failure_rate_threshold = 0;
+	cb_breaker_set_policy(&b, &p);
+	outcomes(&b, T0 + 1, 10, 1);
+	assert_int_equal(snap(&b, T0 + 1).window_calls, 0);	/* off */
+	p.failure_rate_threshold = 50;
+	cb_breaker_set_policy(&b, &p);
+	assert_int_equal(snap(&b, T0 + 1).window_calls, 0);
+	outcomes(&b, T0 + 2, 3, 0);
+	assert_int_equal(snap(&b, T0 + 2).window_calls, 3);
+	assert_int_equal(outcome(&b, T0 + 2, 0).why, CB_WHY_FAILURE_RATE);
+}
+
+/* An outcome recorded after a later bucket began (its time was taken
+ * before a slower record) counts from that later bucket, a failure as a
+ * success: it leaves the window with it, never earlier. */
+static void
+failure_rate_late_outcome_counts_from_the_later_bucket(void **state)
+{
+	struct cb_breaker b = NEW_BREAKER();
+	struct cb_policy p;
+	const uint64_t t = 1000ull * 1000;
+
+	(void)state;
+	rate_policy(&p, 50, 10, 6000);		/* width 1000 ms */
+	fresh(&b, &p);
+	outcomes(&b, t + 1000, 1, 1);
+	outcomes(&b, t + 999, 1, 1);		/* late, into t + 1000's */
+	outcomes(&b, t + 999, 1, 0);
+	assert_int_equal(snap(&b, t + 6999).window_calls, 3);
+	assert_int_equal(snap(&b, t + 6999).window_failures, 1);
+	assert_int_equal(snap(&b, t + 7000).window_calls, 0);
+}
+
+/* The window compares generations in ctl's 24 bits: past 2^24
+ * transitions a new generation's window still counts. */
+static void
+failure_rate_counts_past_2_pow_24_generations(void **state)
+{
+	struct cb_breaker b = NEW_BREAKER();
+	struct cb_policy p;
+	uint32_t i;
+
+	(void)state;
+	rate_policy(&p, 50, 4, 10000);
+	fresh(&b, &p);
+	for (i = 0; i < (1u << 23); i++) {
+		cb_breaker_trip(&b, T0, 0, 0, NULL);
+		cb_breaker_reset(&b, T0, NULL);
+	}
+	assert_int_equal(snap(&b, T0).gen, 1ull << 24);
+	outcomes(&b, T0, 1, 0);		/* the first: in the next generation */
+	cb_breaker_reset(&b, T0, NULL);
+	outcomes(&b, T0, 3, 0);
+	assert_int_equal(snap(&b, T0).window_calls, 3);
+	assert_int_equal(outcome(&b, T0, 0).why, CB_WHY_FAILURE_RATE);
+}
+
 /* Threads record a 50 % mix: the window is exact and the rule opens the
  * breaker exactly once. */
 struct rate_arg {
@@ -2142,6 +2257,10 @@ main(void)
 		cmocka_unit_test(failure_rate_policy_round_trips_and_is_validated),
 		cmocka_unit_test(failure_rate_reload_keeps_or_restarts_the_window),
 		cmocka_unit_test(failure_rate_with_a_zero_window_word_is_off),
+		cmocka_unit_test(failure_rate_successes_outside_the_window_count_in_metrics_only),
+		cmocka_unit_test(failure_rate_turned_on_by_a_reload_starts_afresh),
+		cmocka_unit_test(failure_rate_late_outcome_counts_from_the_later_bucket),
+		cmocka_unit_test(failure_rate_counts_past_2_pow_24_generations),
 		cmocka_unit_test(concurrent_outcomes_fill_the_window_exactly_and_open_once),
 		cmocka_unit_test(ticket_from_2_pow_24_generations_ago_is_stale),
 		cmocka_unit_test(lost_probe_rule_uses_the_age_of_the_probe),

@@ -1589,10 +1589,10 @@ segment_parts_are_dense_arrays_of_lines(void **state)
 	memcpy(&h, raw, sizeof(h));
 	assert_int_equal(h.slots, 8192);
 	assert_int_equal(h.hot_size, 64);
-	assert_int_equal(h.cold_size, 256);
+	assert_int_equal(h.cold_size, 320);
 	assert_int_equal(h.hot_off % 64, 0);
 	assert_int_equal(h.cold_off, h.hot_off + 8192ull * 64);
-	assert_int_equal(h.names_off, h.cold_off + 8192ull * 256);
+	assert_int_equal(h.names_off, h.cold_off + 8192ull * 320);
 	assert_int_equal(h.total_size, size);
 	assert_int_equal(cb_table_size_for(4096), size);
 	assert_int_equal(cb_table_size(t), size);
@@ -1629,7 +1629,7 @@ segment_size_for_every_capacity(void **state)
 		assert_true(cb_table_size_for(caps[i]) < fixed + 64 +
 			    (size_t)slots * per_slot);
 	}
-	assert_int_equal(per_slot, 64 + 256 + 264);
+	assert_int_equal(per_slot, 64 + 320 + 264);
 	assert_int_equal(cb_table_size_for(0), 0);
 	assert_int_equal(cb_table_size_for(CB_MAX_CAPACITY + 1), 0);
 }
