@@ -1039,8 +1039,10 @@ window_advance(struct cb_breaker *b, uint32_t gen, uint64_t e,
 			window_sweep(b, e, 0);
 		else if (n != 0)	/* a new generation, same window */
 			t = n - 1;
+		CB_CRASH_POINT("window:swept");
 		if (!window_base(b, gen, t))
 			return WB_NONE;
+		CB_CRASH_POINT("window:based");
 		if (atomic_compare_exchange_weak_explicit(&b->cold->win_last, &l,
 		    WL_MAKE((t + 1) * width, gen), memory_order_seq_cst,
 		    memory_order_seq_cst))
@@ -1167,6 +1169,7 @@ window_success(struct cb_breaker *b, uint32_t gen, uint64_t now)
 	/* seq_cst: after the base (read before it), before win_fail's load
 	 * (the store-buffer case, see the top of this file) */
 	atomic_fetch_add_explicit(&b->cold->successful, 1, memory_order_seq_cst);
+	CB_CRASH_POINT("window:counted");
 	if (now >= atomic_load_explicit(&b->cold->win_fail, memory_order_seq_cst))
 		return 0;	/* no failure in the window: cannot open */
 	width = window_width(b, now, &r);

@@ -455,6 +455,55 @@ transition_counts_when_its_maker_dies_right_after_it(void **state)
 	       sizeof(struct shared_breaker));
 }
 
+/* A success killed anywhere while it starts a new bucket of the
+ * failure-rate window (swept, base installed, counted) leaves the window
+ * whole: the next outcome finishes what it began, and the window counts
+ * exactly what was counted, no more, from the right bucket. */
+static void
+window_bucket_start_survives_a_kill_anywhere(void **state)
+{
+	static const char *const at[] = { "window:swept", "window:based",
+		"window:counted" };
+	const uint64_t t = 1000ull * 1000;	/* a bucket's first ms */
+	struct cb_policy p;
+	struct cb_breaker *b;
+	struct cb_ticket tk;
+	struct cb_transition tr;
+	struct cb_snapshot s;
+	unsigned i, k;
+	pid_t pid;
+
+	(void)state;
+	cb_policy_default(&p);
+	p.failure_rate_threshold = 50;
+	p.minimum_calls = 4;
+	p.window_ms = 6000;			/* buckets of 1000 ms */
+	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		k = !strcmp(at[i], "window:counted");	/* the kill counted */
+		b = shared_breaker(&p);
+		assert_int_equal(cb_breaker_admit(b, t, &tk, &tr), 0);
+		cb_breaker_record(b, &tk, 1, 0, t, &tr);
+		pid = child();
+		if (pid == 0) {
+			cb_crash_arm(at[i], 0, CB_CRASH_KILL);
+			cb_breaker_admit(b, t + 1000, &tk, &tr);
+			cb_breaker_record(b, &tk, 1, 0, t + 1000, &tr);
+			_exit(0);
+		}
+		assert_int_equal(wait_child(pid), 100 + SIGKILL);
+		cb_breaker_snapshot(b, t + 1000, &s);
+		assert_int_equal(s.window_calls, 1 + k);
+		assert_int_equal(cb_breaker_admit(b, t + 1000, &tk, &tr), 0);
+		cb_breaker_record(b, &tk, 1, 0, t + 1000, &tr);
+		cb_breaker_snapshot(b, t + 1000, &s);
+		assert_int_equal(s.window_calls, 2 + k);
+		assert_int_equal(s.successful_calls, 2 + k);
+		cb_breaker_snapshot(b, t + 6999, &s);	/* t's bucket left */
+		assert_int_equal(s.window_calls, 1 + k);
+		munmap(b, sizeof(*b));
+	}
+}
+
 /* A reclaimer killed at any point of a reclaim (here through
  * cbctl forget's path) leaves nothing wedged: the destination is either
  * still a working breaker or gone, the place comes back to whoever needs
@@ -566,6 +615,7 @@ main(void)
 		    ring_never_shows_an_entry_written_by_two_writers, teardown),
 		cmocka_unit_test(
 		    transition_counts_when_its_maker_dies_right_after_it),
+		cmocka_unit_test(window_bucket_start_survives_a_kill_anywhere),
 		cmocka_unit_test_teardown(
 		    reclaimer_killed_anywhere_leaves_nothing_wedged, teardown),
 		cmocka_unit_test_teardown(
