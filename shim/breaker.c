@@ -148,7 +148,7 @@ _Static_assert(CB_MAX_RATE_THRESHOLD <= 0x7fu, "threshold fits 7 bits");
  * mark and successful's low bits (win_base[]). */
 #define WB_STAMP_SHIFT 40
 #define WB_COUNT_MASK ((1ull << WB_STAMP_SHIFT) - 1)	/* failures */
-#define WB_BASE_MASK ((1ull << 39) - 1)		/* successful's low bits */
+#define WB_BASE_MASK ((1ull << 39) - 1)	/* successful's low bits */
 #define WB_BASE_SET (1ull << 39)		/* a base, even of 0 */
 #define WB_GEN_MASK 0xffu
 #define WB_EPOCH_MASK 0xffffu
@@ -980,8 +980,8 @@ window_taken(struct cb_breaker *b, uint64_t w, uint32_t gen, uint64_t e)
 		return 0;
 	if (WB_GEN(w) == WB_GEN_TAG(gen))
 		return bucket_age(w, e) >= 0x8000;
-	return gen_of(atomic_load_explicit(&b->hot->ctl, memory_order_seq_cst)) !=
-	       (gen & GEN_MASK);
+	return gen_of(atomic_load_explicit(&b->hot->ctl,
+	    memory_order_seq_cst)) != (gen & GEN_MASK);
 }
 
 /* Install the base of bucket e for generation gen (successful's count
@@ -1016,14 +1016,16 @@ static uint64_t
 window_advance(struct cb_breaker *b, uint32_t gen, uint64_t e,
 	       uint64_t width)
 {
-	uint64_t l = atomic_load_explicit(&b->cold->win_last, memory_order_seq_cst);
-	uint64_t n, t;		/* n: the latest bucket + 1 (0: none yet) */
+	uint64_t l = atomic_load_explicit(&b->cold->win_last,
+	    memory_order_seq_cst);
+	uint64_t n, t;	/* n: the latest bucket + 1 (0: none yet) */
 
 	for (;;) {
 		n = WL_END(l) / width;
-		if (WL_GEN(l) != (gen & GEN_MASK) && gen_of(atomic_load_explicit(
-		    &b->hot->ctl, memory_order_seq_cst)) != (gen & GEN_MASK))
-			return WB_NONE;		/* a later generation's */
+		if (WL_GEN(l) != (gen & GEN_MASK) &&
+		    gen_of(atomic_load_explicit(&b->hot->ctl,
+		    memory_order_seq_cst)) != (gen & GEN_MASK))
+			return WB_NONE;	/* a later generation's */
 		if (n > e && n - e <= CB_WINDOW_BUCKETS &&
 		    WL_GEN(l) == (gen & GEN_MASK))
 			return n - 1;		/* current already */
@@ -1043,8 +1045,8 @@ window_advance(struct cb_breaker *b, uint32_t gen, uint64_t e,
 		if (!window_base(b, gen, t))
 			return WB_NONE;
 		CB_CRASH_POINT("window:based");
-		if (atomic_compare_exchange_weak_explicit(&b->cold->win_last, &l,
-		    WL_MAKE((t + 1) * width, gen), memory_order_seq_cst,
+		if (atomic_compare_exchange_weak_explicit(&b->cold->win_last,
+		    &l, WL_MAKE((t + 1) * width, gen), memory_order_seq_cst,
 		    memory_order_seq_cst))
 			return t;
 	}
@@ -1080,7 +1082,8 @@ window_add(struct cb_breaker *b, uint32_t gen, uint64_t e)
 static void
 window_failed(struct cb_breaker *b, uint64_t until)
 {
-	uint64_t f = atomic_load_explicit(&b->cold->win_fail, memory_order_seq_cst);
+	uint64_t f = atomic_load_explicit(&b->cold->win_fail,
+	    memory_order_seq_cst);
 
 	while (f < until && !atomic_compare_exchange_weak_explicit(
 	       &b->cold->win_fail, &f, until, memory_order_seq_cst,
@@ -1099,10 +1102,12 @@ window_total(struct cb_breaker *b, uint32_t gen, uint64_t e, uint64_t *calls,
 	unsigned k, nb = 0, i = (unsigned)(e % CB_WINDOW_BUCKETS);
 
 	for (k = 0; k < CB_WINDOW_BUCKETS; k++) {
-		w = atomic_load_explicit(&b->cold->win[i], memory_order_seq_cst);
+		w = atomic_load_explicit(&b->cold->win[i],
+		    memory_order_seq_cst);
 		if (w != 0 && WB_STAMP_OF(w) == WB_STAMP(gen, e - k))
 			f += w & WB_COUNT_MASK;
-		w = atomic_load_explicit(&b->cold->win_base[i], memory_order_seq_cst);
+		w = atomic_load_explicit(&b->cold->win_base[i],
+		    memory_order_seq_cst);
 		if (w != 0 && WB_STAMP_OF(w) == WB_STAMP(gen, e - k))
 			base[nb++] = w & WB_BASE_MASK;
 		i = i ? i - 1 : CB_WINDOW_BUCKETS - 1;
@@ -1121,7 +1126,8 @@ static int
 window_check(struct cb_breaker *b, uint64_t r, uint32_t gen, uint64_t now,
 	     uint64_t width)
 {
-	uint64_t l = atomic_load_explicit(&b->cold->win_last, memory_order_seq_cst);
+	uint64_t l = atomic_load_explicit(&b->cold->win_last,
+	    memory_order_seq_cst);
 	uint64_t e = now / width, calls, fails, thr = PR_THRESHOLD(r);
 
 	if (WL_GEN(l) == (gen & GEN_MASK) && WL_END(l) / width > e + 1)
@@ -1149,7 +1155,8 @@ window_width(struct cb_breaker *b, uint64_t now, uint64_t *r)
 static int
 window_success(struct cb_breaker *b, uint32_t gen, uint64_t now)
 {
-	uint64_t r = atomic_load_explicit(&b->cold->pol_r, memory_order_relaxed);
+	uint64_t r = atomic_load_explicit(&b->cold->pol_r,
+	    memory_order_relaxed);
 	uint64_t l, end, width;
 
 	if (PR_THRESHOLD(r) == 0) {	/* relaxed: the rule is off */
@@ -1163,14 +1170,17 @@ window_success(struct cb_breaker *b, uint32_t gen, uint64_t now)
 	if ((end <= now || end > WL_END_MASK) &&
 	    (width = window_width(b, now, &r)) != 0 &&
 	    window_advance(b, gen, now / width, width) == WB_NONE) {
-		atomic_fetch_add_explicit(&b->cold->win_out, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&b->cold->win_out, 1,
+		    memory_order_relaxed);
 		return 0;	/* late: not this window's */
 	}
 	/* seq_cst: after the base (read before it), before win_fail's load
 	 * (the store-buffer case, see the top of this file) */
-	atomic_fetch_add_explicit(&b->cold->successful, 1, memory_order_seq_cst);
+	atomic_fetch_add_explicit(&b->cold->successful, 1,
+	    memory_order_seq_cst);
 	CB_CRASH_POINT("window:counted");
-	if (now >= atomic_load_explicit(&b->cold->win_fail, memory_order_seq_cst))
+	if (now >= atomic_load_explicit(&b->cold->win_fail,
+	    memory_order_seq_cst))
 		return 0;	/* no failure in the window: cannot open */
 	width = window_width(b, now, &r);
 	return width != 0 && window_check(b, r, gen, now, width);
@@ -1204,8 +1214,8 @@ cb_breaker_window(struct cb_breaker *b, uint64_t now, uint32_t *calls,
 	if ((c & ST_MASK) != CB_CLOSED || width == 0)
 		return;
 	e = now / width;
-	n = WL_END(atomic_load_explicit(&b->cold->win_last, memory_order_seq_cst)) /
-	    width;
+	n = WL_END(atomic_load_explicit(&b->cold->win_last,
+	    memory_order_seq_cst)) / width;
 	if (n > e + 1 && n - e <= 2 * CB_WINDOW_BUCKETS)
 		e = n - 1;		/* a clock a little ahead of ours */
 	if (n == 0 || e + 1 >= n + CB_WINDOW_BUCKETS)
