@@ -1334,27 +1334,15 @@ count_failure(struct cb_breaker *b, int err, int cause)
 	    memory_order_relaxed);
 }
 
-/* Count an outcome in the metrics and, if it is one of the current
- * closed generation's (admitted in closed, ctl value c of full generation
- * g), in the window: once, whatever the caller's CAS retries.  1 if the
- * failure-rate rule now says open. */
-static int
-count_outcome(struct cb_breaker *b, uint64_t c, uint64_t g,
-	      const struct cb_ticket *t, int success, int err, int cause,
-	      uint64_t now)
+/* A success that is no closed window's (a probe's, a shadow attempt's,
+ * an earlier generation's): counted in win_out, not in successful, from
+ * which the window is derived (relaxed: a metric on its own). */
+static void
+count_outside(struct cb_breaker *b, int success)
 {
-	int in = (c & ST_MASK) == CB_CLOSED &&
-		 t->kind == CB_TICKET_NORMAL && !((g ^ t->gen) & TICKET_MASK);
-
-	if (!success) {
-		count_failure(b, err, cause);
-		return in ? window_failure(b, (uint32_t)t->gen, now) : 0;
-	}
-	if (in)
-		return window_success(b, (uint32_t)t->gen, now);
-	/* relaxed: a metric on its own (no window is derived from it) */
-	atomic_fetch_add_explicit(&b->cold->win_out, 1, memory_order_relaxed);
-	return 0;
+	if (success)
+		atomic_fetch_add_explicit(&b->cold->win_out, 1,
+		    memory_order_relaxed);
 }
 
 void
@@ -1364,7 +1352,7 @@ cb_breaker_record_cause(struct cb_breaker *b, const struct cb_ticket *t,
 {
 	struct cb_policy p;
 	uint64_t c, g;
-	int done = 0, rate, first;
+	int done = 0, rate = 0, first;
 
 	note(tr, 0, 0, CB_WHY_NONE);
 	if (t->kind == CB_TICKET_NONE)
@@ -1373,9 +1361,12 @@ cb_breaker_record_cause(struct cb_breaker *b, const struct cb_ticket *t,
 	g = tgen(b, c);
 	if (((g ^ t->gen) & TICKET_MASK) && other_life(b, c, t))
 		return;		/* the place's previous destination's */
-	rate = count_outcome(b, c, g, t, success, err, cause, now);
-	if (t->kind == CB_TICKET_SHADOW)
+	if (!success)
+		count_failure(b, err, cause);
+	if (t->kind == CB_TICKET_SHADOW) {
+		count_outside(b, success);
 		return;
+	}
 	policy_hot(b, &p);
 	for (first = 1; !done; first = 0) {
 		if (!first)	/* a CAS failed: c is new */
@@ -1385,12 +1376,20 @@ cb_breaker_record_cause(struct cb_breaker *b, const struct cb_ticket *t,
 		    (t->kind == CB_TICKET_PROBE)) {
 			atomic_fetch_add_explicit(&b->cold->stale, 1,
 			    memory_order_relaxed);
+			if (first)
+				count_outside(b, success);
 			return;
 		}
 		if ((c & ST_MASK) == CB_CLOSED) {
+			if (first)	/* once, whatever the CAS retries */
+				rate = success ?
+				    window_success(b, (uint32_t)t->gen, now) :
+				    window_failure(b, (uint32_t)t->gen, now);
 			done = rate ? record_rate(b, &c, success, now, &p, tr) :
 			       record_closed(b, &c, success, now, &p, tr);
 		} else {
+			if (first)
+				count_outside(b, success);
 			done = record_half(b, &c, success, now, &p, tr);
 		}
 	}
