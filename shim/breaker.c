@@ -473,9 +473,24 @@ publish(struct cb_breaker *b, uint64_t c, uint64_t now)
 	}
 }
 
+/* now, or the breaker's clock when it is later: what a call that helps
+ * publish or repair another's start time takes as "now", so that a caller
+ * whose now was read before a stall never installs a start earlier than
+ * the transition it found (which would shorten the open period). */
+static uint64_t
+fresh(const struct cb_breaker *b, uint64_t now)
+{
+	uint64_t t;
+
+	if (!b->clock)
+		return now;
+	t = b->clock();
+	return t > now ? t : now;
+}
+
 /* When the generation of c began.  If nobody published it yet, help
- * (publish now) unless help == 0: readers of a read-only mapping (cbctl)
- * must not write, and take now instead. */
+ * (publish the breaker's clock, see fresh()) unless help == 0: readers of
+ * a read-only mapping (cbctl) must not write, and take now instead. */
 static uint64_t
 since_ms(struct cb_breaker *b, uint64_t c, uint64_t now, int help)
 {
@@ -484,6 +499,7 @@ since_ms(struct cb_breaker *b, uint64_t c, uint64_t now, int help)
 	if (CB_GET(s, SINCE_TAG) != SINCE_OF(gen_of(c))) {
 		if (!help)
 			return now;
+		now = fresh(b, now);
 		publish(b, c, now);
 		s = atomic_load_explicit(&b->hot->since, memory_order_acquire);
 		if (CB_GET(s, SINCE_TAG) != SINCE_OF(gen_of(c)))
@@ -492,7 +508,11 @@ since_ms(struct cb_breaker *b, uint64_t c, uint64_t now, int help)
 	/* a writer with another clock (time namespace, faked time) may have
 	 * stamped the future: it counts as now, and a writer makes that
 	 * stick (CAS; a lost race means someone else did or moved on), so no
-	 * period outlasts its policy for anybody with our clock */
+	 * period outlasts its policy for anybody with our clock.  A writer
+	 * judges "future" by a fresh clock, not by a now read before a stall
+	 * (that would move a true start back). */
+	if (CB_GET(s, SINCE_MS) > now && help)
+		now = fresh(b, now);
 	if (CB_GET(s, SINCE_MS) > now) {
 		if (help)
 			atomic_compare_exchange_strong_explicit(&b->hot->since, &s,

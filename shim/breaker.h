@@ -153,6 +153,13 @@ struct cb_cold {
 struct cb_breaker {
 	struct cb_hot *hot;
 	struct cb_cold *cold;
+	/* The clock read when a call must publish the start of a generation
+	 * somebody else began (its transitioner was killed or stalled before
+	 * publishing it) or repair a start stamped in the future: the
+	 * caller's now may be older than that transition (read before a
+	 * stall), and an older start would shorten the open period.  Read
+	 * only on those rare paths; NULL: the caller's now is used. */
+	uint64_t (*clock)(void);
 };
 
 /* Both parts side by side, for a breaker outside any table (tests). */
@@ -171,7 +178,7 @@ _Static_assert(offsetof(struct cb_cold, win) +
 static inline struct cb_breaker
 cb_breaker_in(struct cb_breaker_mem *m)
 {
-	struct cb_breaker b = { &m->hot, &m->cold };
+	struct cb_breaker b = { &m->hot, &m->cold, 0 };
 
 	return b;
 }

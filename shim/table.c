@@ -103,6 +103,8 @@ _Static_assert(offsetof(struct cb_hot, rejected) + 8 <= 64 &&
 struct cb_table {
 	struct cb_shm_header *h;
 	uint64_t (*now)(void);		/* the clock (tests: a fake one) */
+	uint64_t (*clock)(void);	/* the breakers' (struct cb_breaker):
+					 * NULL until cb_table_set_reclaim */
 	uint32_t reclaim_after;		/* ms; 0: never reclaim */
 	struct cb_ring_entry *ring;
 	struct cb_hot *hot;		/* the decision lines */
@@ -683,7 +685,7 @@ key_is(const struct cb_hot *h, const uint64_t k[3])
 static struct cb_breaker
 slot_brk(struct cb_table *t, uint32_t i)
 {
-	struct cb_breaker b = { &t->hot[i], &t->cold[i].br };
+	struct cb_breaker b = { &t->hot[i], &t->cold[i].br, t->clock };
 
 	return b;
 }
@@ -1058,6 +1060,7 @@ cb_table_set_reclaim(struct cb_table *t, uint32_t reclaim_after_ms,
 		     uint64_t (*now)(void))
 {
 	t->now = now ? now : cb_now_ms;
+	t->clock = t->now;
 	t->reclaim_after = reclaim_after_ms;
 }
 

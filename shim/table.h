@@ -178,8 +178,11 @@ int cb_table_life(struct cb_table *t, uint32_t slot, const struct cb_dest *d,
 
 /* cb_table_set_reclaim - reclaim after reclaim_after_ms without an
  * attempt (shm.reclaim_after; 0, as after attaching: never), judged by the
- * clock now (NULL: cb_now_ms; tests pass a fake one).  Not thread-safe:
- * call it right after attaching. */
+ * clock now (NULL: cb_now_ms; tests pass a fake one).  From then on the
+ * table's breakers also read that clock where a call repairs another's
+ * start time (struct cb_breaker's clock; before: the caller's now), so
+ * callers must pass now values of that clock.  Not thread-safe: call it
+ * right after attaching. */
 void cb_table_set_reclaim(struct cb_table *t, uint32_t reclaim_after_ms,
 			  uint64_t (*now)(void));
 

@@ -455,6 +455,59 @@ transition_counts_when_its_maker_dies_right_after_it(void **state)
 	       sizeof(struct shared_breaker));
 }
 
+/* The breaker's clock in these tests (struct cb_breaker's clock). */
+static uint64_t clock_ms;
+
+static uint64_t
+test_clock(void)
+{
+	return clock_ms;
+}
+
+/* A caller whose now was read before a stall never moves an open period's
+ * start back: neither when it helps publish the start of a period whose
+ * opener died before publishing it, nor when the published start looks
+ * "in the future" next to its old now.  The period lasts open_timeout
+ * from the transition. */
+static void
+stalled_caller_never_moves_an_open_period_back(void **state)
+{
+	struct cb_policy p;
+	struct cb_breaker *b;
+	struct cb_ticket t;
+	struct cb_transition tr;
+	int killed;
+	pid_t pid;
+
+	(void)state;
+	cb_policy_default(&p);			/* open_timeout 30 s */
+	for (killed = 0; killed < 2; killed++) {
+		b = shared_breaker(&p);
+		b->clock = test_clock;
+		clock_ms = 50000;
+		pid = child();
+		if (pid == 0) {
+			if (killed)	/* after the CAS, before the start */
+				cb_crash_arm("breaker:transitioned", 0,
+					     CB_CRASH_KILL);
+			cb_breaker_trip(b, 50000, 0, 0, &tr);
+			_exit(0);
+		}
+		assert_int_equal(wait_child(pid), killed ? 100 + SIGKILL : 0);
+		/* now read at 20000, then a 30 s stall */
+		assert_int_equal(cb_breaker_admit(b, 20000, &t, &tr),
+				 -ECONNREFUSED);
+		clock_ms = 79999;
+		assert_int_equal(cb_breaker_admit(b, 79999, &t, &tr),
+				 -ECONNREFUSED);
+		clock_ms = 80000;
+		assert_int_equal(cb_breaker_admit(b, 80000, &t, &tr), 0);
+		assert_int_equal(t.kind, CB_TICKET_PROBE);
+		munmap((char *)b - offsetof(struct shared_breaker, b),
+		       sizeof(struct shared_breaker));
+	}
+}
+
 /* A success killed anywhere while it starts a new bucket of the
  * failure-rate window (swept, base installed, counted) leaves the window
  * whole: the next outcome finishes what it began, and the window counts
@@ -616,6 +669,7 @@ main(void)
 		cmocka_unit_test(
 		    transition_counts_when_its_maker_dies_right_after_it),
 		cmocka_unit_test(window_bucket_start_survives_a_kill_anywhere),
+		cmocka_unit_test(stalled_caller_never_moves_an_open_period_back),
 		cmocka_unit_test_teardown(
 		    reclaimer_killed_anywhere_leaves_nothing_wedged, teardown),
 		cmocka_unit_test_teardown(
