@@ -926,6 +926,24 @@ cb_breaker_admit_fast(struct cb_breaker *b, struct cb_ticket *t)
 }
 
 int
+cb_breaker_record_fast(struct cb_breaker *b, const struct cb_ticket *t)
+{
+	uint64_t c = atomic_load_explicit(&b->hot->ctl, memory_order_acquire);
+	uint64_t r = atomic_load_explicit(&b->cold->pol_r, memory_order_relaxed);
+
+	/* what cb_breaker_record does for this success, whatever now is:
+	 * the current closed generation's, no failure run to end, the
+	 * failure-rate rule off (window_rate) */
+	if (t->kind != CB_TICKET_NORMAL || (c & ST_MASK) != CB_CLOSED ||
+	    C_CONSEC(c) != 0 || ((tgen(b, c) ^ t->gen) & TICKET_MASK) ||
+	    (PR_THRESHOLD(r) != 0 && PR_WINDOW(r) / CB_WINDOW_BUCKETS != 0))
+		return 1;
+	atomic_fetch_add_explicit(&b->cold->successful, 1,
+	    memory_order_relaxed);
+	return 0;
+}
+
+int
 cb_breaker_can_execute(struct cb_breaker *b, uint64_t now)
 {
 	struct cb_policy p;

@@ -15,7 +15,8 @@
  *   - The generation in ctl is 24 bits; the full generation (genx, 64 bits,
  *     the last one anybody saw) extends it, and a ticket carries
  *     CB_TICKET_GEN_BITS of the full one, so an outcome is never taken for
- *     a later generation's (2^38 transitions: years at one per millisecond).
+ *     a later generation's (2^44 transitions: 557 years at one per
+ *     millisecond).
  *     Whoever moves ctl to a new generation first settles the current one
  *     (genx, and the transition count, see below), so neither can lag.
  *   - state_transitions is exact even when a process dies right after its
@@ -41,6 +42,14 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* CB_HOT marks what a closed-breaker connect runs (the decision, the
+ * entry's steps, the outcome) and the I/O wrappers: the linker keeps such
+ * functions together (.text.hot), so that each call touches few pages of
+ * code.  That counts: where the kernel isolates its page tables without
+ * PCID, every system call empties the TLB, and the shim runs right after
+ * one (bench/RESULTS.md, "closed path"). */
+#define CB_HOT __attribute__((hot))
 
 enum cb_state { CB_CLOSED = 0, CB_OPEN = 1, CB_HALF_OPEN = 2 };
 enum cb_mode { CB_MODE_ENFORCE = 0, CB_MODE_OBSERVE = 1, CB_MODE_OFF = 2 };
@@ -199,7 +208,7 @@ enum cb_ticket_kind {
 	CB_TICKET_PROBE,	/* admitted as a half-open probe */
 	CB_TICKET_SHADOW,	/* observe mode: would have been rejected */
 };
-#define CB_TICKET_GEN_BITS 38
+#define CB_TICKET_GEN_BITS 44
 struct cb_ticket {
 	uint64_t gen;		/* full generation, CB_TICKET_GEN_BITS kept */
 	uint8_t kind;
@@ -258,15 +267,15 @@ void cb_breaker_get_policy(const struct cb_breaker *b, struct cb_policy *p);
 
 /* cb_breaker_connect_timeout - b's connect_timeout in ms, 0 when off
  * (one relaxed load). */
-uint32_t cb_breaker_connect_timeout(const struct cb_breaker *b);
+uint32_t cb_breaker_connect_timeout(const struct cb_breaker *b) CB_HOT;
 
 /* cb_breaker_response_timeout / cb_breaker_slow_ms - b's response_timeout
  * and slow_call_duration in ms, 0 when off (one relaxed load each). */
-uint32_t cb_breaker_response_timeout(const struct cb_breaker *b);
-uint32_t cb_breaker_slow_ms(const struct cb_breaker *b);
+uint32_t cb_breaker_response_timeout(const struct cb_breaker *b) CB_HOT;
+uint32_t cb_breaker_slow_ms(const struct cb_breaker *b) CB_HOT;
 
 /* cb_breaker_mode - b's enum cb_mode (one relaxed load). */
-int cb_breaker_mode(const struct cb_breaker *b);
+int cb_breaker_mode(const struct cb_breaker *b) CB_HOT;
 
 /* cb_reject_errno_ok - 1 if e may be a rejection's errno: one that says
  * "cannot connect" (ECONNREFUSED EHOSTUNREACH ENETUNREACH ETIMEDOUT
@@ -295,7 +304,14 @@ int cb_breaker_admit(struct cb_breaker *b, uint64_t now, struct cb_ticket *t,
  * state allows: closed (admitted) or open until reset (rejected), with the
  * same return values and counting.  Returns 1 when the decision needs the
  * time: then call cb_breaker_admit.  One acquire load of ctl otherwise. */
-int cb_breaker_admit_fast(struct cb_breaker *b, struct cb_ticket *t);
+int cb_breaker_admit_fast(struct cb_breaker *b, struct cb_ticket *t) CB_HOT;
+
+/* cb_breaker_record_fast - a success, recorded without the clock where it
+ * needs none: 0 when it was counted (t is a closed admission of the
+ * current generation, no failure run is under way and the failure-rate
+ * rule is off), 1 when nothing was done: call cb_breaker_record. */
+int cb_breaker_record_fast(struct cb_breaker *b,
+			   const struct cb_ticket *t) CB_HOT;
 
 /* cb_breaker_can_execute - 1 if an attempt at now would be admitted, 0 if
  * rejected.  Changes nothing. */

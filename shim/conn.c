@@ -9,9 +9,6 @@
 #include <errno.h>
 #include <string.h>
 
-typedef int (*handler)(const struct cb_conn *, const struct cb_conn_ev *,
-		       struct cb_conn *, struct cb_conn_out *);
-
 static int on_tcp(const struct cb_conn *c, const struct cb_conn_ev *ev,
 		  struct cb_conn *n, struct cb_conn_out *o);
 static int on_connecting(const struct cb_conn *c, const struct cb_conn_ev *ev,
@@ -25,7 +22,7 @@ static int on_awaiting(const struct cb_conn *c, const struct cb_conn_ev *ev,
 
 /* The entry goes to state s, keeping its flags; breaker fields cleared
  * when it leaves the attempt behind. */
-static int
+static CB_HOT int
 go(const struct cb_conn *c, struct cb_conn *n, int s)
 {
 	*n = *c;
@@ -45,7 +42,7 @@ go(const struct cb_conn *c, struct cb_conn *n, int s)
 
 /* Leaving CONNECTING for s with verdict v: the program's own
  * TCP_USER_TIMEOUT comes back whatever the outcome. */
-static int
+static CB_HOT int
 leave(const struct cb_conn *c, struct cb_conn *n, struct cb_conn_out *o,
       int s, int v, int err)
 {
@@ -57,29 +54,20 @@ leave(const struct cb_conn *c, struct cb_conn *n, struct cb_conn_out *o,
 
 /* errnos after which an attempt is still in progress (or was not
  * touched): the outcome comes later. */
-static int
+static CB_HOT int
 still_pending(int e)
 {
 	return e == EINPROGRESS || e == EALREADY || e == EINTR ||
 	       e == EAGAIN || e == EWOULDBLOCK || e == ENOTCONN;
 }
 
-int
+CB_HOT int
 cb_conn_step(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	     struct cb_conn *n, struct cb_conn_out *o)
 {
-	static const handler by_state[] = {
-		[CB_CONN_TCP] = on_tcp,
-		[CB_CONN_CONNECTING] = on_connecting,
-		[CB_CONN_CONNECTED] = on_connected,
-		[CB_CONN_SETTLED] = on_connected,
-		[CB_CONN_REJECTED] = on_rejected,
-		[CB_CONN_AWAITING] = on_awaiting,
-	};
-
 	memset(o, 0, sizeof(*o));
 	if (c->state == CB_CONN_NONE || c->state == CB_CONN_OTHER ||
-	    c->state >= sizeof(by_state) / sizeof(by_state[0]))
+	    c->state > CB_CONN_AWAITING)
 		return 0;
 	if (ev->kind == CB_EV_FLAGS) {
 		if (c->nonblock == (ev->r != 0))
@@ -91,10 +79,23 @@ cb_conn_step(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	if (ev->kind == CB_EV_END && c->state != CB_CONN_CONNECTING &&
 	    c->state != CB_CONN_AWAITING)
 		return go(c, n, CB_CONN_NONE);
-	return by_state[c->state](c, ev, n, o);
+	/* one handler per state (a switch: the shim has no jump tables) */
+	switch (c->state) {
+	case CB_CONN_TCP:
+		return on_tcp(c, ev, n, o);
+	case CB_CONN_CONNECTING:
+		return on_connecting(c, ev, n, o);
+	case CB_CONN_CONNECTED:
+	case CB_CONN_SETTLED:
+		return on_connected(c, ev, n, o);
+	case CB_CONN_REJECTED:
+		return on_rejected(c, ev, n, o);
+	default:
+		return on_awaiting(c, ev, n, o);
+	}
 }
 
-static int
+static CB_HOT int
 on_tcp(const struct cb_conn *c, const struct cb_conn_ev *ev,
        struct cb_conn *n, struct cb_conn_out *o)
 {
@@ -102,7 +103,7 @@ on_tcp(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	switch (ev->kind) {
 	case CB_EV_BEGIN:
 		go(c, n, CB_CONN_CONNECTING);
-		n->slot = ev->slot & 0x1fffff;
+		n->slot = ev->slot & CB_CONN_SLOT_MASK;
 		n->ticket = ev->ticket;
 		n->uto = ev->uto;
 		n->timed = ev->timed;
@@ -112,7 +113,7 @@ on_tcp(const struct cb_conn *c, const struct cb_conn_ev *ev,
 		if (!c->nonblock)
 			return 0;	/* blocking: the call failed at once */
 		go(c, n, CB_CONN_REJECTED);
-		n->slot = ev->slot & 0x1fffff;
+		n->slot = ev->slot & CB_CONN_SLOT_MASK;
 		return 1;
 	default:
 		return 0;
@@ -121,7 +122,7 @@ on_tcp(const struct cb_conn *c, const struct cb_conn_ev *ev,
 
 /* ms from the entry's time stamp to the event's "now" (0 if the clock
  * seems to have gone back). */
-static uint64_t
+static CB_HOT uint64_t
 elapsed(const struct cb_conn *c, const struct cb_conn_ev *ev)
 {
 	return ev->now > c->t0 ? ev->now - c->t0 : 0;
@@ -129,7 +130,7 @@ elapsed(const struct cb_conn *c, const struct cb_conn_ev *ev)
 
 /* A success into state s: or, later than slow_call_duration since the
  * entry's time stamp, a failure with cause "slow". */
-static int
+static CB_HOT int
 success_to(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	   struct cb_conn *n, struct cb_conn_out *o, int s)
 {
@@ -144,7 +145,7 @@ success_to(const struct cb_conn *c, const struct cb_conn_ev *ev,
 /* The attempt connected.  With response outcomes it now awaits its first
  * byte, the ticket kept (a probe holds its place), the timer started at
  * establishment; else a success (or a slow one). */
-static int
+static CB_HOT int
 established(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	    struct cb_conn *n, struct cb_conn_out *o)
 {
@@ -163,7 +164,7 @@ established(const struct cb_conn *c, const struct cb_conn_ev *ev,
 /* A receive or send on a connecting socket: data proves it connected;
  * 0 bytes prove nothing unless the kernel says connected; an error that
  * is not "try later" ends the attempt (if it is still our socket). */
-static int
+static CB_HOT int
 io_connecting(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	      struct cb_conn *n, struct cb_conn_out *o)
 {
@@ -197,7 +198,7 @@ io_connecting(const struct cb_conn *c, const struct cb_conn_ev *ev,
  * success; failed, its errno; still in progress, the program gave up on
  * it (a timeout of its own, a siglongjmp, a cancelled thread): ETIMEDOUT,
  * a failure. */
-static int
+static CB_HOT int
 end_connecting(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	       struct cb_conn *n, struct cb_conn_out *o)
 {
@@ -222,7 +223,7 @@ end_connecting(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	return go(c, n, CB_CONN_NONE);	/* SO_ERROR unreadable */
 }
 
-static int
+static CB_HOT int
 on_connecting(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	      struct cb_conn *n, struct cb_conn_out *o)
 {
@@ -254,7 +255,7 @@ on_connecting(const struct cb_conn *c, const struct cb_conn_ev *ev,
 
 /* Established: at most one send failure counts, charged only while the
  * fd is still the socket that connected. */
-static int
+static CB_HOT int
 on_connected(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	     struct cb_conn *n, struct cb_conn_out *o)
 {
@@ -442,36 +443,4 @@ on_rejected(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	default:
 		return 0;
 	}
-}
-
-_Static_assert(26 + CB_TICKET_GEN_BITS == 64, "fd word: generation bits");
-
-void
-cb_conn_decode(uint64_t w, uint64_t aux, uint64_t t, struct cb_conn *c)
-{
-	c->state = (uint8_t)(w & 7);
-	c->ticket.kind = (uint8_t)((w >> 3) & 3);
-	c->slot = (uint32_t)((w >> 5) & 0x1fffff);
-	c->ticket.gen = w >> 26;
-	c->nonblock = (aux & CB_AUX_NONBLOCK) != 0;
-	c->uto = (aux & CB_AUX_UTO) != 0;
-	c->timed = (aux & CB_AUX_TIMED) != 0;
-	c->sent = (aux & CB_AUX_SENT) != 0;
-	c->waited = (aux & CB_AUX_WAITED) != 0;
-	c->t0 = t;
-}
-
-uint64_t
-cb_conn_encode(const struct cb_conn *c)
-{
-	return (uint64_t)(c->state & 7) | ((uint64_t)(c->ticket.kind & 3) << 3) |
-	       ((uint64_t)(c->slot & 0x1fffff) << 5) | (c->ticket.gen << 26);
-}
-
-uint64_t
-cb_conn_flags(const struct cb_conn *c)
-{
-	return (c->nonblock ? CB_AUX_NONBLOCK : 0) | (c->uto ? CB_AUX_UTO : 0) |
-	       (c->timed ? CB_AUX_TIMED : 0) | (c->sent ? CB_AUX_SENT : 0) |
-	       (c->waited ? CB_AUX_WAITED : 0);
 }

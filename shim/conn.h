@@ -134,31 +134,134 @@ struct cb_conn_out {
 int cb_conn_step(const struct cb_conn *c, const struct cb_conn_ev *ev,
 		 struct cb_conn *next, struct cb_conn_out *out);
 
-/* The fd table's word holds the state, the ticket and the slot: bits 0-2
- * state, 3-4 ticket kind, 5-25 slot (21 bits: the table has at most 2^21
- * slots), 26-63 generation (CB_TICKET_GEN_BITS of the breaker's full one).
- * The flags live in the entry's auxiliary word, beside the program's own
- * TCP_USER_TIMEOUT (bits 0-31) kept while connect_timeout's is set. */
+/* ---- the entry's encoding -------------------------------------------
+ *
+ * The fd table's word (changed only by CAS: the one word that says where a
+ * connection stands) holds the state, the ticket's kind, the slot and the
+ * low CB_CONN_W_GEN_BITS of the ticket's generation:
+ *
+ *   bits  0- 2  state          CB_CONN_W_STATE
+ *   bits  3- 4  ticket kind    CB_CONN_W_KIND
+ *   bits  5-25  slot           CB_CONN_W_SLOT (the table has at most
+ *                              2^CB_CONN_SLOT_BITS slots); REJECTED: errno
+ *   bits 26-63  generation, low bits
+ *
+ * The auxiliary word holds the program's own TCP_USER_TIMEOUT (bits 0-31)
+ * while connect_timeout's is set, the flags (bits 32-36) and the rest of
+ * the ticket's generation (bits 40-45), so that a ticket keeps
+ * CB_TICKET_GEN_BITS (>= 40) of its generation: an outcome is never taken
+ * for one 2^38 generations later's.  The generation's high bits are
+ * written with the word that needs them (before it: its release store
+ * publishes them) and never change while that word stands; a word's CAS
+ * still tells one attempt from the next by slot and low generation. */
+#define CB_CONN_STATE_BITS 3
+#define CB_CONN_KIND_BITS 2
+#define CB_CONN_SLOT_BITS 21
+#define CB_CONN_SLOT_SHIFT (CB_CONN_STATE_BITS + CB_CONN_KIND_BITS)
+#define CB_CONN_W_GEN_SHIFT (CB_CONN_SLOT_SHIFT + CB_CONN_SLOT_BITS)
+#define CB_CONN_W_GEN_BITS (64 - CB_CONN_W_GEN_SHIFT)
+#define CB_CONN_W_STATE ((1ull << CB_CONN_STATE_BITS) - 1)
+#define CB_CONN_W_KIND (((1ull << CB_CONN_KIND_BITS) - 1) << CB_CONN_STATE_BITS)
+#define CB_CONN_SLOT_MASK ((1u << CB_CONN_SLOT_BITS) - 1)
+#define CB_CONN_W_SLOT ((uint64_t)CB_CONN_SLOT_MASK << CB_CONN_SLOT_SHIFT)
+
+#define CB_AUX_OWN_MASK 0xffffffffull
 #define CB_AUX_NONBLOCK (1ull << 32)
 #define CB_AUX_UTO (1ull << 33)
 #define CB_AUX_TIMED (1ull << 34)
 #define CB_AUX_SENT (1ull << 35)
 #define CB_AUX_WAITED (1ull << 36)
-#define CB_AUX_OWN_MASK 0xffffffffull
+#define CB_AUX_FLAGS (CB_AUX_NONBLOCK | CB_AUX_UTO | CB_AUX_TIMED | \
+		      CB_AUX_SENT | CB_AUX_WAITED)
+#define CB_AUX_GEN_SHIFT 40
+#define CB_AUX_GEN_BITS (CB_TICKET_GEN_BITS - CB_CONN_W_GEN_BITS)
+#define CB_AUX_GEN (((1ull << CB_AUX_GEN_BITS) - 1) << CB_AUX_GEN_SHIFT)
+
+_Static_assert(CB_CONN_AWAITING <= CB_CONN_W_STATE, "states fit the word");
+_Static_assert(CB_TICKET_SHADOW < 1 << CB_CONN_KIND_BITS, "kinds fit");
+_Static_assert(CB_TICKET_GEN_BITS >= 40, "a generation that cannot wrap");
+_Static_assert(CB_AUX_GEN_BITS > 0 &&
+	       CB_AUX_GEN_SHIFT + CB_AUX_GEN_BITS <= 64 &&
+	       (CB_AUX_GEN & (CB_AUX_FLAGS | CB_AUX_OWN_MASK)) == 0,
+	       "the generation's high bits fit the auxiliary word alone");
 
 /* cb_conn_decode - word w, auxiliary word aux and time word t -> entry. */
-void cb_conn_decode(uint64_t w, uint64_t aux, uint64_t t, struct cb_conn *c);
+static inline void
+cb_conn_decode(uint64_t w, uint64_t aux, uint64_t t, struct cb_conn *c)
+{
+	c->state = (uint8_t)(w & CB_CONN_W_STATE);
+	c->ticket.kind = (uint8_t)((w & CB_CONN_W_KIND) >> CB_CONN_STATE_BITS);
+	c->slot = (uint32_t)((w & CB_CONN_W_SLOT) >> CB_CONN_SLOT_SHIFT);
+	c->ticket.gen = (w >> CB_CONN_W_GEN_SHIFT) |
+			((aux & CB_AUX_GEN) >> (CB_AUX_GEN_SHIFT -
+						CB_CONN_W_GEN_BITS));
+	c->nonblock = (aux & CB_AUX_NONBLOCK) != 0;
+	c->uto = (aux & CB_AUX_UTO) != 0;
+	c->timed = (aux & CB_AUX_TIMED) != 0;
+	c->sent = (aux & CB_AUX_SENT) != 0;
+	c->waited = (aux & CB_AUX_WAITED) != 0;
+	c->t0 = t;
+}
 
-/* cb_conn_encode - entry -> the word (cb_conn_flags: its aux bits; the
- * time word is c->t0). */
-uint64_t cb_conn_encode(const struct cb_conn *c);
-uint64_t cb_conn_flags(const struct cb_conn *c);
+/* cb_conn_encode - entry -> the word (its slot and generation cut to
+ * their fields). */
+static inline uint64_t
+cb_conn_encode(const struct cb_conn *c)
+{
+	return ((uint64_t)c->state & CB_CONN_W_STATE) |
+	       (((uint64_t)c->ticket.kind << CB_CONN_STATE_BITS) &
+		CB_CONN_W_KIND) |
+	       (((uint64_t)c->slot << CB_CONN_SLOT_SHIFT) & CB_CONN_W_SLOT) |
+	       (c->ticket.gen << CB_CONN_W_GEN_SHIFT);
+}
+
+/* cb_conn_flags - the entry's flags, as the auxiliary word keeps them. */
+static inline uint64_t
+cb_conn_flags(const struct cb_conn *c)
+{
+	return (c->nonblock ? CB_AUX_NONBLOCK : 0) | (c->uto ? CB_AUX_UTO : 0) |
+	       (c->timed ? CB_AUX_TIMED : 0) | (c->sent ? CB_AUX_SENT : 0) |
+	       (c->waited ? CB_AUX_WAITED : 0);
+}
+
+/* cb_conn_aux - all of the entry's bits in the auxiliary word: its flags
+ * and its generation's high bits (not the program's own timeout). */
+static inline uint64_t
+cb_conn_aux(const struct cb_conn *c)
+{
+	return cb_conn_flags(c) |
+	       ((c->ticket.gen >> CB_CONN_W_GEN_BITS << CB_AUX_GEN_SHIFT) &
+		CB_AUX_GEN);
+}
 
 /* cb_conn_state_of - the state in a raw word. */
 static inline enum cb_conn_state
 cb_conn_state_of(uint64_t w)
 {
-	return (enum cb_conn_state)(w & 7);
+	return (enum cb_conn_state)(w & CB_CONN_W_STATE);
+}
+
+/* cb_conn_unsettled - an attempt or a first byte still to judge: the
+ * fd's end has an outcome (and only its own process may settle it). */
+static inline int
+cb_conn_unsettled(uint64_t w)
+{
+	return cb_conn_state_of(w) == CB_CONN_CONNECTING ||
+	       cb_conn_state_of(w) == CB_CONN_AWAITING;
+}
+
+/* cb_conn_io_matters - can a send (sending) or receive that returned r
+ * change entry w?  While connecting (it proves the connection, or ends
+ * it), while awaiting the first byte, and a failed send while connected
+ * (it counts once); never a receive or a send that worked on a connected
+ * fd (conn.c). */
+static inline int
+cb_conn_io_matters(uint64_t w, int sending, int64_t r)
+{
+	unsigned m = 1u << CB_CONN_CONNECTING | 1u << CB_CONN_AWAITING |
+		     (sending && r < 0 ? 1u << CB_CONN_CONNECTED : 0);
+
+	return (int)((m >> cb_conn_state_of(w)) & 1);
 }
 
 #endif

@@ -62,6 +62,8 @@
 #include "table.h"
 
 #define EXPORT __attribute__((visibility("default")))
+/* off the closed path: out of line, away from the CB_HOT functions */
+#define RARE __attribute__((cold, noinline))
 #define FD_LIMIT_CAP (1u << 22)
 
 #ifndef SO_COOKIE
@@ -134,11 +136,13 @@ static int untracked(int fd, const struct cb_conn *c,
 		     struct cb_conn_out *o);
 static void arm_timeout(int fd, const struct cb_breaker *b,
 			struct cb_conn_ev *ev, unsigned *own);
+static void arm_timeout_set(int fd, unsigned ct, struct cb_conn_ev *ev,
+			    unsigned *own);
 static void sync_flags(int fd, const struct cb_conn *c,
 		       const struct cb_conn *n);
 static int reject(int fd, struct cb_conn *c, int err);
 static int nonblocking(int fd);
-static void after_io(int fd, uint64_t w, ssize_t r, int err, int sending);
+static void after_io(int fd, uint64_t w, ssize_t r, int sending);
 static void forget_fd(int fd);
 static uint64_t cookie_of(int fd);
 static int connected(int fd);
@@ -414,7 +418,7 @@ gone(int tid)
  * The wait is bounded (2 s): a handler that waits holding what init needs
  * (it interrupted malloc, say) passes through rather than deadlocks.
  * Returns 1 when breakers are on; errno is kept. */
-static int
+static __attribute__((cold, noinline)) int
 ensure_init(void)
 {
 	const struct timespec tick = { 0, 20 * 1000 * 1000 };
@@ -455,18 +459,19 @@ ensure_init(void)
 /* 1 when a connect to sa on fd is to be governed; the first one that
  * would be (an IP destination, a stream socket) initialises the process.
  * Before that, only this check: no tracked socket exists yet. */
-static int
+static CB_HOT int
 governing(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct cb_dest d;
 	int s = atomic_load_explicit(&state, memory_order_acquire);
-	int type = 0, e = errno;
+	int type = 0, e;
 	socklen_t l = sizeof(type);
 
-	if (s == ST_READY || s == ST_OFF)
+	if (__builtin_expect(s == ST_READY || s == ST_OFF, 1))
 		return s == ST_READY;
 	if (!sa || cb_dest_from_sockaddr(&d, sa, len) < 0)
 		return 0;
+	e = errno;
 	if (R(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 ||
 	    type != SOCK_STREAM) {
 		errno = e;
@@ -492,7 +497,7 @@ at_fork_child(void)
 
 /* The cookie an attempt's entry keeps: the socket's own when fdopen()
  * asked for it, else what the entry had. */
-static uint64_t
+static CB_HOT uint64_t
 cookie_for_attempt(int fd)
 {
 	uint64_t c = cb_fd_cookie(fd);
@@ -505,9 +510,11 @@ cookie_of(int fd)
 {
 	uint64_t c = 0;
 	socklen_t l = sizeof(c);
+	int e = errno;
 
 	if (R(getsockopt)(fd, SOL_SOCKET, SO_COOKIE, &c, &l) < 0)
-		return 0;
+		c = 0;
+	errno = e;
 	return c;
 }
 
@@ -519,7 +526,7 @@ event(uint32_t slot, const struct cb_transition *tr)
 }
 
 /* Slot's breaker into *b: b, or NULL when the slot holds none. */
-static struct cb_breaker *
+static CB_HOT struct cb_breaker *
 breaker_at(uint32_t slot, struct cb_breaker *b)
 {
 	return cb_table_slot(table, slot, b, NULL) == 0 ? b : NULL;
@@ -527,7 +534,7 @@ breaker_at(uint32_t slot, struct cb_breaker *b)
 
 /* Is this a governed TCP socket?  Known from socket() when we saw it;
  * else ask the kernel once. */
-static int
+static CB_HOT int
 is_tcp(int fd, uint64_t w)
 {
 	int type = 0;
@@ -548,7 +555,7 @@ is_tcp(int fd, uint64_t w)
 /* Decide an attempt to sa on fd (entry word w).  Returns 0: not governed,
  * just pass; 1: admitted (*bp, ev->slot, ev->ticket filled); -1: rejected
  * (*bp and ev->slot filled). */
-static int
+static CB_HOT int
 govern(int fd, uint64_t w, const struct sockaddr *sa, socklen_t len,
        struct cb_breaker *bp, struct cb_conn_ev *ev)
 {
@@ -605,7 +612,7 @@ create_breaker(const struct cb_dest *d, struct cb_breaker *bp,
 	char name[CB_NAME_MAX + 1];
 	struct cb_policy p;
 	size_t n = cb_names_lookup(d, name);
-	int r;
+	int r, e = errno;	/* kept: the connect may pass through */
 
 	cb_config_policy_named(config, d, n ? name : NULL, &p);
 	if (p.mode == CB_MODE_OFF)
@@ -618,11 +625,13 @@ create_breaker(const struct cb_dest *d, struct cb_breaker *bp,
 			warn_once("breaker table full: new destinations "
 				  "pass through unprotected (raise "
 				  "shm.max_breakers)", 1);
+		errno = e;
 		return -1;
 	}
 	if (n && (cb_table_set_name(table, *slot, name, cb_now_ms()) == 0 ||
 		  cb_table_has_name(table, *slot)))
 		cb_names_slot_mark(*slot);
+	errno = e;
 	return 0;
 }
 
@@ -646,13 +655,13 @@ name_breaker(uint32_t slot)
 
 /* ---- the lifecycle: events to conn.c, outcomes to the breaker ------ */
 
-static void
+static CB_HOT void
 outcome(const struct cb_conn *c, int success, int err, int cause)
 {
 	struct cb_transition tr;
 	struct cb_breaker bb, *b = breaker_at(c->slot, &bb);
 
-	if (!b)
+	if (!b || (success && cb_breaker_record_fast(b, &c->ticket) == 0))
 		return;
 	cb_breaker_record_cause(b, &c->ticket, success, err, cause,
 				cb_now_ms(), &tr);
@@ -661,7 +670,7 @@ outcome(const struct cb_conn *c, int success, int err, int cause)
 
 /* An attempt that did not connect ended with err: a failure if the
  * breaker's policy says so, else neither (a probe's place is freed). */
-static void
+static RARE void
 conclude(const struct cb_conn *c, int err)
 {
 	struct cb_breaker bb, *b = breaker_at(c->slot, &bb);
@@ -674,18 +683,18 @@ conclude(const struct cb_conn *c, int err)
 
 /* The program's own TCP_USER_TIMEOUT, kept while connect_timeout's was
  * in force, comes back. */
-static void
+static RARE void
 restore_timeout(int fd)
 {
 	unsigned own = (unsigned)(cb_fd_aux(fd) & CB_AUX_OWN_MASK);
+	int e = errno;
 
-	if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &own,
-		       sizeof(own)) < 0)
-		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &own, sizeof(own));
+	errno = e;
 }
 
-/* Do what a step said: errno is the caller's to restore. */
-static void
+/* Do what a step said (errno untouched). */
+static CB_HOT void
 apply(int fd, const struct cb_conn *c, const struct cb_conn_out *o)
 {
 	struct cb_breaker bb, *b;
@@ -710,17 +719,19 @@ apply(int fd, const struct cb_conn *c, const struct cb_conn_out *o)
 }
 
 /* Is the socket on fd connected (its handshake done)? */
-static int
+static RARE int
 connected(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
+	int e = errno, r = getpeername(fd, (struct sockaddr *)&ss, &sl) == 0;
 
-	return getpeername(fd, (struct sockaddr *)&ss, &sl) == 0;
+	errno = e;
+	return r;
 }
 
 /* Is the socket on fd still the one the entry was made for? */
-static int
+static RARE int
 same_socket(int fd)
 {
 	uint64_t c = cb_fd_cookie(fd);
@@ -730,14 +741,16 @@ same_socket(int fd)
 
 /* The socket's pending error (consumed, as the kernel does when the
  * program would have read it next), or -2 when it cannot be read. */
-static int
+static RARE int
 so_error(int fd)
 {
-	int err = 0;
+	int err = 0, e = errno;
 	socklen_t l = sizeof(err);
 
-	return R(getsockopt)(fd, SOL_SOCKET, SO_ERROR, &err, &l) == 0 ?
-	       err : -2;
+	if (R(getsockopt)(fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+		err = -2;
+	errno = e;
+	return err;
 }
 
 /* Event ev happened on fd, whose entry word was w: step the entry (asking
@@ -745,8 +758,9 @@ so_error(int fd)
  * and, if this thread did, record the outcome.  The one place where an
  * entry's state changes after its attempt began.  Returns the errno the
  * call must fail with instead of its own (a rejection reported late), or
- * 0.  errno is the caller's to restore. */
-static int
+ * 0.  errno is untouched: every fact and action that makes a system call
+ * keeps it (connected, same_socket, so_error, restore_timeout). */
+static CB_HOT int
 report(int fd, uint64_t w, struct cb_conn_ev *ev)
 {
 	struct cb_conn c, n;
@@ -783,7 +797,7 @@ report(int fd, uint64_t w, struct cb_conn_ev *ev)
 /* The facts of time a step asks for: now, and the breaker's
  * response_timeout and slow_call_duration (read together: a reload racing
  * the step gives old or new values, either is right). */
-static void
+static RARE void
 timing(const struct cb_conn *c, struct cb_conn_ev *ev)
 {
 	struct cb_breaker bb, *b = breaker_at(c->slot, &bb);
@@ -793,12 +807,13 @@ timing(const struct cb_conn *c, struct cb_conn_ev *ev)
 	ev->slow = b ? cb_breaker_slow_ms(b) : 0;
 }
 
-/* The entry's flags live beside its word (conn.h): the CAS winner moves
- * those that changed, bit by bit, so a concurrent F_SETFL is not lost. */
-static void
+/* The entry's flags and its generation's high bits live beside its word
+ * (conn.h): the CAS winner moves those that changed, bit by bit, so a
+ * concurrent F_SETFL is not lost. */
+static CB_HOT void
 sync_flags(int fd, const struct cb_conn *c, const struct cb_conn *n)
 {
-	uint64_t was = cb_conn_flags(c), now = cb_conn_flags(n);
+	uint64_t was = cb_conn_aux(c), now = cb_conn_aux(n);
 
 	if (now & ~was)
 		cb_fd_aux_or(fd, now & ~was);
@@ -809,7 +824,7 @@ sync_flags(int fd, const struct cb_conn *c, const struct cb_conn *n)
 /* An attempt on an fd past the table (a limit raised after start-up)
  * lives only in its connect call: settled there, or, still in progress,
  * let go (neither) since nothing can follow it. */
-static int
+static RARE int
 untracked(int fd, const struct cb_conn *c, const struct cb_conn *n,
 	  int changed, struct cb_conn_out *o)
 {
@@ -828,7 +843,7 @@ untracked(int fd, const struct cb_conn *c, const struct cb_conn *n,
  * CONNECTING before the real call, so that leaving the call by a
  * siglongjmp or a cancellation still leaves an attempt to settle.
  * Returns 0 to go ahead, -1 rejected (errno set as §2c says). */
-static int
+static CB_HOT int
 begin(int fd, uint64_t *wp, const struct sockaddr *sa, socklen_t len)
 {
 	struct cb_conn_ev ev = { .kind = CB_EV_BEGIN };
@@ -855,7 +870,7 @@ begin(int fd, uint64_t *wp, const struct sockaddr *sa, socklen_t len)
 	if (cb_conn_step(&c, &ev, &n, &o) == 1) {
 		*wp = cb_conn_encode(&n);
 		cb_fd_set_time(fd, n.t0);
-		cb_fd_set_aux(fd, own | cb_conn_flags(&n));
+		cb_fd_set_aux(fd, own | cb_conn_aux(&n));
 		cb_fd_store(fd, *wp, cookie_for_attempt(fd));
 	}
 	return 0;
@@ -863,7 +878,7 @@ begin(int fd, uint64_t *wp, const struct sockaddr *sa, socklen_t len)
 
 /* O_NONBLOCK of a socket whose making we did not see (before the shim
  * started, or inherited): asked once, then followed (F_SETFL, FIONBIO). */
-static int
+static RARE int
 nonblocking(int fd)
 {
 	int e = errno, fl = R(fcntl)(fd, F_GETFL);
@@ -877,22 +892,29 @@ nonblocking(int fd)
  * every signal and flag behaving as without us.  A shorter timeout of the
  * program's own wins; its own value comes back once the attempt is over
  * (restore_timeout). */
-static void
+static CB_HOT void
 arm_timeout(int fd, const struct cb_breaker *b, struct cb_conn_ev *ev,
 	    unsigned *own)
 {
 	unsigned ct = cb_breaker_connect_timeout(b);
+
+	/* an fd past the table could not keep the program's own value */
+	if (ct != 0 && (uint32_t)fd < cb_fdtrack_limit())
+		arm_timeout_set(fd, ct, ev, own);
+}
+
+/* connect_timeout ct is set: TCP_USER_TIMEOUT is read and, unless the
+ * program's own is shorter, set (errno kept). */
+static RARE void
+arm_timeout_set(int fd, unsigned ct, struct cb_conn_ev *ev, unsigned *own)
+{
 	socklen_t l = sizeof(*own);
 	int e = errno;
 
-	/* an fd past the table could not keep the program's own value */
-	if (ct == 0 || (uint32_t)fd >= cb_fdtrack_limit() ||
-	    R(getsockopt)(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, own, &l) < 0 ||
-	    (*own != 0 && *own <= ct))
-		goto out;
-	if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ct, sizeof(ct)) == 0)
+	if (R(getsockopt)(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, own, &l) == 0 &&
+	    (*own == 0 || *own > ct) &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ct, sizeof(ct)) == 0)
 		ev->uto = 1;
-out:
 	errno = e;
 }
 
@@ -902,7 +924,7 @@ out:
  * poll/epoll/select, and SO_ERROR or the first I/O reports err (the
  * REJECTED entry).  Whether it blocks is known from the entry (begin()
  * asked the kernel for a socket we did not see made). */
-static int
+static CB_HOT __attribute__((noinline)) int
 reject(int fd, struct cb_conn *c, int err)
 {
 	struct cb_conn_ev ev = { .kind = CB_EV_REJECT, .slot = (uint32_t)err };
@@ -912,7 +934,7 @@ reject(int fd, struct cb_conn *c, int err)
 	if ((uint32_t)fd >= cb_fdtrack_limit())
 		goto out;		/* nothing could report it later */
 	if (cb_conn_step(c, &ev, &n, &o) == 1) {
-		cb_fd_set_aux(fd, cb_conn_flags(&n));
+		cb_fd_set_aux(fd, cb_conn_aux(&n));
 		cb_fd_store(fd, cb_conn_encode(&n), cb_fd_cookie(fd));
 		err = EINPROGRESS;
 	}
@@ -923,7 +945,7 @@ out:
 
 /* fd is going away (close, dup2 over it, close_range): its attempt, if
  * one is unsettled, ends now (conn.c says how). */
-static void
+static CB_HOT void
 forget_fd(int fd)
 {
 	uint64_t w = cb_fd_load(fd);
@@ -931,27 +953,30 @@ forget_fd(int fd)
 
 	if (w == 0)
 		return;
-	/* a vfork child shares our memory but not our sockets' fate:
-	 * closing its copy ends nothing */
-	if ((cb_conn_state_of(w) == CB_CONN_CONNECTING ||
-	     cb_conn_state_of(w) == CB_CONN_AWAITING) && getpid() != my_pid)
-		return;
-	report(fd, w, &ev);
-	cb_fd_store(fd, 0, 0);
+	/* in any other state the end has no outcome (conn.c: the entry
+	 * just goes) */
+	if (cb_conn_unsettled(w)) {
+		/* a vfork child shares our memory but not our sockets'
+		 * fate: closing its copy ends nothing */
+		if (getpid() != my_pid)
+			return;
+		report(fd, w, &ev);
+	}
+	cb_fd_clear(fd);
 }
 
-/* A send (sending) or receive on fd returned r with errno err. */
-static void
-after_io(int fd, uint64_t w, ssize_t r, int err, int sending)
+/* A send (sending) or receive on fd returned r (errno: its error). */
+static CB_HOT __attribute__((noinline)) void
+after_io(int fd, uint64_t w, ssize_t r, int sending)
 {
 	struct cb_conn_ev ev = { .kind = CB_EV_IO, .sending = (uint8_t)sending,
-				 .r = r, .err = r < 0 ? err : 0 };
+				 .r = r, .err = r < 0 ? errno : 0 };
 
-	report(fd, w, &ev);
+	report(fd, w, &ev);	/* errno untouched */
 }
 
 /* An I/O call on a REJECTED fd fails with the rejection, once. */
-static int
+static __attribute__((noinline)) int
 io_rejected(int fd, uint64_t w)
 {
 	struct cb_conn_ev ev = { .kind = CB_EV_IO, .r = -1 };
@@ -1010,7 +1035,7 @@ pass:
 /* Before a receive: a REJECTED fd fails with its refusal; an AWAITING one
  * may be bounded (await_first).  Returns nonzero to fail the call (errno
  * set). */
-static int
+static __attribute__((noinline)) int
 before_recv(int fd, uint64_t w, int flags)
 {
 	if (cb_conn_state_of(w) == CB_CONN_REJECTED)
@@ -1020,10 +1045,10 @@ before_recv(int fd, uint64_t w, int flags)
 
 /* ---- the wrappers -------------------------------------------------- */
 
-EXPORT int
+EXPORT CB_HOT int
 socket(int domain, int type, int protocol)
 {
-	int fd = R(socket)(domain, type, protocol), e = errno;
+	int fd = R(socket)(domain, type, protocol);
 	struct cb_conn c = { 0 };
 
 	if (fd >= 0 && active()) {
@@ -1031,11 +1056,10 @@ socket(int domain, int type, int protocol)
 			  (type & 0xf) == SOCK_STREAM ? CB_CONN_TCP :
 			  CB_CONN_OTHER;
 		c.nonblock = (type & SOCK_NONBLOCK) != 0;
-		cb_fd_set_aux(fd, cb_conn_flags(&c));
+		cb_fd_set_aux(fd, cb_conn_aux(&c));
 		cb_fd_store(fd, cb_conn_encode(&c), 0);
 	}
-	errno = e;
-	return fd;
+	return fd;	/* errno: nothing above touches it */
 }
 
 /* connect(AF_UNSPEC) dissolves the association: an attempt in progress is
@@ -1056,26 +1080,25 @@ dissolve(int fd, const struct sockaddr *sa, socklen_t len)
 
 /* The real connect of an attempt that began (or was asked again), then
  * its result reported. */
-static int
+static CB_HOT int
 connect_and_report(int fd, uint64_t w, const struct sockaddr *sa,
 		   socklen_t len)
 {
 	struct cb_conn_ev ev = { .kind = CB_EV_RETURNED };
-	int r = R(connect)(fd, sa, len), e = errno;
+	int r = R(connect)(fd, sa, len);
 
 	if ((uint32_t)fd < cb_fdtrack_limit())
 		w = cb_fd_load(fd);	/* it may have moved meanwhile */
 
 	if (cb_conn_state_of(w) == CB_CONN_CONNECTING) {
 		ev.r = r;
-		ev.err = r < 0 ? e : 0;
-		report(fd, w, &ev);
+		ev.err = r < 0 ? errno : 0;
+		report(fd, w, &ev);	/* errno untouched */
 	}
-	errno = e;
 	return r;
 }
 
-EXPORT int
+EXPORT CB_HOT int
 connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct cb_conn_ev ev = { .kind = CB_EV_RETURNED, .r = -1 };
@@ -1107,7 +1130,15 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 	return connect_and_report(fd, w, sa, len);
 }
 
-static int
+EXPORT CB_HOT int
+close(int fd)
+{
+	if (cb_fd_load(fd))
+		forget_fd(fd);	/* errno untouched */
+	return R(close)(fd);
+}
+
+static CB_HOT int
 accepted(int fd)
 {
 	int e = errno;
@@ -1119,13 +1150,13 @@ accepted(int fd)
 	return fd;
 }
 
-EXPORT int
+EXPORT CB_HOT int
 accept(int fd, struct sockaddr *sa, socklen_t *len)
 {
 	return accepted(R(accept)(fd, sa, len));
 }
 
-EXPORT int
+EXPORT CB_HOT int
 accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
 	return accepted(R(accept4)(fd, sa, len, flags));
@@ -1153,16 +1184,11 @@ accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 
 #define AFTER_IO(fd, r, sending) do {					\
 	uint64_t w_ = cb_fd_load(fd);					\
-	if (cb_conn_state_of(w_) == CB_CONN_CONNECTING ||		\
-	    cb_conn_state_of(w_) == CB_CONN_CONNECTED ||		\
-	    cb_conn_state_of(w_) == CB_CONN_AWAITING) {		\
-		int e_ = errno;						\
-		after_io((fd), w_, (r), e_, (sending));			\
-		errno = e_;						\
-	}								\
+	if (cb_conn_io_matters(w_, (sending), (r)))			\
+		after_io((fd), w_, (r), (sending));			\
 } while (0)
 
-EXPORT ssize_t
+EXPORT CB_HOT ssize_t
 send(int fd, const void *buf, size_t n, int flags)
 {
 	ssize_t r;
@@ -1222,7 +1248,7 @@ call_sendmsg(int fd, const void *msg, const void *flags)
 	return R(sendmsg)(fd, msg, *(const int *)flags);
 }
 
-EXPORT ssize_t
+EXPORT CB_HOT ssize_t
 sendto(int fd, const void *buf, size_t n, int flags,
        const struct sockaddr *sa, socklen_t len)
 {
@@ -1238,7 +1264,7 @@ sendto(int fd, const void *buf, size_t n, int flags,
 	return r;
 }
 
-EXPORT ssize_t
+EXPORT CB_HOT ssize_t
 sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	ssize_t r;
@@ -1254,7 +1280,7 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
 	return r;
 }
 
-EXPORT int
+EXPORT CB_HOT int
 sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 {
 	int r;
@@ -1265,7 +1291,7 @@ sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 	return r;
 }
 
-EXPORT ssize_t
+EXPORT CB_HOT ssize_t
 write(int fd, const void *buf, size_t n)
 {
 	ssize_t r;
@@ -1276,7 +1302,7 @@ write(int fd, const void *buf, size_t n)
 	return r;
 }
 
-EXPORT ssize_t
+EXPORT CB_HOT ssize_t
 writev(int fd, const struct iovec *iov, int n)
 {
 	ssize_t r;
@@ -1287,7 +1313,7 @@ writev(int fd, const struct iovec *iov, int n)
 	return r;
 }
 
-EXPORT ssize_t
+EXPORT CB_HOT ssize_t
 recv(int fd, void *buf, size_t n, int flags)
 {
 	ssize_t r;
@@ -1298,7 +1324,7 @@ recv(int fd, void *buf, size_t n, int flags)
 	return r;
 }
 
-EXPORT ssize_t
+EXPORT CB_HOT ssize_t
 recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
 	 socklen_t *len)
 {
@@ -1310,7 +1336,7 @@ recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
 	return r;
 }
 
-EXPORT ssize_t
+EXPORT CB_HOT ssize_t
 recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	ssize_t r;
@@ -1321,7 +1347,7 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 	return r;
 }
 
-EXPORT ssize_t
+EXPORT CB_HOT ssize_t
 read(int fd, void *buf, size_t n)
 {
 	ssize_t r;
@@ -1332,7 +1358,7 @@ read(int fd, void *buf, size_t n)
 	return r;
 }
 
-EXPORT ssize_t
+EXPORT CB_HOT ssize_t
 readv(int fd, const struct iovec *iov, int n)
 {
 	ssize_t r;
@@ -1361,18 +1387,6 @@ getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	}
 	errno = e;
 	return r;
-}
-
-EXPORT int
-close(int fd)
-{
-	int e = errno;
-
-	if (cb_fd_load(fd)) {
-		forget_fd(fd);
-		errno = e;
-	}
-	return R(close)(fd);
 }
 
 static void
@@ -1427,7 +1441,7 @@ fresh(int fd)
 	if (w && ((cb_conn_state_of(w) != CB_CONN_CONNECTING &&
 		   cb_conn_state_of(w) != CB_CONN_AWAITING) ||
 		  getpid() == my_pid))
-		cb_fd_store(fd, 0, 0);
+		cb_fd_clear(fd);
 	errno = e;
 	return fd;
 }
@@ -1558,7 +1572,7 @@ ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
 ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 		       struct sockaddr *sa, socklen_t *len);
 
-EXPORT ssize_t
+EXPORT CB_HOT ssize_t
 __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
 	ssize_t r;
@@ -1571,7 +1585,7 @@ __read_chk(int fd, void *buf, size_t n, size_t buflen)
 	return r;
 }
 
-EXPORT ssize_t
+EXPORT CB_HOT ssize_t
 __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
 	ssize_t r;
@@ -1584,7 +1598,7 @@ __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 	return r;
 }
 
-EXPORT ssize_t
+EXPORT CB_HOT ssize_t
 __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 	       struct sockaddr *sa, socklen_t *len)
 {

@@ -548,7 +548,7 @@ cb_table_destroy(const char *name)
 
 /* 177 bits (family, port, 128-bit address, 32-bit scope) in three words
  * of 63 bits, each with bit 63 set so that no written word is zero. */
-static void
+static CB_HOT void
 key_encode(const struct cb_dest *d, uint64_t k[3])
 {
 	unsigned __int128 a = 0;

@@ -119,11 +119,11 @@ struct cb_key {
  * its breaker would be, so that the miss overlaps the caller's other work
  * before cb_table_find_key.  Changes nothing; async-signal-safe. */
 void cb_table_key(struct cb_table *t, const struct cb_dest *d,
-		  struct cb_key *k);
+		  struct cb_key *k) CB_HOT;
 
 /* cb_table_find_key - cb_table_find with a key from cb_table_key. */
 int cb_table_find_key(struct cb_table *t, const struct cb_key *k,
-		      struct cb_breaker *bp, uint32_t *slotp);
+		      struct cb_breaker *bp, uint32_t *slotp) CB_HOT;
 
 /* cb_table_insert - find d's breaker or create it with policy p.  0 and
  * *bp, -ENOSPC when the table is full (nothing counted; see
@@ -211,7 +211,7 @@ const char *cb_table_name(const struct cb_table *t);
 /* cb_table_slot - slot i (0 <= i < cb_table_slots): 0 and its breaker and
  * destination if it holds a ready breaker, else -ENOENT. */
 int cb_table_slot(struct cb_table *t, uint32_t i, struct cb_breaker *bp,
-		  struct cb_dest *d);
+		  struct cb_dest *d) CB_HOT;
 
 /* cb_table_set_name - give slot's breaker the host name name (at most
  * CB_NAME_MAX bytes, normalised by the caller) unless it has one: the
@@ -252,7 +252,7 @@ uint64_t cb_now_ms(void);
  * 0, or -EAFNOSUPPORT for other families / short lengths. */
 struct sockaddr;
 int cb_dest_from_sockaddr(struct cb_dest *d, const struct sockaddr *sa,
-			  size_t len);
+			  size_t len) CB_HOT;
 
 /* cb_dest_format - "a.b.c.d:port", "[v6]:port" or "[v6%ifname]:port"
  * (the index when no interface has it) into buf (>= 64). */
