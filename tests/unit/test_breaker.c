@@ -30,6 +30,7 @@
 #include "testutil.h"
 
 #include "../../shim/breaker.h"
+#include "../../shim/conn.h"
 #include "../../shim/words.h"
 
 #define T0 1000000ull		/* an arbitrary start of the fake clock */
@@ -2133,6 +2134,49 @@ ticket_from_2_pow_24_generations_ago_is_stale(void **state)
 	assert_int_equal(s.state_transitions, 1ull << 24);
 }
 
+/* A ticket keeps CB_TICKET_GEN_BITS (>= 40) of its generation, through
+ * the fd entry too (whose word alone holds 38), so that a generation cannot
+ * wrap within any realistic life: a probe's ticket 2^38 or 2^39
+ * generations old is stale, not a success.
+ * 2^38 transitions cannot be run, so the breaker's full generation is
+ * moved on by hand (genx, the word that extends ctl's 24 bits): ctl
+ * itself is the same after any multiple of 2^24 transitions.  The ticket
+ * is taken at a generation above 2^39, so the entry must keep those bits. */
+static void
+ticket_from_2_pow_38_and_39_generations_ago_is_stale(void **state)
+{
+	static const unsigned ago[] = { 38, 39 };
+	struct cb_breaker b = NEW_BREAKER();
+	struct cb_policy p;
+	struct cb_conn c = { .state = CB_CONN_CONNECTING, .slot = 5 }, d;
+	struct cb_transition tr;
+	struct cb_snapshot s;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ago) / sizeof(ago[0]); i++) {
+		defaults(&p);
+		p.success_threshold = 1;
+		fresh(&b, &p);
+		cb_breaker_trip(&b, T0, 0, 0, &tr);
+		atomic_fetch_add(&b.cold->genx, 3ull << 38);
+		c.ticket = must_admit(&b, T0 + p.open_timeout_ms);
+		assert_int_equal(c.ticket.kind, CB_TICKET_PROBE);
+		assert_true(c.ticket.gen == (3ull << 38) + 2);
+		/* kept in an fd entry, as the shim keeps it */
+		cb_conn_decode(cb_conn_encode(&c), cb_conn_aux(&c), 0, &d);
+		assert_true(d.ticket.gen == c.ticket.gen);
+		atomic_fetch_add(&b.cold->genx, 1ull << ago[i]);
+		cb_breaker_record(&b, &d.ticket, 1, 0,
+				  T0 + p.open_timeout_ms + 1, &tr);
+		s = snap(&b, T0 + p.open_timeout_ms + 1);
+		assert_int_equal(tr.why, CB_WHY_NONE);
+		assert_int_equal(s.state, CB_HALF_OPEN);
+		assert_int_equal(s.stale_outcomes, 1);
+		assert_true(s.gen == c.ticket.gen + (1ull << ago[i]));
+	}
+}
+
 /* A probe place is freed only when that probe is open_timeout
  * old, not when the half-open generation is: a probe admitted at 1999 ms
  * keeps the only place at 2000 ms, and its success at 2001 ms counts. */
@@ -2263,6 +2307,7 @@ main(void)
 		cmocka_unit_test(failure_rate_counts_past_2_pow_24_generations),
 		cmocka_unit_test(concurrent_outcomes_fill_the_window_exactly_and_open_once),
 		cmocka_unit_test(ticket_from_2_pow_24_generations_ago_is_stale),
+		cmocka_unit_test(ticket_from_2_pow_38_and_39_generations_ago_is_stale),
 		cmocka_unit_test(lost_probe_rule_uses_the_age_of_the_probe),
 		cmocka_unit_test(lost_probe_frees_its_place_when_open_timeout_old),
 	};
