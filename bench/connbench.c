@@ -210,6 +210,30 @@ ab_block(const struct fns *fs, const struct ab_job *j, uint64_t *wall,
 	*cpu = thread_cpu_ns() - c0;
 }
 
+/* The CPU time the program's functions add per operation, from the pairs
+ * of blocks (each pair ran back to back, so a drift of the machine's load
+ * cancels): median and quartiles of the per-pair differences.  Before
+ * quantile() sorts ca and cb. */
+static void
+print_cpu_diff(const uint64_t *ca, const uint64_t *cb, unsigned long blocks,
+	       double ops)
+{
+	const uint64_t mid = 1ull << 63;
+	uint64_t *d = calloc(blocks, sizeof(uint64_t));
+	unsigned long i;
+
+	if (!d)
+		die("out of memory");
+	/* offset by 2^63 so that the unsigned sort orders signed values */
+	for (i = 0; i < blocks; i++)
+		d[i] = (cb[i] - ca[i]) + mid;
+	printf(" cpu_diff_ns %.1f cpu_diff_p25_ns %.1f cpu_diff_p75_ns %.1f",
+	       (double)(int64_t)(quantile(d, blocks, 0.5) - mid) / ops,
+	       (double)(int64_t)(quantile(d, blocks, 0.25) - mid) / ops,
+	       (double)(int64_t)(quantile(d, blocks, 0.75) - mid) / ops);
+	free(d);
+}
+
 /* blocks pairs of blocks, libc's functions and the program's alternately
  * (which goes first alternates too).  Prints the wall-time ratios (median,
  * min, max), each side's median and 10th-percentile wall ns per operation,
@@ -241,6 +265,7 @@ ab_compare(const struct ab_job *j, unsigned long blocks)
 		ratio[i] = (double)wb[i] / (double)wa[i];
 	}
 	print_ratios(ratio, blocks);
+	print_cpu_diff(ca, cb, blocks, ops);
 	printf(" libc_ns %.1f dflt_ns %.1f", quantile(wa, blocks, 0.5) / ops,
 	       quantile(wb, blocks, 0.5) / ops);
 	printf(" libc_p10_ns %.1f dflt_p10_ns %.1f",

@@ -17,6 +17,16 @@ _Static_assert(sizeof(struct cb_fd_entry) == 32, "entries share no line");
 struct cb_fd_entry *cb_fd_tab;
 _Atomic uint32_t cb_fd_len;
 _Atomic uint32_t cb_fd_high;
+_Atomic uint32_t cb_fd_watched;
+
+/* entry e's word was old (replaced by an exchange): uncount it */
+static void
+unwatch(uint64_t old)
+{
+	if (cb_fd_watched_state(old))
+		atomic_fetch_sub_explicit(&cb_fd_watched, 1,
+		    memory_order_relaxed);
+}
 
 int
 cb_fdtrack_init(uint32_t limit)
@@ -44,7 +54,12 @@ cb_fd_store(int fd, uint64_t w, uint64_t cookie)
 	if (!e)
 		return;
 	atomic_store_explicit(&e->cookie, cookie, memory_order_relaxed);
-	atomic_store_explicit(&e->w, w, memory_order_release);
+	if (cb_fd_watched_state(w))	/* counted before it can be seen */
+		atomic_fetch_add_explicit(&cb_fd_watched, 1,
+		    memory_order_seq_cst);
+	/* an exchange, not a store: the word it replaces is uncounted
+	 * exactly once, by whoever replaced it */
+	unwatch(atomic_exchange_explicit(&e->w, w, memory_order_acq_rel));
 	h = atomic_load_explicit(&cb_fd_high, memory_order_relaxed);
 	while ((uint32_t)fd >= h &&
 	       !atomic_compare_exchange_weak_explicit(&cb_fd_high, &h,
@@ -59,7 +74,7 @@ cb_fd_clear(int fd)
 
 	if (!e)
 		return;
-	atomic_store_explicit(&e->w, 0, memory_order_release);
+	unwatch(atomic_exchange_explicit(&e->w, 0, memory_order_acq_rel));
 	atomic_store_explicit(&e->cookie, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->aux, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->t, 0, memory_order_relaxed);
@@ -77,4 +92,6 @@ cb_fdtrack_forget(void)
 	len = (len + 4095) & ~(size_t)4095;
 	if (madvise(cb_fd_tab, len, MADV_DONTNEED) < 0)
 		memset(cb_fd_tab, 0, (size_t)h * sizeof(struct cb_fd_entry));
+	/* the child's one thread: nothing is watched any more */
+	atomic_store_explicit(&cb_fd_watched, 0, memory_order_relaxed);
 }

@@ -36,6 +36,30 @@ extern struct cb_fd_entry *cb_fd_tab;
 extern _Atomic uint32_t cb_fd_len;
 extern _Atomic uint32_t cb_fd_high;
 
+/* How many entries are in a state where I/O on the fd matters besides a
+ * failed send (CONNECTING, AWAITING, REJECTED: cb_fd_watched_state), at
+ * least: a store or CAS that makes one counts it before, one that ends one
+ * uncounts it after, so the count is never below the truth.  While it is
+ * zero an I/O call needs no entry at all (cb_fd_io_watched). */
+extern _Atomic uint32_t cb_fd_watched;
+
+static inline int
+cb_fd_watched_state(uint64_t w)
+{
+	return cb_conn_unsettled(w) ||
+	       cb_conn_state_of(w) == CB_CONN_REJECTED;
+}
+
+/* cb_fd_io_watched - might any entry care about an I/O call's result?
+ * One relaxed load: the connect that made an entry watched came after its
+ * count (program order, then the kernel's ordering of the socket's own
+ * calls), so an I/O whose result depends on that connect sees it. */
+static inline int
+cb_fd_io_watched(void)
+{
+	return atomic_load_explicit(&cb_fd_watched, memory_order_relaxed) != 0;
+}
+
 /* cb_fdtrack_init - reserve the table for fds below limit.  0 or -errno.
  * Call once, before any other function here. */
 int cb_fdtrack_init(uint32_t limit);
@@ -75,9 +99,19 @@ static inline int
 cb_fd_cas(int fd, uint64_t old, uint64_t nw)
 {
 	struct cb_fd_entry *e = cb_fd_entry(fd);
+	int in = cb_fd_watched_state(nw) - cb_fd_watched_state(old), won;
 
-	return e && atomic_compare_exchange_strong_explicit(&e->w, &old, nw,
+	if (!e)
+		return 0;
+	if (in > 0)	/* counted before it can be seen */
+		atomic_fetch_add_explicit(&cb_fd_watched, 1,
+		    memory_order_seq_cst);
+	won = atomic_compare_exchange_strong_explicit(&e->w, &old, nw,
 	    memory_order_acq_rel, memory_order_acquire);
+	if ((won && in < 0) || (!won && in > 0))
+		atomic_fetch_sub_explicit(&cb_fd_watched, 1,
+		    memory_order_relaxed);
+	return won;
 }
 
 /* The other words are relaxed: each is stored before the word that needs

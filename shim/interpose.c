@@ -1163,11 +1163,15 @@ accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 }
 
 /* The I/O wrappers: before the call, a REJECTED fd fails with its
- * refusal; after it, an attempt or connection reports the result.  One
- * load of the fd's entry each, nothing more, unless the fd is followed. */
+ * refusal; after it, an attempt or connection reports the result.  While
+ * no entry is connecting, awaiting its first byte or rejected (the usual
+ * case: established connections), that is one load of a per-process word
+ * (cb_fd_io_watched), and the fd's entry is read only after a failed
+ * send; otherwise one load of the entry and a compare. */
 #define BEFORE_IO(fd) do {						\
-	uint64_t w_ = cb_fd_load(fd);					\
-	if (cb_conn_state_of(w_) == CB_CONN_REJECTED &&		\
+	uint64_t w_;							\
+	if (cb_fd_io_watched() &&					\
+	    cb_conn_state_of(w_ = cb_fd_load(fd)) == CB_CONN_REJECTED && \
 	    io_rejected((fd), w_))					\
 		return -1;						\
 } while (0)
@@ -1176,15 +1180,17 @@ accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
  * be bounded first (await_first); REJECTED and AWAITING are the two top
  * states, so an fd in neither costs one load and one compare. */
 #define BEFORE_RECV(fd, flags) do {					\
-	uint64_t w_ = cb_fd_load(fd);					\
-	if (cb_conn_state_of(w_) >= CB_CONN_REJECTED &&			\
+	uint64_t w_;							\
+	if (cb_fd_io_watched() &&					\
+	    cb_conn_state_of(w_ = cb_fd_load(fd)) >= CB_CONN_REJECTED && \
 	    before_recv((fd), w_, (flags)))				\
 		return -1;						\
 } while (0)
 
 #define AFTER_IO(fd, r, sending) do {					\
-	uint64_t w_ = cb_fd_load(fd);					\
-	if (cb_conn_io_matters(w_, (sending), (r)))			\
+	uint64_t w_;							\
+	if ((cb_fd_io_watched() || ((sending) && (r) < 0)) &&		\
+	    cb_conn_io_matters(w_ = cb_fd_load(fd), (sending), (r)))	\
 		after_io((fd), w_, (r), (sending));			\
 } while (0)
 

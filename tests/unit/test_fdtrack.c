@@ -115,6 +115,111 @@ forget_clears_every_entry(void **state)
 		assert_true(cb_fd_load(fd) == 0);
 }
 
+/* ---- the count of watched entries (cb_fd_io_watched) ----------------
+ * An I/O call skips the fd's entry while the count is zero, so it must
+ * never be below the number of entries connecting, awaiting their first
+ * byte or rejected; at rest it equals it. */
+
+static uint32_t
+watched_entries(void)
+{
+	uint32_t n = 0;
+	int fd;
+
+	for (fd = 0; fd < LIMIT; fd++)
+		n += (uint32_t)cb_fd_watched_state(cb_fd_load(fd));
+	return n;
+}
+
+static uint64_t
+word(int st)
+{
+	struct cb_conn c = { .state = (uint8_t)st, .slot = 4,
+			     .ticket = { .gen = 7, .kind = CB_TICKET_NORMAL } };
+
+	return cb_conn_encode(&c);
+}
+
+static void
+watched_count_follows_every_change(void **state)
+{
+	uint32_t base = atomic_load(&cb_fd_watched);
+
+	(void)state;
+	assert_int_equal(base, watched_entries());
+	cb_fd_store(300, word(CB_CONN_TCP), 0);
+	assert_int_equal(atomic_load(&cb_fd_watched), base);
+	cb_fd_store(300, word(CB_CONN_CONNECTING), 0);
+	assert_int_equal(atomic_load(&cb_fd_watched), base + 1);
+	assert_true(cb_fd_io_watched());
+	/* a store over a watched entry (fd reused unseen) replaces it */
+	cb_fd_store(300, word(CB_CONN_REJECTED), 0);
+	assert_int_equal(atomic_load(&cb_fd_watched), base + 1);
+	assert_false(cb_fd_cas(300, word(CB_CONN_CONNECTING),
+			       word(CB_CONN_CONNECTED)));	/* lost */
+	assert_int_equal(atomic_load(&cb_fd_watched), base + 1);
+	assert_true(cb_fd_cas(300, word(CB_CONN_REJECTED),
+			      word(CB_CONN_TCP)));
+	assert_int_equal(atomic_load(&cb_fd_watched), base);
+	assert_false(cb_fd_cas(300, word(CB_CONN_CONNECTING),
+			       word(CB_CONN_AWAITING)));	/* lost */
+	assert_int_equal(atomic_load(&cb_fd_watched), base);
+	assert_true(cb_fd_cas(300, word(CB_CONN_TCP),
+			      word(CB_CONN_AWAITING)));
+	assert_true(cb_fd_cas(300, word(CB_CONN_AWAITING),
+			      word(CB_CONN_AWAITING) | 1ull << 40));
+	assert_int_equal(atomic_load(&cb_fd_watched), base + 1);
+	cb_fd_clear(300);
+	assert_int_equal(atomic_load(&cb_fd_watched), base);
+	cb_fd_clear(300);
+	assert_int_equal(atomic_load(&cb_fd_watched), base);
+	assert_int_equal(atomic_load(&cb_fd_watched), watched_entries());
+}
+
+static _Atomic int go_on;
+
+/* threads, each on an fd of its own (400-407), changing the count
+ * together: begin (store), settle (CAS), close (clear), each watching
+ * that the count never falls below what it holds watched itself */
+static void *
+churn_thread(void *arg)
+{
+	int fd = 400 + (int)(intptr_t)arg, i;
+	uint64_t w;
+
+	for (i = 0; i < 20000; i++) {
+		cb_fd_store(fd, word(i % 3 ? CB_CONN_CONNECTING :
+				     CB_CONN_REJECTED), 0);
+		w = cb_fd_load(fd);
+		if (cb_fd_watched_state(w) && atomic_load(&cb_fd_watched) == 0)
+			atomic_store(&go_on, 0);	/* below the truth */
+		cb_fd_cas(fd, w, word(i % 2 ? CB_CONN_CONNECTED :
+				      CB_CONN_AWAITING));
+		if (i % 5 == 0)
+			cb_fd_clear(fd);
+	}
+	return NULL;
+}
+
+static void
+watched_count_is_exact_under_races(void **state)
+{
+	pthread_t t[8];
+	intptr_t i;
+
+	(void)state;
+	atomic_store(&go_on, 1);
+	for (i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, churn_thread, (void *)i);
+	for (i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(atomic_load(&go_on), 1);
+	assert_int_equal(atomic_load(&cb_fd_watched), watched_entries());
+	cb_fdtrack_forget();
+	assert_int_equal(atomic_load(&cb_fd_watched), 0);
+	assert_false(cb_fd_io_watched());
+}
+
 int
 main(void)
 {
@@ -124,6 +229,8 @@ main(void)
 		cmocka_unit_test(out_of_range_fds_are_ignored),
 		cmocka_unit_test(pending_entry_settles_exactly_once),
 		cmocka_unit_test(forget_clears_every_entry),
+		cmocka_unit_test(watched_count_follows_every_change),
+		cmocka_unit_test(watched_count_is_exact_under_races),
 	};
 
 	return cmocka_run_group_tests(tests, setup_once, NULL);
