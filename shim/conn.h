@@ -11,8 +11,8 @@
  *   CONNECTED --send fails EPIPE/ECONNRESET/ETIMEDOUT--> SETTLED
  *   TCP --rejected, non-blocking--> REJECTED --SO_ERROR / first I/O--> TCP
  *
- * With response_timeout (SPEC 2b) an established connection is judged by
- * its first response byte instead:
+ * With response_timeout an established connection is judged by its first
+ * response byte instead:
  *
  *   CONNECTING --established--> AWAITING --first byte--> SETTLED
  *   AWAITING: EOF, reset, or no byte within response_timeout of the

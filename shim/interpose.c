@@ -69,6 +69,9 @@
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
 #endif
+/* socket()'s type without SOCK_NONBLOCK and SOCK_CLOEXEC (the kernel's
+ * own mask, which glibc does not export) */
+#define SOCK_TYPE_MASK 0xf
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -172,10 +175,24 @@ resolve(void)
 
 /* ---- process state ------------------------------------------------- */
 
-/* state: ST_NEW, ST_READY or ST_OFF, or ST_INIT | tid << 2 while thread
+/* state: ST_NEW, ST_READY or ST_OFF, or st_init(tid) while thread
  * tid initialises (tid < 2^22, pid_max's limit, so it fits).  It is also
  * the futex the other threads' first connects wait on. */
 enum { ST_NEW = 0, ST_READY, ST_OFF, ST_INIT };
+#define ST_BITS 2		/* ST_* in the low bits, the tid above */
+
+/* the state while thread tid initialises, and that thread's tid */
+static inline int
+st_init(pid_t tid)
+{
+	return (int)tid << ST_BITS | ST_INIT;
+}
+
+static inline pid_t
+st_tid(int s)
+{
+	return s >> ST_BITS;
+}
 
 static _Atomic int state;
 static _Atomic int warned;
@@ -262,13 +279,42 @@ fail_init(const char *msg)
 	atomic_store(&state, ST_OFF);
 }
 
+/* The segment the configuration (or CBSHIM_SHM) names, attached or
+ * created into table: 0, or -1 after fail_init. */
+static int
+attach_segment(void)
+{
+	char err[1024], name[256], why[256];
+	struct cb_table_opts o = { .create = 1, .mode = 0600,
+				   .capacity = CB_DEFAULT_CAPACITY };
+	int r;
+
+	if (start_shm[0])
+		snprintf(name, sizeof(name), "%s", start_shm);
+	else if (cb_config_shm_name(config))
+		snprintf(name, sizeof(name), "%s", cb_config_shm_name(config));
+	else
+		cb_table_default_name(name, sizeof(name));
+	o.mode = cb_config_shm_mode(config);
+	o.capacity = cb_config_max_breakers(config);
+	if ((r = cb_table_attach_owner(&table, name, &o,
+				       cb_config_shm_owner(config), why,
+				       sizeof(why))) < 0) {
+		snprintf(err, sizeof(err), "segment %s: %s; passing through%s",
+			 name, why, (r == -EBADMSG || r == -EPROTO ||
+			 r == -EPERM) && cb_table_removable(name) ?
+			 " (cbctl destroy removes it)" : "");
+		fail_init(err);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 init(void)
 {
-	char err[1024], name[256], why[256];
+	char err[1024], why[256];
 	const char *path;
-	struct cb_table_opts o = { .create = 1, .mode = 0600,
-				   .capacity = CB_DEFAULT_CAPACITY };
 	struct rlimit rl;
 	uint32_t lim;
 	int r;
@@ -293,23 +339,8 @@ init(void)
 		return fail_init(err);
 	log_level = cb_config_log_level(config);
 	log_syslog = cb_config_log_syslog(config);
-	if (start_shm[0])
-		snprintf(name, sizeof(name), "%s", start_shm);
-	else if (cb_config_shm_name(config))
-		snprintf(name, sizeof(name), "%s", cb_config_shm_name(config));
-	else
-		cb_table_default_name(name, sizeof(name));
-	o.mode = cb_config_shm_mode(config);
-	o.capacity = cb_config_max_breakers(config);
-	if ((r = cb_table_attach_owner(&table, name, &o,
-				       cb_config_shm_owner(config), why,
-				       sizeof(why))) < 0) {
-		snprintf(err, sizeof(err), "segment %s: %s; passing through%s",
-			 name, why, (r == -EBADMSG || r == -EPROTO ||
-			 r == -EPERM) && cb_table_removable(name) ?
-			 " (cbctl destroy removes it)" : "");
-		return fail_init(err);
-	}
+	if (attach_segment() < 0)
+		return;
 	cb_table_set_reclaim(table, cb_config_reclaim_after(config), NULL);
 	lim = FD_LIMIT_CAP;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max < lim)
@@ -423,7 +454,7 @@ ensure_init(void)
 {
 	const struct timespec tick = { 0, 20 * 1000 * 1000 };
 	uint64_t until = cb_now_ms() + 2000;	/* then pass through */
-	int e = errno, mine = (int)gettid() << 2 | ST_INIT, s, on = 0;
+	int e = errno, mine = st_init(gettid()), s, on = 0;
 	sigset_t old;
 
 	while (cb_now_ms() < until) {
@@ -448,7 +479,7 @@ ensure_init(void)
 			break;
 		}
 		if (syscall(SYS_futex, &state, FUTEX_WAIT_PRIVATE, s, &tick,
-			    NULL, 0) < 0 && errno == ETIMEDOUT && gone(s >> 2))
+			    NULL, 0) < 0 && errno == ETIMEDOUT && gone(st_tid(s)))
 			atomic_compare_exchange_strong_explicit(&state, &s,
 			    ST_NEW, memory_order_acq_rel, memory_order_acquire);
 	}
@@ -842,7 +873,8 @@ untracked(int fd, const struct cb_conn *c, const struct cb_conn *n,
  * decide it; admitted, bound it (connect_timeout) and record it as
  * CONNECTING before the real call, so that leaving the call by a
  * siglongjmp or a cancellation still leaves an attempt to settle.
- * Returns 0 to go ahead, -1 rejected (errno set as §2c says). */
+ * Returns 0 to go ahead, -1 rejected (errno set as the kernel's refusal
+ * would: ECONNREFUSED, or EINPROGRESS on a non-blocking socket). */
 static CB_HOT int
 begin(int fd, uint64_t *wp, const struct sockaddr *sa, socklen_t len)
 {
@@ -986,8 +1018,8 @@ io_rejected(int fd, uint64_t w)
 	return rep;
 }
 
-/* A blocking receive on an fd awaiting its first byte (response_timeout,
- * SPEC 2b): wait for data at most until the deadline (response_timeout
+/* A blocking receive on an fd awaiting its first byte (response_timeout):
+ * wait for data at most until the deadline (response_timeout
  * after the first send, or after establishment when the program receives
  * first); past it the call fails with ETIMEDOUT, the connection stays
  * open, and the silence is reported (once: conn.c).  A socket that is
@@ -1053,7 +1085,7 @@ socket(int domain, int type, int protocol)
 
 	if (fd >= 0 && active()) {
 		c.state = (domain == AF_INET || domain == AF_INET6) &&
-			  (type & 0xf) == SOCK_STREAM ? CB_CONN_TCP :
+			  (type & SOCK_TYPE_MASK) == SOCK_STREAM ? CB_CONN_TCP :
 			  CB_CONN_OTHER;
 		c.nonblock = (type & SOCK_NONBLOCK) != 0;
 		cb_fd_set_aux(fd, cb_conn_aux(&c));
