@@ -933,10 +933,10 @@ cb_breaker_record_fast(struct cb_breaker *b, const struct cb_ticket *t)
 
 	/* what cb_breaker_record does for this success, whatever now is:
 	 * the current closed generation's, no failure run to end, the
-	 * failure-rate rule off (window_rate) */
+	 * failure-rate rule off (window_success: successful, relaxed) */
 	if (t->kind != CB_TICKET_NORMAL || (c & ST_MASK) != CB_CLOSED ||
 	    C_CONSEC(c) != 0 || ((tgen(b, c) ^ t->gen) & TICKET_MASK) ||
-	    (PR_THRESHOLD(r) != 0 && PR_WINDOW(r) / CB_WINDOW_BUCKETS != 0))
+	    PR_THRESHOLD(r) != 0)
 		return 1;
 	atomic_fetch_add_explicit(&b->cold->successful, 1,
 	    memory_order_relaxed);

@@ -2134,6 +2134,52 @@ ticket_from_2_pow_24_generations_ago_is_stale(void **state)
 	assert_int_equal(s.state_transitions, 1ull << 24);
 }
 
+/* cb_breaker_record_fast (the shim's closed success, without the clock)
+ * counts exactly what cb_breaker_record would, and only where that needs
+ * no time: else it does nothing and says so. */
+static void
+record_fast_counts_what_record_would_or_nothing(void **state)
+{
+	struct cb_breaker b = NEW_BREAKER(), r = NEW_BREAKER();
+	struct cb_policy p;
+	struct cb_ticket t, old;
+	struct cb_snapshot s;
+
+	(void)state;
+	defaults(&p);
+	fresh(&b, &p);
+	t = must_admit(&b, T0);
+	assert_int_equal(cb_breaker_record_fast(&b, &t), 0);
+	s = snap(&b, T0);
+	assert_int_equal(s.successful_calls, 1);
+	assert_int_equal(s.total_calls, 1);
+	assert_int_equal(s.stale_outcomes, 0);
+	/* a failure run under way: the full record ends it */
+	cb_breaker_record(&b, &t, 0, ECONNREFUSED, T0, NULL);
+	t = must_admit(&b, T0);
+	assert_int_equal(cb_breaker_record_fast(&b, &t), 1);
+	assert_int_equal(snap(&b, T0).successful_calls, 1);
+	assert_int_equal(snap(&b, T0).consecutive_failures, 1);
+	/* an earlier generation's ticket: stale, the full record's to say */
+	old = t;
+	cb_breaker_trip(&b, T0, 0, 0, NULL);
+	cb_breaker_reset(&b, T0, NULL);
+	assert_int_equal(cb_breaker_record_fast(&b, &old), 1);
+	assert_int_equal(snap(&b, T0).stale_outcomes, 0);
+	/* a probe */
+	cb_breaker_trip(&b, T0, 0, 0, NULL);
+	t = must_admit(&b, T0 + p.open_timeout_ms);
+	assert_int_equal(t.kind, CB_TICKET_PROBE);
+	assert_int_equal(cb_breaker_record_fast(&b, &t), 1);
+	assert_int_equal(snap(&b, T0 + p.open_timeout_ms).state, CB_HALF_OPEN);
+	/* the failure-rate rule on: the window needs the time */
+	rate_policy(&p, 50, 20, 10000);
+	fresh(&r, &p);
+	t = must_admit(&r, T0);
+	assert_int_equal(cb_breaker_record_fast(&r, &t), 1);
+	assert_int_equal(snap(&r, T0).successful_calls, 0);
+}
+
 /* A ticket keeps CB_TICKET_GEN_BITS (>= 40) of its generation, through
  * the fd entry too (whose word alone holds 38), so that a generation cannot
  * wrap within any realistic life: a probe's ticket 2^38 or 2^39
@@ -2308,6 +2354,7 @@ main(void)
 		cmocka_unit_test(concurrent_outcomes_fill_the_window_exactly_and_open_once),
 		cmocka_unit_test(ticket_from_2_pow_24_generations_ago_is_stale),
 		cmocka_unit_test(ticket_from_2_pow_38_and_39_generations_ago_is_stale),
+		cmocka_unit_test(record_fast_counts_what_record_would_or_nothing),
 		cmocka_unit_test(lost_probe_rule_uses_the_age_of_the_probe),
 		cmocka_unit_test(lost_probe_frees_its_place_when_open_timeout_old),
 	};
