@@ -62,6 +62,11 @@
 #include "table.h"
 
 #define EXPORT __attribute__((visibility("default")))
+
+/* an fd entry keeps a slot index in CB_CONN_SLOT_BITS (conn.h): the
+ * table has at most the power of two >= 2 x CB_MAX_CAPACITY slots */
+_Static_assert(2ull * CB_MAX_CAPACITY <= 1ull << CB_CONN_SLOT_BITS,
+	       "every slot index fits an fd entry");
 /* off the closed path: out of line, away from the CB_HOT functions */
 #define RARE __attribute__((cold, noinline))
 #define FD_LIMIT_CAP (1u << 22)
