@@ -133,15 +133,11 @@ _Static_assert(CB_END(ACC_COUNT) == 64 && CB_END(ACC_GEN) == 24 &&
 	       CB_MASK(ACC_GEN) == CB_GET(~0ull, CTL_GEN),
 	       "the account keeps a whole ctl generation");
 
-/* pol_r: the failure-rate rule.  Bit 63 is always set so the word is
- * never zero, like every policy word (a zero word is "never written"). */
-#define PR_WINDOW(r) ((uint32_t)((r) & 0xffffffffull))		/* 0-31 */
-#define PR_MINIMUM(r) ((uint32_t)(((r) >> 32) & 0xfffffull))	/* 32-51 */
-#define PR_THRESHOLD(r) ((uint32_t)(((r) >> 52) & 0x7full))	/* 52-58 */
-#define PR_MARK (1ull << 63)
-_Static_assert(CB_MAX_WINDOW_MS <= 0xffffffffu, "window fits 32 bits");
-_Static_assert(CB_MAX_MINIMUM_CALLS <= 0xfffffu, "minimum fits 20 bits");
-_Static_assert(CB_MAX_RATE_THRESHOLD <= 0x7fu, "threshold fits 7 bits");
+/* pol_r, the failure-rate rule: its fields in words.h */
+#define PR_WINDOW(r) ((uint32_t)CB_GET(r, POLR_WINDOW))
+#define PR_MINIMUM(r) ((uint32_t)CB_GET(r, POLR_MINIMUM))
+#define PR_THRESHOLD(r) ((uint32_t)CB_GET(r, POLR_THRESHOLD))
+#define PR_MARK CB_MASK(POLR_MARK)
 
 /* Window words (see the top of this file).  win[] and win_base[] share
  * the stamp in bits 40-63; the count below it is failures (win[]) or a
@@ -560,9 +556,9 @@ cb_breaker_set_policy(struct cb_breaker *b, const struct cb_policy *p)
 	if (PR_WINDOW(old) != p->window_ms ||
 	    (PR_THRESHOLD(old) == 0 && p->failure_rate_threshold != 0))
 		window_reset(b);
-	atomic_store_explicit(&b->cold->pol_r, (uint64_t)p->window_ms |
-	    ((uint64_t)p->minimum_calls << 32) |
-	    ((uint64_t)p->failure_rate_threshold << 52) | PR_MARK,
+	atomic_store_explicit(&b->cold->pol_r, CB_PUT(p->window_ms, POLR_WINDOW) |
+	    CB_PUT(p->minimum_calls, POLR_MINIMUM) |
+	    CB_PUT(p->failure_rate_threshold, POLR_THRESHOLD) | PR_MARK,
 	    memory_order_relaxed);
 	seed = atomic_load_explicit(&b->cold->pol_c, memory_order_relaxed);
 	atomic_store_explicit(&b->cold->pol_c, CB_PUT(p->backoff_milli,

@@ -72,6 +72,12 @@
 /* pol_c */
 #define POL_BACKOFF 0, 32
 #define POL_SEED 32, 32
+/* pol_r, the failure-rate rule; bit 63 is always set so the word is never
+ * zero, like every policy word (a zero word is "never written") */
+#define POLR_WINDOW 0, 32		/* window in ms */
+#define POLR_MINIMUM 32, 20		/* minimum_calls */
+#define POLR_THRESHOLD 52, 7		/* percent; 0: the rule is off */
+#define POLR_MARK 63, 1
 /* since */
 #define SINCE_TAG 0, 16
 #define SINCE_MS 16, 48
@@ -102,6 +108,11 @@ _Static_assert(CB_MASK(POL_FAILURES) >= CB_MAX_FAILURE_THRESHOLD &&
 	       CB_MASK(POL_MODE) >> 40 >= CB_MODE_OFF &&
 	       CB_END(POL_REJECT_ERRNO) < 63,
 	       "pol_a: every policy field fits, below the ready bit");
+_Static_assert(CB_MASK(POLR_WINDOW) >= CB_MAX_WINDOW_MS &&
+	       CB_GET(~0ull, POLR_MINIMUM) >= CB_MAX_MINIMUM_CALLS &&
+	       CB_GET(~0ull, POLR_THRESHOLD) >= CB_MAX_RATE_THRESHOLD &&
+	       CB_END(POLR_THRESHOLD) <= 63,
+	       "pol_r: window, minimum_calls and threshold fit, below the mark");
 _Static_assert(CB_MASK(POL_OPEN_MS) >= CB_MAX_TIMEOUT_MS,
 	       "pol_b: open timeouts fit 32 bits");
 _Static_assert(CB_MASK(POL_BACKOFF) >= CB_MAX_BACKOFF_MILLI,

@@ -1927,7 +1927,8 @@ failure_rate_with_a_zero_window_word_is_off(void **state)
 	(void)state;
 	rate_policy(&p, 50, 4, 10000);
 	fresh(&b, &p);
-	atomic_store(&b.cold->pol_r, atomic_load(&b.cold->pol_r) & ~0xffffffffull);
+	atomic_store(&b.cold->pol_r,
+	    atomic_load(&b.cold->pol_r) & ~CB_MASK(POLR_WINDOW));
 	outcomes(&b, T0, 10, 0);
 	assert_int_equal(snap(&b, T0).window_calls, 0);
 }
