@@ -87,6 +87,19 @@ bg() {
 	CB_PIDS+=($!)
 }
 
+# accepted FILE N: a tcpserver.py "accept" server's count in FILE reaches N
+# (within 10 s: it counts after accept(), which may run after the client's
+# connect has returned); says what it found otherwise.
+accepted() {
+	local i
+	for i in $(seq 1 200); do
+		[ "$(cat "$1" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.05
+	done
+	echo "accepted: $1 says '$(cat "$1" 2>/dev/null)', expected $2" >&2
+	return 1
+}
+
 # wait_port PORT [HOST]: wait (up to 10 s) until something listens there.
 wait_port() {
 	local i

@@ -67,7 +67,7 @@ count() {
 	server accept "$port" "$BATS_TEST_TMPDIR/n"
 	run client -n 1 127.0.0.1 "$port"
 	assert_line --regexp '^0 ok '
-	[ "$(count "$BATS_TEST_TMPDIR/n")" = 1 ]
+	accepted "$BATS_TEST_TMPDIR/n" 1
 	[ "$(state 127.0.0.1:$port)" = half-open ]
 	[ "$(field 127.0.0.1:$port half_open_successes)" = 1 ]
 }
