@@ -50,7 +50,7 @@ done
 CONF=$TMP/empty.conf
 
 if [ "$QUICK" = 1 ]; then REPS=3 CYC=2000 NC=3000 RR=1000 CREPS=1 SBLK=3 SEXE=100
-else REPS=9 CYC=4000 NC=10000 RR=2000 CREPS=3 SBLK=15 SEXE=200; fi
+else REPS=9 CYC=4000 NC=10000 RR=2000 CREPS=15 SBLK=15 SEXE=200; fi
 PAIRS=$((REPS * 2 + 3))		# closed-path pairs: the noisiest figure
 
 # Client on CPU 0, servers (and HAProxy) on CPU 1: otherwise every process
@@ -243,7 +243,10 @@ bench_hang() {
 	shim "$SHM-hang" "$BIN/connbench" hang 127.0.0.1 "$PORT" 8 100 | awk '{print "hang on", $2, $3, $4}' >> "$DATA"
 }
 
-# 4. contention on the segment, threads and processes
+# 4. contention on the segment, threads and processes.  CREPS (15) pairs
+# of runs, the rule off then on: on one shared breaker with 2-8 threads on
+# 2 CPUs a pair's ratio moves by +-20 % from pair to pair (time slicing,
+# the line moving between CPUs), so the median needs many pairs.
 bench_contend() {
 	local i m t r
 	say "4. contention: $CREPS repetitions"
