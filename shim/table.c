@@ -1044,12 +1044,6 @@ cb_table_life(struct cb_table *t, uint32_t slot, const struct cb_dest *d,
 }
 
 int
-cb_table_holds(struct cb_table *t, const struct cb_key *k, uint32_t slot)
-{
-	return slot <= t->mask && key_is(&t->hot[slot], k->w);
-}
-
-int
 cb_table_reclaim(struct cb_table *t)
 {
 	return t->readonly ? -EROFS : reclaim_one(t);

@@ -151,16 +151,12 @@ int cb_table_forget(struct cb_table *t, const struct cb_dest *d);
  * cb_table_insert calls it when the table is full. */
 int cb_table_reclaim(struct cb_table *t);
 
-/* cb_table_holds - 1 if slot still holds key k (a decision made on slot's
- * breaker after finding it was made on k's: check after admitting). */
-int cb_table_holds(struct cb_table *t, const struct cb_key *k,
-		   uint32_t slot);
-
-/* cb_table_holds_key - the same for breaker b (from cb_table_find_key or
- * cb_table_insert), inline for the connect path: a slot keeps its key on
- * its decision line, right before ctl (table.c asserts it).  Read after
- * the admission's acquire load of ctl: a rebirth wrote the new key before
- * its ctl. */
+/* cb_table_holds_key - 1 if breaker b's place (from cb_table_find_key or
+ * cb_table_insert) still holds key k: a decision made on it after finding
+ * it was made on k's (check after admitting).  Inline for the connect
+ * path: a slot keeps its key on its decision line, right before ctl
+ * (table.c asserts it).  Read after the admission's acquire load of ctl:
+ * a rebirth wrote the new key before its ctl. */
 static inline int
 cb_table_holds_key(const struct cb_breaker *b, const struct cb_key *k)
 {
