@@ -16,11 +16,17 @@
  *       with its min and max, and the median and 10th percentile ns per
  *       cycle of each side (the p10 is what a loaded machine disturbs least),
  *       and each side's CPU time per cycle (CLOCK_THREAD_CPUTIME_ID).
- *   connbench ctime HOST PORT K N [SHM]
+ *   connbench ctime HOST PORT K N [SHM [flush|read|own]]
  *       N connect() calls, each on a fresh socket (socket() and close()
  *       around it, as a real program does), to K destinations HOST+i:PORT
- *       in random order; only connect() is timed.  With SHM, the breaker's
- *       slot is flushed from every cache level before each call (cold).
+ *       in random order; only connect() is timed.  With SHM (the segment
+ *       the preloaded shim uses), what the benchmark does to the breaker's
+ *       decision line after socket(), before the call: flush (the default)
+ *       evicts it and the lines before it from every cache level (cold);
+ *       read reads it through the shim's own mapping (line and TLB entry
+ *       warm, the line not owned); own fetches it for writing the same way
+ *       (prefetchw), as the rejection's count needs it: what remains is
+ *       the shim's own code, with no memory latency.
  *       Prints the median, p10 and p90 in ns (clock overhead removed), and
  *       how the calls ended.
  *   connbench hang HOST PORT N TIMEOUT_MS
@@ -71,7 +77,7 @@ static void cmd_cycle(const char *host, unsigned port, unsigned long n);
 static void cmd_abcycle(const char *host, unsigned port, unsigned long blocks,
 			unsigned long cycles);
 static void cmd_ctime(const char *host, unsigned port, uint32_t k,
-		      unsigned long n, const char *shm);
+		      unsigned long n, const char *shm, int mode);
 static void cmd_hang(const char *host, unsigned port, unsigned long n,
 		     int timeout_ms);
 static void cmd_rr(const char *host, unsigned port, const char *mode,
@@ -325,25 +331,90 @@ breaker_of(struct cb_table *t, const struct sockaddr_in *sin)
 	return b.hot;
 }
 
+/* The modes of ctime with a segment: what the benchmark does to the
+ * breaker's decision line between socket() and the timed connect(). */
+enum { CT_FLUSH, CT_READ, CT_OWN };
+
+/* The distance from this process's mapping of t (the benchmark's own)
+ * to the shim's mapping of the same segment, made at the shim's first
+ * connect: touching the line there also fills the TLB entry the shim's
+ * decision uses. */
+static ptrdiff_t
+shim_alias(struct cb_table *t, const struct sockaddr_in *sin)
+{
+	const char *p = breaker_of(t, sin);
+	char line[512], path[512], want[512] = "";
+	unsigned long lo, hi, off, base = 0, other = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+	int s = socket(AF_INET, SOCK_STREAM, 0), pass;
+
+	connect(s, (const struct sockaddr *)sin, sizeof(*sin));
+	close(s);
+	if (!f)
+		die("/proc/self/maps: %s", strerror(errno));
+	for (pass = 0; pass < 2; pass++, rewind(f))
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %511s", &lo,
+				   &hi, &off, path) < 4 || off != 0)
+				continue;
+			if (!pass && (uintptr_t)p >= lo && (uintptr_t)p < hi) {
+				base = lo;
+				strcpy(want, path);
+			} else if (pass && lo != base && !strcmp(path, want))
+				other = lo;
+		}
+	fclose(f);
+	if (!other)
+		die("the shim has not mapped the segment (is it preloaded?)");
+	return (ptrdiff_t)(other - base);
+}
+
+/* Fetch the line at p into this CPU's cache: for reading, or owned (for
+ * writing, as a rejection's count needs it). */
+static void
+touch_line(const void *p, int own)
+{
+	const volatile uint64_t *w = p;
+
+#if defined(__x86_64__) || defined(__i386__)
+	if (own)
+		__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+	if (own)
+		__builtin_prefetch(p, 1, 3);
+#endif
+	(void)w[0];
+}
+
 static void
 cmd_ctime(const char *host, unsigned port, uint32_t k, unsigned long n,
-	  const char *shm)
+	  const char *shm, int mode)
 {
 	struct sockaddr_in sin;
 	struct cb_table *t = shm ? attach_ro(shm) : NULL;
 	uint64_t *v = calloc(n, sizeof(*v)), seed = 88172645463325252ull;
 	uint64_t over = timer_overhead_ns(), t0, t1;
 	unsigned long i, refused = 0, other = 0;
+	const char *line = NULL;
+	ptrdiff_t alias = 0;
 	int fd, r;
 
 	if (!v)
 		die("out of memory");
+	if (t && mode != CT_FLUSH) {
+		dest_n(&sin, host, port, 0);
+		alias = shim_alias(t, &sin);
+	}
 	for (i = 0; i < n; i++) {
 		dest_n(&sin, host, port, k > 1 ? (uint32_t)(rnd(&seed) % k) : 0);
-		if (t)
+		if (t && mode == CT_FLUSH)
 			flush_around(breaker_of(t, &sin));
+		else if (t)
+			line = (const char *)breaker_of(t, &sin) + alias;
 		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
 			die("socket: %s", strerror(errno));
+		if (line)
+			touch_line(line, mode == CT_OWN);
 		t0 = now_ns();
 		r = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
 		t1 = now_ns();
@@ -643,10 +714,14 @@ main(int argc, char **argv)
 	else if (!strcmp(cmd, "abcycle") && argc == 6)
 		cmd_abcycle(argv[2], arg_ul(argv[3], "port"),
 			    arg_ul(argv[4], "BLOCKS"), arg_ul(argv[5], "CYCLES"));
-	else if (!strcmp(cmd, "ctime") && (argc == 6 || argc == 7))
+	else if (!strcmp(cmd, "ctime") && argc >= 6 && argc <= 8 &&
+		 (argc < 8 || !strcmp(argv[7], "flush") ||
+		  !strcmp(argv[7], "read") || !strcmp(argv[7], "own")))
 		cmd_ctime(argv[2], arg_ul(argv[3], "port"),
 			  (uint32_t)arg_ul(argv[4], "K"), arg_ul(argv[5], "N"),
-			  argc == 7 ? argv[6] : NULL);
+			  argc >= 7 ? argv[6] : NULL,
+			  argc < 8 || argv[7][0] == 'f' ? CT_FLUSH :
+			  argv[7][0] == 'r' ? CT_READ : CT_OWN);
 	else if (!strcmp(cmd, "hang") && argc == 6)
 		cmd_hang(argv[2], arg_ul(argv[3], "port"), arg_ul(argv[4], "N"),
 			 (int)arg_ul(argv[5], "timeout"));

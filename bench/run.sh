@@ -205,6 +205,13 @@ bench_reject() {
 		r=$(shim "$SHM-wide" "${CL[@]}" "$BIN/connbench" ctime 127.1.0.1 9 4096 "$NC")
 		[ "$(echo "$r" | field refused)" = "$NC" ] || { echo "bench: rejection: $r" >&2; exit 1; }
 		rec "reject_wide $i $(echo "$r" | field median_ns)"
+		# the same, the decision line read, or fetched for writing (as
+		# the rejection's count needs it), by the benchmark just before
+		# each call: what is left of the ratio without the line's latency
+		for m in read own; do
+			r=$(shim "$SHM-wide" "${CL[@]}" "$BIN/connbench" ctime 127.1.0.1 9 4096 "$NC" "$SHM-wide" $m)
+			rec "reject_wide_$m $i $(echo "$r" | field median_ns)"
+		done
 		# the same decisions in a tight loop: no system call between
 		for k in 1 4096 wide; do
 			if [ $k = wide ]; then
