@@ -206,6 +206,15 @@ def scale(d, t):
               mmm(list(wm.values())), mmm(r, '%.2f') + '× one breaker',
               '≤ 1.5× one breaker' if m == 'own' else '',
               yes(med(r) <= 1.5) if m == 'own' else '')
+    if 'full_new_on' in d:
+        off, on = by_rep(d, 'full_new_off'), by_rep(d, 'full_new_on')
+        r = [on[x] / max(off[x], 1) for x in on if x in off]
+        t.add('connect() to a new destination (100 in turn, refused by the '
+              'kernel) when the segment is full: 65536 places, none '
+              'reclaimable; µs', mmm([v / 1000 for v in off.values()]),
+              mmm([v / 1000 for v in on.values()]),
+              mmm(r, '%.3f') + '× without the shim (two whole-table scans '
+              'per connect before session 4: 14 ms)', '', '')
     t1 = by_rep(d, 'tight_1') if 'tight_1' in d else {}
     for k, what in (('4096', '4096 open breakers (4096 places)'),
                     ('wide', '4096 open breakers in a 65536-place segment')):

@@ -184,6 +184,8 @@ bench_reject() {
 	done
 	# the same 4096 open breakers in a segment of 65536 places
 	"$BIN/segbench" fill "$SHM-wide" 4096 127.1.0.1 9 open 65536 > /dev/null
+	# a full segment (65536 open breakers: none reclaimable)
+	"$BIN/segbench" fill "$SHM-full" 65536 127.1.0.1 9 open 65536 > /dev/null
 	"$CBCTL" --shm "$SHM-trip" trip "127.0.0.1:$ref" --hold > /dev/null
 	for i in $(seq "$REPS"); do
 		r=$("${CL[@]}" "$BIN/connbench" ctime 127.0.0.1 "$ref" 1 "$NC")
@@ -212,6 +214,12 @@ bench_reject() {
 			r=$(shim "$SHM-wide" "${CL[@]}" "$BIN/connbench" ctime 127.1.0.1 9 4096 "$NC" "$SHM-wide" $m)
 			rec "reject_wide_$m $i $(echo "$r" | field median_ns)"
 		done
+		# connect() to 100 new destinations (nothing listens: the
+		# kernel refuses) with a full segment, and without the shim
+		r=$("${CL[@]}" "$BIN/connbench" ctime 127.3.0.1 9 100 "$NC")
+		rec "full_new_off $i $(echo "$r" | field median_ns)"
+		r=$(shim "$SHM-full" "${CL[@]}" "$BIN/connbench" ctime 127.3.0.1 9 100 "$NC")
+		rec "full_new_on $i $(echo "$r" | field median_ns)"
 		# the same decisions in a tight loop: no system call between
 		for k in 1 4096 wide; do
 			if [ $k = wide ]; then

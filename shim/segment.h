@@ -48,9 +48,10 @@ struct cb_shm_header {
 	_Atomic uint64_t used;		/* places counted (see count_in()) */
 	_Atomic uint64_t ev_head;	/* events ever written */
 	_Atomic uint64_t reclaimed;	/* breakers whose place was reclaimed */
-	_Atomic uint64_t reclaim_hand;	/* where the next search starts */
+	_Atomic uint64_t reclaim_hand;	/* next search: slot | ms found none << 32 */
 	uint64_t names_off;		/* the names array */
-	uint32_t name_size, pad_;
+	uint32_t name_size;
+	_Atomic uint32_t full_ms;	/* found full by an exact count then */
 	uint64_t cold_off;		/* the cold array */
 };
 

@@ -640,6 +640,9 @@ key_hash(const uint64_t k[3])
 #define OWN_COUNTING 4ull
 #define OWN_FP(h) (((h) >> 32) & 0xfffffff8ull)
 #define OWN_PID(o) ((pid_t)((o) >> 32))
+#define RECLAIM_BATCH 1024u	/* slots one reclaim search looks at */
+#define FULL_RETRY_MS 1000u	/* a search that found nothing stands */
+#define EXACT_RETRY_MS 30000u	/* an exact count that found it full */
 #define WAITS 2000		/* about 100 ms: see pause_once(); a creator merely
 				 * preempted (a loaded host, TSan) must not look stalled */
 
@@ -728,21 +731,29 @@ static int
 count_in(struct cb_table *t)
 {
 	uint64_t n = atomic_fetch_add_explicit(&t->h->used, 1,
-	    memory_order_relaxed) + 1, exact;
+	    memory_order_relaxed) + 1;
+	uint32_t f, now;
 
 	if (n - 1 < t->h->capacity)	/* (a wrapped hostile value scans) */
 		return 0;
 	/* the counter says full; it never counts less than the truth, but
 	 * may count more (a creator or reclaimer killed before it gave a
-	 * place back): the exact scan decides.  The counter is not set down
+	 * place back): the exact scan decides, once per EXACT_RETRY_MS at
+	 * most (see "a full table" below).  The counter is not set down
 	 * to the scan's figure: with places given back (reclaim) an increment
 	 * and a decrement can cancel between our increment and such a write,
 	 * and a scan that missed the incrementer's reservation would then
-	 * set the counter below the truth (found by test_churn).  So places
-	 * lost to killed processes keep costing a scan, never capacity. */
-	exact = count_exact(t);
-	if (exact <= t->h->capacity)
-		return 0;
+	 * set the counter below the truth (found by test_churn).  So a place
+	 * lost to a killed process costs a scan, and its place for
+	 * EXACT_RETRY_MS at most. */
+	f = atomic_load_explicit(&t->h->full_ms, memory_order_relaxed);
+	now = (uint32_t)t->now();
+	if (!(f != 0 && now - f < EXACT_RETRY_MS)) {
+		if (count_exact(t) <= t->h->capacity)
+			return 0;
+		atomic_store_explicit(&t->h->full_ms, now ? now : 1,
+		    memory_order_relaxed);
+	}
 	atomic_fetch_sub_explicit(&t->h->used, 1, memory_order_relaxed);
 	return -ENOSPC;
 }
@@ -989,26 +1000,93 @@ reclaim_slot(struct cb_table *t, uint32_t i, uint64_t now, int force)
 }
 
 /* Find an idle closed breaker and reclaim its place: 0, or -ENOSPC.
- * Scans from the hand (a whole round at most), stamping as it goes. */
+ * Looks at RECLAIM_BATCH slots at most, from the hand, stamping as it goes;
+ * the hand moves past them, so searches that find nothing still sweep the
+ * table a batch at a time. */
 static int
 reclaim_one(struct cb_table *t)
 {
 	uint64_t now = t->now();
 	uint32_t i = (uint32_t)atomic_load_explicit(&t->h->reclaim_hand,
-	    memory_order_relaxed), n;
+	    memory_order_relaxed) & t->mask, n;
 
 	if (t->reclaim_after == 0)
 		return -ENOSPC;
-	for (n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
-		i &= t->mask;
-		if (!ready(&t->hot[i]))
-			continue;
-		if (reclaim_slot(t, i, now, 0) == 0) {
-			atomic_store_explicit(&t->h->reclaim_hand, i + 1,
-			    memory_order_relaxed);
+	for (n = 0; n <= t->mask && n < RECLAIM_BATCH;
+	     n++, i = (i + 1) & t->mask) {
+		/* open, half-open and held breakers are never reclaimed: only
+		 * a closed one is worth its cold part's line */
+		if (ready(&t->hot[i]) && CB_GET(atomic_load_explicit(
+		    &t->hot[i].ctl, memory_order_relaxed), CTL_STATE) ==
+		    CB_CLOSED && reclaim_slot(t, i, now, 0) == 0) {
+			atomic_store_explicit(&t->h->reclaim_hand,
+			    (i + 1) & t->mask, memory_order_relaxed);
 			return 0;
 		}
 	}
+	atomic_store_explicit(&t->h->reclaim_hand, i, memory_order_relaxed);
+	return -ENOSPC;
+}
+
+/* ---- a full table ---------------------------------------------------
+ *
+ * A new destination that finds no place costs an exact count (a scan of
+ * the whole table, count_in()) and a reclaim search.  Done on every
+ * connect to a new destination, that made each such connect of a full
+ * 65536-place table take 14 ms instead of 8 us.  So:
+ *   - a search that found nothing writes its time (the low 32 bits of
+ *     ms) above the hand's position in reclaim_hand, and for the next
+ *     retry_ms() an insert that finds the table counted full answers
+ *     -ENOSPC at once (known_full());
+ *   - an exact count that found the table full writes its time into the
+ *     header's full_ms, and for EXACT_RETRY_MS the count is believed
+ *     without a scan (count_in());
+ *   - a search looks at RECLAIM_BATCH slots, not the whole table.
+ * So a full table costs one batch per second and one scan per
+ * EXACT_RETRY_MS, whatever the rate of new destinations.  cbctl forget,
+ * which gives a place back, clears both times.  A hostile or stale time
+ * delays a place by its retry at most: ages are taken modulo 2^32, and a
+ * time from the future is old.
+ */
+
+/* How long a search that found nothing stands: a second, or
+ * reclaim_after when shorter (an idle breaker is not missed for long). */
+static uint32_t
+retry_ms(const struct cb_table *t)
+{
+	return t->reclaim_after && t->reclaim_after < FULL_RETRY_MS ?
+	       t->reclaim_after : FULL_RETRY_MS;
+}
+
+/* 1 if a search found no place less than retry_ms() ago and the count
+ * still says full (the clock is read only then). */
+static int
+known_full(struct cb_table *t)
+{
+	uint32_t f = (uint32_t)(atomic_load_explicit(&t->h->reclaim_hand,
+	    memory_order_relaxed) >> 32);
+
+	return f != 0 &&
+	       atomic_load_explicit(&t->h->used, memory_order_relaxed) >=
+	       t->h->capacity && (uint32_t)t->now() - f < retry_ms(t);
+}
+
+/* No place for a new key: reclaim one (1: look again; a few times, as
+ * the place may be taken by another insert first), or say so for a
+ * while (-ENOSPC). */
+static int
+no_place(struct cb_table *t, int *reclaims)
+{
+	uint32_t now;
+	uint64_t h;
+
+	if ((*reclaims)++ < 4 && reclaim_one(t) == 0)
+		return 1;
+	now = (uint32_t)t->now();
+	h = atomic_load_explicit(&t->h->reclaim_hand, memory_order_relaxed);
+	/* relaxed: a hint; a race leaves one of two close times */
+	atomic_store_explicit(&t->h->reclaim_hand, (uint32_t)h |
+	    (uint64_t)(now ? now : 1) << 32, memory_order_relaxed);
 	return -ENOSPC;
 }
 
@@ -1024,6 +1102,11 @@ cb_table_forget(struct cb_table *t, const struct cb_dest *d)
 	if (cb_table_find(t, d, &b, &i) < 0)
 		return -ENOENT;
 	r = reclaim_slot(t, i, t->now(), 1);
+	if (r == 0) {	/* a place given back: the next insert looks */
+		atomic_store_explicit(&t->h->full_ms, 0, memory_order_relaxed);
+		atomic_fetch_and_explicit(&t->h->reclaim_hand, 0xffffffffull,
+		    memory_order_relaxed);
+	}
 	return r == -ENOENT ? -ENOENT : r;
 }
 
@@ -1130,12 +1213,14 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 			i = w.found;
 			break;
 		}
+		if (known_full(t))
+			return -ENOSPC;
 		if (w.twin >= 0 || w.free < 0) {
 			/* being created by somebody alive (perhaps for this
 			 * key): let it finish, then look again; the chain has
 			 * no room at all when every slot is taken */
 			if (w.twin < 0 && w.full) {
-				if (reclaims++ < 4 && reclaim_one(t) == 0)
+				if (no_place(t, &reclaims) > 0)
 					continue;
 				return -ENOSPC;
 			}
@@ -1147,7 +1232,7 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 		r = create(t, k, hash, (uint32_t)w.free,
 		    atomic_load_explicit(&t->cold[w.free].own,
 		    memory_order_relaxed), p, &i);
-		if (r == -ENOSPC && reclaims++ < 4 && reclaim_one(t) == 0)
+		if (r == -ENOSPC && no_place(t, &reclaims) > 0)
 			continue;	/* a place given up: try again */
 		if (r <= 0) {
 			if (r < 0)

@@ -1380,7 +1380,11 @@ reclaim_takes_only_idle_closed_breakers(void **state)
 	assert_int_equal(insert_n(t, 10, &x, NULL), -ENOSPC);
 	assert_int_equal(cb_breaker_admit_fast(&b[0], &tk), 0);
 	fake_ms += 1;
-	/* 3 has been idle 10 s; 0 had an attempt since its stamp */
+	/* 3 has been idle 10 s, but the table was found full 1 ms ago: it
+	 * is taken as full for a second, with no search */
+	assert_int_equal(insert_n(t, 10, &x, NULL), -ENOSPC);
+	fake_ms += 999;
+	/* 3 has been idle 11 s; 0 had an attempt since its stamp */
 	assert_int_equal(insert_n(t, 10, &x, NULL), 0);
 	assert_int_equal(cb_table_reclaimed(t), 1);
 	assert_false(present(t, 3));
@@ -1527,8 +1531,148 @@ reclaim_distrusts_a_stamp_from_the_future(void **state)
 	assert_int_equal(insert_n(t, 1, x, NULL), -ENOSPC);
 	fake_ms += 9999;
 	assert_int_equal(insert_n(t, 1, x, NULL), -ENOSPC);
-	fake_ms += 1;
+	fake_ms += 1000;	/* past the second a full table is full */
 	assert_int_equal(insert_n(t, 1, x, NULL), 0);
+	detach(t);
+}
+
+/* The hand's position and the time its last search found nothing. */
+#define HAND_POS(h) ((uint32_t)(h) & 2047)
+#define HAND_MS(h) ((uint32_t)((h) >> 32))
+
+/* A table found full answers the next new destinations at once for a
+ * second: no exact count, no reclaim search (the hand stays); a search
+ * looks at one batch of slots, not the whole table (the hand moves by
+ * 1024 of 2048 slots).  Each connect to a new destination of a full
+ * 65536-place table used to pay two whole-table scans (14 ms). */
+static void
+full_table_is_not_searched_again_for_a_second(void **state)
+{
+	const char *name = segname();
+	struct cb_table *t = attach(name, 1024);
+	struct cb_transition tr;
+	struct cb_breaker b;
+	uint64_t hand0, hand1, hand;
+	uint32_t full;
+	size_t size;
+	char *raw;
+	int i;
+
+	(void)state;
+	fake_ms = 1000000;
+	cb_table_set_reclaim(t, 600000, fake_now);
+	for (i = 0; i < 1024; i++) {
+		assert_int_equal(insert_n(t, i, &b, NULL), 0);
+		cb_breaker_trip(&b, fake_ms, 0, 0, &tr);  /* never reclaimed */
+	}
+	raw = raw_map(name, &size);
+	memcpy(&hand0, raw + H_(reclaim_hand), 8);
+	assert_int_equal(insert_n(t, 5000, NULL, NULL), -ENOSPC);
+	memcpy(&hand1, raw + H_(reclaim_hand), 8);
+	memcpy(&full, raw + H_(full_ms), 4);
+	assert_int_equal((HAND_POS(hand1) - HAND_POS(hand0)) & 2047, 1024);
+	assert_int_equal(HAND_MS(hand1), (uint32_t)fake_ms);
+	assert_int_equal(full, (uint32_t)fake_ms);	/* an exact count */
+	fake_ms += 999;
+	for (i = 5001; i < 5100; i++)
+		assert_int_equal(insert_n(t, i, NULL, NULL), -ENOSPC);
+	memcpy(&hand, raw + H_(reclaim_hand), 8);
+	assert_int_equal(hand, hand1);
+	fake_ms += 1;
+	assert_int_equal(insert_n(t, 5100, NULL, NULL), -ENOSPC);
+	memcpy(&hand, raw + H_(reclaim_hand), 8);
+	assert_int_equal((HAND_POS(hand) - HAND_POS(hand1)) & 2047, 1024);
+	assert_int_equal(HAND_MS(hand), (uint32_t)fake_ms);
+	/* the exact count is believed for 30 s: not done again */
+	memcpy(&full, raw + H_(full_ms), 4);
+	assert_int_equal(full, (uint32_t)fake_ms - 1000);
+	/* a time from a clock far ahead (or forged) is old, not fresh */
+	hand = HAND_POS(hand) | (uint64_t)((uint32_t)fake_ms + 5000000u) << 32;
+	memcpy(raw + H_(reclaim_hand), &hand, 8);
+	assert_int_equal(insert_n(t, 5101, NULL, NULL), -ENOSPC);
+	memcpy(&hand1, raw + H_(reclaim_hand), 8);
+	assert_int_equal((HAND_POS(hand1) - HAND_POS(hand)) & 2047, 1024);
+	munmap(raw, size);
+	detach(t);
+}
+
+/* A table of cap places, all taken by destinations 0..cap-1 (closed),
+ * on the fake clock with reclaim off; slot 0's place in *s0. */
+static struct cb_table *
+filled(const char *name, uint32_t cap, uint32_t *s0)
+{
+	struct cb_table *t = attach(name, cap);
+	uint32_t i;
+
+	fake_ms = 1000000;
+	cb_table_set_reclaim(t, 0, fake_now);
+	for (i = 0; i < cap; i++)
+		assert_int_equal(insert_n(t, (int)i, NULL, i ? NULL : s0), 0);
+	return t;
+}
+
+/* A place lost to a killed process (its slot free, "used" still counting
+ * it) is found by the next exact count, which a table found full makes
+ * once per 30 s (at the first search after that): not at once, not
+ * never. */
+static void
+lost_place_is_found_within_30_s(void **state)
+{
+	const char *name = segname();
+	uint64_t hot_off, cold_off;
+	uint32_t s;
+	struct cb_table *t = filled(name, 4, &s);
+	size_t size;
+	char *raw;
+
+	(void)state;
+	assert_int_equal(insert_n(t, 10, NULL, NULL), -ENOSPC);
+	/* slot s as a reclaimer killed before giving its place back leaves
+	 * it: never used again (own 0), still counted */
+	raw = raw_map(name, &size);
+	memcpy(&hot_off, raw + H_(hot_off), 8);
+	memcpy(&cold_off, raw + H_(cold_off), 8);
+	memset(raw + hot_off + (uint64_t)s * sizeof(struct cb_hot), 0,
+	       sizeof(struct cb_hot));
+	memset(raw + cold_off + (uint64_t)s * sizeof(struct cb_slot_cold), 0,
+	       sizeof(struct cb_slot_cold));
+	fake_ms += 1000;
+	assert_int_equal(insert_n(t, 10, NULL, NULL), -ENOSPC);
+	fake_ms += 28999;
+	assert_int_equal(insert_n(t, 10, NULL, NULL), -ENOSPC);
+	/* 30 s after the count, and 1 s after the last search */
+	fake_ms += 1000;
+	assert_int_equal(insert_n(t, 10, NULL, NULL), 0);
+	assert_true(present(t, 10) && !present(t, 0));
+	munmap(raw, size);
+	detach(t);
+}
+
+/* A place given back by hand (cbctl forget) is found at once, even while
+ * the table is taken as full and "used" counts a killed creator's place
+ * (so the count alone still says full). */
+static void
+forget_ends_a_full_table_at_once(void **state)
+{
+	const char *name = segname();
+	uint32_t s;
+	struct cb_table *t = filled(name, 4, &s);
+	struct cb_dest d;
+	uint64_t used;
+	size_t size;
+	char *raw;
+
+	(void)state;
+	raw = raw_map(name, &size);
+	memcpy(&used, raw + H_(used), 8);
+	used++;			/* a creator killed after counting itself */
+	memcpy(raw + H_(used), &used, 8);
+	assert_int_equal(insert_n(t, 10, NULL, NULL), -ENOSPC);
+	key_n(&d, 0);
+	assert_int_equal(cb_table_forget(t, &d), 0);
+	assert_int_equal(insert_n(t, 10, NULL, NULL), 0);
+	assert_int_equal(insert_n(t, 11, NULL, NULL), -ENOSPC);
+	munmap(raw, size);
 	detach(t);
 }
 
@@ -1720,6 +1864,9 @@ main(void)
 		cmocka_unit_test(outcome_from_before_a_reclaim_never_lands_on_the_new_destination),
 		cmocka_unit_test(forget_removes_only_a_closed_breaker),
 		cmocka_unit_test(reclaim_distrusts_a_stamp_from_the_future),
+		cmocka_unit_test(full_table_is_not_searched_again_for_a_second),
+		cmocka_unit_test(forget_ends_a_full_table_at_once),
+		cmocka_unit_test(lost_place_is_found_within_30_s),
 		cmocka_unit_test(events_of_a_reclaimed_place_never_name_the_new_destination),
 		/* threads last: forking is simplest before any were made */
 		cmocka_unit_test(same_key_from_many_threads_gets_one_slot),
