@@ -96,6 +96,12 @@ const char *cbctl_opt(const struct cbctl_args *a, const char *name);
 /* cbctl_fail - print "cbctl: FMT" on stderr; returns CBCTL_FAIL. */
 int cbctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* cbctl_fail_once - for the live views, which retry every refresh: from
+ * now on cbctl_fail does not print a message again while it is the last
+ * one printed (a segment missing for a minute is said once).  Calling it
+ * again (after a success) lets the next failure be said. */
+void cbctl_fail_once(void);
+
 /* cbctl_misuse - print "cbctl: FMT" and argv0's usage on stderr; returns
  * CBCTL_USAGE. */
 int cbctl_misuse(const char *cmd, const char *fmt, ...)

@@ -11,6 +11,10 @@
  * still filling it (the ring skips it); the follower then waits a few
  * polls for the gap to fill before moving past it, so it neither loses
  * slow entries nor stalls forever on one a killed writer left torn.
+ * At each poll it also looks whether the segment's name still names the
+ * object it mapped (device and inode of /dev/shm/NAME): a segment
+ * destroyed, or destroyed and made again, is said on stderr once, and the
+ * new one is followed from its first event, as watch and serve follow it.
  */
 #include "cbctl.h"
 #include "json.h"
@@ -19,10 +23,17 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define POLL_MS 100
 #define GAP_POLLS 10
+
+/* Which object a segment name names (0, 0: none). */
+struct seg_id {
+	dev_t dev;
+	ino_t ino;
+};
 
 struct evout {
 	int json;
@@ -33,8 +44,11 @@ struct evout {
 static int64_t clock_offset_ms(void);
 static void iso_time(uint64_t wall_ms, char *buf, size_t len);
 static void print_event(struct evout *o, const struct cb_event *e);
-static int follow(struct cb_table *t, struct evout *o, struct cb_event *ev,
-		  uint64_t last);
+static struct seg_id seg_id(const char *name);
+static int attach_id(struct cbctl *c, struct cb_table **tp,
+		     struct seg_id *id);
+static int follow(struct cbctl *c, struct cb_table **tp, struct seg_id *id,
+		  struct evout *o, struct cb_event *ev, uint64_t last);
 
 /* ---- time ------------------------------------------------------------ */
 
@@ -114,16 +128,87 @@ print_event(struct evout *o, const struct cb_event *e)
 	       e->dest.family ? dest : "?", tr, cb_why_name(e->why), e->pid);
 }
 
+/* ---- the segment followed --------------------------------------------- */
+
+static struct seg_id
+seg_id(const char *name)
+{
+	struct seg_id id = { 0, 0 };
+	char path[300];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/dev/shm%s", name);
+	if (stat(path, &st) == 0) {
+		id.dev = st.st_dev;
+		id.ino = st.st_ino;
+	}
+	return id;
+}
+
 static int
-follow(struct cb_table *t, struct evout *o, struct cb_event *ev,
-       uint64_t last)
+same_id(struct seg_id a, struct seg_id b)
+{
+	return a.dev == b.dev && a.ino == b.ino;
+}
+
+/* Map the segment and learn which object it is: the name is looked up
+ * before and after, so a segment replaced in between is not mistaken for
+ * the one mapped.  0, or CBCTL_FAIL (said by cbctl_attach). */
+static int
+attach_id(struct cbctl *c, struct cb_table **tp, struct seg_id *id)
+{
+	struct seg_id before;
+	int tries;
+
+	for (tries = 0;; tries++) {
+		if (cbctl_segment(c) != 0)
+			return CBCTL_FAIL;
+		before = seg_id(c->shm);
+		if (cbctl_attach(c, CBCTL_READ, tp) != 0)
+			return CBCTL_FAIL;
+		*id = seg_id(c->shm);
+		if (same_id(before, *id) || tries == 3)
+			return 0;
+		cb_table_detach(*tp);
+	}
+}
+
+/* The segment *tp is mapped from, if its name names another object now
+ * (or none): say so, and map the new one if there is one (*tp NULL while
+ * there is none).  1 when a new segment is mapped, else 0. */
+static int
+follow_segment(struct cbctl *c, struct cb_table **tp, struct seg_id *id)
+{
+	struct seg_id now = seg_id(c->shm);
+
+	if (*tp && same_id(now, *id))
+		return 0;
+	if (*tp) {
+		cb_table_detach(*tp);
+		*tp = NULL;
+		cbctl_fail("segment %s: %s", c->shm, now.ino ? "replaced; "
+			   "following the new one" : "removed; waiting for "
+			   "a new one");
+	}
+	if (now.ino == 0 || attach_id(c, tp, id) != 0)
+		return 0;
+	cbctl_fail_once();	/* a later loss is said again */
+	return 1;
+}
+
+static int
+follow(struct cbctl *c, struct cb_table **tp, struct seg_id *id,
+       struct evout *o, struct cb_event *ev, uint64_t last)
 {
 	size_t n, k;
 	int waits = 0;
 
 	cbctl_catch_signals();
+	cbctl_fail_once();
 	while (!cbctl_sleep_ms(POLL_MS)) {
-		n = cb_table_events(t, last, ev, CB_EVENTS);
+		if (follow_segment(c, tp, id))
+			last = 0, waits = 0;	/* its ring from the start */
+		n = *tp ? cb_table_events(*tp, last, ev, CB_EVENTS) : 0;
 		o->offset_ms = clock_offset_ms();
 		for (k = 0; k < n; k++) {
 			if (ev[k].seq != last + 1 && waits++ < GAP_POLLS)
@@ -145,10 +230,11 @@ cmd_events(struct cbctl *c, const struct cbctl_args *a)
 	int fol = cbctl_opt(a, "follow") != NULL, rc = CBCTL_OK;
 	struct cb_event *ev;
 	struct cb_table *t;
+	struct seg_id id;
 	uint64_t last = 0;
 	size_t n, k;
 
-	if (cbctl_attach(c, CBCTL_READ, &t) != 0)
+	if (attach_id(c, &t, &id) != 0)
 		return CBCTL_FAIL;
 	if (!(ev = calloc(CB_EVENTS, sizeof(*ev)))) {
 		cb_table_detach(t);
@@ -164,8 +250,9 @@ cmd_events(struct cbctl *c, const struct cbctl_args *a)
 		printf("(no events in %s yet)\n", c->shm);
 	fflush(stdout);
 	if (fol)
-		rc = follow(t, &o, ev, last);
+		rc = follow(c, &t, &id, &o, ev, last);
 	free(ev);
-	cb_table_detach(t);
+	if (t)
+		cb_table_detach(t);
 	return rc;
 }

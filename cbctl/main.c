@@ -148,18 +148,33 @@ command_help(const struct cbctl_cmd *c)
 	printf("  %-19s %s\n", "--help", "print this and exit");
 }
 
+/* For the live views (cbctl_fail_once): the last message said, and
+ * whether a repeat of it is kept quiet. */
+static char last_fail[1024];
+static int fail_once;
+
 int
 cbctl_fail(const char *fmt, ...)
 {
+	char msg[sizeof(last_fail)];
 	va_list ap;
 
-	fflush(stdout);
-	fputs("cbctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (fail_once && strcmp(msg, last_fail) == 0)
+		return CBCTL_FAIL;
+	memcpy(last_fail, msg, sizeof(msg));
+	fflush(stdout);
+	fprintf(stderr, "cbctl: %s\n", msg);
 	return CBCTL_FAIL;
+}
+
+void
+cbctl_fail_once(void)
+{
+	fail_once = 1;
+	last_fail[0] = '\0';
 }
 
 int

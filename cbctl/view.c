@@ -570,6 +570,9 @@ watch_frame(struct cbctl *c, int tty, uint64_t interval_ms, int first,
 
 	if (cbctl_attach(c, CBCTL_READ, &t) != 0)
 		return first ? CBCTL_FAIL : 0;
+	/* a segment gone from now on is said once, not at every refresh;
+	 * each time it comes back, a new loss is said again */
+	cbctl_fail_once();
 	if (cbctl_read_all(t, &rows, &n) < 0 ||
 	    cbctl_rates_frame(rt, rows, n, rv.now_ms) < 0) {
 		free(rows);

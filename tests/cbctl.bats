@@ -876,6 +876,38 @@ for w in ["threshold", "timeout", "probe failure", "trip", "reset", "probe succe
 	assert_line --index 2 --partial '"dest":"127.0.0.1:10","from":"closed","to":"open","why":"trip"'
 }
 
+@test "events_follow_a_new_segment: a destroyed or replaced segment is said once and the new one followed" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	out=$BATS_TEST_TMPDIR/follow err=$BATS_TEST_TMPDIR/err
+	"$CBCTL" events --follow --json >"$out" 2>"$err" &
+	pid=$!
+	CB_PIDS+=("$pid")
+	sleep 0.3
+	"$CBCTL" destroy >/dev/null
+	sleep 0.5			# several polls with no segment
+	"$CBCTL" trip 127.0.0.1:10 >/dev/null
+	for i in $(seq 1 50); do
+		[ "$(wc -l <"$out")" -ge 2 ] && break
+		sleep 0.1
+	done
+	# destroyed and made again between two polls: a replacement
+	"$CBCTL" destroy >/dev/null && "$CBCTL" trip 127.0.0.1:11 >/dev/null
+	for i in $(seq 1 50); do
+		[ "$(wc -l <"$out")" -ge 3 ] && break
+		sleep 0.1
+	done
+	kill -INT "$pid"
+	wait "$pid"
+	run cat "$out"
+	[ "${#lines[@]}" -eq 3 ]
+	assert_line --index 1 --partial '"dest":"127.0.0.1:10","from":"closed","to":"open","why":"trip"'
+	assert_line --index 2 --partial '"dest":"127.0.0.1:11","from":"closed","to":"open","why":"trip"'
+	run cat "$err"
+	assert_line --index 0 "cbctl: segment $CBSHIM_SHM: removed; waiting for a new one"
+	assert_line --index 1 "cbctl: segment $CBSHIM_SHM: replaced; following the new one"
+	[ "${#lines[@]}" -eq 2 ]
+}
+
 # ---- watch -------------------------------------------------------------
 
 @test "watch_not_a_terminal: --count 2 prints two snapshots and exits 0" {
@@ -905,6 +937,32 @@ for w in ["threshold", "timeout", "probe failure", "trip", "reset", "probe succe
 		wait "$pid"
 		grep -q '^127\.0\.0\.1:9 ' "$BATS_TEST_TMPDIR/w"
 	done
+}
+
+@test "watch_segment_gone: said once on stderr, not at every refresh; the new segment is shown" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	out=$BATS_TEST_TMPDIR/w err=$BATS_TEST_TMPDIR/err
+	"$CBCTL" watch --interval 0.05 >"$out" 2>"$err" &
+	pid=$!
+	CB_PIDS+=("$pid")
+	sleep 0.3
+	"$CBCTL" destroy >/dev/null
+	sleep 0.6			# a dozen refreshes without it
+	"$CBCTL" trip 127.0.0.1:10 >/dev/null
+	for i in $(seq 1 50); do
+		grep -q '^127\.0\.0\.1:10 ' "$out" && break
+		sleep 0.1
+	done
+	"$CBCTL" destroy >/dev/null
+	sleep 0.6
+	kill -TERM "$pid"
+	wait "$pid"
+	grep -q '^127\.0\.0\.1:10 ' "$out"
+	run cat "$err"
+	# once per loss: two losses, two lines
+	[ "${#lines[@]}" -eq 2 ]
+	assert_line --index 0 "cbctl: segment $CBSHIM_SHM: no such segment (no program has used cbshim with it yet)"
+	assert_line --index 1 "cbctl: segment $CBSHIM_SHM: no such segment (no program has used cbshim with it yet)"
 }
 
 @test "watch_misuse: bad --interval or --count is exit 2" {
