@@ -459,7 +459,9 @@ cbctl_output_failed(void)
 	int e;
 
 	if (!out_gone) {
-		errno = 0;
+		/* errno is not cleared first: stdio keeps only the error
+		 * flag of a write that failed earlier (a full disk), and the
+		 * errno it left is the cause unless this flush fails anew */
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			e = errno;
 			out_gone = stdout_gone(0);

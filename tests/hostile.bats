@@ -280,6 +280,18 @@ opened_in_the_future() {
 	assert_output --partial "cbctl: stdout: Broken pipe"
 }
 
+@test "full_disk_is_named: every command writing to /dev/full says No space left on device, exit 1" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	for a in list "list --json" "show 127.0.0.1:9" events metrics \
+		 "watch --count 1" "watch --count 3 --interval 0.05" \
+		 "events --follow" "events --follow --json"; do
+		run --separate-stderr timeout 10 bash -c '"$@" >/dev/full' _ \
+			"$CBCTL" $a
+		assert_failure 1
+		[ "$stderr" = "cbctl: stdout: No space left on device" ]
+	done
+}
+
 @test "one_segment_name_rule: run and every other command refuse /. alike" {
 	for n in /. /.. /a/b bad; do
 		run --separate-stderr "$CBCTL" --shm "$n" list
