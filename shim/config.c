@@ -411,6 +411,87 @@ check_text(struct ctx *x, const char *s, size_t n)
 	return 0;
 }
 
+/* Where the text ends, tokenised as libconfig's scanner does (strings
+ * with backslash escapes, "#" and "//" to the end of the line, unnested
+ * block comments): inside what, opened on which line, and the line of the
+ * innermost bracket left open.  libconfig 1.5 takes a file that ends
+ * inside a block comment as if it were closed there (a forgotten close
+ * drops the rest of the file silently), and reports a string or a group
+ * left open as a "syntax error" past the last line. */
+struct text_end {
+	enum { TEXT, STRING, LINE, BLOCK } st;
+	unsigned opened;	/* the line of the string or comment */
+	unsigned bracket;	/* of the innermost open bracket, 0: none */
+	char open;		/* that bracket */
+	unsigned last;		/* the line the text ends on */
+};
+
+#define BRACKETS_MAX 64
+
+static void
+text_end(const char *s, size_t n, struct text_end *te)
+{
+	unsigned line = 1, lines[BRACKETS_MAX];
+	char open[BRACKETS_MAX];
+	size_t i, depth = 0;
+
+	te->st = TEXT;
+	for (i = 0; i < n; i++) {
+		char ch = s[i], next = i + 1 < n ? s[i + 1] : '\0';
+
+		if (ch == '\n') {
+			line++;
+			te->st = te->st == LINE ? TEXT : te->st;
+		} else if (te->st == TEXT && ch == '"') {
+			te->st = STRING, te->opened = line;
+		} else if (te->st == TEXT && (ch == '#' || (ch == '/' &&
+							   next == '/'))) {
+			te->st = LINE;
+		} else if (te->st == TEXT && ch == '/' && next == '*') {
+			te->st = BLOCK, te->opened = line, i++;
+		} else if (te->st == TEXT && strchr("{([", ch) && ch) {
+			if (depth < BRACKETS_MAX)
+				lines[depth] = line, open[depth] = ch;
+			depth++;
+		} else if (te->st == TEXT && strchr("})]", ch) && ch) {
+			depth -= depth > 0;
+		} else if (te->st == STRING && ch == '\\' && next &&
+			   next != '\n') {
+			i++;
+		} else if ((te->st == STRING && ch == '"') ||
+			   (te->st == BLOCK && ch == '*' && next == '/')) {
+			i += te->st == BLOCK;
+			te->st = TEXT;
+		}
+	}
+	te->bracket = depth && depth <= BRACKETS_MAX ? lines[depth - 1] : 0;
+	te->open = te->bracket ? open[depth - 1] : 0;
+	te->last = line;
+}
+
+/* libconfig failed at line line: its message, or, when it ran into the
+ * end of the text inside a string or a bracket left open, where that
+ * opened. */
+static int
+syntax_error(struct ctx *x, const char *buf, size_t len, unsigned line,
+	     const char *msg)
+{
+	static const char *const close[] = { ['{'] = "}", ['('] = ")",
+					     ['['] = "]" };
+	struct text_end te;
+
+	text_end(buf, len, &te);
+	if (te.st == STRING && line >= te.opened)
+		return fail_line(x, te.opened, "string never closed: no "
+				 "closing '\"' after the one on this line");
+	if (te.st == TEXT && te.bracket && line >= te.last &&
+	    strcmp(msg, "syntax error") == 0)
+		return fail_line(x, te.bracket, "'%c' never closed: no '%s' "
+				 "for it before the end of the file", te.open,
+				 close[(unsigned char)te.open]);
+	return fail_line(x, line, "%s", msg);
+}
+
 /* Line line (1-based) of the text: its start, and its end in *end.
  * Settings are mostly read in file order, so the search goes on from the
  * last line asked. */
@@ -960,6 +1041,80 @@ parse_rule(struct ctx *x, const config_setting_t *g, size_t i,
 	return 0;
 }
 
+/* A rule's match and its place, sorted to find two rules alike. */
+struct rule_ref {
+	const struct cb_match *m;
+	size_t i;
+};
+
+static int
+cmp_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int
+match_cmp(const struct cb_match *x, const struct cb_match *y)
+{
+	int r;
+
+	if ((r = x->family - y->family) || (r = x->port_lo - y->port_lo) ||
+	    (r = x->port_hi - y->port_hi) ||
+	    (r = cmp_u64(x->net[0], y->net[0])) ||
+	    (r = cmp_u64(x->net[1], y->net[1])) ||
+	    (r = cmp_u64(x->mask[0], y->mask[0])) ||
+	    (r = cmp_u64(x->mask[1], y->mask[1])))
+		return r;
+	return strcmp(x->host, y->host);
+}
+
+/* By match, then by place in the file. */
+static int
+rule_ref_cmp(const void *pa, const void *pb)
+{
+	const struct rule_ref *a = pa, *b = pb;
+	int r = match_cmp(a->m, b->m);
+
+	return r ? r : cmp_u64(a->i, b->i);
+}
+
+/* Two rules with the same match: the later one would never apply (the
+ * first match wins), which is surely not what was meant.  The first such
+ * rule in file order is named, with the line of the one that wins.
+ * Sorting keeps a long list of rules at n log n. */
+static int
+duplicate_rules(struct ctx *x, const config_setting_t *l,
+		const struct cb_config *c)
+{
+	const config_setting_t *m;
+	struct rule_ref *v;
+	size_t k, g = 0, dup = SIZE_MAX, first = 0;
+
+	if (c->nrules < 2)
+		return 0;
+	if ((v = malloc(c->nrules * sizeof(*v))) == NULL)
+		return -ENOMEM;
+	for (k = 0; k < c->nrules; k++)
+		v[k] = (struct rule_ref){ &c->rules[k].m, k };
+	qsort(v, c->nrules, sizeof(*v), rule_ref_cmp);
+	for (k = 1; k < c->nrules; k++) {
+		if (match_cmp(v[k - 1].m, v[k].m) != 0)
+			g = k;			/* a new group of alike */
+		else if (v[k].i < dup)
+			dup = v[k].i, first = v[g].i;
+	}
+	free(v);
+	if (dup == SIZE_MAX)
+		return 0;
+	m = config_setting_get_member(config_setting_get_elem(l,
+				      (unsigned)first), "match");
+	return fail_at(x, config_setting_get_member(config_setting_get_elem(l,
+		       (unsigned)dup), "match"), "rules[%zu].match: the same as "
+		       "rules[%zu] (line %d), which comes first and wins: this "
+		       "rule would never apply", dup, first,
+		       config_setting_source_line(m));
+}
+
 static int
 parse_rules(struct ctx *x, const config_setting_t *l, struct cb_config *c,
 	    unsigned defset)
@@ -976,7 +1131,7 @@ parse_rules(struct ctx *x, const config_setting_t *l, struct cb_config *c,
 	for (i = 0; (g = config_setting_get_elem(l, (unsigned)i)); i++)
 		if (parse_rule(x, g, i, c, defset) < 0)
 			return -EINVAL;
-	return 0;
+	return duplicate_rules(x, l, c);
 }
 
 /* The top level, in file order, except that the defaults section is read
@@ -1051,6 +1206,7 @@ parse_text(struct ctx *x, const char *buf, size_t len, struct cb_config **cp)
 	const config_setting_t *rules;
 	struct cb_config *c = NULL;
 	config_t cfg;
+	struct text_end te;
 	size_t n = 0;
 	int r;
 
@@ -1059,9 +1215,16 @@ parse_text(struct ctx *x, const char *buf, size_t len, struct cb_config **cp)
 	x->text = buf;
 	config_init(&cfg);
 	if (config_read_string(&cfg, buf) != CONFIG_TRUE) {
-		r = fail_line(x, (unsigned)config_error_line(&cfg), "%s",
-			      config_error_text(&cfg) ? config_error_text(&cfg) :
-			      "syntax error");
+		r = syntax_error(x, buf, len, (unsigned)config_error_line(&cfg),
+				 config_error_text(&cfg) ?
+				 config_error_text(&cfg) : "syntax error");
+		goto out;
+	}
+	text_end(buf, len, &te);
+	if (te.st == BLOCK) {
+		r = fail_line(x, te.opened, "comment never closed: no \"*/\" "
+			      "after this \"/*\" (the rest of the file would be "
+			      "ignored)");
 		goto out;
 	}
 	rules = config_setting_get_member(config_root_setting(&cfg), "rules");

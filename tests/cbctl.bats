@@ -1154,6 +1154,36 @@ assert len(states) == 9, states
 	[[ $stderr == "cbctl: $BATS_TEST_TMPDIR/syntax.conf:"[0-9]* ]]
 }
 
+@test "check_config_every_kind: each kind of bad file names its line, exit 1, nothing on stdout" {
+	f=$BATS_TEST_TMPDIR/k.conf
+	bad() {		# TEXT LINE MESSAGE
+		printf '%s\n' "$1" >"$f"
+		run --separate-stderr "$CBCTL" check-config "$f"
+		assert_failure 1
+		[ -z "$output" ]
+		[ "$stderr" = "cbctl: $f:$2: $3" ]
+	}
+	bad $'defaults = {\n  mode = ;\n};' 2 'syntax error'
+	bad $'defaults = {\n  failure_threshold = 5;' 1 "'{' never closed: no '}' for it before the end of the file"
+	bad $'rules = (\n  { match = "*:53"; }' 1 "'(' never closed: no ')' for it before the end of the file"
+	bad $'shm = { mode = "0600; };\nlog = { };' 1 "string never closed: no closing '\"' after the one on this line"
+	bad $'log = { level = "warn"; };\nlog = { };' 2 'duplicate setting name'
+	bad $'defaults = { failures = [ "ECONNREFUSED", 5 ]; };' 1 'mismatched element type in array'
+	bad $'a = 1;\n@include "x.conf"' 2 '@include is not supported (keep the configuration in one file)'
+	bad $'defaults = { failure_threshold = 2; };\n/* old rules:\nrules = ( { match = "*:53"; mode = "off"; } );' \
+		2 'comment never closed: no "*/" after this "/*" (the rest of the file would be ignored)'
+	bad $'defaults = {\n  failure_threshold = "5";\n};' 2 'defaults.failure_threshold: must be an integer, got a string'
+	bad $'defaults = { open_timeout = 30; };' 1 'defaults.open_timeout: must be a duration string with a unit (ms, s, m, h) like "30s", got an integer'
+	bad $'rules = { match = "*:53"; };' 1 'rules: must be a list ( { match = ...; }, ... ), got a group'
+	bad $'shm = { max_breakers = 1048577; };' 1 'shm.max_breakers: must be 1..1048576, got 1048577'
+	bad $'defaults = { failure_threshold = 4294967297; };' 1 'defaults.failure_threshold: must be 1..65535, got 4294967297'
+	bad $'defaults = { backoff = 0.5; };' 1 'defaults.backoff: must be 1.0..100.0, got 0.5'
+	bad $'\ndefaults = { failure_treshold = 5; };' 2 'defaults.failure_treshold: unknown setting'
+	bad $'rules = ( { mode = "off"; } );' 1 'rules[0]: missing match (like match = "10.0.0.0/8:*";)'
+	bad $'rules = (\n  { match = "*:53"; mode = "off"; },\n  { match = "*:53"; mode = "observe"; }\n);' \
+		3 'rules[1].match: the same as rules[0] (line 2), which comes first and wins: this rule would never apply'
+}
+
 @test "check_config_unreadable: a missing file is exit 1" {
 	run --separate-stderr "$CBCTL" check-config "$BATS_TEST_TMPDIR/none.conf"
 	assert_failure 1

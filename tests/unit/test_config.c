@@ -806,6 +806,26 @@ syntax_error_names_its_line(void **state)
 	expect_error("a = 1;\na = 2;\n", 2, "duplicate setting name");
 }
 
+/* libconfig runs into the end of the file and says "syntax error" past
+ * the last line: the line that opened the string or bracket instead. */
+static void
+left_open_names_where_it_opened(void **state)
+{
+	(void)state;
+	expect_error("shm = { mode = \"0600; };\nlog = { };\n", 1,
+		     "string never closed: no closing '\"' after the one on "
+		     "this line");
+	expect_error("log = { };\ndefaults = {\n  mode = \"off\";\n\n", 2,
+		     "'{' never closed: no '}' for it before the end of the "
+		     "file");
+	expect_error("rules = (\n { match = \"*:53\"; }  # )\n", 1,
+		     "'(' never closed: no ')' for it before the end of the "
+		     "file");
+	/* an error before the end is libconfig's, at its line */
+	expect_error("defaults = {\n mode = ;\n\n", 2, "syntax error");
+	expect_error("a = ( 1 ];\nb = \"x;\n", 1, "syntax error");
+}
+
 static void
 unknown_top_level_key_is_an_error(void **state)
 {
@@ -1324,6 +1344,63 @@ text_checks_do_not_read_comments(void **state)
 	cb_config_free(c);
 }
 
+/* libconfig takes a file ending inside a block comment as good, dropping
+ * the rest: refused at the line that opens it, the text tokenised (a
+ * "/" "*" in a string or after "#" or "//" opens nothing). */
+static void
+comment_left_open_is_an_error(void **state)
+{
+	struct cb_config *c;
+
+	(void)state;
+	expect_error("defaults = { failure_threshold = 2; };\n/* old\n"
+		     "rules = ( { match = \"*:53\"; mode = \"off\"; } );\n",
+		     2, "comment never closed: no \"*/\" after this \"/*\" "
+		     "(the rest of the file would be ignored)");
+	expect_error("/* a */ /* b */\n/**/ /*/ x\n", 2, "comment never "
+		     "closed: no \"*/\" after this \"/*\" (the rest of the "
+		     "file would be ignored)");
+	c = load_ok("shm = { name = \"/a\\\"#b\"; }; # /*\n// /*\n"
+		    "/* a\n */ log = { level = \"warn\"; };\n");
+	assert_string_equal(cb_config_shm_name(c), "/a\"#b");
+	cb_config_free(c);
+	/* in a string: the string's own error, not a comment's */
+	expect_error("\nshm = { name = \"/a/*b\"; };\n", 2, "shm.name: must "
+		     "be \"/name\" (2..199 characters, no other \"/\"), got "
+		     "\"/a/*b\"");
+}
+
+/* Two rules with the same match (as parsed: case, v4-mapped and zero
+ * runs do not hide it): the later never applies; named with the line of
+ * the rule that wins.  Rules that only overlap are fine. */
+static void
+duplicate_rule_is_an_error(void **state)
+{
+	struct cb_config *c;
+
+	(void)state;
+	expect_error("rules = (\n { match = \"*:53\"; mode = \"off\"; },\n"
+		     " { match = \"*:53\"; mode = \"observe\"; }\n);\n", 3,
+		     "rules[1].match: the same as rules[0] (line 2), which "
+		     "comes first and wins: this rule would never apply");
+	expect_error("rules = (\n { match = \"10.0.0.0/8:80\"; },\n"
+		     " { match = \"Db.Internal:1-9\"; },\n"
+		     " { match = \"db.internal:1-9\"; },\n"
+		     " { match = \"[::ffff:10.0.0.0/104]:80\"; }\n);\n", 4,
+		     "rules[2].match: the same as rules[1] (line 3), which "
+		     "comes first and wins: this rule would never apply");
+	expect_error("rules = ( { match = \"[2001:db8::/32]:*\"; },\n"
+		     "{ match = \"[2001:db8:0::/32]:*\"; } );", 2,
+		     "rules[1].match: the same as rules[0] (line 1), which "
+		     "comes first and wins: this rule would never apply");
+	c = load_ok("rules = ( { match = \"10.0.0.0/8:80\"; },\n"
+		    "{ match = \"10.0.0.0/16:80\"; },\n"
+		    "{ match = \"10.0.0.0/8:81\"; },\n"
+		    "{ match = \"*.a.b:80\"; }, { match = \"a.b:80\"; },\n"
+		    "{ match = \"[::/0]:80\"; }, { match = \"*:*\"; } );");
+	cb_config_free(c);
+}
+
 static void
 nul_bytes_are_errors(void **state)
 {
@@ -1551,6 +1628,7 @@ main(void)
 		cmocka_unit_test(open_timeout_alone_raises_the_ceiling),
 		cmocka_unit_test(empty_rules_are_fine),
 		cmocka_unit_test(syntax_error_names_its_line),
+		cmocka_unit_test(left_open_names_where_it_opened),
 		cmocka_unit_test(unknown_top_level_key_is_an_error),
 		cmocka_unit_test(unknown_key_in_defaults_is_an_error),
 		cmocka_unit_test(unknown_key_in_a_rule_is_an_error),
@@ -1577,6 +1655,8 @@ main(void)
 		cmocka_unit_test(include_is_refused),
 		cmocka_unit_test(nul_bytes_are_errors),
 		cmocka_unit_test(text_checks_do_not_read_comments),
+		cmocka_unit_test(comment_left_open_is_an_error),
+		cmocka_unit_test(duplicate_rule_is_an_error),
 		cmocka_unit_test(unreadable_files_say_why),
 		cmocka_unit_test(huge_file_is_refused),
 		cmocka_unit_test(errors_need_no_buffer_and_stay_one_line),
