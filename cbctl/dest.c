@@ -44,7 +44,9 @@ static int split(const char *s, char *host, size_t hostlen, int *bracketed,
 static int hostname_ok(const char *h);
 static int all_digits_dots(const char *h);
 static int literal(const char *host, int bracketed, uint16_t port,
-		   struct cb_dest *d);
+		   struct cb_dest *d, const char **why);
+static int scoped(const char *host, struct sockaddr_in6 *s6,
+		  const char **why);
 static int resolve(const char *host, uint16_t port, struct cb_dest *out,
 		   size_t max, struct why *w);
 static int seen(const struct cb_dest *out, size_t n, const struct cb_dest *d);
@@ -129,30 +131,16 @@ hostname_ok(const char *h)
 	return 1;
 }
 
-/* An IPv6 scope: an interface index ("2") or name ("eth0"); 0 if none. */
-static uint32_t
-scope_id(const char *s)
-{
-	unsigned long v;
-	char *end;
-
-	if (*s >= '0' && *s <= '9') {
-		errno = 0;
-		v = strtoul(s, &end, 10);
-		return *end || errno || v > UINT32_MAX ? 0 : (uint32_t)v;
-	}
-	return *s && strlen(s) < IF_NAMESIZE ? if_nametoindex(s) : 0;
-}
-
-/* A numeric address: 1 and *d if host is one, 0 if not. */
+/* A numeric address: 1 and *d if host is one, 0 if not (*why, for an
+ * IPv6 address with a scope, says what is wrong with it, else NULL). */
 static int
-literal(const char *host, int bracketed, uint16_t port, struct cb_dest *d)
+literal(const char *host, int bracketed, uint16_t port, struct cb_dest *d,
+	const char **why)
 {
 	struct sockaddr_in s4;
 	struct sockaddr_in6 s6;
-	char a[INET6_ADDRSTRLEN];
-	const char *pct = NULL;
 
+	*why = NULL;
 	if (!bracketed) {
 		memset(&s4, 0, sizeof(s4));
 		s4.sin_family = AF_INET;
@@ -165,23 +153,52 @@ literal(const char *host, int bracketed, uint16_t port, struct cb_dest *d)
 	memset(&s6, 0, sizeof(s6));
 	s6.sin6_family = AF_INET6;
 	s6.sin6_port = htons(port);
-	if ((pct = strchr(host, '%')) != NULL) {	/* fe80::1%eth0 */
-		if (pct - host >= (ptrdiff_t)sizeof(a) ||
-		    (s6.sin6_scope_id = scope_id(pct + 1)) == 0)
-			return 0;
-		memcpy(a, host, (size_t)(pct - host));
-		a[pct - host] = '\0';
-		host = a;
-	}
-	if (inet_pton(AF_INET6, host, &s6.sin6_addr) != 1)
+	if (strchr(host, '%') && scoped(host, &s6, why) < 0)
 		return 0;
-	/* a scope only where the kernel uses one (link-local) */
-	if (pct && !IN6_IS_ADDR_LINKLOCAL(&s6.sin6_addr) &&
-	    !IN6_IS_ADDR_MC_LINKLOCAL(&s6.sin6_addr) &&
-	    !IN6_IS_ADDR_MC_NODELOCAL(&s6.sin6_addr))
+	if (!strchr(host, '%') && inet_pton(AF_INET6, host,
+					    &s6.sin6_addr) != 1)
 		return 0;
 	return cb_dest_from_sockaddr(d, (struct sockaddr *)&s6,
 				     sizeof(s6)) == 0;
+}
+
+/* "fe80::1%eth0" or "fe80::1%2" into s6: the scope is an interface name
+ * that exists, or an index (taken as given: list shows the index of an
+ * interface that is gone), and only on an address the kernel scopes.
+ * 0, or -EINVAL and *why. */
+static int
+scoped(const char *host, struct sockaddr_in6 *s6, const char **why)
+{
+	const char *pct = strchr(host, '%'), *sc = pct + 1;
+	char a[INET6_ADDRSTRLEN];
+	unsigned long v;
+	char *end;
+
+	if (pct - host >= (ptrdiff_t)sizeof(a))
+		return *why = "bad IPv6 address", -EINVAL;
+	memcpy(a, host, (size_t)(pct - host));
+	a[pct - host] = '\0';
+	if (inet_pton(AF_INET6, a, &s6->sin6_addr) != 1)
+		return *why = "bad IPv6 address", -EINVAL;
+	if (!IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr) &&
+	    !IN6_IS_ADDR_MC_LINKLOCAL(&s6->sin6_addr) &&
+	    !IN6_IS_ADDR_MC_NODELOCAL(&s6->sin6_addr))
+		return *why = "a scope (%IFACE) goes only on a link-local "
+			      "address, like fe80::1", -EINVAL;
+	if (*sc >= '0' && *sc <= '9') {
+		errno = 0;
+		v = strtoul(sc, &end, 10);
+		if (*end || errno || v == 0 || v > UINT32_MAX)
+			return *why = "bad interface index after %", -EINVAL;
+		s6->sin6_scope_id = (uint32_t)v;
+		return 0;
+	}
+	if (*sc == '\0')
+		return *why = "no interface after %", -EINVAL;
+	if (strlen(sc) >= IF_NAMESIZE ||
+	    (s6->sin6_scope_id = if_nametoindex(sc)) == 0)
+		return *why = "no such interface after %", -EINVAL;
+	return 0;
 }
 
 static int
@@ -240,6 +257,7 @@ cb_dest_parse(const char *s, struct cb_dest *out, size_t max, int flags,
 	      char *err, size_t errlen)
 {
 	struct why w = { err, errlen, "\"\"" };
+	const char *why;
 	char host[HOST_MAX + 2];
 	uint16_t port = 0;
 	int bracketed = 0, r;
@@ -251,10 +269,10 @@ cb_dest_parse(const char *s, struct cb_dest *out, size_t max, int flags,
 	cb_text_quote(w.shown, sizeof(w.shown), s);
 	if ((r = split(s, host, sizeof(host), &bracketed, &port, &w)) < 0)
 		return r;
-	if (literal(host, bracketed, port, &out[0]))
+	if (literal(host, bracketed, port, &out[0], &why))
 		return 1;
 	if (bracketed)
-		return fail(&w, -EINVAL, "bad IPv6 address");
+		return fail(&w, -EINVAL, "%s", why ? why : "bad IPv6 address");
 	if (all_digits_dots(host))
 		return fail(&w, -EINVAL, "bad IPv4 address (want a.b.c.d)");
 	if (!hostname_ok(host))

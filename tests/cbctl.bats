@@ -339,6 +339,30 @@ list(text_string_to_metric_families(sys.stdin.read()))'
 	done
 }
 
+@test "scoped_dest_says_what_is_wrong: the interface or the address, not just 'bad IPv6 address'" {
+	why() {		# DEST REASON
+		run --separate-stderr "$CBCTL" trip "$1"
+		assert_failure 2
+		[ -z "$output" ]
+		[ "${stderr%%$'\n'*}" = "cbctl: bad destination \"$1\": $2" ]
+	}
+	why '[fe80::1%nosuchif0]:80' 'no such interface after %'
+	why '[fe80::1%]:80' 'no interface after %'
+	why '[fe80::1%0]:80' 'bad interface index after %'
+	why '[fe80::1%4294967296]:80' 'bad interface index after %'
+	why '[::1%lo]:80' 'a scope (%IFACE) goes only on a link-local address, like fe80::1'
+	why '[fe80::zz%lo]:80' 'bad IPv6 address'
+	# an index is taken as given: list shows one whose interface is gone
+	run "$CBCTL" trip '[fe80::1%1]:80'
+	assert_success
+	assert_output '[fe80::1%lo]:80: open for 30.0s'
+	run "$CBCTL" trip '[fe80::1%4000000]:80'
+	assert_success
+	assert_output '[fe80::1%4000000]:80: open for 30.0s'
+	run "$CBCTL" reset '[fe80::1%4000000]:80'
+	assert_success
+}
+
 @test "unresolvable_host: a name that does not resolve is a usage error" {
 	run --separate-stderr "$CBCTL" show no-such-host.invalid:80
 	if [ "$status" -eq 1 ]; then
