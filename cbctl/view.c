@@ -538,9 +538,11 @@ parse_interval(const char *s, uint64_t *ms)
 	char *end;
 	double v;
 
+	/* digits and a point only: strtod would take " 1", "0x10", "1e3" */
 	errno = 0;
 	v = strtod(s, &end);
-	if (end != s && *end == '\0' && errno == 0) {
+	if (end != s && *end == '\0' && errno == 0 &&
+	    s[strspn(s, "0123456789.")] == '\0') {
 		if (!(v >= 0.01 && v <= 86400))
 			return -EINVAL;
 		*ms = (uint64_t)(v * 1000 + 0.5);

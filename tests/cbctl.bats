@@ -990,7 +990,8 @@ for w in ["threshold", "timeout", "probe failure", "trip", "reset", "probe succe
 }
 
 @test "watch_misuse: bad --interval or --count is exit 2" {
-	for a in "--interval 0" "--interval -1" "--interval soon" "--count 0" "--count -2" "--count x"; do
+	for a in "--interval 0" "--interval -1" "--interval soon" "--interval 0x10" "--interval 1e1" \
+		"--interval=+1" "--interval=infinity" "--count 0" "--count -2" "--count x" "--count 0x5"; do
 		run --separate-stderr "$CBCTL" watch $a
 		assert_failure 2
 		[ -z "$output" ]
