@@ -7,7 +7,8 @@
  * installed cbctl, then in the library directory it was built for.  The
  * shim is appended to any LD_PRELOAD already set (other preloads keep
  * their order and go first), and run exits like a shell when the command
- * cannot be executed: 127 not found, 126 not executable.  A --config file is checked before anything is run, because
+ * cannot be executed: 127 not found, 126 not executable (or a script whose
+ * #! interpreter is missing, which exec reports as ENOENT).  A --config file is checked before anything is run, because
  * the shim would only pass through with a warning on a bad one.
  */
 #include "cbctl.h"
@@ -17,6 +18,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SHIM_NAME "libcbshim.so"
@@ -25,6 +27,7 @@ static int find_shim(char *buf, size_t len);
 static int preload_has(const char *list, const char *path);
 static int set_preload(const char *shim);
 static int check_file(const char *path);
+static int exec_failed(const char *cmd, int e);
 
 /* The shim next to /proc/self/exe (the build tree), else in ../lib from
  * it (an installed PREFIX/bin/cbctl, wherever PREFIX or DESTDIR put it),
@@ -102,7 +105,6 @@ cmd_run(struct cbctl *c, const struct cbctl_args *a)
 {
 	const char *config = cbctl_opt(a, "config"), *shm = cbctl_opt(a, "shm");
 	char shim[PATH_MAX + 32], *abs = NULL;
-	int e;
 
 	if (shm == NULL)
 		shm = c->shm_opt;
@@ -127,9 +129,43 @@ cmd_run(struct cbctl *c, const struct cbctl_args *a)
 		return cbctl_fail("run: %s", strerror(errno));
 	fflush(stdout);
 	execvp(a->argv[0], a->argv);
-	e = errno;
-	cbctl_fail("%s: %s", a->argv[0], e == ENOENT && !strchr(a->argv[0],
-		   '/') ? "command not found" : strerror(e));
+	return exec_failed(a->argv[0], errno);
+}
+
+/* Is there a file cmd would name (as execvp looks for it)?  Then an
+ * ENOENT from exec is its #! interpreter's. */
+static int
+exists(const char *cmd)
+{
+	const char *p = getenv("PATH"), *end;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (strchr(cmd, '/'))
+		return stat(cmd, &st) == 0;
+	for (p = p ? p : "/bin:/usr/bin"; *cmd; p = end + 1) {
+		end = strchrnul(p, ':');
+		snprintf(path, sizeof(path), "%.*s%s%s", (int)(end - p), p,
+			 end > p ? "/" : "", cmd);
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(path, X_OK) == 0)
+			return 1;
+		if (*end == '\0')
+			break;
+	}
+	return 0;
+}
+
+/* Say why cmd could not be executed (errno e) and exit like a shell:
+ * 127 not found, 126 found but not executable. */
+static int
+exec_failed(const char *cmd, int e)
+{
+	if (e == ENOENT && exists(cmd))
+		return cbctl_fail("%s: bad interpreter (its #! line names a "
+				  "program that does not exist)", cmd), 126;
+	cbctl_fail("%s: %s", cmd, e == ENOENT && !strchr(cmd, '/') ?
+		   "command not found" : strerror(e));
 	return e == ENOENT ? 127 : 126;
 }
 

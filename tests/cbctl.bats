@@ -1108,6 +1108,16 @@ assert len(states) == 9, states
 	assert_failure 42
 }
 
+@test "run_passes_a_signal: a command killed by SIGTERM or SIGKILL is seen killed by it (128+N), same pid" {
+	run bash -c '"$1" run -- sh -c '\''kill -TERM $$'\''; echo "status=$?"' _ "$CBCTL"
+	assert_output --partial "status=143"
+	run bash -c '"$1" run -- sh -c '\''kill -KILL $$'\''; echo "status=$?"' _ "$CBCTL"
+	assert_output --partial "status=137"
+	# executed in place: the command has cbctl's pid
+	run bash -c '"$1" run -- sh -c '\''echo $$'\'' & echo "cbctl=$!"; wait' _ "$CBCTL"
+	[ "${lines[0]#cbctl=}" = "${lines[1]}" ] || [ "${lines[1]#cbctl=}" = "${lines[0]}" ]
+}
+
 @test "run_command_not_found: exit 127 like a shell" {
 	run -127 --separate-stderr "$CBCTL" run -- no-such-command-cbtest
 	assert_failure 127
@@ -1122,6 +1132,19 @@ assert len(states) == 9, states
 	run --separate-stderr "$CBCTL" run -- "$BATS_TEST_TMPDIR/notexec"
 	assert_failure 126
 	[ "$stderr" = "cbctl: $BATS_TEST_TMPDIR/notexec: Permission denied" ]
+}
+
+@test "run_bad_interpreter: a script whose #! program is missing is 126 and says so, not 'not found'" {
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	printf '#!/no/such/interpreter\necho hi\n' >"$BATS_TEST_TMPDIR/bin/cbscript"
+	chmod 0755 "$BATS_TEST_TMPDIR/bin/cbscript"
+	run --separate-stderr "$CBCTL" run -- "$BATS_TEST_TMPDIR/bin/cbscript"
+	assert_failure 126
+	[ "$stderr" = "cbctl: $BATS_TEST_TMPDIR/bin/cbscript: bad interpreter (its #! line names a program that does not exist)" ]
+	# found through PATH
+	run --separate-stderr env PATH="$BATS_TEST_TMPDIR/bin:$PATH" "$CBCTL" run -- cbscript
+	assert_failure 126
+	[ "$stderr" = "cbctl: cbscript: bad interpreter (its #! line names a program that does not exist)" ]
 }
 
 @test "run_misuse: no command, a bad --shm" {
