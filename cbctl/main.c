@@ -272,6 +272,11 @@ parse_args(const struct cbctl_cmd *cmd, int argc, char **argv,
 			;
 		if (i == n)
 			return getopt_error(cmd->name, ch, argv);
+		/* "--for 5s --for 10s": which was meant?  (a flag twice
+		 * means the same as once) */
+		if (a->opt[i] && lo[i].has_arg)
+			return cbctl_misuse(cmd->name, "%s: --%s given twice",
+					    cmd->name, lo[i].name);
 		a->opt[i] = lo[i].has_arg ? optarg : "";
 	}
 	a->argc = argc - optind;
@@ -514,6 +519,8 @@ main(int argc, char **argv)
 			main_usage(stdout);
 			return finish(CBCTL_OK);
 		case 's':
+			if (c.shm_opt)
+				return cbctl_misuse(NULL, "--shm given twice");
 			c.shm_opt = optarg;
 			break;
 		case 'V':

@@ -158,6 +158,26 @@ print(" ".join(sorted(set(re.findall(r"\\-([a-z]+)", syn)))))' "$TOP/man/cbctl.1
 	done
 }
 
+@test "option_value_given_twice_is_misuse: --shm, --for, --interval, --count, --listen, run's --config and --shm; a flag twice is fine" {
+	for a in "--shm /a --shm /b list" "trip 127.0.0.1:9 --for 5s --for 10s" \
+		"watch --interval 1 --interval 2" "watch --count 1 --count 2" \
+		"serve --listen :0 -l :0" "run --config /dev/null --config /dev/null -- true" \
+		"run --shm /a --shm /b -- true"; do
+		run --separate-stderr "$CBCTL" $a
+		assert_failure 2
+		[ -z "$output" ]
+		[[ $stderr == "cbctl: "*"given twice"* ]] || { echo "$a: $stderr"; false; }
+	done
+	run "$CBCTL" trip 127.0.0.1:9 --hold --hold
+	assert_success
+	run "$CBCTL" list --json --json
+	assert_success
+	# the global --shm and run's own are two options
+	run "$CBCTL" --shm /cbtest-a run --shm /cbtest-b -- sh -c 'echo "$CBSHIM_SHM"'
+	assert_success
+	assert_output /cbtest-b
+}
+
 @test "extra_arguments_are_misuse: list, metrics, reload, destroy, events, watch, check-config" {
 	for a in "list x" "metrics x" "reload x" "destroy x" "events x" "watch x" "check-config a b" "show 1.2.3.4:5 1.2.3.4:6"; do
 		run --separate-stderr "$CBCTL" $a
