@@ -4,9 +4,12 @@
  *
  * Loading reads the whole file (at most 1 MiB) into memory, refuses what
  * libconfig 1.5 would take silently (check_text: NUL bytes, @include,
- * more lines than it counts), lets libconfig parse it, and walks the tree
+ * more lines than it counts), lets libconfig parse it (text_end: a comment
+ * left open, which it takes silently, and where a string or bracket left
+ * open began, which it reports past the end), and walks the tree
  * strictly into a struct cb_config, failing on the first unknown key,
- * wrong type or out-of-range value with "FILE:LINE: path.key: message".
+ * wrong type, out-of-range value or rule that repeats an earlier rule's
+ * match with "FILE:LINE: path.key: message".
  * Every setting is one line of the key table (keys[]): its group, name,
  * reader, range and where it lands.  libconfig 1.5 also wraps integers
  * silently to 32 bits (max_breakers = 4294967297 would read as 1), so an
@@ -384,7 +387,8 @@ nul_escape(const char *p, const char *end)
  * byte (the text would end there), more lines than it counts (16 bits),
  * "@include" at the start of a line after blanks (where libconfig takes
  * it: it would read another file) and a "\x00" escape (libconfig drops
- * the byte from the string).  The text is not tokenised: a comment
+ * the byte from the string); and a byte order mark, which it calls a
+ * syntax error without saying why.  The text is not tokenised: a comment
  * holding a "\x00" escape or a line starting with @include is refused as
  * well, which costs nobody anything. */
 static int
@@ -393,6 +397,10 @@ check_text(struct ctx *x, const char *s, size_t n)
 	const char *p, *end, *nul = memchr(s, '\0', n);
 	unsigned line = 1;
 
+	/* libconfig's "syntax error" on line 1 would not say why */
+	if (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		return fail_line(x, 1, "the file starts with a UTF-8 byte "
+				 "order mark (BOM): save it without one");
 	for (p = s; p < s + n; p = end + 1, line++) {
 		if ((end = memchr(p, '\n', (size_t)(s + n - p))) == NULL)
 			end = s + n;

@@ -1238,6 +1238,8 @@ assert len(states) == 9, states
 	bad $'log = { level = "warn"; };\nlog = { };' 2 'duplicate setting name'
 	bad $'defaults = { failures = [ "ECONNREFUSED", 5 ]; };' 1 'mismatched element type in array'
 	bad $'a = 1;\n@include "x.conf"' 2 '@include is not supported (keep the configuration in one file)'
+	bad $'\xef\xbb\xbfdefaults = { };' 1 'the file starts with a UTF-8 byte order mark (BOM): save it without one'
+	bad $'defaults = {\r\n  failure_threshold = 0;\r\n};\r' 2 'defaults.failure_threshold: must be 1..65535, got 0'
 	bad $'defaults = { failure_threshold = 2; };\n/* old rules:\nrules = ( { match = "*:53"; mode = "off"; } );' \
 		2 'comment never closed: no "*/" after this "/*" (the rest of the file would be ignored)'
 	bad $'defaults = {\n  failure_threshold = "5";\n};' 2 'defaults.failure_threshold: must be an integer, got a string'

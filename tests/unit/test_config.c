@@ -821,6 +821,8 @@ left_open_names_where_it_opened(void **state)
 	expect_error("rules = (\n { match = \"*:53\"; }  # )\n", 1,
 		     "'(' never closed: no ')' for it before the end of the "
 		     "file");
+	expect_error("\xef\xbb\xbf" "defaults = { };\n", 1, "the file starts "
+		     "with a UTF-8 byte order mark (BOM): save it without one");
 	/* an error before the end is libconfig's, at its line */
 	expect_error("defaults = {\n mode = ;\n\n", 2, "syntax error");
 	expect_error("a = ( 1 ];\nb = \"x;\n", 1, "syntax error");
