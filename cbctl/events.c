@@ -38,12 +38,14 @@ struct seg_id {
 struct evout {
 	int json;
 	int header_done;
+	int dest_width;			/* the DEST column (0: 23) */
 	int64_t offset_ms;		/* CLOCK_REALTIME - CLOCK_MONOTONIC */
 };
 
 static int64_t clock_offset_ms(void);
 static void iso_time(uint64_t wall_ms, char *buf, size_t len);
 static void print_event(struct evout *o, const struct cb_event *e);
+static int dest_width(const struct cb_event *ev, size_t n);
 static struct seg_id seg_id(const char *name);
 static int attach_id(struct cbctl *c, struct cb_table **tp,
 		     struct seg_id *id);
@@ -117,15 +119,36 @@ print_event(struct evout *o, const struct cb_event *e)
 		json_end(&j);
 		return;
 	}
+	if (o->dest_width < 23)
+		o->dest_width = 23;
 	if (!o->header_done) {
-		printf("%-29s  %-23s  %-22s  %-13s  %s\n", "TIME", "DEST",
-		       "TRANSITION", "WHY", "PID");
+		printf("%-29s  %-*s  %-22s  %-13s  %s\n", "TIME",
+		       o->dest_width, "DEST", "TRANSITION", "WHY", "PID");
 		o->header_done = 1;
 	}
 	snprintf(tr, sizeof(tr), "%s -> %s", cb_state_name(e->from),
 		 cb_state_name(e->to));
-	printf("%-29s  %-23s  %-22s  %-13s  %u\n", when,
+	printf("%-29s  %-*s  %-22s  %-13s  %u\n", when, o->dest_width,
 	       e->dest.family ? dest : "?", tr, cb_why_name(e->why), e->pid);
+}
+
+/* The DEST column that fits every destination of ev[0..n): a table that
+ * lines up (a later, wider one in --follow widens it from there on). */
+static int
+dest_width(const struct cb_event *ev, size_t n)
+{
+	char dest[64];
+	int w = 0, k;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!ev[i].dest.family)
+			continue;
+		cb_dest_format(&ev[i].dest, dest, sizeof(dest));
+		if ((k = (int)strlen(dest)) > w)
+			w = k;
+	}
+	return w;
 }
 
 /* ---- the segment followed --------------------------------------------- */
@@ -210,6 +233,8 @@ follow(struct cbctl *c, struct cb_table **tp, struct seg_id *id,
 			last = 0, waits = 0;	/* its ring from the start */
 		n = *tp ? cb_table_events(*tp, last, ev, CB_EVENTS) : 0;
 		o->offset_ms = clock_offset_ms();
+		if (dest_width(ev, n) > o->dest_width)
+			o->dest_width = dest_width(ev, n);
 		for (k = 0; k < n; k++) {
 			if (ev[k].seq != last + 1 && waits++ < GAP_POLLS)
 				break;		/* let a slow writer finish */
@@ -226,7 +251,7 @@ follow(struct cbctl *c, struct cb_table **tp, struct seg_id *id,
 int
 cmd_events(struct cbctl *c, const struct cbctl_args *a)
 {
-	struct evout o = { cbctl_opt(a, "json") != NULL, 0, 0 };
+	struct evout o = { .json = cbctl_opt(a, "json") != NULL };
 	int fol = cbctl_opt(a, "follow") != NULL, rc = CBCTL_OK;
 	struct cb_event *ev;
 	struct cb_table *t;
@@ -242,6 +267,7 @@ cmd_events(struct cbctl *c, const struct cbctl_args *a)
 	}
 	n = cb_table_events(t, 0, ev, CB_EVENTS);
 	o.offset_ms = clock_offset_ms();
+	o.dest_width = dest_width(ev, n);
 	for (k = 0; k < n; k++) {
 		print_event(&o, &ev[k]);
 		last = ev[k].seq;

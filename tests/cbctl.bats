@@ -828,6 +828,19 @@ assert p == {"mode": "enforce", "failure_threshold": 5, "success_threshold": 3,
 	[ "${#lines[@]}" -eq 3 ]
 }
 
+@test "events_table_lines_up: a long IPv6 destination widens the DEST column for every line" {
+	"$CBCTL" trip '[2001:db8:1234:5678:9abc:def0:1234:5678]:65535' >/dev/null
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	run "$CBCTL" events
+	assert_success
+	[ "${#lines[@]}" -eq 3 ]
+	# TRANSITION starts at the same column on every line
+	col() { local pre=${1%%"$2"*}; echo "${#pre}"; }
+	c=$(col "${lines[0]}" TRANSITION)
+	[ "$(col "${lines[1]}" 'closed -> open')" = "$c" ]
+	[ "$(col "${lines[2]}" 'closed -> open')" = "$c" ]
+}
+
 @test "events_of_a_forgotten_breaker: its destination shows as ?, never as the next one in its place" {
 	"$CBCTL" trip 127.0.0.1:9 >/dev/null
 	"$CBCTL" reset 127.0.0.1:9 >/dev/null
