@@ -330,7 +330,9 @@ fit_name(struct table *tb)
 
 	for (i = 0; i < tb->nc - 1; i++)
 		rest += i == nm ? 0 : w[i] + 2;
-	if (cols > 0 && rest + w[nm] + 2 > cols)
+	/* never wider than it was: a name already narrower than NAME_MIN
+	 * stays as it is */
+	if (cols > 0 && rest + w[nm] + 2 > cols && w[nm] > NAME_MIN)
 		w[nm] = cols - rest - 2 > NAME_MIN ? cols - rest - 2 : NAME_MIN;
 }
 

@@ -740,6 +740,15 @@ assert 0 < shimmed["open_remaining_ms"] <= 30000
 	assert_line --index 0 --regexp "^$CBSHIM_SHM: 2 of 300 places used, ($mib MiB|$kib KiB) \\($per bytes per place\\)$"
 }
 
+@test "list_narrow_terminal: a short NAME column is never widened to fit a terminal too narrow for the row" {
+	"$CBCTL" trip localhost:80 >/dev/null
+	for c in 20 1 ""; do
+		COLUMNS=$c run "$CBCTL" list
+		assert_success
+		assert_line --regexp '^127\.0\.0\.1:80  localhost  open '
+	done
+}
+
 @test "list_no_unprotected_line: nothing about a full table while none went unprotected" {
 	"$CBCTL" trip 127.0.0.1:9 >/dev/null
 	run "$CBCTL" list
