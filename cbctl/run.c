@@ -6,7 +6,8 @@
  * build/libcbshim.so from the same build), then in ../lib beside an
  * installed cbctl, then in the library directory it was built for.  The
  * shim is appended to any LD_PRELOAD already set (other preloads keep
- * their order and go first), and run exits like a shell when the command
+ * their order and go first; another copy of the shim, say an installed
+ * one, is dropped: both would count every connect), and run exits like a shell when the command
  * cannot be executed: 127 not found, 126 not executable (or a script whose
  * #! interpreter is missing, which exec reports as ENOENT).  A --config file is checked before anything is run, because
  * the shim would only pass through with a warning on a bad one.
@@ -24,7 +25,7 @@
 #define SHIM_NAME "libcbshim.so"
 
 static int find_shim(char *buf, size_t len);
-static int preload_has(const char *list, const char *path);
+static int other_shim(const char *e, size_t k, const char *shim);
 static int set_preload(const char *shim);
 static int check_file(const char *path);
 static int exec_failed(const char *cmd, int e);
@@ -52,35 +53,47 @@ find_shim(char *buf, size_t len)
 	return access(buf, R_OK) == 0 ? 0 : -ENOENT;
 }
 
-/* Is path one of the (space- or colon-separated) entries of list? */
+/* Is the entry [e, e + k) another copy of the shim than shim: a file
+ * named libcbshim.so elsewhere?  Two copies would both interpose, and
+ * every connect would be counted twice. */
 static int
-preload_has(const char *list, const char *path)
+other_shim(const char *e, size_t k, const char *shim)
 {
-	size_t n = strlen(path), k;
+	const size_t n = sizeof(SHIM_NAME) - 1;
 
-	while (*list) {
-		k = strcspn(list, " :");
-		if (k == n && strncmp(list, path, n) == 0)
-			return 1;
-		list += k;
-		list += strspn(list, " :");
-	}
-	return 0;
+	if (k == strlen(shim) && strncmp(e, shim, k) == 0)
+		return 0;
+	return k >= n && strncmp(e + k - n, SHIM_NAME, n) == 0 &&
+	       (k == n || e[k - n - 1] == '/');
 }
 
+/* LD_PRELOAD's (space- or colon-separated) entries in their order, but
+ * for other copies of the shim, then shim unless it is there already. */
 static int
 set_preload(const char *shim)
 {
-	const char *old = getenv("LD_PRELOAD");
+	const char *old = getenv("LD_PRELOAD"), *e;
+	size_t k, len = 0;
 	char *v;
-	int r;
+	int has = 0, r;
 
-	if (old == NULL || old[strspn(old, " :")] == '\0')
-		return setenv("LD_PRELOAD", shim, 1);
-	if (preload_has(old, shim))
-		return 0;
-	if (asprintf(&v, "%s %s", old, shim) < 0)
+	if (old == NULL)
+		old = "";
+	if ((v = malloc(strlen(old) + strlen(shim) + 2)) == NULL)
 		return -1;
+	for (e = old + strspn(old, " :"); *e; e += k, e += strspn(e, " :")) {
+		k = strcspn(e, " :");
+		if (other_shim(e, k, shim))
+			continue;
+		has |= k == strlen(shim) && strncmp(e, shim, k) == 0;
+		if (len)
+			v[len++] = ' ';
+		memcpy(v + len, e, k);
+		len += k;
+	}
+	if (!has)
+		len += (size_t)sprintf(v + len, "%s%s", len ? " " : "", shim);
+	v[len] = '\0';
 	r = setenv("LD_PRELOAD", v, 1);
 	free(v);
 	return r;

@@ -1122,6 +1122,21 @@ assert len(states) == 9, states
 	assert_output "$lib"
 }
 
+@test "run_drops_another_copy_of_the_shim: an installed libcbshim.so already preloaded would count every connect twice" {
+	lib=$(dirname "$(readlink -f "$CBCTL")")/libcbshim.so
+	libm=$($PY -c 'import ctypes.util; print(ctypes.util.find_library("m"))')
+	mkdir "$BATS_TEST_TMPDIR/other"
+	cp "$lib" "$BATS_TEST_TMPDIR/other/libcbshim.so"
+	other=$BATS_TEST_TMPDIR/other/libcbshim.so
+	run env LD_PRELOAD="$other:$libm" "$CBCTL" run -- sh -c 'printf "%s\n" "$LD_PRELOAD"'
+	assert_success
+	assert_output "$libm $lib"
+	port=$(free_port)
+	LD_PRELOAD="$other" "$CBCTL" run -- "$HELPERS/cbclient" -n 3 127.0.0.1 "$port" >/dev/null
+	[ "$(field "127.0.0.1:$port" total_calls)" = 3 ]
+	[ "$(field "127.0.0.1:$port" failed_calls)" = 3 ]
+}
+
 @test "run_exports: --config and --shm become CBSHIM_CONFIG and CBSHIM_SHM" {
 	printf 'defaults = { failure_threshold = 2; };\n' >"$BATS_TEST_TMPDIR/run.conf"
 	cd "$BATS_TEST_TMPDIR"
