@@ -99,6 +99,9 @@ static int fail_at(struct ctx *x, const config_setting_t *s, const char *fmt,
 		   ...) __attribute__((format(printf, 3, 4)));
 static reader rd_int, rd_duration, rd_off_duration, rd_backoff, rd_word,
 	rd_errno, rd_failures, rd_shm_name, rd_shm_mode, rd_owner;
+static const char *text_line(struct ctx *x, unsigned line, const char **end);
+static int is_name_char(char c);
+static const char *skip_blank(const char *p);
 
 /* ---- the settings --------------------------------------------------- */
 
@@ -477,6 +480,39 @@ text_end(const char *s, size_t n, struct text_end *te)
 	te->last = line;
 }
 
+/* The one setting name written on line line ("NAME =" or "NAME :",
+ * strings and comments skipped) into out, or "" when there is none or
+ * more than one. */
+static void
+name_on_line(struct ctx *x, unsigned line, char *out, size_t len)
+{
+	const char *end, *p = text_line(x, line, &end), *q, *name = NULL;
+	int found = 0;
+
+	out[0] = '\0';
+	while (p < end && *p != '#' && !(p[0] == '/' && (p[1] == '/' ||
+						      p[1] == '*'))) {
+		if (*p == '"') {
+			for (p++; p < end && *p != '"'; p++)
+				p += *p == '\\' && p + 1 < end;
+			p++;
+		} else if (isalpha((unsigned char)*p) || *p == '*') {
+			for (q = p; q < end && is_name_char(*q); q++)
+				;
+			if (*skip_blank(q) == '=' || *skip_blank(q) == ':')
+				found++, name = p;
+			p = q;
+		} else {
+			p++;
+		}
+	}
+	if (found == 1) {
+		for (q = name; is_name_char(*q); q++)
+			;
+		snprintf(out, len, "%.*s", (int)(q - name), name);
+	}
+}
+
 /* libconfig failed at line line: its message, or, when it ran into the
  * end of the text inside a string or a bracket left open, where that
  * opened. */
@@ -487,8 +523,17 @@ syntax_error(struct ctx *x, const char *buf, size_t len, unsigned line,
 	static const char *const close[] = { ['{'] = "}", ['('] = ")",
 					     ['['] = "]" };
 	struct text_end te;
+	char name[64];
 
 	text_end(buf, len, &te);
+	x->text = buf;
+	if (strcmp(msg, "duplicate setting name") == 0) {
+		name_on_line(x, line, name, sizeof(name));
+		if (*name)
+			return fail_line(x, line, "%s: set twice in the same "
+					 "group (duplicate setting name)",
+					 name);
+	}
 	if (te.st == STRING && line >= te.opened)
 		return fail_line(x, te.opened, "string never closed: no "
 				 "closing '\"' after the one on this line");

@@ -1272,7 +1272,8 @@ assert len(states) == 9, states
 	bad $'defaults = {\n  failure_threshold = 5;' 1 "'{' never closed: no '}' for it before the end of the file"
 	bad $'rules = (\n  { match = "*:53"; }' 1 "'(' never closed: no ')' for it before the end of the file"
 	bad $'shm = { mode = "0600; };\nlog = { };' 1 "string never closed: no closing '\"' after the one on this line"
-	bad $'log = { level = "warn"; };\nlog = { };' 2 'duplicate setting name'
+	bad $'log = { level = "warn"; };\nlog = { };' 2 'log: set twice in the same group (duplicate setting name)'
+	bad $'defaults = {\n  failure_threshold = 5;\n  failure_threshold = 6;\n};' 3 'failure_threshold: set twice in the same group (duplicate setting name)'
 	bad $'defaults = { failures = [ "ECONNREFUSED", 5 ]; };' 1 'mismatched element type in array'
 	bad $'a = 1;\n@include "x.conf"' 2 '@include is not supported (keep the configuration in one file)'
 	bad $'\xef\xbb\xbfdefaults = { };' 1 'the file starts with a UTF-8 byte order mark (BOM): save it without one'

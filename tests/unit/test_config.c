@@ -803,7 +803,14 @@ syntax_error_names_its_line(void **state)
 	(void)state;
 	expect_error("defaults = {\n  failure_threshold = 5;\n  mode = ;\n};\n",
 		     3, "syntax error");
-	expect_error("a = 1;\na = 2;\n", 2, "duplicate setting name");
+	/* libconfig's message, with the name when its line has one */
+	expect_error("a = 1;\na = 2;\n", 2, "a: set twice in the same group "
+		     "(duplicate setting name)");
+	expect_error("defaults = {\n  mode = \"off\"; # mode = x\n"
+		     "  mode = \"x:y\";\n};\n", 3, "mode: set twice in the "
+		     "same group (duplicate setting name)");
+	expect_error("defaults = { mode = \"off\"; mode = \"on\"; };\n", 1,
+		     "duplicate setting name");
 }
 
 /* libconfig runs into the end of the file and says "syntax error" past
