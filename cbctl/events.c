@@ -29,10 +29,13 @@
 #define POLL_MS 100
 #define GAP_POLLS 10
 
-/* Which object a segment name names (0, 0: none). */
+/* Which object a segment name names (0, 0: none), and its size (one cut
+ * short under a follower is mapped again, and refused, before it is
+ * read past its end). */
 struct seg_id {
 	dev_t dev;
 	ino_t ino;
+	off_t size;
 };
 
 struct evout {
@@ -156,7 +159,7 @@ dest_width(const struct cb_event *ev, size_t n)
 static struct seg_id
 seg_id(const char *name)
 {
-	struct seg_id id = { 0, 0 };
+	struct seg_id id = { 0, 0, 0 };
 	char path[300];
 	struct stat st;
 
@@ -164,6 +167,7 @@ seg_id(const char *name)
 	if (stat(path, &st) == 0) {
 		id.dev = st.st_dev;
 		id.ino = st.st_ino;
+		id.size = st.st_size;
 	}
 	return id;
 }
@@ -171,7 +175,7 @@ seg_id(const char *name)
 static int
 same_id(struct seg_id a, struct seg_id b)
 {
-	return a.dev == b.dev && a.ino == b.ino;
+	return a.dev == b.dev && a.ino == b.ino && a.size == b.size;
 }
 
 /* Map the segment and learn which object it is: the name is looked up
@@ -209,9 +213,10 @@ follow_segment(struct cbctl *c, struct cb_table **tp, struct seg_id *id)
 	if (*tp) {
 		cb_table_detach(*tp);
 		*tp = NULL;
-		cbctl_fail("segment %s: %s", c->shm, now.ino ? "replaced; "
-			   "following the new one" : "removed; waiting for "
-			   "a new one");
+		cbctl_fail("segment %s: %s", c->shm, now.ino == id->ino &&
+			   now.dev == id->dev ? "changed size" : now.ino ?
+			   "replaced; following the new one" : "removed; "
+			   "waiting for a new one");
 	}
 	if (now.ino == 0 || attach_id(c, tp, id) != 0)
 		return 0;

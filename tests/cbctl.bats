@@ -974,6 +974,31 @@ for w in ["threshold", "timeout", "probe failure", "trip", "reset", "probe succe
 	[ "${#lines[@]}" -eq 2 ]
 }
 
+@test "events_follow_a_segment_cut_short: said and refused, not read past its end; the next one followed" {
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	out=$BATS_TEST_TMPDIR/follow err=$BATS_TEST_TMPDIR/err
+	"$CBCTL" events --follow --json >"$out" 2>"$err" &
+	pid=$!
+	CB_PIDS+=("$pid")
+	sleep 0.3
+	truncate -s 100 "$(seg)"
+	sleep 0.5
+	"$CBCTL" destroy >/dev/null
+	"$CBCTL" trip 127.0.0.1:10 >/dev/null
+	for i in $(seq 1 50); do
+		[ "$(wc -l <"$out")" -ge 2 ] && break
+		sleep 0.1
+	done
+	kill -INT "$pid"
+	wait "$pid"
+	run cat "$out"
+	[ "${#lines[@]}" -eq 2 ]
+	assert_line --index 1 --partial '"dest":"127.0.0.1:10","from":"closed","to":"open","why":"trip"'
+	run cat "$err"
+	assert_line --index 0 "cbctl: segment $CBSHIM_SHM: changed size"
+	assert_line --index 1 "cbctl: segment $CBSHIM_SHM: too small (100 bytes): not a cbshim segment (cbctl destroy removes it)"
+}
+
 # ---- watch -------------------------------------------------------------
 
 @test "watch_not_a_terminal: --count 2 prints two snapshots and exits 0" {
