@@ -387,6 +387,9 @@ bench_memory() {
 		"$CBCTL" --shm "$SHM-cap" destroy > /dev/null 2>&1 || rm -f "/dev/shm$SHM-cap"
 	done
 	rec "fd_limit $(ulimit -Hn)"
+	# a lookup of a new destination after churn: 8 x 65536 destinations
+	# through 65536 places, reclaimed over and over
+	rec "churn_miss $("$BIN/segbench" churn "$SHM-churn" 65536 8 20000)"
 }
 
 # 8. process start: a program that never connects (/bin/true) started with

@@ -25,6 +25,15 @@
  *       a tight loop, no system call between them, timed in batches of
  *       256; prints the median ns per decision (destinations made before
  *       the timed batch).
+ *   segbench churn SHM CAP ROUNDS N
+ *       create SHM with CAP places, then ROUNDS x CAP new destinations
+ *       (10.0.0.0 up), each inserted where it is missing, on a fake clock
+ *       2 ms apart with reclaim after 1 ms: places are reclaimed over and
+ *       over, as on a host reaching far more destinations than places.
+ *       Then N lookups of destinations never seen (11.0.0.0 up), timed in
+ *       batches of 256.  Prints the median ns per such lookup, and how many
+ *       slots are still never used (what ended a lookup before the reach).
+ *       Removes SHM.
  *   segbench contend SHM one|distinct T ITERS threads|procs [rate]
  *       T threads (or T processes) each making ITERS decisions
  *       (cb_breaker_admit + cb_breaker_record success) on one shared
@@ -57,6 +66,8 @@ static void cmd_lookup(const char *shm, uint32_t k, const char *host,
 		       unsigned port, unsigned long n);
 static void cmd_probe(const char *shm, uint32_t k, const char *host,
 		      unsigned port, unsigned long n, unsigned long evict_kb);
+static void cmd_churn(const char *shm, uint32_t cap, unsigned long rounds,
+		      unsigned long n);
 static void cmd_tight(const char *shm, uint32_t k, const char *host,
 		      unsigned port, unsigned long n);
 static void cmd_contend(const char *shm, int one, unsigned nt,
@@ -154,6 +165,65 @@ cmd_lookup(const char *shm, uint32_t k, const char *host, unsigned port,
 	free(v);
 	free(ds);
 	cb_table_detach(t);
+}
+
+static uint64_t churn_ms = 1000000;
+
+static uint64_t
+churn_now(void)
+{
+	return churn_ms;
+}
+
+static void
+cmd_churn(const char *shm, uint32_t cap, unsigned long rounds,
+	  unsigned long n)
+{
+	struct cb_table_opts o = { .create = 1, .mode = 0600,
+				   .capacity = cap };
+	struct cb_table *t;
+	struct cb_breaker b;
+	struct cb_policy p;
+	struct cb_dest d;
+	uint32_t slots = 0, never = 0, s;
+	unsigned long i, nb = (n + 255) / 256;
+	uint64_t *v = calloc(nb, sizeof(*v)), t0;
+	char why[256];
+	int j;
+
+	if (!v || cb_table_attach(&t, shm, &o, why, sizeof(why)) < 0)
+		die("segment %s: %s", shm, v ? why : "out of memory");
+	cb_table_set_reclaim(t, 1, churn_now);
+	cb_policy_default(&p);
+	for (i = 0; i < rounds * cap; i++) {
+		churn_ms += 2;
+		dest_i(&d, "10.0.0.0", 9, (uint32_t)i);
+		if (cb_table_find(t, &d, &b, NULL) < 0)
+			cb_table_insert(t, &d, &p, &b, NULL);
+	}
+	for (i = 0; i < nb; i++) {
+		t0 = now_ns();
+		for (j = 0; j < 256; j++) {
+			dest_i(&d, "11.0.0.0", 9, (uint32_t)(i * 256 + j));
+			if (cb_table_find(t, &d, &b, NULL) == 0)
+				die("churn: a destination never seen was found");
+		}
+		v[i] = (now_ns() - t0) / 256;
+	}
+	/* slots never used: a key word still 0 (the decision lines are one
+	 * dense array: found from any breaker's line and slot) */
+	dest_i(&d, "10.0.0.0", 9, (uint32_t)(rounds * cap - 1));
+	if (cb_table_find(t, &d, &b, &s) < 0)
+		die("churn: the last destination is not there");
+	slots = cb_table_slots(t);
+	for (i = 0; i < slots; i++)
+		never += atomic_load_explicit(&(b.hot - s + i)->key[0],
+		    memory_order_relaxed) == 0;
+	printf("median_ns %llu never_used %u of %u\n",
+	       (unsigned long long)quantile(v, nb, 0.5), never, slots);
+	cb_table_detach(t);
+	cb_table_destroy(shm);
+	free(v);
 }
 
 /* One decision, as interpose.c's govern() makes it: find, then admit. */
@@ -370,6 +440,9 @@ main(int argc, char **argv)
 	else if (!strcmp(cmd, "tight") && argc == 7)
 		cmd_tight(argv[2], (uint32_t)arg_ul(argv[3], "K"), argv[4],
 			  arg_ul(argv[5], "port"), arg_ul(argv[6], "N"));
+	else if (!strcmp(cmd, "churn") && argc == 6)
+		cmd_churn(argv[2], (uint32_t)arg_ul(argv[3], "CAP"),
+			  arg_ul(argv[4], "ROUNDS"), arg_ul(argv[5], "N"));
 	else if (!strcmp(cmd, "contend") && (argc == 7 || (argc == 8 &&
 		 !strcmp(argv[7], "rate"))))
 		cmd_contend(argv[2], !strcmp(argv[3], "one"),
@@ -377,7 +450,7 @@ main(int argc, char **argv)
 			    arg_ul(argv[5], "ITERS"),
 			    !strcmp(argv[6], "procs"), argc == 8);
 	else
-		die("usage: segbench fill|lookup|probe|tight|contend ... "
+		die("usage: segbench fill|lookup|probe|tight|churn|contend ... "
 		    "(see the comment at the top of bench/segbench.c)");
 	return 0;
 }

@@ -26,7 +26,7 @@
 #include "breaker.h"
 
 #define CB_SHM_MAGIC 0x31304d4853424343ull	/* "CCBSHM01" little-endian */
-#define CB_LAYOUT_VERSION 5u
+#define CB_LAYOUT_VERSION 6u
 #define CB_EVENTS 1024u
 #define CB_MAX_CAPACITY (1u << 20)
 #define CB_NAME_MAX 253u		/* longest host name kept, no final dot */
@@ -71,6 +71,8 @@ struct cb_slot_cold {
 	_Atomic uint64_t mark;		/* reclaim: attempts (32) | ms (32) */
 	_Atomic uint64_t born_ev;	/* events before it: the slot's
 					 * previous destinations' */
+	_Atomic uint32_t reach;		/* as home: the farthest a key of
+					 * this home was ever placed (table.c) */
 } __attribute__((aligned(64)));
 
 /* A slot's host name; see table.c for the protocol. */

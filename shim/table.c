@@ -788,6 +788,43 @@ slot_init(struct cb_table *t, uint32_t i, const uint64_t k[3],
 	    memory_order_release);
 }
 
+/* ---- chains: how far a lookup goes ----------------------------------
+ *
+ * A chain ends at a never-used slot.  A reclaimed place is not one (it
+ * stays a link: keys placed beyond it must stay found), so after enough
+ * churn (destinations far beyond places, reclaim) no never-used slot is
+ * left and a lookup of a new destination went round the whole table: 2 us
+ * at 2048 slots after 8 x capacity of churn, milliseconds at 65536 places.
+ * So each slot, as a home, keeps its reach: the farthest from it a key of
+ * that home was ever placed (raised by the creator right after its claim,
+ * never lowered).  A lookup that has passed REACH_FREE slots reads its
+ * home's reach and stops beyond it; in a table with room the never-used
+ * slot ends it first and the reach is not read.
+ */
+
+#define REACH_FREE 8u	/* slots looked at before the reach is read */
+
+/* How far from home keys of home i were placed (acquire: with the
+ * creator's seq_cst raise before its key, a claim beyond is seen). */
+static uint32_t
+reach(struct cb_table *t, uint32_t i)
+{
+	return atomic_load_explicit(&t->cold[i].reach, memory_order_seq_cst);
+}
+
+/* Make home i's reach at least d. */
+static void
+reach_out(struct cb_table *t, uint32_t i, uint32_t d)
+{
+	uint32_t r = atomic_load_explicit(&t->cold[i].reach,
+	    memory_order_relaxed);
+
+	while (r < d && !atomic_compare_exchange_weak_explicit(
+	    &t->cold[i].reach, &r, d, memory_order_seq_cst,
+	    memory_order_relaxed))
+		;
+}
+
 /* What a walk along k's chain found. */
 struct walk {
 	long found;	/* ready slot holding k */
@@ -806,9 +843,17 @@ walk(struct cb_table *t, const uint64_t k[3], uint64_t hash, long skip,
 	uint32_t i = (uint32_t)hash & t->mask, n;
 	uint64_t o, fp = OWN_FP(hash);
 
+	uint32_t r = 0;
+
 	w->found = w->free = w->twin = -1;
 	w->full = 0;
 	for (n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
+		if (n == REACH_FREE)
+			r = reach(t, (uint32_t)hash & t->mask);
+		/* past the home's reach no key nor claim of k can be: only
+		 * a free slot is still looked for */
+		if (n >= REACH_FREE && n > r && w->free >= 0)
+			return;
 		if (ready(&t->hot[i])) {
 			if (key_is(&t->hot[i], k)) {
 				w->found = i;
@@ -883,6 +928,9 @@ create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
 	    memory_order_seq_cst, memory_order_relaxed))
 		return 1;
 	CB_CRASH_POINT("slot:claimed");
+	/* before the key: a walk that reads the reach after this sees the
+	 * claim (both seq_cst), so of two twins one sees the other */
+	reach_out(t, (uint32_t)hash & t->mask, dist(t, hash, i));
 	/* a slot left retired but ready by a reclaimer that died */
 	atomic_fetch_and_explicit(&s->pol_a, ~READY_BIT, memory_order_relaxed);
 	for (j = 0; j < 3; j++)
@@ -1170,11 +1218,15 @@ int
 cb_table_find_key(struct cb_table *t, const struct cb_key *k,
 		  struct cb_breaker *bp, uint32_t *slotp)
 {
-	uint32_t i = (uint32_t)k->hash & t->mask, n;
+	uint32_t i = (uint32_t)k->hash & t->mask, n, r = 0;
 	struct cb_hot *s;
 
 	/* ready first, key after: a ready slot's key is final */
 	for (n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
+		if (n == REACH_FREE)	/* a long chain: how far is worth it */
+			r = reach(t, (uint32_t)k->hash & t->mask);
+		if (n >= REACH_FREE && n > r)
+			break;	/* no key of this home was placed farther */
 		s = &t->hot[i];
 		if (ready(s)) {
 			if (key_is(s, k->w)) {
