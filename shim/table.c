@@ -726,9 +726,13 @@ count_exact(struct cb_table *t)
 	return n;
 }
 
-/* Count a claim just taken in "used".  0, or -ENOSPC (uncounted again). */
+/* Count a claim just taken in "used".  0, or -ENOSPC (uncounted again).
+ * reclaimed: this insert has just given a place back; an exact count
+ * that found the table full before is not believed then (with places
+ * still counted for killed processes the counter says full again, and the
+ * place would be lost). */
 static int
-count_in(struct cb_table *t)
+count_in(struct cb_table *t, int reclaimed)
 {
 	uint64_t n = atomic_fetch_add_explicit(&t->h->used, 1,
 	    memory_order_relaxed) + 1;
@@ -748,7 +752,7 @@ count_in(struct cb_table *t)
 	 * EXACT_RETRY_MS at most. */
 	f = atomic_load_explicit(&t->h->full_ms, memory_order_relaxed);
 	now = (uint32_t)t->now();
-	if (!(f != 0 && now - f < EXACT_RETRY_MS)) {
+	if (reclaimed || !(f != 0 && now - f < EXACT_RETRY_MS)) {
 		if (count_exact(t) <= t->h->capacity)
 			return 0;
 		atomic_store_explicit(&t->h->full_ms, now ? now : 1,
@@ -910,10 +914,10 @@ stands(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t c,
 
 /* Take slot i (own value o) for k and make it a ready breaker with p.
  * 0 and the slot in *out; 1: lost a race or yielded, walk again;
- * -ENOSPC: full. */
+ * -ENOSPC: full.  reclaimed: as count_in()'s. */
 static int
 create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
-       uint64_t o, const struct cb_policy *p, long *out)
+       uint64_t o, const struct cb_policy *p, long *out, int reclaimed)
 {
 	struct cb_hot *s = &t->hot[i];
 	struct cb_slot_cold *sc = &t->cold[i];
@@ -945,7 +949,7 @@ create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
 	atomic_store_explicit(&sc->own, mine | OWN_COUNTING,
 	    memory_order_seq_cst);
 	CB_CRASH_POINT("slot:reserved");
-	if (count_in(t) < 0) {
+	if (count_in(t, reclaimed) < 0) {
 		give_back(t, i, mine | OWN_COUNTING);
 		return -ENOSPC;
 	}
@@ -1283,7 +1287,7 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 		}
 		r = create(t, k, hash, (uint32_t)w.free,
 		    atomic_load_explicit(&t->cold[w.free].own,
-		    memory_order_relaxed), p, &i);
+		    memory_order_relaxed), p, &i, reclaims > 0);
 		if (r == -ENOSPC && no_place(t, &reclaims) > 0)
 			continue;	/* a place given up: try again */
 		if (r <= 0) {

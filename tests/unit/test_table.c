@@ -1749,6 +1749,35 @@ lookup_after_churn_ends_near_home(void **state)
 	detach(t);
 }
 
+/* A place reclaimed for a new destination goes to it, even while the
+ * table was found full less than 30 s ago and "used" still counts a
+ * killed creator's place (so the count alone says full again). */
+static void
+reclaimed_place_is_not_lost_to_a_stale_count(void **state)
+{
+	const char *name = segname();
+	uint32_t s;
+	struct cb_table *t = filled(name, 4, &s);
+	uint64_t used;
+	size_t size;
+	char *raw;
+
+	(void)state;
+	cb_table_set_reclaim(t, 1000, fake_now);
+	raw = raw_map(name, &size);
+	memcpy(&used, raw + H_(used), 8);
+	used++;			/* a creator killed after counting itself */
+	memcpy(raw + H_(used), &used, 8);
+	/* found full by an exact count; the search only stamps */
+	assert_int_equal(insert_n(t, 10, NULL, NULL), -ENOSPC);
+	fake_ms += 1000;
+	assert_int_equal(insert_n(t, 10, NULL, NULL), 0);
+	assert_int_equal(cb_table_reclaimed(t), 1);
+	assert_true(present(t, 10));
+	munmap(raw, size);
+	detach(t);
+}
+
 /* A place given back by hand (cbctl forget) is found at once, even while
  * the table is taken as full and "used" counts a killed creator's place
  * (so the count alone still says full). */
@@ -1968,6 +1997,7 @@ main(void)
 		cmocka_unit_test(full_table_is_not_searched_again_for_a_second),
 		cmocka_unit_test(forget_ends_a_full_table_at_once),
 		cmocka_unit_test(lost_place_is_found_within_30_s),
+		cmocka_unit_test(reclaimed_place_is_not_lost_to_a_stale_count),
 		cmocka_unit_test(key_far_from_home_stays_found),
 		cmocka_unit_test(lookup_after_churn_ends_near_home),
 		cmocka_unit_test(events_of_a_reclaimed_place_never_name_the_new_destination),
