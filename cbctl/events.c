@@ -224,11 +224,37 @@ follow_segment(struct cbctl *c, struct cb_table **tp, struct seg_id *id)
 	return 1;
 }
 
+/* Print ev[0..n), the events after *last, in order.  A gap (an entry
+ * being written, or one a killed writer left torn) is waited for a few
+ * polls, unless a later event already took its place in the ring: then
+ * it is gone.  Returns how many were skipped as gone. */
+static uint64_t
+print_new(struct evout *o, const struct cb_event *ev, size_t n,
+	  uint64_t *last, int *waits)
+{
+	uint64_t missed = 0;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		if (ev[k].seq != *last + 1) {
+			if (ev[n - 1].seq < *last + 1 + CB_EVENTS &&
+			    (*waits)++ < GAP_POLLS)
+				break;		/* let a slow writer finish */
+			missed += ev[k].seq - *last - 1;
+		}
+		print_event(o, &ev[k]);
+		*last = ev[k].seq;
+		*waits = 0;
+	}
+	return missed;
+}
+
 static int
 follow(struct cbctl *c, struct cb_table **tp, struct seg_id *id,
        struct evout *o, struct cb_event *ev, uint64_t last)
 {
-	size_t n, k;
+	uint64_t missed;
+	size_t n;
 	int waits = 0;
 
 	cbctl_catch_signals();
@@ -240,13 +266,11 @@ follow(struct cbctl *c, struct cb_table **tp, struct seg_id *id,
 		o->offset_ms = clock_offset_ms();
 		if (dest_width(ev, n) > o->dest_width)
 			o->dest_width = dest_width(ev, n);
-		for (k = 0; k < n; k++) {
-			if (ev[k].seq != last + 1 && waits++ < GAP_POLLS)
-				break;		/* let a slow writer finish */
-			print_event(o, &ev[k]);
-			last = ev[k].seq;
-			waits = 0;
-		}
+		if ((missed = print_new(o, ev, n, &last, &waits)) > 0)
+			cbctl_fail("events: %" PRIu64 " transition%s missed "
+				   "(overwritten in the ring of the last %u "
+				   "before they were read, or left torn)",
+				   missed, missed == 1 ? "" : "s", CB_EVENTS);
 		if (cbctl_output_failed())
 			return CBCTL_FAIL;
 	}

@@ -999,6 +999,41 @@ for w in ["threshold", "timeout", "probe failure", "trip", "reset", "probe succe
 	assert_line --index 1 "cbctl: segment $CBSHIM_SHM: too small (100 bytes): not a cbshim segment (cbctl destroy removes it)"
 }
 
+@test "events_follow_says_what_it_missed: more transitions than the ring holds between two polls are counted on stderr" {
+	conf 'defaults = { failure_threshold = 1; };'
+	"$CBCTL" trip 127.0.0.1:9 >/dev/null
+	out=$BATS_TEST_TMPDIR/follow err=$BATS_TEST_TMPDIR/err
+	"$CBCTL" events --follow --json >"$out" 2>"$err" &
+	pid=$!
+	CB_PIDS+=("$pid")
+	for i in $(seq 1 50); do
+		[ "$(wc -l <"$out")" -ge 1 ] && break
+		sleep 0.1
+	done
+	# stopped while 3000 destinations each open once: the ring keeps 1024
+	kill -STOP "$pid"
+	"$CBCTL" run -- $PY -c '
+import socket
+for p in range(40000, 43000):
+    s = socket.socket()
+    try: s.connect(("127.0.0.1", p))
+    except OSError: pass
+    s.close()'
+	kill -CONT "$pid"
+	total=$("$CBCTL" list --json | pyjson 'sum(b["state_transitions"] for b in d)')
+	[ "$total" -gt 2000 ]
+	for i in $(seq 1 50); do
+		[ "$(wc -l <"$out")" -ge 1025 ] && break
+		sleep 0.1
+	done
+	kill -INT "$pid"
+	wait "$pid"
+	[ "$(wc -l <"$out")" -eq 1025 ]
+	run cat "$err"
+	[ "${#lines[@]}" -eq 1 ]
+	assert_output "cbctl: events: $((total - 1025)) transitions missed (overwritten in the ring of the last 1024 before they were read, or left torn)"
+}
+
 # ---- watch -------------------------------------------------------------
 
 @test "watch_not_a_terminal: --count 2 prints two snapshots and exits 0" {
