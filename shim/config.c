@@ -917,8 +917,11 @@ rd_owner(struct ctx *x, const config_setting_t *s, const char *path,
 		return rd_int(x, s, path, k, dst);
 	v = config_setting_get_string(s);
 	if (getpwnam_r(v, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
-		return fail_at(x, s, "%s: no such user %s", path,
-			       cb_text_quote(q, sizeof(q), v));
+		return fail_at(x, s, "%s: no such user %s%s", path,
+			       cb_text_quote(q, sizeof(q), v),
+			       *v && v[strspn(v, "0123456789")] == '\0' ?
+			       " (a uid is a number, written without quotes)" :
+			       "");
 	put(dst, k->size, (long long)pw.pw_uid);
 	return 0;
 }

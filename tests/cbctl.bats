@@ -1348,6 +1348,8 @@ assert len(states) == 9, states
 	bad $'defaults = { backoff = 0.5; };' 1 'defaults.backoff: must be 1.0..100.0, got 0.5'
 	bad $'\ndefaults = { failure_treshold = 5; };' 2 'defaults.failure_treshold: unknown setting'
 	bad $'rules = ( { mode = "off"; } );' 1 'rules[0]: missing match (like match = "10.0.0.0/8:*";)'
+	bad $'shm = { owner = "no-such-user-cb"; };' 1 'shm.owner: no such user "no-such-user-cb"'
+	bad $'shm = { owner = "65534"; };' 1 'shm.owner: no such user "65534" (a uid is a number, written without quotes)'
 	bad $'rules = (\n  { match = "*:53"; mode = "off"; },\n  { match = "*:53"; mode = "observe"; }\n);' \
 		3 'rules[1].match: the same as rules[0] (line 2), which comes first and wins: this rule would never apply'
 }
