@@ -10,11 +10,14 @@
  * --follow polls every 100 ms.  An entry may be read while a writer is
  * still filling it (the ring skips it); the follower then waits a few
  * polls for the gap to fill before moving past it, so it neither loses
- * slow entries nor stalls forever on one a killed writer left torn.
+ * slow entries nor stalls forever on one a killed writer left torn --
+ * unless a later event already took the entry's place in the ring (more
+ * than the ring holds came between two polls): then it is gone at once,
+ * and how many were missed is said on stderr.
  * At each poll it also looks whether the segment's name still names the
- * object it mapped (device and inode of /dev/shm/NAME): a segment
- * destroyed, or destroyed and made again, is said on stderr once, and the
- * new one is followed from its first event, as watch and serve follow it.
+ * object it mapped (device, inode and size of /dev/shm/NAME): a segment
+ * destroyed, made again or cut short is said on stderr once, and the new
+ * one is followed from its first event, as watch and serve follow it.
  */
 #include "cbctl.h"
 #include "json.h"
