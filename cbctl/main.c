@@ -204,6 +204,11 @@ getopt_error(const char *cmd, int ch, char **argv)
 	const char *arg = ch == '?' && optopt > 0 && optopt < 256 ? opt :
 			  argv[optind - 1];
 
+	/* "cbctl list --shm /x": the global option after the command */
+	if (cmd && ch == '?' && (strcmp(arg, "--shm") == 0 ||
+				 strncmp(arg, "--shm=", 6) == 0))
+		return cbctl_misuse(cmd, "%s: --shm goes before the command "
+				    "(cbctl --shm NAME %s ...)", cmd, cmd);
 	if (cmd)
 		return cbctl_misuse(cmd, "%s: %s %s", cmd, what, arg);
 	return cbctl_misuse(NULL, "%s %s", what, arg);

@@ -147,6 +147,15 @@ print(" ".join(sorted(set(re.findall(r"\\-([a-z]+)", syn)))))' "$TOP/man/cbctl.1
 	done
 }
 
+@test "global_option_after_the_command: --shm after the command says where it goes" {
+	for a in "list --shm /x" "show 127.0.0.1:9 --shm=/x" "events --follow --shm /x"; do
+		run --separate-stderr "$CBCTL" $a
+		assert_failure 2
+		[ -z "$output" ]
+		[[ $stderr == "cbctl: ${a%% *}: --shm goes before the command (cbctl --shm NAME ${a%% *} ...)"* ]]
+	done
+}
+
 @test "missing_option_value_is_misuse: --shm, --for, --interval, --count, --config" {
 	run --separate-stderr "$CBCTL" --shm
 	assert_failure 2
