@@ -114,6 +114,20 @@ print(" ".join(sorted(set(re.findall(r"\\-([a-z]+)", syn)))))' "$TOP/man/cbctl.1
 	assert_output "help shm version"
 }
 
+@test "completion_after_shm_equals: --shm=NAME (split by bash at =) still completes the command and that segment's destinations" {
+	other="/cbtest-other-$$-$RANDOM"
+	EXTRA_SHM=$other
+	"$CBCTL" --shm "$other" trip 127.0.0.3:9 >/dev/null
+	run complete_words "$CBCTL" --shm = "$other" trip ""
+	assert_output "127.0.0.3:9"
+	run complete_words "$CBCTL" --shm "$other" trip ""
+	assert_output "127.0.0.3:9"
+	run complete_words "$CBCTL" --shm = "$other" tr
+	assert_output "trip"
+	run complete_words "$CBCTL" --shm = "${other%?}"
+	assert_output "$other"
+}
+
 @test "version: --version prints the version" {
 	run "$CBCTL" --version
 	assert_success
