@@ -611,7 +611,9 @@ key_hash(const uint64_t k[3])
  * created) the breaker of the key whose hash has that fingerprint.
  * A creator
  *   1. takes own by CAS (from 0, from OWN_VOID, or from the claim of a dead
- *      process: kill(pid, 0) says ESRCH);
+ *      process: kill(pid, 0) says ESRCH; a claim with our own pid is dead
+ *      unless another insert, forget or reclaim of ours runs (busy): the
+ *      pid was reused, as a restarted container's pid 1 is);
  *   2. writes the key, then looks along the chain again for a twin (the
  *      same key ready, or a live claim with the same fingerprint) and
  *      yields to it (the earlier in the chain wins; a later twin is waited
@@ -693,23 +695,59 @@ slot_brk(struct cb_table *t, uint32_t i)
 	return b;
 }
 
+/* Inserts, forgets and reclaims of this process under way (bits 0-31)
+ * and the pid they were counted under (bits 32-63: a child forked during
+ * one starts from none).  Only they make claims with our pid, so a claim
+ * with our pid while none of them but the caller runs is a dead
+ * predecessor's whose pid we got (a restarted container's pid 1).
+ * acq_rel: a claim seen before a leave is finished when the count says
+ * so (create() checks ready after taking it). */
+static _Atomic uint64_t busy;
+
+static void
+busy_enter(void)
+{
+	uint64_t pid = (uint32_t)getpid(), b, n;
+
+	b = atomic_load_explicit(&busy, memory_order_relaxed);
+	do
+		n = (b >> 32 == pid ? b : pid << 32) + 1;
+	while (!atomic_compare_exchange_weak_explicit(&busy, &b, n,
+	       memory_order_acq_rel, memory_order_relaxed));
+}
+
+static void
+busy_leave(void)
+{
+	atomic_fetch_sub_explicit(&busy, 1, memory_order_release);
+}
+
 /* A claim nobody will finish: its owner is gone.  EPERM: alive, not ours.
- * errno is left as it was (the program's, on the connect path). */
+ * Our pid: alive while another of our inserts, forgets or reclaims runs
+ * (ours are skipped by the callers).  errno is left as it was (the
+ * program's, on the connect path). */
 static int
 claim_dead(uint64_t o)
 {
+	uint64_t b;
 	int e = errno, dead;
 
-	if (!(o & OWN_CLAIM) || OWN_PID(o) == getpid())
+	if (!(o & OWN_CLAIM))
 		return 0;
+	if (OWN_PID(o) == getpid()) {
+		b = atomic_load_explicit(&busy, memory_order_acquire);
+		return b >> 32 == (uint32_t)OWN_PID(o) &&
+		       (uint32_t)b <= 1;
+	}
 	dead = kill(OWN_PID(o), 0) < 0 && errno == ESRCH;
 	errno = e;
 	return dead;
 }
 
-/* Breakers plus live claims: the exact use of capacity (a scan). */
+/* Breakers plus live claims: the exact use of capacity (a scan).  mine:
+ * the caller's own claim, live. */
 static uint64_t
-count_exact(struct cb_table *t)
+count_exact(struct cb_table *t, uint32_t mine)
 {
 	uint64_t n = 0, o;
 	uint32_t i;
@@ -721,18 +759,18 @@ count_exact(struct cb_table *t)
 		}
 		o = atomic_load_explicit(&t->cold[i].own,
 		    memory_order_acquire);
-		n += (o & OWN_COUNTING) && !claim_dead(o);
+		n += (o & OWN_COUNTING) && (i == mine || !claim_dead(o));
 	}
 	return n;
 }
 
-/* Count a claim just taken in "used".  0, or -ENOSPC (uncounted again).
- * reclaimed: this insert has just given a place back; an exact count
- * that found the table full before is not believed then (with places
- * still counted for killed processes the counter says full again, and the
- * place would be lost). */
+/* Count our claim of slot i, just reserved, in "used".  0, or -ENOSPC
+ * (uncounted again).  reclaimed: this insert has just given a place back;
+ * an exact count that found the table full before is not believed then
+ * (with places still counted for killed processes the counter says full
+ * again, and the place would be lost). */
 static int
-count_in(struct cb_table *t, int reclaimed)
+count_in(struct cb_table *t, uint32_t i, int reclaimed)
 {
 	uint64_t n = atomic_fetch_add_explicit(&t->h->used, 1,
 	    memory_order_relaxed) + 1;
@@ -753,7 +791,7 @@ count_in(struct cb_table *t, int reclaimed)
 	f = atomic_load_explicit(&t->h->full_ms, memory_order_relaxed);
 	now = (uint32_t)t->now();
 	if (reclaimed || !(f != 0 && now - f < EXACT_RETRY_MS)) {
-		if (count_exact(t) <= t->h->capacity)
+		if (count_exact(t, i) <= t->h->capacity)
 			return 0;
 		atomic_store_explicit(&t->h->full_ms, now ? now : 1,
 		    memory_order_relaxed);
@@ -932,6 +970,12 @@ create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
 	    memory_order_seq_cst, memory_order_relaxed))
 		return 1;
 	CB_CRASH_POINT("slot:claimed");
+	/* a claim with our pid, judged dead, finished meanwhile (busy) */
+	if (ready(s)) {
+		atomic_compare_exchange_strong_explicit(&sc->own, &mine, o,
+		    memory_order_release, memory_order_relaxed);
+		return 1;
+	}
 	/* before the key: a walk that reads the reach after this sees the
 	 * claim (both seq_cst), so of two twins one sees the other */
 	reach_out(t, (uint32_t)hash & t->mask, dist(t, hash, i));
@@ -949,7 +993,7 @@ create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
 	atomic_store_explicit(&sc->own, mine | OWN_COUNTING,
 	    memory_order_seq_cst);
 	CB_CRASH_POINT("slot:reserved");
-	if (count_in(t, reclaimed) < 0) {
+	if (count_in(t, i, reclaimed) < 0) {
 		give_back(t, i, mine | OWN_COUNTING);
 		return -ENOSPC;
 	}
@@ -1153,13 +1197,15 @@ cb_table_forget(struct cb_table *t, const struct cb_dest *d)
 		return -EROFS;
 	if (cb_table_find(t, d, &b, &i) < 0)
 		return -ENOENT;
+	busy_enter();
 	r = reclaim_slot(t, i, t->now(), 1);
+	busy_leave();
 	if (r == 0) {	/* a place given back: the next insert looks */
 		atomic_store_explicit(&t->h->full_ms, 0, memory_order_relaxed);
 		atomic_fetch_and_explicit(&t->h->reclaim_hand, 0xffffffffull,
 		    memory_order_relaxed);
 	}
-	return r == -ENOENT ? -ENOENT : r;
+	return r;
 }
 
 int
@@ -1181,7 +1227,14 @@ cb_table_life(struct cb_table *t, uint32_t slot, const struct cb_dest *d,
 int
 cb_table_reclaim(struct cb_table *t)
 {
-	return t->readonly ? -EROFS : reclaim_one(t);
+	int r;
+
+	if (t->readonly)
+		return -EROFS;
+	busy_enter();
+	r = reclaim_one(t);
+	busy_leave();
+	return r;
 }
 
 void
@@ -1249,18 +1302,16 @@ cb_table_find_key(struct cb_table *t, const struct cb_key *k,
 	return -ENOENT;
 }
 
-int
-cb_table_insert(struct cb_table *t, const struct cb_dest *d,
-		const struct cb_policy *p, struct cb_breaker *bp,
-		uint32_t *slotp)
+/* cb_table_insert, between busy_enter and busy_leave. */
+static int
+insert_in(struct cb_table *t, const struct cb_dest *d,
+	  const struct cb_policy *p, struct cb_breaker *bp, uint32_t *slotp)
 {
 	uint64_t k[3], hash;
 	struct walk w;
 	long i = -1;
 	int r, waits = 0, reclaims = 0;
 
-	if (t->readonly)
-		return -EROFS;
 	key_encode(d, k);
 	hash = key_hash(k);
 	for (;;) {
@@ -1303,6 +1354,21 @@ cb_table_insert(struct cb_table *t, const struct cb_dest *d,
 	if (slotp)
 		*slotp = (uint32_t)i;
 	return 0;
+}
+
+int
+cb_table_insert(struct cb_table *t, const struct cb_dest *d,
+		const struct cb_policy *p, struct cb_breaker *bp,
+		uint32_t *slotp)
+{
+	int r;
+
+	if (t->readonly)
+		return -EROFS;
+	busy_enter();
+	r = insert_in(t, d, p, bp, slotp);
+	busy_leave();
+	return r;
 }
 
 void

@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -643,6 +645,80 @@ reclaimer_stalled_halfway_blocks_nobody(void **state)
 	assert_int_equal(cb_table_used(table), 1);
 }
 
+/* Slot whose claim word carries pid, through a raw mapping of the
+ * segment (offsets from segment.h); its own word in *own (munmap *raw,
+ * *size when done).  -1 when no slot has such a claim. */
+static long
+claim_of(pid_t pid, _Atomic uint64_t **own, void **raw, size_t *size)
+{
+	struct cb_shm_header *h;
+	struct cb_slot_cold *cold;
+	struct stat st;
+	uint32_t i;
+	int fd = shm_open(segment, O_RDWR, 0);
+
+	assert_true(fd >= 0 && fstat(fd, &st) == 0);
+	*size = (size_t)st.st_size;
+	*raw = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(*raw != MAP_FAILED);
+	h = *raw;
+	cold = (struct cb_slot_cold *)((char *)*raw + h->cold_off);
+	for (i = 0; i < h->slots; i++) {
+		if ((atomic_load(&cold[i].own) & 1) &&
+		    (pid_t)(atomic_load(&cold[i].own) >> 32) == pid) {
+			*own = &cold[i].own;
+			return i;
+		}
+	}
+	return -1;
+}
+
+/* A creator killed halfway whose process id is now ours (a container
+ * restarted: its program is pid 1 again; a reused pid) leaves a claim
+ * that looks like ours.  None of our threads is making it, so it is a
+ * dead one's: the killed creator's key gets its breaker at once (not
+ * -EBUSY after waiting for a "live twin", on every connect), and its
+ * place is not counted as used. */
+static void
+claim_of_a_dead_creator_with_our_reused_pid_wedges_nothing(void **state)
+{
+	static const char *const at[] = { "slot:claimed", "slot:keyed",
+		"slot:reserved", "slot:counted" };
+	struct cb_policy p;
+	struct cb_breaker bh_, *b = &bh_;
+	_Atomic uint64_t *own;
+	struct cb_dest d;
+	size_t i, size;
+	void *raw;
+	pid_t pid;
+
+	(void)state;
+	cb_policy_default(&p);
+	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		fresh(2);
+		pid = inserter(1, &p, at[i], CB_CRASH_KILL);
+		assert_true(claim_of(pid, &own, &raw, &size) >= 0);
+		/* the dead creator's pid is ours now */
+		atomic_store(own, (atomic_load(own) & 0xffffffffull) |
+			     (uint64_t)(uint32_t)getpid() << 32);
+		dest_n(&d, 2);
+		if (cb_table_insert(table, &d, &p, b, NULL) != 0)
+			fail_msg("killed at %s: the place of a dead creator "
+				 "with our pid counted as used", at[i]);
+		dest_n(&d, 1);
+		if (cb_table_insert(table, &d, &p, b, NULL) != 0)
+			fail_msg("killed at %s: its key wedged behind a dead "
+				 "claim with our pid", at[i]);
+		dest_n(&d, 3);
+		assert_int_equal(cb_table_insert(table, &d, &p, b, NULL),
+				 -ENOSPC);
+		assert_int_equal(cb_table_used(table), 2);
+		munmap(raw, size);
+		teardown(NULL);
+	}
+}
+
 int
 main(void)
 {
@@ -674,6 +750,9 @@ main(void)
 		    reclaimer_killed_anywhere_leaves_nothing_wedged, teardown),
 		cmocka_unit_test_teardown(
 		    reclaimer_stalled_halfway_blocks_nobody, teardown),
+		cmocka_unit_test_teardown(
+		    claim_of_a_dead_creator_with_our_reused_pid_wedges_nothing,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
