@@ -129,9 +129,11 @@ static void warn_once(const char *msg, int hot);
 static int govern(int fd, uint64_t w, const struct sockaddr *sa,
 		  socklen_t len, struct cb_breaker *bp, struct cb_conn_ev *ev);
 /* off the decision's path: kept out of govern() so its frame stays small */
-static int create_breaker(const struct cb_dest *d, struct cb_breaker *bp,
-			  uint32_t *slot) __attribute__((noinline));
-static void name_breaker(uint32_t slot) __attribute__((noinline));
+static int create_breaker(const struct cb_dest *d, uint64_t hash,
+			  struct cb_breaker *bp, uint32_t *slot)
+	__attribute__((noinline));
+static void name_breaker(uint32_t slot, uint64_t hash)
+	__attribute__((noinline));
 static void outcome(const struct cb_conn *c, int success, int err,
 		    int cause);
 static void conclude(const struct cb_conn *c, int err);
@@ -609,7 +611,7 @@ govern(int fd, uint64_t w, const struct sockaddr *sa, socklen_t len,
 		return 0;
 again:
 	if (cb_table_find_key(table, &k, bp, &ev->slot) < 0 &&
-	    create_breaker(&d, bp, &ev->slot) < 0)
+	    create_breaker(&d, k.hash, bp, &ev->slot) < 0)
 		return 0;
 	if (cb_breaker_mode(bp) == CB_MODE_OFF)
 		return 0;
@@ -633,16 +635,16 @@ again:
 		return -1;
 	/* a breaker made before any name gets the first one seen later; for
 	 * one known named, a byte of this process's memory says so */
-	if (cb_names_slot_unknown(ev->slot))
-		name_breaker(ev->slot);
+	if (cb_names_slot_unknown(ev->slot, k.hash))
+		name_breaker(ev->slot, k.hash);
 	return 1;
 }
 
-/* A new destination d: its policy from the rules (by the host name this
- * process reached it through, if any), then its breaker, named.  0 and
- * *bp, or -1: not governed (mode off, or no place for it now). */
+/* A new destination d (key hash hash): its policy from the rules (by the
+ * host name this process reached it through, if any), then its breaker,
+ * named.  0 and *bp, or -1: not governed (mode off, or no place now). */
 static int
-create_breaker(const struct cb_dest *d, struct cb_breaker *bp,
+create_breaker(const struct cb_dest *d, uint64_t hash, struct cb_breaker *bp,
 	       uint32_t *slot)
 {
 	char name[CB_NAME_MAX + 1];
@@ -666,16 +668,17 @@ create_breaker(const struct cb_dest *d, struct cb_breaker *bp,
 	}
 	if (n && (cb_table_set_name(table, *slot, name, cb_now_ms()) == 0 ||
 		  cb_table_has_name(table, *slot)))
-		cb_names_slot_mark(*slot);
+		cb_names_slot_mark(*slot, hash);
 	errno = e;
 	return 0;
 }
 
 /* Give slot's breaker the name this process reached its destination
  * through, if any.  The destination comes from the slot's key, so that
- * govern() need not keep its own copy alive past the decision. */
+ * govern() need not keep its own copy alive past the decision; hash: the
+ * key's hash, which the mark is for. */
 static void
-name_breaker(uint32_t slot)
+name_breaker(uint32_t slot, uint64_t hash)
 {
 	char name[CB_NAME_MAX + 1];
 	struct cb_breaker b;
@@ -686,7 +689,7 @@ name_breaker(uint32_t slot)
 	     cb_names_lookup(&d, name) == 0 ||
 	     cb_table_set_name(table, slot, name, cb_now_ms()) < 0))
 		return;		/* none yet; or another is naming it now */
-	cb_names_slot_mark(slot);
+	cb_names_slot_mark(slot, hash);
 }
 
 /* ---- the lifecycle: events to conn.c, outcomes to the breaker ------ */

@@ -345,13 +345,14 @@ cb_names_slots(uint32_t nslots)
 }
 
 void
-cb_names_slot_mark(uint32_t slot)
+cb_names_slot_mark(uint32_t slot, uint64_t hash)
 {
 	_Atomic uint8_t *k = atomic_load_explicit(&cb_names_known,
 	    memory_order_relaxed);
 
 	if (k != NULL && slot < known_slots)
-		atomic_store_explicit(&k[slot], 1, memory_order_relaxed);
+		atomic_store_explicit(&k[slot], cb_names_tag(hash),
+		    memory_order_relaxed);
 }
 
 void

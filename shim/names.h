@@ -67,23 +67,32 @@ size_t cb_names_lookup(const struct cb_dest *d, char *out);
  * allocates).  0, or -ENOMEM: then breakers get names only when they are
  * created.  Not thread-safe.
  * cb_names_slot_unknown - nonzero when slot may still need a name: this
- * process has recorded names, has room, and has not seen slot named.  Two
- * loads while nothing was resolved, three after.
- * cb_names_slot_mark - slot is named.  Both lock-free, signal-safe. */
+ * process has recorded names, has room, and has not seen slot named for
+ * the destination whose key hash (struct cb_key) is hash.  Two loads
+ * while nothing was resolved, three after.
+ * cb_names_slot_mark - slot is named, for the destination of hash.  A
+ * mark keeps a tag of hash (8 bits, never 0): a place that reclaim or
+ * cbctl forget gives to another destination is not taken as named for
+ * it (1 in 128 alike).  Both lock-free, signal-safe. */
 int cb_names_slots(uint32_t nslots);
 /* the room, published once names were recorded too (NULL before) */
 extern _Atomic(_Atomic uint8_t *) cb_names_known
 	__attribute__((visibility("hidden")));
+static inline uint8_t
+cb_names_tag(uint64_t hash)
+{
+	return (uint8_t)(hash >> 56) | 1;
+}
 static inline int
-cb_names_slot_unknown(uint32_t slot)
+cb_names_slot_unknown(uint32_t slot, uint64_t hash)
 {
 	_Atomic uint8_t *k = atomic_load_explicit(&cb_names_known,
 	    memory_order_relaxed);
 
-	return k != NULL && __builtin_expect(!atomic_load_explicit(&k[slot],
-	    memory_order_relaxed), 0);
+	return k != NULL && __builtin_expect(atomic_load_explicit(&k[slot],
+	    memory_order_relaxed) != cb_names_tag(hash), 0);
 }
-void cb_names_slot_mark(uint32_t slot);
+void cb_names_slot_mark(uint32_t slot, uint64_t hash);
 
 /* cb_names_clear - forget everything (tests). Not thread-safe. */
 void cb_names_clear(void);

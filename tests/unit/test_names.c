@@ -490,26 +490,35 @@ racing_namers_have_one_winner(void **state)
 }
 
 /* The process's record of named slots: nothing to ask before names were
- * recorded and room made (in either order), then unknown until marked. */
+ * recorded and room made (in either order), then unknown until marked,
+ * and marked for one destination only: a place reclaimed for another
+ * destination (another key hash) is unknown again. */
 static void
 named_slots_are_known_once_marked(void **state)
 {
+	const uint64_t ha = 0x12ull << 56, hb = 0x34ull << 56 | 1;
+
 	(void)state;
 	cb_names_clear();
-	assert_false(cb_names_slot_unknown(5));	/* no names, no room */
+	assert_false(cb_names_slot_unknown(5, ha));	/* no names, no room */
 	assert_int_equal(cb_names_slots(1000), 0);
-	assert_false(cb_names_slot_unknown(5));	/* no names yet */
+	assert_false(cb_names_slot_unknown(5, ha));	/* no names yet */
 	record("10.0.0.1", "db.internal");
-	assert_true(cb_names_slot_unknown(5));
-	assert_true(cb_names_slot_unknown(999));
-	cb_names_slot_mark(5);
-	cb_names_slot_mark(999);
-	cb_names_slot_mark(1000);		/* beyond: ignored */
-	assert_false(cb_names_slot_unknown(5));
-	assert_false(cb_names_slot_unknown(999));
-	assert_true(cb_names_slot_unknown(4));
-	assert_true(cb_names_slot_unknown(6));
-	assert_true(cb_names_slot_unknown(998));
+	assert_true(cb_names_slot_unknown(5, ha));
+	assert_true(cb_names_slot_unknown(999, ha));
+	cb_names_slot_mark(5, ha);
+	cb_names_slot_mark(999, ha);
+	cb_names_slot_mark(1000, ha);		/* beyond: ignored */
+	assert_false(cb_names_slot_unknown(5, ha));
+	assert_false(cb_names_slot_unknown(999, ha));
+	assert_true(cb_names_slot_unknown(4, ha));
+	assert_true(cb_names_slot_unknown(6, ha));
+	assert_true(cb_names_slot_unknown(998, ha));
+	/* slot 5's place now holds another destination */
+	assert_true(cb_names_slot_unknown(5, hb));
+	cb_names_slot_mark(5, hb);
+	assert_false(cb_names_slot_unknown(5, hb));
+	assert_true(cb_names_slot_unknown(5, ha));
 }
 
 int
