@@ -1460,10 +1460,17 @@ name_claim(struct cb_name_entry *e, uint64_t now, uint64_t *w)
 
 	if (cur & NAME_READY)
 		return 0;
-	/* a stamp later than now (another clock) counts as now */
+	/* a stamp later than now (another clock, a process in another time
+	 * namespace) counts as now: it is stamped now, so that it ages by
+	 * our clock, not only once our clock has passed it */
+	if ((cur & NAME_CLAIM) && stamp > (now & NAME_STAMP)) {
+		atomic_compare_exchange_strong_explicit(&e->word, &cur,
+		    NAME_CLAIM | (now & NAME_STAMP), memory_order_relaxed,
+		    memory_order_relaxed);
+		return 0;
+	}
 	if ((cur & NAME_CLAIM) &&
-	    (stamp >= (now & NAME_STAMP) ||
-	     (now & NAME_STAMP) - stamp < NAME_TAKEOVER_MS))
+	    (now & NAME_STAMP) - stamp < NAME_TAKEOVER_MS)
 		return 0;
 	*w = NAME_CLAIM | (now & NAME_STAMP);
 	return atomic_compare_exchange_strong_explicit(&e->word, &cur, *w,

@@ -216,7 +216,8 @@ int cb_table_slot(struct cb_table *t, uint32_t i, struct cb_breaker *bp,
  * slot, or not lower-case letters, digits, '-', '_' and '.').
  * Lock-free: the bytes are written under a claim, then published with
  * their length and checksum by one release CAS; a claimer killed midway
- * leaves a claim that another process takes over after a few seconds.
+ * leaves a claim that another process takes over after a few seconds (of
+ * its own clock: a claim stamped by a clock ahead of it is stamped again).
  * Async-signal-safe, no allocation.  now: cb_now_ms(). */
 int cb_table_set_name(struct cb_table *t, uint32_t slot, const char *name,
 		      uint64_t now);

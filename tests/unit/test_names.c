@@ -426,6 +426,51 @@ reborn_breaker_has_no_old_name(void **state)
 	cb_table_destroy(seg);
 }
 
+/* A namer killed after its claim, in another time namespace whose clock
+ * is far ahead: its claim's stamp lies in our future.  It counts as
+ * claimed now, so the name is taken over a few seconds of our clock
+ * later, not only once our clock passes the stamp (years). */
+static void
+claim_stamped_by_a_clock_ahead_is_taken_over_in_time(void **state)
+{
+	struct cb_table *t = segment(0);
+	struct cb_dest d = dest("10.1.2.7", 1);
+	struct cb_policy p;
+	struct cb_breaker bh_, *b = &bh_;
+	struct cb_shm_header *h;
+	struct cb_name_entry *e;
+	char path[96], out[CB_NAME_MAX + 1];
+	uint32_t slot;
+	struct stat st;
+	char *m;
+	int fd;
+
+	(void)state;
+	cb_policy_default(&p);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, &slot), 0);
+	snprintf(path, sizeof(path), "/dev/shm%s", seg);
+	assert_true((fd = open(path, O_RDWR)) >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 fd, 0);
+	assert_true(m != MAP_FAILED);
+	h = (struct cb_shm_header *)m;
+	e = (struct cb_name_entry *)(m + h->names_off) + slot;
+	/* a claim (bit 62) stamped 2^40 ms (35 years) ahead of us */
+	atomic_store(&e->word, 1ull << 62 | 1ull << 40);
+	assert_int_equal(cb_table_set_name(t, slot, "late.example", 1000),
+			 -EEXIST);
+	assert_int_equal(cb_table_set_name(t, slot, "late.example", 5999),
+			 -EEXIST);		/* maybe alive: wait */
+	assert_int_equal(cb_table_set_name(t, slot, "late.example", 6000), 0);
+	assert_int_equal(cb_table_get_name(t, slot, out), 12);
+	assert_string_equal(out, "late.example");
+	munmap(m, (size_t)st.st_size);
+	close(fd);
+	cb_table_detach(t);
+	cb_table_destroy(seg);
+}
+
 struct namer {
 	struct cb_table *t;
 	uint32_t slot;
@@ -538,6 +583,8 @@ main(void)
 		cmocka_unit_test(racing_namers_have_one_winner),
 		cmocka_unit_test(named_slots_are_known_once_marked),
 		cmocka_unit_test(reborn_breaker_has_no_old_name),
+		cmocka_unit_test(
+		    claim_stamped_by_a_clock_ahead_is_taken_over_in_time),
 		cmocka_unit_test(forged_name_with_control_bytes_reads_as_none),
 	};
 
