@@ -1302,6 +1302,34 @@ cb_table_find_key(struct cb_table *t, const struct cb_key *k,
 	return -ENOENT;
 }
 
+/* The claim this process last waited on in vain (WAITS): a creator
+ * stopped halfway, or a dead one's claim whose pid a live process got.
+ * Met again unchanged, it is not waited on again: every attempt to its
+ * destination would pay the wait for as long as it stays.  Two words,
+ * not one: a torn pair costs one wait, nothing more. */
+static _Atomic uint64_t stuck_own;
+static _Atomic uint32_t stuck_slot;
+
+/* 1 if the twin claim at slot i is the one we waited on in vain. */
+static int
+stuck(struct cb_table *t, long i)
+{
+	uint64_t o = atomic_load_explicit(&t->cold[i].own,
+	    memory_order_relaxed);
+
+	return o != 0 && o == atomic_load_explicit(&stuck_own,
+	    memory_order_relaxed) && (uint32_t)i ==
+	    atomic_load_explicit(&stuck_slot, memory_order_relaxed);
+}
+
+static void
+stuck_note(struct cb_table *t, long i)
+{
+	atomic_store_explicit(&stuck_slot, (uint32_t)i, memory_order_relaxed);
+	atomic_store_explicit(&stuck_own, atomic_load_explicit(&t->cold[i].own,
+	    memory_order_relaxed), memory_order_relaxed);
+}
+
 /* cb_table_insert, between busy_enter and busy_leave. */
 static int
 insert_in(struct cb_table *t, const struct cb_dest *d,
@@ -1331,8 +1359,14 @@ insert_in(struct cb_table *t, const struct cb_dest *d,
 					continue;
 				return -ENOSPC;
 			}
-			if (waits >= WAITS)
+			if (w.twin >= 0 && stuck(t, w.twin))
+				return -EBUSY;	/* waited on in vain before */
+			if (waits >= WAITS) {
+				if (w.twin >= 0)
+					stuck_note(t, w.twin);
 				return -EBUSY;
+			}
+			CB_CRASH_POINT("insert:wait");
 			pause_once(waits++);
 			continue;
 		}

@@ -645,6 +645,44 @@ reclaimer_stalled_halfway_blocks_nobody(void **state)
 	assert_int_equal(cb_table_used(table), 1);
 }
 
+/* A creator stopped halfway (SIGSTOP, a debugger): an insert of its key
+ * waits for it (~100 ms), then passes.  The next insert that meets the
+ * same claim, unchanged, passes at once instead of waiting again (here:
+ * a wait would reach insert:wait and be killed).  Once the creator goes
+ * on, its breaker is everybody's. */
+static void
+claim_waited_on_in_vain_is_not_waited_on_again(void **state)
+{
+	struct cb_policy p;
+	struct cb_breaker bh_, *b = &bh_;
+	struct cb_dest d;
+	pid_t pid, waiter;
+	uint32_t s, s2;
+	int r;
+
+	(void)state;
+	fresh(4);
+	cb_policy_default(&p);
+	pid = inserter(1, &p, "slot:keyed", CB_CRASH_STOP);
+	waiter = child();
+	if (waiter == 0) {
+		dest_n(&d, 1);
+		if (cb_table_insert(table, &d, &p, b, NULL) != -EBUSY)
+			_exit(1);
+		cb_crash_arm("insert:wait", 0, CB_CRASH_KILL);
+		_exit(-cb_table_insert(table, &d, &p, b, NULL));
+	}
+	r = wait_child(waiter);
+	kill(pid, SIGCONT);	/* first: a failure leaves nobody stopped */
+	assert_int_equal(wait_child(pid), 0);
+	assert_int_equal(r, EBUSY);
+	dest_n(&d, 1);
+	assert_int_equal(cb_table_find(table, &d, b, &s), 0);
+	assert_int_equal(cb_table_insert(table, &d, &p, b, &s2), 0);
+	assert_int_equal(s, s2);
+	assert_int_equal(cb_table_used(table), 1);
+}
+
 /* Slot whose claim word carries pid, through a raw mapping of the
  * segment (offsets from segment.h); its own word in *own (munmap *raw,
  * *size when done).  -1 when no slot has such a claim. */
@@ -753,6 +791,8 @@ main(void)
 		cmocka_unit_test_teardown(
 		    claim_of_a_dead_creator_with_our_reused_pid_wedges_nothing,
 		    teardown),
+		cmocka_unit_test_teardown(
+		    claim_waited_on_in_vain_is_not_waited_on_again, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
