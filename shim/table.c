@@ -118,8 +118,9 @@ struct cb_table {
 
 static int create_segment(const char *name, const struct cb_table_opts *o,
 			  char *why, size_t whylen);
-static int validate(const struct cb_shm_header *h, size_t fsize, char *why,
-		    size_t whylen);
+struct geometry;
+static int validate(const struct cb_shm_header *h, size_t fsize,
+		    struct geometry *g, char *why, size_t whylen);
 static void key_encode(const struct cb_dest *d, uint64_t k[3]);
 static void key_decode(const uint64_t k[3], struct cb_dest *d);
 static uint64_t key_hash(const uint64_t k[3]);
@@ -336,11 +337,16 @@ fail:
 
 /* ---- attaching ----------------------------------------------------- */
 
+/* Check the header of a segment of fsize bytes: 0 and its geometry in
+ * *g (from the capacity, read once: a segment is used by g, never by
+ * offsets read again from the header, which a writer may change after
+ * this check), or -errno with why. */
 static int
-validate(const struct cb_shm_header *h, size_t fsize, char *why, size_t whylen)
+validate(const struct cb_shm_header *h, size_t fsize, struct geometry *g,
+	 char *why, size_t whylen)
 {
-	struct geometry g;
 	uint64_t magic = atomic_load_explicit(&h->magic, memory_order_acquire);
+	uint32_t cap;
 
 	if (magic != CB_SHM_MAGIC)
 		return snprintf(why, whylen, "not a cbshim segment (bad magic)"),
@@ -356,17 +362,19 @@ validate(const struct cb_shm_header *h, size_t fsize, char *why, size_t whylen)
 	    h->name_size != sizeof(struct cb_name_entry))
 		return snprintf(why, whylen, "layout differs from this build"),
 		       -EPROTO;
-	if (h->capacity >= 1 && h->capacity <= CB_MAX_CAPACITY)
-		layout(h->capacity, &g);
-	if (h->capacity < 1 || h->capacity > CB_MAX_CAPACITY ||
-	    h->total_size != g.size || h->slots != g.slots ||
-	    h->ring_off != g.ring_off || h->hot_off != g.hot_off ||
-	    h->cold_off != g.cold_off || h->names_off != g.names_off)
+	/* read once (volatile): a writer may change it meanwhile */
+	cap = *(const volatile uint32_t *)&h->capacity;
+	if (cap < 1 || cap > CB_MAX_CAPACITY)
 		return snprintf(why, whylen, "corrupt header"), -EBADMSG;
-	if (h->total_size != fsize)
+	layout(cap, g);
+	if (h->total_size != g->size || h->slots != g->slots ||
+	    h->ring_off != g->ring_off || h->hot_off != g->hot_off ||
+	    h->cold_off != g->cold_off || h->names_off != g->names_off)
+		return snprintf(why, whylen, "corrupt header"), -EBADMSG;
+	if (g->size != fsize)
 		return snprintf(why, whylen, "size %zu, header says %llu "
 				"(truncated?)", fsize,
-				(unsigned long long)h->total_size), -EBADMSG;
+				(unsigned long long)g->size), -EBADMSG;
 	return 0;
 }
 
@@ -431,11 +439,12 @@ open_segment(const char *name, const struct cb_table_opts *o, char *why,
 }
 
 /* Map the segment open on fd (file facts st) after checking whose it is
- * and what it holds: 0 and *mp, or -errno with why.  Closes fd. */
+ * and what it holds: 0, *mp and its geometry *g, or -errno with why.
+ * Closes fd. */
 static int
 map_segment(int fd, const struct stat *st, const char *name,
-	    const struct cb_table_opts *o, long owner, void **mp, char *why,
-	    size_t whylen)
+	    const struct cb_table_opts *o, long owner, void **mp,
+	    struct geometry *g, char *why, size_t whylen)
 {
 	size_t size = (size_t)st->st_size;
 	void *m = MAP_FAILED;
@@ -454,7 +463,7 @@ map_segment(int fd, const struct stat *st, const char *name,
 	close(fd);
 	if (m == MAP_FAILED)
 		return r;
-	if ((r = validate(m, size, why, whylen)) < 0) {
+	if ((r = validate(m, size, g, why, whylen)) < 0) {
 		munmap(m, size);
 		return r;
 	}
@@ -476,6 +485,7 @@ cb_table_attach_owner(struct cb_table **tp, const char *name,
 		      size_t whylen)
 {
 	struct cb_table *t;
+	struct geometry g = { 0 };
 	struct stat st;
 	void *m = NULL;
 	int fd, r;
@@ -493,7 +503,8 @@ cb_table_attach_owner(struct cb_table **tp, const char *name,
 		close(fd);
 		return r;
 	}
-	if ((r = map_segment(fd, &st, name, o, owner, &m, why, whylen)) < 0)
+	if ((r = map_segment(fd, &st, name, o, owner, &m, &g, why,
+	    whylen)) < 0)
 		return r;
 	if (!(t = calloc(1, sizeof(*t)))) {
 		munmap(m, (size_t)st.st_size);
@@ -501,11 +512,13 @@ cb_table_attach_owner(struct cb_table **tp, const char *name,
 	}
 	t->h = m;
 	t->size = (size_t)st.st_size;
-	t->ring = (struct cb_ring_entry *)((char *)m + t->h->ring_off);
-	t->hot = (struct cb_hot *)((char *)m + t->h->hot_off);
-	t->cold = (struct cb_slot_cold *)((char *)m + t->h->cold_off);
-	t->names = (struct cb_name_entry *)((char *)m + t->h->names_off);
-	t->mask = t->h->slots - 1;
+	CB_CRASH_POINT("attach:validated");
+	/* by the geometry checked, never by the header read again */
+	t->ring = (struct cb_ring_entry *)((char *)m + g.ring_off);
+	t->hot = (struct cb_hot *)((char *)m + g.hot_off);
+	t->cold = (struct cb_slot_cold *)((char *)m + g.cold_off);
+	t->names = (struct cb_name_entry *)((char *)m + g.names_off);
+	t->mask = g.slots - 1;
 	t->readonly = o->readonly;
 	t->now = cb_now_ms;
 	snprintf(t->name, sizeof(t->name), "%s", name);
@@ -1414,7 +1427,7 @@ cb_table_count_unprotected(struct cb_table *t)
 }
 
 uint32_t cb_table_capacity(const struct cb_table *t) { return t->h->capacity; }
-uint32_t cb_table_slots(const struct cb_table *t) { return t->h->slots; }
+uint32_t cb_table_slots(const struct cb_table *t) { return t->mask + 1; }
 size_t cb_table_size(const struct cb_table *t) { return t->size; }
 const char *cb_table_name(const struct cb_table *t) { return t->name; }
 

@@ -685,7 +685,8 @@ claim_waited_on_in_vain_is_not_waited_on_again(void **state)
 
 /* Slot whose claim word carries pid, through a raw mapping of the
  * segment (offsets from segment.h); its own word in *own (munmap *raw,
- * *size when done).  -1 when no slot has such a claim. */
+ * *size when done).  -1 when no slot has such a claim (or own is NULL:
+ * the raw mapping only). */
 static long
 claim_of(pid_t pid, _Atomic uint64_t **own, void **raw, size_t *size)
 {
@@ -703,7 +704,7 @@ claim_of(pid_t pid, _Atomic uint64_t **own, void **raw, size_t *size)
 	h = *raw;
 	cold = (struct cb_slot_cold *)((char *)*raw + h->cold_off);
 	for (i = 0; i < h->slots; i++) {
-		if ((atomic_load(&cold[i].own) & 1) &&
+		if (own && (atomic_load(&cold[i].own) & 1) &&
 		    (pid_t)(atomic_load(&cold[i].own) >> 32) == pid) {
 			*own = &cold[i].own;
 			return i;
@@ -757,6 +758,58 @@ claim_of_a_dead_creator_with_our_reused_pid_wedges_nothing(void **state)
 	}
 }
 
+/* A writer rewrites the header's geometry (offsets, slots) right after
+ * an attacher checked it: the attacher uses the geometry it checked,
+ * never reads outside its mapping.  Stopped at attach:validated, then
+ * the header is damaged, then the child looks up, inserts, names and
+ * reads events through its new mapping. */
+static void
+header_changed_after_the_check_is_not_used(void **state)
+{
+	struct cb_table_opts o = { 0, 0, 0600, 0 };
+	struct cb_shm_header *h;
+	struct cb_transition tr = { CB_CLOSED, CB_OPEN, CB_WHY_TRIP };
+	struct cb_event ev[4];
+	struct cb_breaker bh_, *b = &bh_;
+	struct cb_table *t2;
+	struct cb_policy p;
+	struct cb_dest d;
+	char why[256];
+	size_t size;
+	uint32_t slot, slots;
+	void *raw;
+	pid_t pid;
+	int r;
+
+	(void)state;
+	fresh(4);
+	cb_policy_default(&p);
+	slots = cb_table_slots(table);
+	pid = child();
+	if (pid == 0) {
+		cb_crash_arm("attach:validated", 0, CB_CRASH_STOP);
+		if (cb_table_attach(&t2, segment, &o, why, sizeof(why)) != 0)
+			_exit(2);
+		dest_n(&d, 1);
+		if (cb_table_find(t2, &d, b, NULL) != -ENOENT ||
+		    cb_table_slots(t2) != slots ||
+		    cb_table_insert(t2, &d, &p, b, &slot) != 0 ||
+		    cb_table_set_name(t2, slot, "a.example", 1) != 0)
+			_exit(3);
+		cb_table_event(t2, slot, &tr, 1, 1);
+		_exit(cb_table_events(t2, 0, ev, 4) == 1 ? 0 : 4);
+	}
+	wait_stopped(pid);
+	assert_true(claim_of(-1, NULL, &raw, &size) == -1);
+	h = raw;
+	h->ring_off = h->hot_off = h->cold_off = h->names_off = 1ull << 40;
+	h->slots = 1u << 30;
+	kill(pid, SIGCONT);
+	r = wait_child(pid);
+	munmap(raw, size);
+	assert_int_equal(r, 0);
+}
+
 int
 main(void)
 {
@@ -793,6 +846,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_teardown(
 		    claim_waited_on_in_vain_is_not_waited_on_again, teardown),
+		cmocka_unit_test_teardown(
+		    header_changed_after_the_check_is_not_used, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
