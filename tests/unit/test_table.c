@@ -1245,6 +1245,30 @@ events_come_out_in_order_with_their_details(void **state)
 	detach(t);
 }
 
+/* The largest slot index of the largest segment (2^21 - 1: 1,048,576
+ * places have 2^21 slots) and the largest pid Linux gives (2^22 - 1)
+ * come back whole from the ring: no field is a bit short. */
+static void
+event_keeps_the_largest_slot_and_pid(void **state)
+{
+	const uint32_t last = (uint32_t)(2ull * CB_MAX_CAPACITY - 1);
+	struct cb_transition tr = { CB_CLOSED, CB_OPEN, CB_WHY_THRESHOLD };
+	struct cb_event ev[2];
+	struct cb_table *t;
+
+	(void)state;
+	assert_int_equal(cb_table_size_for(CB_MAX_CAPACITY) > 0, 1);
+	t = attach(segname(), 10);
+	cb_table_event(t, last, &tr, (1ull << 40) - 1, (pid_t)(1 << 22) - 1);
+	assert_int_equal(cb_table_events(t, 0, ev, 2), 1);
+	assert_int_equal(ev[0].slot, last);
+	assert_int_equal(ev[0].pid, (1u << 22) - 1);
+	assert_int_equal(ev[0].time_ms, (1ull << 40) - 1);
+	assert_int_equal(ev[0].why, CB_WHY_THRESHOLD);
+	assert_int_equal(ev[0].dest.family, 0);	/* beyond this table */
+	detach(t);
+}
+
 static void
 torn_event_is_skipped(void **state)
 {
@@ -1988,6 +2012,7 @@ main(void)
 		cmocka_unit_test(segment_writable_by_others_is_refused),
 		cmocka_unit_test(default_name_owned_by_another_user_is_refused),
 		cmocka_unit_test(events_come_out_in_order_with_their_details),
+		cmocka_unit_test(event_keeps_the_largest_slot_and_pid),
 		cmocka_unit_test(torn_event_is_skipped),
 		cmocka_unit_test(events_ring_wraps_keeping_the_latest),
 		cmocka_unit_test(reclaim_takes_only_idle_closed_breakers),
