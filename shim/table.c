@@ -772,7 +772,10 @@ count_exact(struct cb_table *t, uint32_t mine)
 		}
 		o = atomic_load_explicit(&t->cold[i].own,
 		    memory_order_acquire);
-		n += (o & OWN_COUNTING) && (i == mine || !claim_dead(o));
+		/* ready again after claim_dead: one of our threads finished
+		 * it between our two looks (busy's acquire shows it) */
+		n += (o & OWN_COUNTING) && (i == mine || !claim_dead(o) ||
+		     ready(&t->hot[i]));
 	}
 	return n;
 }
