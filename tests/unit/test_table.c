@@ -726,6 +726,82 @@ same_key_from_many_threads_gets_one_slot(void **state)
 	free(a);
 }
 
+/* Threads of one process fill a small table and give places back (cbctl
+ * forget) at once, over and over, each with keys of its own: the
+ * breakers ready never number more than max_breakers.  live counts a
+ * breaker after its insert returned and uncounts it before its forget, so
+ * it never exceeds the breakers ready (a scan could: it is not one
+ * instant).  (Claims of our own pid are judged by which of our inserts
+ * run: one finished between an exact count's two looks must still be
+ * counted.) */
+#define CHURN_CAP 4
+#define CHURN_KEYS 8
+struct churn_arg {
+	struct cb_table *t;
+	_Atomic int *live;
+	unsigned seed;
+	int id, over, ok, errors;
+};
+
+static void *
+churn_thread(void *arg)
+{
+	struct churn_arg *a = arg;
+	struct cb_breaker bh_, *b = &bh_;
+	struct cb_policy p;
+	struct cb_dest d;
+	int i, k, held[CHURN_KEYS] = { 0 };
+
+	cb_policy_default(&p);
+	for (i = 0; i < 4000 / ITER_DIV; i++) {
+		k = (int)(rand_r(&a->seed) % CHURN_KEYS);
+		key_n(&d, a->id * CHURN_KEYS + k);
+		if (held[k]) {
+			atomic_fetch_sub(a->live, 1);
+			if (cb_table_forget(a->t, &d) != 0)
+				a->errors++;	/* cmocka: not in a thread */
+			held[k] = 0;
+		} else if (cb_table_insert(a->t, &d, &p, b, NULL) == 0) {
+			held[k] = 1;
+			a->ok++;
+			if (atomic_fetch_add(a->live, 1) + 1 > CHURN_CAP)
+				a->over++;
+		}
+	}
+	return NULL;
+}
+
+static void
+threads_filling_and_forgetting_never_pass_capacity(void **state)
+{
+	const char *name = segname();
+	struct churn_arg a[NTHREADS];
+	pthread_t th[NTHREADS];
+	struct cb_table *t = attach(name, CHURN_CAP);
+	_Atomic int live = 0;
+	int i, over = 0, ok = 0;
+
+	(void)state;
+	for (i = 0; i < NTHREADS; i++) {
+		a[i] = (struct churn_arg){ t, &live, 7u + (unsigned)i, i, 0,
+					   0, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, churn_thread,
+				 &a[i]), 0);
+	}
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(th[i], NULL);
+		over += a[i].over;
+		ok += a[i].ok;
+		assert_int_equal(a[i].errors, 0);	/* forgets failed */
+	}
+	if (over)
+		fail_msg("%d times more than %d breakers", over, CHURN_CAP);
+	assert_true(ok > 1000 / ITER_DIV);
+	assert_true(cb_table_used(t) <= CHURN_CAP);
+	detach(t);
+	cb_table_destroy(name);
+}
+
 /* Many threads insert the same keys into a table that they fill exactly
  * to capacity.  Every key fits, so none may be refused: a thread that saw
  * a key's slot empty, then lost the last place to another thread
@@ -2028,6 +2104,8 @@ main(void)
 		cmocka_unit_test(events_of_a_reclaimed_place_never_name_the_new_destination),
 		/* threads last: forking is simplest before any were made */
 		cmocka_unit_test(same_key_from_many_threads_gets_one_slot),
+		cmocka_unit_test(
+		    threads_filling_and_forgetting_never_pass_capacity),
 		cmocka_unit_test(keys_that_fit_are_never_refused_when_filling_to_capacity),
 		cmocka_unit_test(segment_parts_are_dense_arrays_of_lines),
 		cmocka_unit_test(segment_size_for_every_capacity),
