@@ -653,6 +653,9 @@ key_hash(const uint64_t k[3])
 #define OWN_CLAIM 1ull
 #define OWN_VOID 2ull
 #define OWN_COUNTING 4ull
+#define OWN_RECLAIMING OWN_VOID	/* with OWN_CLAIM: a reclaimer's claim */
+#define IS_RECLAIMING(o) (((o) & (OWN_CLAIM | OWN_RECLAIMING)) == \
+			  (OWN_CLAIM | OWN_RECLAIMING))
 #define OWN_FP(h) (((h) >> 32) & 0xfffffff8ull)
 #define OWN_PID(o) ((pid_t)((o) >> 32))
 #define RECLAIM_BATCH 1024u	/* slots one reclaim search looks at */
@@ -1037,7 +1040,11 @@ create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
  * as new.
  *
  * A reclaimer takes the slot's own word (from whatever it holds: a ready
- * slot's own is read by nobody else), checks again, retires the breaker
+ * slot's own is read by nobody else; but not from a live reclaimer, whose
+ * claim, OWN_CLAIM | OWN_RECLAIMING | OWN_COUNTING | pid, a second one
+ * would give back over the first's give_back, stranding it), checks
+ * again (cbctl forget: that the key is still the one it found), retires
+ * the breaker
  * (one CAS of ctl, closed -> gone: from then on ready() is false and an
  * admission says "look again"), counts the reclaim, clears the ready bit,
  * gives the place back to "used" and the slot to the chains (OWN_VOID).
@@ -1074,33 +1081,38 @@ idle(struct cb_table *t, uint32_t i, uint64_t now)
 	return 0;
 }
 
-/* Take slot i's place from its breaker: force (cbctl forget) or when
- * idle.  0, -ENOENT (not in use), -EBUSY (not closed, in use, or taken by
- * another reclaimer). */
+/* Take slot i's place from its breaker: k's only (cbctl forget: force,
+ * k not NULL) or any idle one's (k NULL).  0, -ENOENT (not in use, or
+ * no longer k's), -EBUSY (not closed, in use, or taken by another
+ * reclaimer: a live reclaimer's claim is never taken, else it could be
+ * given back over its give_back and stay for good). */
 static int
-reclaim_slot(struct cb_table *t, uint32_t i, uint64_t now, int force)
+reclaim_slot(struct cb_table *t, uint32_t i, uint64_t now,
+	     const uint64_t *k)
 {
 	struct cb_hot *s = &t->hot[i];
 	struct cb_slot_cold *sc = &t->cold[i];
 	struct cb_breaker b = slot_brk(t, i);
 	uint64_t o = atomic_load_explicit(&sc->own, memory_order_acquire);
-	uint64_t mine = OWN_CLAIM | OWN_COUNTING |
+	uint64_t mine = OWN_CLAIM | OWN_RECLAIMING | OWN_COUNTING |
 			((uint64_t)(uint32_t)getpid() << 32);
 
 	if (!ready(s))
 		return -ENOENT;
-	if (o == mine || !atomic_compare_exchange_strong_explicit(&sc->own,
-	    &o, mine, memory_order_seq_cst, memory_order_relaxed))
+	if ((IS_RECLAIMING(o) && !claim_dead(o)) ||
+	    !atomic_compare_exchange_strong_explicit(&sc->own, &o, mine,
+	    memory_order_seq_cst, memory_order_relaxed))
 		return -EBUSY;
 	CB_CRASH_POINT("reclaim:claimed");
-	if (!ready(s) || (!force && !idle(t, i, now)) ||
+	/* the key is read with own held: no creator re-keys the slot now */
+	if (!ready(s) || (k && !key_is(s, k)) || (!k && !idle(t, i, now)) ||
 	    cb_breaker_retire(&b) < 0) {
 		atomic_compare_exchange_strong_explicit(&sc->own, &mine, o,
 		    memory_order_release, memory_order_relaxed);
-		return ready(s) ? -EBUSY : -ENOENT;
+		return ready(s) && (!k || key_is(s, k)) ? -EBUSY : -ENOENT;
 	}
 	CB_CRASH_POINT("reclaim:retired");
-	if (!force)		/* cbctl forget is the operator's, not counted */
+	if (!k)			/* cbctl forget is the operator's, not counted */
 		atomic_fetch_add_explicit(&t->h->reclaimed, 1,
 		    memory_order_relaxed);
 	atomic_fetch_and_explicit(&s->pol_a, ~READY_BIT, memory_order_release);
@@ -1130,7 +1142,7 @@ reclaim_one(struct cb_table *t)
 		 * a closed one is worth its cold part's line */
 		if (ready(&t->hot[i]) && CB_GET(atomic_load_explicit(
 		    &t->hot[i].ctl, memory_order_relaxed), CTL_STATE) ==
-		    CB_CLOSED && reclaim_slot(t, i, now, 0) == 0) {
+		    CB_CLOSED && reclaim_slot(t, i, now, NULL) == 0) {
 			atomic_store_explicit(&t->h->reclaim_hand,
 			    (i + 1) & t->mask, memory_order_relaxed);
 			return 0;
@@ -1206,15 +1218,18 @@ int
 cb_table_forget(struct cb_table *t, const struct cb_dest *d)
 {
 	struct cb_breaker b;
+	struct cb_key k;
 	uint32_t i;
 	int r;
 
 	if (t->readonly)
 		return -EROFS;
-	if (cb_table_find(t, d, &b, &i) < 0)
+	cb_table_key(t, d, &k);
+	if (cb_table_find_key(t, &k, &b, &i) < 0)
 		return -ENOENT;
+	CB_CRASH_POINT("forget:found");
 	busy_enter();
-	r = reclaim_slot(t, i, t->now(), 1);
+	r = reclaim_slot(t, i, t->now(), k.w);
 	busy_leave();
 	if (r == 0) {	/* a place given back: the next insert looks */
 		atomic_store_explicit(&t->h->full_ms, 0, memory_order_relaxed);

@@ -810,6 +810,109 @@ header_changed_after_the_check_is_not_used(void **state)
 	assert_int_equal(r, 0);
 }
 
+/* A destination (dest n >= from) whose key starts its chain at the same
+ * slot as d's: a new breaker for it takes d's place once d is gone. */
+static void
+same_home(const struct cb_dest *d, int from, struct cb_dest *out)
+{
+	struct cb_key k, k2;
+	int n;
+
+	cb_table_key(table, d, &k);
+	for (n = from; n < from + 100000; n++) {
+		dest_n(out, n);
+		cb_table_key(table, out, &k2);
+		if (((k.hash ^ k2.hash) & (cb_table_slots(table) - 1)) == 0)
+			return;
+	}
+	fail_msg("no destination shares a home slot");
+}
+
+/* cbctl forget found d's breaker and stalled; meanwhile d was forgotten
+ * and another destination's breaker was born in the same place.  When it
+ * goes on it must not remove that one: it finds the key changed. */
+static void
+forget_removes_only_the_destination_it_found(void **state)
+{
+	struct cb_policy p;
+	struct cb_breaker bh_, *b = &bh_;
+	struct cb_dest d, d2;
+	uint32_t s, s2;
+	pid_t pid;
+	int r;
+
+	(void)state;
+	fresh(4);
+	cb_policy_default(&p);
+	dest_n(&d, 1);
+	assert_int_equal(cb_table_insert(table, &d, &p, b, &s), 0);
+	same_home(&d, 2, &d2);
+	pid = child();
+	if (pid == 0) {
+		cb_crash_arm("forget:found", 0, CB_CRASH_STOP);
+		_exit(-cb_table_forget(table, &d));
+	}
+	wait_stopped(pid);
+	assert_int_equal(cb_table_forget(table, &d), 0);
+	assert_int_equal(cb_table_insert(table, &d2, &p, b, &s2), 0);
+	assert_int_equal(s2, s);		/* d's place, reborn for d2 */
+	kill(pid, SIGCONT);
+	r = wait_child(pid);
+	assert_int_equal(cb_table_find(table, &d2, b, NULL), 0);
+	assert_int_equal(r, ENOENT);
+}
+
+/* Two reclaimers of one place (here two cbctl forget): the second meets
+ * the first's claim while it works.  It must leave it alone: taken and
+ * given back after the first's give_back, it would stay on the place for
+ * as long as the first process lives, and no chain could use the place.
+ * The first stops at reclaim:claimed, then again (alive) once done. */
+static void
+reclaimer_never_takes_a_live_reclaimers_claim(void **state)
+{
+	struct cb_policy p;
+	struct cb_breaker bh_, *b = &bh_;
+	struct cb_dest d, d3;
+	uint32_t s, s3;
+	pid_t first, second;
+	int st, r2, ins;
+
+	(void)state;
+	fresh(4);
+	cb_policy_default(&p);
+	dest_n(&d, 1);
+	assert_int_equal(cb_table_insert(table, &d, &p, b, &s), 0);
+	same_home(&d, 2, &d3);
+	first = child();
+	if (first == 0) {
+		cb_crash_arm("reclaim:claimed", 0, CB_CRASH_STOP);
+		r2 = cb_table_forget(table, &d);
+		raise(SIGSTOP);		/* done, and alive */
+		_exit(-r2);
+	}
+	wait_stopped(first);
+	second = child();
+	if (second == 0) {
+		cb_crash_arm("reclaim:claimed", 0, CB_CRASH_STOP);
+		_exit(-cb_table_forget(table, &d));
+	}
+	assert_int_equal(waitpid(second, &st, WUNTRACED), second);
+	kill(first, SIGCONT);
+	wait_stopped(first);		/* its forget is done */
+	if (WIFSTOPPED(st)) {		/* it took the first's claim */
+		kill(second, SIGCONT);
+		r2 = wait_child(second);
+	} else {
+		r2 = WEXITSTATUS(st);
+	}
+	ins = cb_table_insert(table, &d3, &p, b, &s3);
+	kill(first, SIGCONT);
+	assert_int_equal(wait_child(first), 0);
+	assert_int_equal(ins, 0);
+	assert_int_equal(s3, s);	/* the place is free for chains */
+	assert_int_equal(r2, EBUSY);
+}
+
 int
 main(void)
 {
@@ -848,6 +951,10 @@ main(void)
 		    claim_waited_on_in_vain_is_not_waited_on_again, teardown),
 		cmocka_unit_test_teardown(
 		    header_changed_after_the_check_is_not_used, teardown),
+		cmocka_unit_test_teardown(
+		    forget_removes_only_the_destination_it_found, teardown),
+		cmocka_unit_test_teardown(
+		    reclaimer_never_takes_a_live_reclaimers_claim, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
