@@ -108,7 +108,7 @@ trip_one(struct cbctl *c, struct cb_table *t, const struct cb_dest *d,
 	if (rc < 0)
 		return cbctl_fail("trip %s: %s", r.name, strerror(-rc));
 	if (*host)
-		cb_table_set_name(t, slot, host, now);
+		cb_table_set_name(t, slot, d, host, now);
 	record(t, slot, &tr, now);
 	/* as of the trip: a preempted cbctl must not print "29.9s" */
 	cbctl_read_breaker(&r, b, d, slot, now);

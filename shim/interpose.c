@@ -666,7 +666,7 @@ create_breaker(const struct cb_dest *d, uint64_t hash, struct cb_breaker *bp,
 		errno = e;
 		return -1;
 	}
-	if (n && (cb_table_set_name(table, *slot, name, cb_now_ms()) == 0 ||
+	if (n && (cb_table_set_name(table, *slot, d, name, cb_now_ms()) == 0 ||
 		  cb_table_has_name(table, *slot)))
 		cb_names_slot_mark(*slot, hash);
 	errno = e;
@@ -687,7 +687,7 @@ name_breaker(uint32_t slot, uint64_t hash)
 	if (!cb_table_has_name(table, slot) &&
 	    (cb_table_slot(table, slot, &b, &d) < 0 ||
 	     cb_names_lookup(&d, name) == 0 ||
-	     cb_table_set_name(table, slot, name, cb_now_ms()) < 0))
+	     cb_table_set_name(table, slot, &d, name, cb_now_ms()) < 0))
 		return;		/* none yet; or another is naming it now */
 	cb_names_slot_mark(slot, hash);
 }

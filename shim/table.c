@@ -1019,7 +1019,8 @@ create(struct cb_table *t, const uint64_t k[3], uint64_t hash, uint32_t i,
 	CB_CRASH_POINT("slot:counted");
 	/* a reclaimed place: the name of its last destination goes (here,
 	 * not in the reclaim, so a reclaimer killed early leaves none) */
-	atomic_store_explicit(&t->names[i].word, 0, memory_order_relaxed);
+	/* release: a namer whose claim follows this sees our key */
+	atomic_store_explicit(&t->names[i].word, 0, memory_order_release);
 	slot_init(t, i, k, p, atomic_load_explicit(&t->h->ev_head,
 	    memory_order_relaxed));
 	*out = i;
@@ -1543,12 +1544,12 @@ name_claim(struct cb_name_entry *e, uint64_t now, uint64_t *w)
 }
 
 int
-cb_table_set_name(struct cb_table *t, uint32_t slot, const char *name,
-		  uint64_t now)
+cb_table_set_name(struct cb_table *t, uint32_t slot,
+		  const struct cb_dest *d, const char *name, uint64_t now)
 {
 	size_t n = strlen(name), i;
 	struct cb_name_entry *e;
-	uint64_t claim, w;
+	uint64_t claim, w, k[3];
 
 	if (t->readonly)
 		return -EROFS;
@@ -1557,6 +1558,18 @@ cb_table_set_name(struct cb_table *t, uint32_t slot, const char *name,
 	e = &t->names[slot];
 	if (!name_claim(e, now, &claim))
 		return -EEXIST;
+	/* d's breaker still?  After our claim (acquire): a creator that
+	 * re-keyed the place clears the word after the key (release), so
+	 * either we see its key here or its clearing fails our publish */
+	if (d) {
+		key_encode(d, k);
+		if (!ready(&t->hot[slot]) || !key_is(&t->hot[slot], k)) {
+			atomic_compare_exchange_strong_explicit(&e->word,
+			    &claim, 0, memory_order_relaxed,
+			    memory_order_relaxed);
+			return -ESTALE;
+		}
+	}
 	for (i = 0; i < NAME_WORDS; i++) {
 		w = 0;
 		if (i * 8 < n)

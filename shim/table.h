@@ -209,18 +209,21 @@ const char *cb_table_name(const struct cb_table *t);
 int cb_table_slot(struct cb_table *t, uint32_t i, struct cb_breaker *bp,
 		  struct cb_dest *d) CB_HOT;
 
-/* cb_table_set_name - give slot's breaker the host name name (at most
- * CB_NAME_MAX bytes, normalised by the caller) unless it has one: the
- * first name wins.  0 when this call stored it, -EEXIST when the slot
- * already had a name (or is being named right now), -EROFS, -EINVAL (bad
- * slot, or not lower-case letters, digits, '-', '_' and '.').
+/* cb_table_set_name - give slot's breaker, d's (NULL: whoever's), the
+ * host name name (at most CB_NAME_MAX bytes, normalised by the caller)
+ * unless it has one: the first name wins.  0 when this call stored it,
+ * -EEXIST when the slot already had a name (or is being named right now),
+ * -ESTALE when the slot no longer holds d's breaker (reclaimed or
+ * forgotten since it was found: never d's name on another destination),
+ * -EROFS, -EINVAL (bad slot, or not lower-case letters, digits, '-', '_'
+ * and '.').
  * Lock-free: the bytes are written under a claim, then published with
  * their length and checksum by one release CAS; a claimer killed midway
  * leaves a claim that another process takes over after a few seconds (of
  * its own clock: a claim stamped by a clock ahead of it is stamped again).
  * Async-signal-safe, no allocation.  now: cb_now_ms(). */
-int cb_table_set_name(struct cb_table *t, uint32_t slot, const char *name,
-		      uint64_t now);
+int cb_table_set_name(struct cb_table *t, uint32_t slot,
+		      const struct cb_dest *d, const char *name, uint64_t now);
 
 /* cb_table_get_name - slot's name into out (>= CB_NAME_MAX + 1): its
  * length, or 0 when it has none (yet).  Never a torn name: the copy is

@@ -794,7 +794,7 @@ header_changed_after_the_check_is_not_used(void **state)
 		if (cb_table_find(t2, &d, b, NULL) != -ENOENT ||
 		    cb_table_slots(t2) != slots ||
 		    cb_table_insert(t2, &d, &p, b, &slot) != 0 ||
-		    cb_table_set_name(t2, slot, "a.example", 1) != 0)
+		    cb_table_set_name(t2, slot, NULL, "a.example", 1) != 0)
 			_exit(3);
 		cb_table_event(t2, slot, &tr, 1, 1);
 		_exit(cb_table_events(t2, 0, ev, 4) == 1 ? 0 : 4);
