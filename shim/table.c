@@ -45,6 +45,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -58,6 +59,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -479,10 +481,13 @@ map_segment(int fd, const struct stat *st, const char *name,
 	return 0;
 }
 
-int
-cb_table_attach_owner(struct cb_table **tp, const char *name,
-		      const struct cb_table_opts *o, long owner, char *why,
-		      size_t whylen)
+/* cb_table_attach_owner, not cancellable: open, posix_fallocate and the
+ * rest are cancellation points, and a creator cancelled halfway would
+ * keep its locked temporary file (up to 1.36 GB) open, so never cleaned,
+ * for as long as its process lives. */
+static int
+attach_in(struct cb_table **tp, const char *name,
+	  const struct cb_table_opts *o, long owner, char *why, size_t whylen)
 {
 	struct cb_table *t;
 	struct geometry g = { 0 };
@@ -524,6 +529,19 @@ cb_table_attach_owner(struct cb_table **tp, const char *name,
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	*tp = t;
 	return 0;
+}
+
+int
+cb_table_attach_owner(struct cb_table **tp, const char *name,
+		      const struct cb_table_opts *o, long owner, char *why,
+		      size_t whylen)
+{
+	int r, old;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	r = attach_in(tp, name, o, owner, why, whylen);
+	pthread_setcancelstate(old, NULL);
+	return r;
 }
 
 void
@@ -664,7 +682,11 @@ key_hash(const uint64_t k[3])
 #define WAITS 2000		/* about 100 ms: see pause_once(); a creator merely
 				 * preempted (a loaded host, TSan) must not look stalled */
 
-/* Wait a little for another creator: yield, then sleep 50 us. */
+/* Wait a little for another creator: yield, then sleep 50 us.  The raw
+ * system call: nanosleep() is a cancellation point, and a thread
+ * cancelled here (in a connect, which programs do cancel) would leave
+ * its claim, or its busy count, to its process for good; nothing an
+ * insert calls is one now. */
 static void
 pause_once(int waits)
 {
@@ -674,7 +696,7 @@ pause_once(int waits)
 	if (waits < 32)
 		sched_yield();
 	else
-		nanosleep(&ts, NULL);
+		syscall(SYS_nanosleep, &ts, NULL);
 	errno = e;
 }
 

@@ -13,6 +13,7 @@
 #define CB_CRASH_POINTS 1
 
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -913,6 +914,53 @@ reclaimer_never_takes_a_live_reclaimers_claim(void **state)
 	assert_int_equal(r2, EBUSY);
 }
 
+struct canceled {
+	struct cb_dest d;
+	_Atomic int returned;
+};
+
+static void *
+insert_then_cancel(void *arg)
+{
+	struct canceled *c = arg;
+	struct cb_breaker bh_, *b = &bh_;
+	struct cb_policy p;
+
+	cb_policy_default(&p);
+	(void)cb_table_insert(table, &c->d, &p, b, NULL);
+	atomic_store(&c->returned, 1);
+	pthread_testcancel();
+	return NULL;
+}
+
+/* A thread cancelled while its insert waits for another creator (a
+ * connect is a cancellation point, and programs cancel threads blocked
+ * in one) is not cancelled inside the insert, where it could leave a
+ * claim or its process's count of running inserts for good: the insert
+ * has no cancellation point and returns first. */
+static void
+insert_is_never_cancelled_halfway(void **state)
+{
+	struct cb_policy p;
+	struct canceled c;
+	pthread_t th;
+	pid_t pid;
+
+	(void)state;
+	fresh(4);
+	cb_policy_default(&p);
+	pid = inserter(1, &p, "slot:keyed", CB_CRASH_STOP);
+	memset(&c, 0, sizeof(c));
+	dest_n(&c.d, 1);
+	assert_int_equal(pthread_create(&th, NULL, insert_then_cancel, &c),
+			 0);
+	pthread_cancel(th);
+	pthread_join(th, NULL);
+	kill(pid, SIGCONT);
+	assert_int_equal(wait_child(pid), 0);
+	assert_int_equal(atomic_load(&c.returned), 1);
+}
+
 int
 main(void)
 {
@@ -955,6 +1003,8 @@ main(void)
 		    forget_removes_only_the_destination_it_found, teardown),
 		cmocka_unit_test_teardown(
 		    reclaimer_never_takes_a_live_reclaimers_claim, teardown),
+		cmocka_unit_test_teardown(insert_is_never_cancelled_halfway,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -726,6 +726,46 @@ same_key_from_many_threads_gets_one_slot(void **state)
 	free(a);
 }
 
+struct attach_arg {
+	const char *name;
+	struct cb_table *t;
+	_Atomic int returned;
+};
+
+static void *
+attach_then_cancel(void *arg)
+{
+	struct attach_arg *a = arg;
+	struct cb_table_opts o = { 1, 0, 0600, 10 };
+	char why[256];
+
+	if (cb_table_attach(&a->t, a->name, &o, why, sizeof(why)) != 0)
+		a->t = NULL;
+	atomic_store(&a->returned, 1);
+	pthread_testcancel();
+	return NULL;
+}
+
+/* A thread cancelled while it creates a segment is not cancelled inside
+ * (open, posix_fallocate... are cancellation points): a creator stopped
+ * there would keep its locked temporary file open, never cleaned, for
+ * as long as its process lives.  The attach finishes first. */
+static void
+attach_is_never_cancelled_halfway(void **state)
+{
+	struct attach_arg a = { segname(), NULL, 0 };
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(pthread_create(&th, NULL, attach_then_cancel, &a), 0);
+	pthread_cancel(th);
+	pthread_join(th, NULL);
+	assert_int_equal(atomic_load(&a.returned), 1);
+	assert_non_null(a.t);
+	track(a.t);
+	detach(a.t);
+}
+
 /* Threads of one process fill a small table and give places back (cbctl
  * forget) at once, over and over, each with keys of its own: the
  * breakers ready never number more than max_breakers.  live counts a
@@ -2106,6 +2146,7 @@ main(void)
 		cmocka_unit_test(same_key_from_many_threads_gets_one_slot),
 		cmocka_unit_test(
 		    threads_filling_and_forgetting_never_pass_capacity),
+		cmocka_unit_test(attach_is_never_cancelled_halfway),
 		cmocka_unit_test(keys_that_fit_are_never_refused_when_filling_to_capacity),
 		cmocka_unit_test(segment_parts_are_dense_arrays_of_lines),
 		cmocka_unit_test(segment_size_for_every_capacity),
