@@ -30,7 +30,7 @@
  * (release CAS) after the bytes are stored; readers load it with acquire
  * and check the checksum of what they copied, so a claim taken over from a
  * stalled writer that later wakes up can garble the bytes but never show
- * them.
+ * them; a garbled name counts as none, and the next namer replaces it.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -1539,25 +1539,54 @@ name_ok(const char *s, size_t n)
 	return n > 0;
 }
 
-/* Claim e for writing at now: 1 claimed (*w = the claim word), 0 not. */
+/* The name published in e with ready word word into out (>= CB_NAME_MAX
+ * + 1): its length, or 0 when none is, or when its bytes do not match
+ * its checksum (garbled: a writer taken over wrote late) or are not a
+ * name's. */
+static size_t
+name_read(const struct cb_name_entry *e, uint64_t word, char *out)
+{
+	size_t n = CB_GET(word, NAME_LEN), i;
+	uint64_t w;
+
+	out[0] = '\0';
+	if (!(word & NAME_READY) || n == 0 || n > CB_NAME_MAX)
+		return 0;
+	for (i = 0; i * 8 < n; i++) {
+		w = atomic_load_explicit(&e->w[i], memory_order_relaxed);
+		memcpy(out + i * 8, &w, n - i * 8 < 8 ? n - i * 8 : 8);
+	}
+	if (name_sum(out, n) != CB_GET(word, NAME_SUM) || !name_ok(out, n)) {
+		out[0] = '\0';
+		return 0;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/* Claim e for writing at now: 1 claimed (*w = the claim word), 0 not.  A
+ * published name that reads garbled is never shown: it is claimed like
+ * a free entry, so the breaker gets a name again. */
 static int
 name_claim(struct cb_name_entry *e, uint64_t now, uint64_t *w)
 {
 	uint64_t cur = atomic_load_explicit(&e->word, memory_order_acquire);
 	uint64_t stamp = cur & NAME_STAMP;
+	char buf[CB_NAME_MAX + 1];
 
-	if (cur & NAME_READY)
+	if ((cur & NAME_READY) && name_read(e, cur, buf) > 0)
 		return 0;
 	/* a stamp later than now (another clock, a process in another time
 	 * namespace) counts as now: it is stamped now, so that it ages by
 	 * our clock, not only once our clock has passed it */
-	if ((cur & NAME_CLAIM) && stamp > (now & NAME_STAMP)) {
+	if ((cur & NAME_CLAIM) && !(cur & NAME_READY) &&
+	    stamp > (now & NAME_STAMP)) {
 		atomic_compare_exchange_strong_explicit(&e->word, &cur,
 		    NAME_CLAIM | (now & NAME_STAMP), memory_order_relaxed,
 		    memory_order_relaxed);
 		return 0;
 	}
-	if ((cur & NAME_CLAIM) &&
+	if ((cur & NAME_CLAIM) && !(cur & NAME_READY) &&
 	    (now & NAME_STAMP) - stamp < NAME_TAKEOVER_MS)
 		return 0;
 	*w = NAME_CLAIM | (now & NAME_STAMP);
@@ -1610,36 +1639,19 @@ cb_table_set_name(struct cb_table *t, uint32_t slot,
 int
 cb_table_has_name(struct cb_table *t, uint32_t slot)
 {
-	return slot <= t->mask && (atomic_load_explicit(&t->names[slot].word,
-	    memory_order_acquire) & NAME_READY);
+	char buf[CB_NAME_MAX + 1];
+
+	return cb_table_get_name(t, slot, buf) > 0;
 }
 
 size_t
 cb_table_get_name(struct cb_table *t, uint32_t slot, char *out)
 {
-	struct cb_name_entry *e;
-	uint64_t word, w;
-	size_t n, i;
-
 	out[0] = '\0';
 	if (slot > t->mask)
 		return 0;
-	e = &t->names[slot];
-	word = atomic_load_explicit(&e->word, memory_order_acquire);
-	n = CB_GET(word, NAME_LEN);
-	if (!(word & NAME_READY) || n == 0 || n > CB_NAME_MAX)
-		return 0;
-	for (i = 0; i * 8 < n; i++) {
-		w = atomic_load_explicit(&e->w[i], memory_order_relaxed);
-		memcpy(out + i * 8, &w, n - i * 8 < 8 ? n - i * 8 : 8);
-	}
-	if (name_sum(out, n) != CB_GET(word, NAME_SUM) ||
-	    !name_ok(out, n)) {
-		out[0] = '\0';
-		return 0;
-	}
-	out[n] = '\0';
-	return n;
+	return name_read(&t->names[slot], atomic_load_explicit(
+	    &t->names[slot].word, memory_order_acquire), out);
 }
 
 /* ---- events -------------------------------------------------------- */

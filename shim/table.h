@@ -230,9 +230,10 @@ int cb_table_set_name(struct cb_table *t, uint32_t slot,
  * checked against the published checksum.  Read-only; thread-safe. */
 size_t cb_table_get_name(struct cb_table *t, uint32_t slot, char *out);
 
-/* cb_table_has_name - nonzero when slot's name is published (one acquire
- * load of its names entry: a cold line, so the connect path asks the
- * process's own record first, see cb_names_slot_known). */
+/* cb_table_has_name - nonzero when slot has a name cb_table_get_name
+ * shows (a garbled one is none: the next namer replaces it).  Reads the
+ * cold names entry, so the connect path asks the process's own record
+ * first (cb_names_slot_unknown). */
 int cb_table_has_name(struct cb_table *t, uint32_t slot);
 
 /* cb_table_event - append a transition of slot's breaker to the ring.

@@ -402,6 +402,51 @@ forged_name_with_control_bytes_reads_as_none(void **state)
 	cb_table_destroy(seg);
 }
 
+/* A published name whose bytes changed afterwards (the late stores of a
+ * namer taken over after a few seconds, or a writer of the segment) is
+ * never shown, and not kept for good either: the breaker counts as
+ * unnamed and the next namer replaces it. */
+static void
+garbled_name_is_replaced_by_the_next_namer(void **state)
+{
+	static const char good[] = "good-garble.example";
+	char path[96], out[CB_NAME_MAX + 1], *m, *at;
+	struct cb_table *t = segment(0);
+	struct cb_dest d = dest("10.1.2.10", 1);
+	struct cb_policy p;
+	struct cb_breaker bh_, *b = &bh_;
+	uint32_t slot;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	cb_policy_default(&p);
+	assert_int_equal(cb_table_insert(t, &d, &p, b, &slot), 0);
+	assert_int_equal(cb_table_set_name(t, slot, NULL, good, 1), 0);
+	snprintf(path, sizeof(path), "/dev/shm%s", seg);
+	assert_true((fd = open(path, O_RDWR)) >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 fd, 0);
+	assert_true(m != MAP_FAILED);
+	at = memmem(m, (size_t)st.st_size, good, sizeof(good) - 1);
+	assert_non_null(at);
+	at[0] = 'x';		/* a late store: a name still, not its sum */
+	assert_int_equal(cb_table_get_name(t, slot, out), 0);
+	assert_false(cb_table_has_name(t, slot));
+	assert_int_equal(cb_table_set_name(t, slot, NULL, "next.example", 2),
+			 0);
+	assert_int_equal(cb_table_get_name(t, slot, out), 12);
+	assert_string_equal(out, "next.example");
+	assert_true(cb_table_has_name(t, slot));
+	assert_int_equal(cb_table_set_name(t, slot, NULL, "third.example", 3),
+			 -EEXIST);	/* a whole name is kept: first wins */
+	munmap(m, (size_t)st.st_size);
+	close(fd);
+	cb_table_detach(t);
+	cb_table_destroy(seg);
+}
+
 /* A place given up (cbctl forget, or a reclaim) keeps no name: the next
  * breaker born there starts without one. */
 static void
@@ -629,6 +674,7 @@ main(void)
 		cmocka_unit_test(racing_namers_have_one_winner),
 		cmocka_unit_test(named_slots_are_known_once_marked),
 		cmocka_unit_test(reborn_breaker_has_no_old_name),
+		cmocka_unit_test(garbled_name_is_replaced_by_the_next_namer),
 		cmocka_unit_test(
 		    name_never_lands_on_the_destination_that_took_the_place),
 		cmocka_unit_test(
