@@ -203,6 +203,18 @@ st_tid(int s)
 
 static _Atomic int state;
 static _Atomic int warned;
+
+/* Which copy of the library this is: with two in one process
+ * (/etc/ld.so.preload and LD_PRELOAD both naming one, say) the first in
+ * the lookup order has its definition of this name found first; it
+ * governs, and the others pass everything through, so an attempt is
+ * decided and counted once. */
+static const char copy_mark[sizeof("cbshim " CB_VERSION)] =
+	"cbshim " CB_VERSION;
+/* exported under this name; copy_mark (hidden) is this copy's own address,
+ * where a reference to cbshim_copy would find the first copy's */
+extern const char cbshim_copy[sizeof(copy_mark)]
+	__attribute__((alias("copy_mark"), visibility("default")));
 static struct cb_table *table;
 static struct cb_config *config;
 static int log_level = CB_LOG_WARN;
@@ -317,6 +329,16 @@ attach_segment(void)
 	return 0;
 }
 
+/* Another copy of the library comes first in the lookup order (none is
+ * found when this one was loaded with RTLD_LOCAL: then it governs). */
+static int
+another_copy_first(void)
+{
+	const void *first = dlsym(RTLD_DEFAULT, "cbshim_copy");
+
+	return first != NULL && first != (const void *)copy_mark;
+}
+
 static void
 init(void)
 {
@@ -328,7 +350,8 @@ init(void)
 
 	if (!resolved)
 		resolve();
-	if (getauxval(AT_SECURE)) {	/* setuid etc.: do nothing at all */
+	if (getauxval(AT_SECURE) ||	/* setuid etc.: do nothing at all */
+	    another_copy_first()) {	/* (it governs: quietly) */
 		atomic_store(&state, ST_OFF);
 		return;
 	}
