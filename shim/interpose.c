@@ -209,11 +209,16 @@ static _Atomic int warned;
  * the lookup order has its definition of this name found first; it
  * governs, and the others pass everything through, so an attempt is
  * decided and counted once. */
-static const char copy_mark[sizeof("cbshim " CB_VERSION)] =
-	"cbshim " CB_VERSION;
-/* exported under this name; copy_mark (hidden) is this copy's own address,
- * where a reference to cbshim_copy would find the first copy's */
-extern const char cbshim_copy[sizeof(copy_mark)]
+static const char *
+copy_mark(void)
+{
+	return "cbshim " CB_VERSION;
+}
+/* exported under this name (a function: two copies of one exported
+ * variable would be an ODR violation to ASan); copy_mark (hidden) is
+ * this copy's own address, where a reference to cbshim_copy would find
+ * the first copy's */
+const char *cbshim_copy(void)
 	__attribute__((alias("copy_mark"), visibility("default")));
 static struct cb_table *table;
 static struct cb_config *config;

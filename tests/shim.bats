@@ -396,17 +396,19 @@ for i in range(6):
 }
 
 @test "two_copies_count_once: libcbshim.so preloaded twice (ld.so.preload and LD_PRELOAD, say) decides and counts each attempt once" {
+	lib=${CBSHIM_LIB##* }		# the shim (after an ASan runtime)
+	pre=${CBSHIM_LIB%"$lib"}
 	mkdir "$BATS_TEST_TMPDIR/other"
-	cp "$CBSHIM_LIB" "$BATS_TEST_TMPDIR/other/libcbshim.so"
 	other=$BATS_TEST_TMPDIR/other/libcbshim.so
+	cp "$lib" "$other"
 	port=$(free_port)
-	LD_PRELOAD="$CBSHIM_LIB:$other" "$HELPERS/cbclient" -n 3 127.0.0.1 "$port" >/dev/null || true
+	LD_PRELOAD="$pre$lib $other" "$HELPERS/cbclient" -n 3 127.0.0.1 "$port" >/dev/null || true
 	[ "$(field "127.0.0.1:$port" total_calls)" = 3 ]
 	[ "$(field "127.0.0.1:$port" failed_calls)" = 3 ]
-	LD_PRELOAD="$other:$CBSHIM_LIB" "$HELPERS/cbclient" -n 2 127.0.0.1 "$port" >/dev/null || true
+	LD_PRELOAD="$pre$other $lib" "$HELPERS/cbclient" -n 2 127.0.0.1 "$port" >/dev/null || true
 	[ "$(field "127.0.0.1:$port" total_calls)" = 5 ]
-	# the open breaker rejects at once, through either copy first
-	LD_PRELOAD="$CBSHIM_LIB:$other" "$HELPERS/cbclient" -n 1 127.0.0.1 "$port" >/dev/null || true
+	# the open breaker rejects at once, whichever copy comes first
+	LD_PRELOAD="$pre$lib $other" "$HELPERS/cbclient" -n 1 127.0.0.1 "$port" >/dev/null || true
 	[ "$(field "127.0.0.1:$port" rejected_calls)" = 1 ]
 	[ "$(field "127.0.0.1:$port" total_calls)" = 6 ]
 }
