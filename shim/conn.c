@@ -318,6 +318,8 @@ recv_awaiting(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	if (ev->r > 0)
 		return ev->now ? success_to(c, ev, n, o, CB_CONN_SETTLED) :
 				 CB_NEED_NOW;
+	if (ev->r == 0 && ev->empty)	/* 0 bytes asked, 0 given */
+		return 0;
 	if (ev->r == 0)
 		return judged ? go(c, n, CB_CONN_SETTLED) :
 		       judge(c, ev, n, o, CB_CONN_SETTLED, CB_CAUSE_EOF, 0);
@@ -341,8 +343,9 @@ recv_awaiting(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	return 1;
 }
 
-/* A send: the first one starts the timer (unless the program received
- * first); a broken pipe before the first byte is a failure. */
+/* A send: the first one that sent a byte starts the timer (unless the
+ * program received first; 0 bytes ask nothing of the peer); a broken
+ * pipe before the first byte is a failure. */
 static int
 send_awaiting(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	      struct cb_conn *n, struct cb_conn_out *o)
@@ -354,7 +357,7 @@ send_awaiting(const struct cb_conn *c, const struct cb_conn_ev *ev,
 		       go(c, n, CB_CONN_SETTLED) :
 		       judge(c, ev, n, o, CB_CONN_SETTLED, CB_CAUSE_ERRNO,
 			     ev->err);
-	if (c->sent || c->waited)
+	if (ev->r == 0 || c->sent || c->waited)
 		return 0;
 	if (!ev->now)
 		return CB_NEED_NOW;
@@ -427,7 +430,9 @@ on_awaiting(const struct cb_conn *c, const struct cb_conn_ev *ev,
 
 /* A rejected non-blocking connect: the refusal is reported once, where
  * the kernel reports an asynchronous one (SO_ERROR, the first I/O, a
- * second connect), and the socket is a plain idle one again. */
+ * second connect), and the socket is a plain idle one again.  Only while
+ * the fd is still that socket: one closed unseen (fdopen, fclose) and
+ * reused for a pipe or file is forgotten, its calls untouched. */
 static int
 on_rejected(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	    struct cb_conn *n, struct cb_conn_out *o)
@@ -436,6 +441,10 @@ on_rejected(const struct cb_conn *c, const struct cb_conn_ev *ev,
 	case CB_EV_SOERROR:
 	case CB_EV_IO:
 	case CB_EV_RETURNED:
+		if (ev->same < 0)
+			return CB_NEED_SAME;
+		if (!ev->same)
+			return go(c, n, CB_CONN_NONE);
 		o->report = (int)c->slot;
 		return go(c, n, CB_CONN_TCP);
 	case CB_EV_DISSOLVE:

@@ -90,6 +90,8 @@ struct cb_conn_ev {
 	uint8_t uto;		/* CB_EV_BEGIN: TCP_USER_TIMEOUT was set */
 	uint8_t timed;		/* CB_EV_BEGIN: response/slow timing on
 				 * (then now is given with it) */
+	uint8_t empty;		/* CB_EV_IO: a receive asked for 0 bytes
+				 * (its 0 is no EOF) */
 	int64_t r;		/* the call's return value */
 	int err;		/* its errno when r < 0 */
 	uint32_t slot;		/* CB_EV_BEGIN: breaker slot */

@@ -321,6 +321,31 @@ nonblocking_rejection_reports_once(void **state)
 	}
 }
 
+/* A rejected socket's fd closed unseen (fdopen, fclose) and reused: the
+ * new file's calls get nothing of the old refusal. */
+static void
+rejection_is_not_reported_to_another_file(void **state)
+{
+	struct cb_conn c = { .state = CB_CONN_TCP, .nonblock = 1 }, n, m;
+	struct cb_conn_ev ev = ev_of(CB_EV_REJECT, 0, 0);
+	struct cb_conn_out o;
+	static const int kinds[] = { CB_EV_SOERROR, CB_EV_IO, CB_EV_RETURNED };
+	size_t i;
+	int asked;
+
+	(void)state;
+	ev.slot = ECONNREFUSED;
+	assert_int_equal(cb_conn_step(&c, &ev, &n, &o), 1);
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		assert_int_equal(step(&n, ev_of(kinds[i], 0, 0), 0, 0, 0, &m,
+				      &o, &asked), 1);
+		assert_int_equal(asked, 1);	/* is it still the socket? */
+		assert_int_equal(o.report, 0);
+		assert_int_equal(o.verdict, CB_OUT_NONE);
+		assert_int_equal(m.state, CB_CONN_NONE);
+	}
+}
+
 static void
 flags_follow_o_nonblock(void **state)
 {
@@ -538,6 +563,33 @@ eof_or_reset_before_the_first_byte_fails(void **state)
 	assert_int_equal(o.err, ECONNRESET);
 }
 
+/* A receive of 0 bytes returns 0 with or without data: no EOF.  A send
+ * of 0 bytes asks nothing of the peer: no timer. */
+static void
+zero_byte_calls_judge_nothing(void **state)
+{
+	struct cb_conn c = awaiting(1000, 1), n;
+	struct cb_conn_ev ev = ev_of(CB_EV_IO, 0, 0);
+	struct cb_conn_out o;
+
+	(void)state;
+	ev.empty = 1;
+	assert_int_equal(at(&c, ev, 1100, 0, &n, &o), 0);
+	assert_int_equal(o.verdict, CB_OUT_NONE);
+	/* past the deadline too: a 0-byte read waited for nothing */
+	assert_int_equal(at(&c, ev, 1000 + RTO + 5, 0, &n, &o), 0);
+	/* the same 0 from a receive that asked for bytes: EOF */
+	ev.empty = 0;
+	assert_int_equal(at(&c, ev, 1100, 0, &n, &o), 1);
+	assert_int_equal(o.cause, CB_CAUSE_EOF);
+	/* a 0-byte send before the first real one starts no timer */
+	c = awaiting(1000, 0);
+	assert_int_equal(at(&c, tx(0), 4000, 0, &n, &o), 0);
+	assert_int_equal(at(&c, tx(1), 4000, 0, &n, &o), 1);
+	assert_int_equal(n.sent, 1);
+	assert_true(n.t0 == 4000);
+}
+
 static void
 close_before_deadline_or_unused_is_neither(void **state)
 {
@@ -618,6 +670,7 @@ main(void)
 		cmocka_unit_test(one_send_failure_per_connection),
 		cmocka_unit_test(blocking_rejection_changes_nothing),
 		cmocka_unit_test(nonblocking_rejection_reports_once),
+		cmocka_unit_test(rejection_is_not_reported_to_another_file),
 		cmocka_unit_test(flags_follow_o_nonblock),
 		cmocka_unit_test(close_forgets_every_other_state),
 		cmocka_unit_test(encode_decode_round_trip),
@@ -627,6 +680,7 @@ main(void)
 		cmocka_unit_test(no_byte_by_the_deadline_is_no_response_once),
 		cmocka_unit_test(blocking_wait_expired_fails_once_and_rearms),
 		cmocka_unit_test(eof_or_reset_before_the_first_byte_fails),
+		cmocka_unit_test(zero_byte_calls_judge_nothing),
 		cmocka_unit_test(close_before_deadline_or_unused_is_neither),
 		cmocka_unit_test(receiving_first_keeps_the_establishment_timer),
 		cmocka_unit_test(slow_handshake_without_response_timeout),
