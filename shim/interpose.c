@@ -77,6 +77,9 @@ _Static_assert(2ull * CB_MAX_CAPACITY <= 1ull << CB_CONN_SLOT_BITS,
 /* socket()'s type without SOCK_NONBLOCK and SOCK_CLOEXEC (the kernel's
  * own mask, which glibc does not export) */
 #define SOCK_TYPE_MASK 0xf
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -152,7 +155,8 @@ static void sync_flags(int fd, const struct cb_conn *c,
 		       const struct cb_conn *n);
 static int reject(int fd, struct cb_conn *c, int err);
 static int nonblocking(int fd);
-static void after_io(int fd, uint64_t w, ssize_t r, int sending);
+static void after_io(int fd, uint64_t w, ssize_t r, int sending,
+		     int empty);
 static void forget_fd(int fd);
 static uint64_t cookie_of(int fd);
 static int connected(int fd);
@@ -944,8 +948,9 @@ begin(int fd, uint64_t *wp, const struct sockaddr *sa, socklen_t len)
 	return 0;
 }
 
-/* O_NONBLOCK of a socket whose making we did not see (before the shim
- * started, or inherited): asked once, then followed (F_SETFL, FIONBIO). */
+/* O_NONBLOCK of fd, asked of the kernel (errno kept): for a socket whose
+ * making we did not see (before the shim started, or inherited), then
+ * followed (F_SETFL, FIONBIO); and before a receive is delayed. */
 static RARE int
 nonblocking(int fd)
 {
@@ -1021,24 +1026,26 @@ forget_fd(int fd)
 
 	if (w == 0)
 		return;
+	/* a vfork child shares our memory but not our sockets' fate:
+	 * closing its copy ends nothing, and leaves a refusal still to be
+	 * reported (REJECTED) to us */
+	if (cb_fd_watched_state(w) && getpid() != my_pid)
+		return;
 	/* in any other state the end has no outcome (conn.c: the entry
 	 * just goes) */
-	if (cb_conn_unsettled(w)) {
-		/* a vfork child shares our memory but not our sockets'
-		 * fate: closing its copy ends nothing */
-		if (getpid() != my_pid)
-			return;
+	if (cb_conn_unsettled(w))
 		report(fd, w, &ev);
-	}
 	cb_fd_clear(fd);
 }
 
-/* A send (sending) or receive on fd returned r (errno: its error). */
+/* A send (sending) or receive on fd returned r (errno: its error);
+ * empty: a receive that asked for 0 bytes. */
 static CB_HOT __attribute__((noinline)) void
-after_io(int fd, uint64_t w, ssize_t r, int sending)
+after_io(int fd, uint64_t w, ssize_t r, int sending, int empty)
 {
 	struct cb_conn_ev ev = { .kind = CB_EV_IO, .sending = (uint8_t)sending,
-				 .r = r, .err = r < 0 ? errno : 0 };
+				 .empty = (uint8_t)empty, .r = r,
+				 .err = r < 0 ? errno : 0 };
 
 	report(fd, w, &ev);	/* errno untouched */
 }
@@ -1054,16 +1061,59 @@ io_rejected(int fd, uint64_t w)
 	return rep;
 }
 
-/* A blocking receive on an fd awaiting its first byte (response_timeout):
- * wait for data at most until the deadline (response_timeout
- * after the first send, or after establishment when the program receives
- * first); past it the call fails with ETIMEDOUT, the connection stays
- * open, and the silence is reported (once: conn.c).  A socket that is
- * non-blocking, MSG_DONTWAIT, or a shorter SO_RCVTIMEO of the program's
- * own: never delayed.  Returns 0 to go on with the real call, -1 (errno
- * set) to fail it. */
+/* Receives that never wait in the kernel, whatever the socket's mode:
+ * never delayed either. */
+#define RECV_NO_WAIT (MSG_DONTWAIT | MSG_OOB | MSG_ERRQUEUE)
+
+/* A handler interrupted a wait of this thread (poll failed with EINTR):
+ * would the kernel have restarted the receive the wait stands for?  It
+ * restarts a receive whose handler has SA_RESTART, unless the socket has
+ * a receive timeout of its own (signal(7)); poll is never restarted.
+ * Which signal ran is not known: 1 when every signal that has a handler
+ * and is not blocked here asks for SA_RESTART, else 0 (EINTR, which a
+ * handler without it would give).  Only after an EINTR: one sigaction
+ * per signal.  errno kept. */
+static RARE int
+restartable(void)
+{
+	struct sigaction sa;
+	sigset_t blocked;
+	int sig, r = 1, e = errno;
+
+	pthread_sigmask(SIG_BLOCK, NULL, &blocked);
+	for (sig = 1; sig < NSIG && r; sig++) {
+		if (sigismember(&blocked, sig) == 1 ||
+		    sigaction(sig, NULL, &sa) < 0)
+			continue;	/* blocked, or glibc's own */
+		if (!(sa.sa_flags & SA_SIGINFO) &&
+		    (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN))
+			continue;	/* no handler: never EINTR */
+		r = (sa.sa_flags & SA_RESTART) != 0;
+	}
+	errno = e;
+	return r;
+}
+
+/* poll()'s timeout for ms left (none left: a look, no wait) */
 static int
-await_first(int fd, uint64_t w, int flags)
+wait_ms(int64_t left)
+{
+	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* A blocking receive on an fd awaiting its first byte (response_timeout):
+ * wait for data at most until the deadline (response_timeout after the
+ * first send, or after establishment when the program receives first);
+ * past it, with still nothing to read, the call fails with ETIMEDOUT, the
+ * connection stays open, and the silence is reported (once: conn.c).
+ * Never delayed: a non-blocking socket, a receive that never waits
+ * (RECV_NO_WAIT, or nowait: a read of 0 bytes, a bad iovec count), a
+ * shorter SO_RCVTIMEO of the program's own, an fd that is no longer the
+ * socket (closed unseen and reused).  A signal's handler interrupts the
+ * wait as it would the receive (restartable).  Returns 0 to go on with
+ * the real call, -1 (errno set) to fail it. */
+static int
+await_first(int fd, uint64_t w, int flags, int nowait)
 {
 	struct cb_conn_ev ev = { .kind = CB_EV_EXPIRED };
 	struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -1071,26 +1121,33 @@ await_first(int fd, uint64_t w, int flags)
 	socklen_t l = sizeof(own);
 	struct cb_breaker bb, *b;
 	struct cb_conn c;
-	int64_t left;
+	int64_t left, end;
 	uint32_t rto;
-	int e = errno;
+	int e = errno, n, timeo;
 
 	cb_conn_decode(w, cb_fd_aux(fd), cb_fd_time(fd), &c);
-	if (c.nonblock || (flags & MSG_DONTWAIT) ||
+	/* O_NONBLOCK from the kernel, not the entry: another fd on the same
+	 * socket (dup, a forked child) may have set it unseen */
+	if (nowait || (flags & RECV_NO_WAIT) ||
 	    !(b = breaker_at(c.slot, &bb)) ||
-	    !(rto = cb_breaker_response_timeout(b)))
+	    !(rto = cb_breaker_response_timeout(b)) || !same_socket(fd) ||
+	    nonblocking(fd))
 		return 0;
-	left = (int64_t)(c.t0 + rto) - (int64_t)cb_now_ms();
-	if (R(getsockopt)(fd, SOL_SOCKET, SO_RCVTIMEO, &own, &l) == 0 &&
-	    (own.tv_sec || own.tv_usec) &&
-	    own.tv_sec * 1000 + own.tv_usec / 1000 < left)
+	end = (int64_t)(c.t0 + rto);
+	left = end - (int64_t)cb_now_ms();
+	timeo = R(getsockopt)(fd, SOL_SOCKET, SO_RCVTIMEO, &own, &l) == 0 &&
+		(own.tv_sec || own.tv_usec);
+	if (timeo && own.tv_sec * 1000 + own.tv_usec / 1000 < left)
 		goto pass;
-	if (left > 0) {
-		left = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (left < 0)
-			return -1;	/* EINTR: the program's to handle */
-		if (left > 0)
+	for (;;) {
+		n = poll(&p, 1, wait_ms(left));
+		if (n > 0)
 			goto pass;
+		if (n < 0 && (errno != EINTR || timeo || !restartable()))
+			return -1;	/* EINTR: as the receive's */
+		left = end - (int64_t)cb_now_ms();
+		if (n == 0 && left <= 0)
+			break;
 	}
 	report(fd, cb_fd_load(fd), &ev);
 	errno = ETIMEDOUT;
@@ -1104,11 +1161,46 @@ pass:
  * may be bounded (await_first).  Returns nonzero to fail the call (errno
  * set). */
 static __attribute__((noinline)) int
-before_recv(int fd, uint64_t w, int flags)
+before_recv(int fd, uint64_t w, int flags, int nowait)
 {
 	if (cb_conn_state_of(w) == CB_CONN_REJECTED)
 		return io_rejected(fd, w);
-	return await_first(fd, w, flags);
+	return await_first(fd, w, flags, nowait);
+}
+
+/* Does the iovec array iov[n] ask for no bytes at all?  Read directly
+ * only after the kernel took the array (the call returned 0). */
+static int
+iov_empty(const struct iovec *iov, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (iov[i].iov_len)
+			return 0;
+	return 1;
+}
+
+/* The same before the call (readv: is it a read of 0 bytes, which the
+ * kernel returns at once?), read through the kernel: a bad pointer, which
+ * the real call answers with EFAULT, is no crash here.  0 (it may wait)
+ * when it cannot say.  errno kept. */
+static RARE int
+iov_empty_before(const struct iovec *iov, int n)
+{
+	struct iovec part[16], here, there;
+	int i, k, e = errno, r = 1;
+
+	for (i = 0; r && i < n; i += k) {
+		k = n - i < 16 ? n - i : 16;
+		here.iov_base = part;
+		here.iov_len = there.iov_len = (size_t)k * sizeof(part[0]);
+		there.iov_base = (void *)(uintptr_t)(iov + i);
+		r = process_vm_readv(getpid(), &here, 1, &there, 1, 0) ==
+		    (ssize_t)here.iov_len && iov_empty(part, (size_t)k);
+	}
+	errno = e;
+	return r;
 }
 
 /* ---- the wrappers -------------------------------------------------- */
@@ -1244,14 +1336,16 @@ accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 		return -1;						\
 } while (0)
 
-/* A receive (flags: its MSG_ flags) on an fd awaiting its first byte may
- * be bounded first (await_first); REJECTED and AWAITING are the two top
- * states, so an fd in neither costs one load and one compare. */
-#define BEFORE_RECV(fd, flags) do {					\
+/* A receive (flags: its MSG_ flags; nowait: an expression, true when
+ * the kernel returns at once whatever the data) on an fd awaiting its
+ * first byte may be bounded first (await_first); REJECTED and AWAITING
+ * are the two top states, so an fd in neither costs one load and one
+ * compare. */
+#define BEFORE_RECV(fd, flags, nowait) do {				\
 	uint64_t w_;							\
 	if (cb_fd_io_watched() &&					\
 	    cb_conn_state_of(w_ = cb_fd_load(fd)) >= CB_CONN_REJECTED && \
-	    before_recv((fd), w_, (flags)))				\
+	    before_recv((fd), w_, (flags), (nowait)))			\
 		return -1;						\
 } while (0)
 
@@ -1259,7 +1353,16 @@ accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 	uint64_t w_;							\
 	if ((cb_fd_io_watched() || ((sending) && (r) < 0)) &&		\
 	    cb_conn_io_matters(w_ = cb_fd_load(fd), (sending), (r)))	\
-		after_io((fd), w_, (r), (sending));			\
+		after_io((fd), w_, (r), (sending), 0);			\
+} while (0)
+
+/* After a receive; empty: an expression, true when it asked for 0 bytes
+ * (read only when it returned 0: then its arguments were good). */
+#define AFTER_RECV(fd, r, empty) do {					\
+	uint64_t w_;							\
+	if (cb_fd_io_watched() &&					\
+	    cb_conn_io_matters(w_ = cb_fd_load(fd), 0, (r)))		\
+		after_io((fd), w_, (r), 0, (r) == 0 && (empty));	\
 } while (0)
 
 EXPORT CB_HOT ssize_t
@@ -1392,9 +1495,9 @@ recv(int fd, void *buf, size_t n, int flags)
 {
 	ssize_t r;
 
-	BEFORE_RECV(fd, flags);
+	BEFORE_RECV(fd, flags, 0);
 	r = R(recv)(fd, buf, n, flags);
-	AFTER_IO(fd, r, 0);
+	AFTER_RECV(fd, r, n == 0);
 	return r;
 }
 
@@ -1404,9 +1507,9 @@ recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
 {
 	ssize_t r;
 
-	BEFORE_RECV(fd, flags);
+	BEFORE_RECV(fd, flags, 0);
 	r = R(recvfrom)(fd, buf, n, flags, sa, len);
-	AFTER_IO(fd, r, 0);
+	AFTER_RECV(fd, r, n == 0);
 	return r;
 }
 
@@ -1415,9 +1518,9 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	ssize_t r;
 
-	BEFORE_RECV(fd, flags);
+	BEFORE_RECV(fd, flags, msg == NULL);
 	r = R(recvmsg)(fd, msg, flags);
-	AFTER_IO(fd, r, 0);
+	AFTER_RECV(fd, r, iov_empty(msg->msg_iov, msg->msg_iovlen));
 	return r;
 }
 
@@ -1426,9 +1529,9 @@ read(int fd, void *buf, size_t n)
 {
 	ssize_t r;
 
-	BEFORE_RECV(fd, 0);
+	BEFORE_RECV(fd, 0, n == 0);
 	r = R(read)(fd, buf, n);
-	AFTER_IO(fd, r, 0);
+	AFTER_RECV(fd, r, n == 0);
 	return r;
 }
 
@@ -1437,9 +1540,9 @@ readv(int fd, const struct iovec *iov, int n)
 {
 	ssize_t r;
 
-	BEFORE_RECV(fd, 0);
+	BEFORE_RECV(fd, 0, n <= 0 || n > IOV_MAX || iov_empty_before(iov, n));
 	r = R(readv)(fd, iov, n);
-	AFTER_IO(fd, r, 0);
+	AFTER_RECV(fd, r, iov_empty(iov, (size_t)n));
 	return r;
 }
 
@@ -1480,25 +1583,48 @@ forget_range(unsigned lo, unsigned hi)
 	errno = e;
 }
 
-EXPORT int
-close_range(unsigned lo, unsigned hi, int flags)
+/* The kernel checks close_range's arguments before it closes anything:
+ * with lo > hi or a flag it does not know nothing is closed (EINVAL), and
+ * nothing is forgotten.  The fds go from the table before the call (none
+ * can be reused meanwhile); with a flag newer than this code, only after
+ * the call said it closed them. */
+#define CLOSE_RANGE_KNOWN (CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)
+
+static int
+real_close_range(unsigned lo, unsigned hi, int flags)
 {
-	if (!(flags & CLOSE_RANGE_CLOEXEC) && lo <= hi)
-		forget_range(lo, hi);
 	if (!R(close_range))
 		return (int)syscall(SYS_close_range, lo, hi, flags);
 	return R(close_range)(lo, hi, flags);
 }
 
+EXPORT int
+close_range(unsigned lo, unsigned hi, int flags)
+{
+	int closes = lo <= hi && !(flags & CLOSE_RANGE_CLOEXEC), r;
+
+	if (!(flags & ~CLOSE_RANGE_KNOWN)) {
+		if (closes)
+			forget_range(lo, hi);
+		return real_close_range(lo, hi, flags);
+	}
+	r = real_close_range(lo, hi, flags);
+	if (r == 0 && closes)
+		forget_range(lo, hi);	/* errno kept */
+	return r;
+}
+
+/* glibc closes from 0 when lo is negative */
 EXPORT void
 closefrom(int lo)
 {
-	if (lo >= 0)
-		forget_range((unsigned)lo, ~0u);
+	unsigned from = lo < 0 ? 0 : (unsigned)lo;
+
+	forget_range(from, ~0u);
 	if (R(closefrom))
 		R(closefrom)(lo);
 	else
-		syscall(SYS_close_range, (unsigned)lo, ~0u, 0);
+		syscall(SYS_close_range, from, ~0u, 0);
 }
 
 /* A new fd number: whatever we knew of that number is gone. */
@@ -1509,12 +1635,10 @@ fresh(int fd)
 
 	uint64_t w = cb_fd_load(fd);
 
-	/* a pending probe's entry (connecting, or awaiting its first byte)
-	 * is cleared only by its own process (a vfork child shares the
-	 * table) */
-	if (w && ((cb_conn_state_of(w) != CB_CONN_CONNECTING &&
-		   cb_conn_state_of(w) != CB_CONN_AWAITING) ||
-		  getpid() == my_pid))
+	/* an entry that still matters (an attempt or a first byte to
+	 * judge, a refusal to report) is cleared only by its own process
+	 * (a vfork child shares the table) */
+	if (w && (!cb_fd_watched_state(w) || getpid() == my_pid))
 		cb_fd_clear(fd);
 	errno = e;
 	return fd;
@@ -1526,12 +1650,16 @@ dup(int fd)
 	return fresh(R(dup)(fd));
 }
 
+/* dup2(fd, fd) changes nothing (fd's entry stays); dup3 fails at once
+ * (EINVAL, nfd untouched) with fd == nfd or a flag besides O_CLOEXEC. */
 EXPORT int
 dup2(int fd, int nfd)
 {
 	int e = errno;
 
-	if (fd != nfd && cb_fd_load(nfd) && fcntl(fd, F_GETFD) >= 0) {
+	if (fd == nfd)
+		return R(dup2)(fd, nfd);
+	if (cb_fd_load(nfd) && fcntl(fd, F_GETFD) >= 0) {
 		forget_fd(nfd);
 		errno = e;
 	}
@@ -1543,7 +1671,9 @@ dup3(int fd, int nfd, int flags)
 {
 	int e = errno;
 
-	if (fd != nfd && cb_fd_load(nfd) && fcntl(fd, F_GETFD) >= 0) {
+	if (fd == nfd || (flags & ~O_CLOEXEC))
+		return R(dup3)(fd, nfd, flags);
+	if (cb_fd_load(nfd) && fcntl(fd, F_GETFD) >= 0) {
 		forget_fd(nfd);
 		errno = e;
 	}
@@ -1653,9 +1783,9 @@ __read_chk(int fd, void *buf, size_t n, size_t buflen)
 
 	if (!R(read_chk))
 		return R(read)(fd, buf, n);
-	BEFORE_RECV(fd, 0);
+	BEFORE_RECV(fd, 0, n == 0);
 	r = R(read_chk)(fd, buf, n, buflen);
-	AFTER_IO(fd, r, 0);
+	AFTER_RECV(fd, r, n == 0);
 	return r;
 }
 
@@ -1666,9 +1796,9 @@ __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 
 	if (!R(recv_chk))
 		return R(recv)(fd, buf, n, flags);
-	BEFORE_RECV(fd, flags);
+	BEFORE_RECV(fd, flags, 0);
 	r = R(recv_chk)(fd, buf, n, buflen, flags);
-	AFTER_IO(fd, r, 0);
+	AFTER_RECV(fd, r, n == 0);
 	return r;
 }
 
@@ -1680,8 +1810,8 @@ __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 
 	if (!R(recvfrom_chk))
 		return R(recvfrom)(fd, buf, n, flags, sa, len);
-	BEFORE_RECV(fd, flags);
+	BEFORE_RECV(fd, flags, 0);
 	r = R(recvfrom_chk)(fd, buf, n, buflen, flags, sa, len);
-	AFTER_IO(fd, r, 0);
+	AFTER_RECV(fd, r, n == 0);
 	return r;
 }
