@@ -434,14 +434,28 @@ active(void)
 	return atomic_load_explicit(&state, memory_order_acquire) == ST_READY;
 }
 
+/* The signals a thread's own instruction raises (a fault): they cannot
+ * arrive while it waits in a system call, and blocking them would kill. */
+static const int sync_sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+				 SIGSYS };
+
+static int
+is_sync_signal(int sig)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sync_sigs) / sizeof(sync_sigs[0]); i++)
+		if (sync_sigs[i] == sig)
+			return 1;
+	return 0;
+}
+
 /* Block every asynchronous signal in this thread (old: the mask before),
  * so that none of its handlers runs inside init: a handler that connects
  * runs once the state is final, and is governed. */
 static void
 block_signals(sigset_t *old)
 {
-	static const int sync_sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL,
-					 SIGTRAP, SIGSYS };
 	sigset_t all;
 	size_t i;
 
@@ -1069,29 +1083,35 @@ io_rejected(int fd, uint64_t w)
  * would the kernel have restarted the receive the wait stands for?  It
  * restarts a receive whose handler has SA_RESTART, unless the socket has
  * a receive timeout of its own (signal(7)); poll is never restarted.
- * Which signal ran is not known: 1 when every signal that has a handler
- * and is not blocked here asks for SA_RESTART, else 0 (EINTR, which a
- * handler without it would give).  Only after an EINTR: one sigaction
- * per signal.  errno kept. */
+ * Which signal ran is not known: 1 when there are handlers of
+ * asynchronous signals not blocked here and every one asks for
+ * SA_RESTART, else 0 (EINTR, which a handler without it would give; none
+ * left: the one that ran reset itself, SA_RESETHAND).  Crash handlers
+ * (SIGSEGV...: sync_sigs) cannot have run.  Only after an EINTR: one
+ * sigaction per signal.  errno kept. */
 static RARE int
 restartable(void)
 {
 	struct sigaction sa;
 	sigset_t blocked;
-	int sig, r = 1, e = errno;
+	int sig, seen = 0, e = errno;
 
 	pthread_sigmask(SIG_BLOCK, NULL, &blocked);
-	for (sig = 1; sig < NSIG && r; sig++) {
-		if (sigismember(&blocked, sig) == 1 ||
+	for (sig = 1; sig < NSIG; sig++) {
+		if (is_sync_signal(sig) || sigismember(&blocked, sig) == 1 ||
 		    sigaction(sig, NULL, &sa) < 0)
-			continue;	/* blocked, or glibc's own */
+			continue;	/* a fault's, blocked, or glibc's own */
 		if (!(sa.sa_flags & SA_SIGINFO) &&
 		    (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN))
 			continue;	/* no handler: never EINTR */
-		r = (sa.sa_flags & SA_RESTART) != 0;
+		if (!(sa.sa_flags & SA_RESTART)) {
+			seen = 0;
+			break;
+		}
+		seen = 1;
 	}
 	errno = e;
-	return r;
+	return seen;
 }
 
 /* poll()'s timeout for ms left (none left: a look, no wait) */

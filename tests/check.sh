@@ -96,7 +96,8 @@ if [ -f build-asan/libcbshim.so ] && [ -f "$asan_rt" ]; then
 	tally bats-asan < <(CBSHIM_LIB="$asan_rt $top/build-asan/libcbshim.so" \
 		ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
 		CB_STORM_MIN_KILLS=20 \
-		bats --tap tests/shim.bats tests/reliability.bats 2>&1)
+		bats --tap tests/shim.bats tests/reliability.bats \
+		tests/passthru.bats 2>&1)
 else
 	fail=$((fail + 1))
 	failed_names+=("bats-asan: no build-asan/libcbshim.so or $asan_rt")

@@ -73,6 +73,13 @@ diff_against_libc() {
 	assert_output 'read: 2 EDOM'
 }
 
+@test "crash_handler_does_not_make_sa_restart_reads_eintr: a SIGSEGV handler without SA_RESTART cannot have interrupted the wait" {
+	conf 'defaults = { response_timeout = "5s"; };'
+	run shimmed "$HELPERS/passthru" await crashhandler
+	assert_success
+	assert_output 'read: 2 EDOM'
+}
+
 @test "sa_restart_alarms_silent_server: the bounded read ends with ETIMEDOUT, not EINTR" {
 	conf 'defaults = { response_timeout = "300ms"; };'
 	run shimmed "$HELPERS/passthru" await silent
@@ -83,6 +90,13 @@ diff_against_libc() {
 @test "handler_without_sa_restart_interrupts_the_bounded_read: EINTR, as the kernel's read" {
 	conf 'defaults = { response_timeout = "5s"; };'
 	run shimmed "$HELPERS/passthru" await norestart
+	assert_success
+	assert_output 'read: -1 EINTR'
+}
+
+@test "one_shot_handler_interrupts_the_bounded_read: a handler gone after it ran (SA_RESETHAND) still means EINTR" {
+	conf 'defaults = { response_timeout = "5s"; };'
+	run shimmed "$HELPERS/passthru" await oneshot
 	assert_success
 	assert_output 'read: -1 EINTR'
 }

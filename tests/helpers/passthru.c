@@ -21,8 +21,11 @@
  *                          with response_timeout set.  MODE late: the
  *                          answer came, the read starts after the deadline;
  *                          restart: SA_RESTART alarms every 50 ms, the
- *                          answer from the 6th; silent: the same alarms, no
+ *                          answer from the 6th; crashhandler: the same
+ *                          with a SIGSEGV handler without SA_RESTART (it
+ *                          cannot interrupt a wait); silent: the same alarms, no
  *                          answer; norestart: one alarm without SA_RESTART;
+ *                          oneshot: the same, its handler SA_RESETHAND;
  *                          rcvtimeo: one SA_RESTART alarm on a socket with
  *                          its own (longer) SO_RCVTIMEO
  *
@@ -692,8 +695,15 @@ await(const char *mode)
 		usleep(600 * 1000);
 	} else if (strcmp(mode, "restart") == 0) {
 		aw_peer = peer;
+	} else if (strcmp(mode, "crashhandler") == 0) {
+		aw_peer = peer;
+		sigaction(SIGSEGV, &(struct sigaction){ .sa_handler = on_tick },
+			  NULL);
 	} else if (strcmp(mode, "norestart") == 0) {
 		sa.sa_flags = 0;
+		it.it_interval.tv_usec = 0;
+	} else if (strcmp(mode, "oneshot") == 0) {
+		sa.sa_flags = SA_RESETHAND;
 		it.it_interval.tv_usec = 0;
 	} else if (strcmp(mode, "rcvtimeo") == 0) {
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &own, sizeof(own));
