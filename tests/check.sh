@@ -3,8 +3,8 @@
 #
 # Unit tests (cmocka, TAP output) run from build/, build-asan/ and
 # build-tsan/; then the mutants (tests/mutants/run.sh, a line each); then
-# the bats suite runs against build/, and shim.bats and reliability.bats
-# again against build-asan/libcbshim.so.  A test program that
+# the bats suite runs against build/, and shim.bats, reliability.bats and
+# passthru.bats again against build-asan/libcbshim.so.  A test program that
 # crashes before reporting all of its plan counts the missing ones as failed.
 set -u
 cd "$(dirname "$0")/.."
