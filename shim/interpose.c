@@ -648,7 +648,9 @@ govern(int fd, uint64_t w, const struct sockaddr *sa, socklen_t len,
 	struct cb_transition tr;
 	int r, tries = 0;
 
-	if (cb_dest_from_sockaddr(&d, sa, len) < 0)
+	/* a longer address the kernel refuses (EINVAL): never rejected */
+	if (len > sizeof(struct sockaddr_storage) ||
+	    cb_dest_from_sockaddr(&d, sa, len) < 0)
 		return 0;
 	/* the breaker's line is likely cold (a system call came before):
 	 * fetch it while the fd table is read */

@@ -150,6 +150,15 @@ keep() {
 	assert_output $'SO_ERROR: 0 EDOM\nECONNREFUSED'
 }
 
+@test "oversized_address_is_einval_not_rejected: the kernel refuses it, the open breaker never sees it" {
+	port=$(free_port)
+	"$CBCTL" trip "127.0.0.1:$port"
+	run shimmed "$HELPERS/passthru" biglen "$port"
+	assert_success
+	assert_output $'biglen: -1 EINVAL\nright len: -1 ECONNREFUSED'
+	[ "$(field 127.0.0.1:$port rejected_calls)" = 1 ]
+}
+
 @test "closefrom_negative_forgets_everything: a file on a rejected socket's old number writes" {
 	port=$(free_port)
 	"$CBCTL" trip "127.0.0.1:$port"

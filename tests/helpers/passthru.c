@@ -11,6 +11,9 @@
  *                          then MODE, then SO_ERROR, which must still be
  *                          the refusal: dup2self, dup3bad, rangebad,
  *                          vforkclose, vforkdup2
+ *   passthru biglen PORT   a connect to 127.0.0.1:PORT (breaker open) with
+ *                          a longer address than any: EINVAL, then with
+ *                          the right length: rejected
  *   passthru reuse MODE PORT  the same rejected socket, closed unseen
  *                          (MODE fclose: fdopen, fclose) or by closefrom(-1)
  *                          (MODE closefrom; glibc closes from 0), then a
@@ -662,6 +665,22 @@ reuse(const char *mode, int port)
 	return write(fd, "x", 1) == 1 ? 0 : 1;
 }
 
+/* a connect to 127.0.0.1:port (breaker open) with an address longer
+ * than any: the kernel's EINVAL, no rejection */
+static int
+biglen(int port)
+{
+	struct sockaddr_storage big[2];
+	struct sockaddr_in sa = loopback(port);
+	int fd = tcp(0);
+
+	memset(big, 0, sizeof(big));
+	memcpy(big, &sa, sizeof(sa));
+	T("biglen", connect(fd, (struct sockaddr *)big, sizeof(big)));
+	T("right len", connect(fd, (struct sockaddr *)big, sizeof(sa)));
+	return 0;
+}
+
 static int aw_peer, aw_ticks;
 
 static void
@@ -727,6 +746,8 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 4 && strcmp(argv[1], "keep") == 0)
 		return keep(argv[2], atoi(argv[3]));
+	if (argc == 3 && strcmp(argv[1], "biglen") == 0)
+		return biglen(atoi(argv[2]));
 	if (argc == 4 && strcmp(argv[1], "reuse") == 0)
 		return reuse(argv[2], atoi(argv[3]));
 	if (argc == 3 && strcmp(argv[1], "await") == 0)
