@@ -1163,9 +1163,9 @@ await_first(int fd, uint64_t w, int flags, int nowait)
 		goto pass;
 	for (;;) {
 		n = poll(&p, 1, wait_ms(left));
-		if (n > 0)
-			goto pass;
-		if (n < 0 && (errno != EINTR || timeo || !restartable()))
+		if (n > 0 || (n < 0 && errno != EINTR))
+			goto pass;	/* ready, or poll's own trouble */
+		if (n < 0 && (timeo || !restartable()))
 			return -1;	/* EINTR: as the receive's */
 		left = end - (int64_t)cb_now_ms();
 		if (n == 0 && left <= 0)
