@@ -66,6 +66,14 @@ diff_against_libc() {
 	assert_output 'read: 2 EDOM'
 }
 
+@test "failing_poll_leaves_the_read_to_the_kernel: poll's ENOMEM is never the read's errno" {
+	conf 'defaults = { response_timeout = "300ms"; };'
+	run "$HELPERS/errinj" poll:ENOMEM,ppoll:ENOMEM env LD_PRELOAD="$CBSHIM_LIB" \
+		"$HELPERS/passthru" await late
+	assert_success
+	assert_output 'read: 2 EDOM'
+}
+
 @test "sa_restart_alarms_do_not_interrupt_the_bounded_read: the answer read despite SA_RESTART signals" {
 	conf 'defaults = { response_timeout = "5s"; };'
 	run shimmed "$HELPERS/passthru" await restart

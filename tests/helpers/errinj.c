@@ -8,7 +8,8 @@
  *
  * usage: errinj SYSCALL:ERRNO[,SYSCALL:ERRNO...] PROG [ARG...]
  *   SYSCALL is one of connect, ftruncate, fallocate, link, linkat, fchmod,
- *   getsockopt, getpeername, mmap-shared (mmap with MAP_SHARED only);
+ *   getsockopt, getpeername, mmap-shared (mmap with MAP_SHARED only),
+ *   poll, ppoll;
  *   ERRNO a number or one of the names below.  The filter is a seccomp
  *   SECCOMP_RET_ERRNO program (no_new_privs is set first), so it holds
  *   from the first instruction of PROG, the shim's constructor included.
@@ -50,6 +51,12 @@ static const struct {
 #endif
 	{ "fchmod", __NR_fchmod }, { "getsockopt", __NR_getsockopt },
 	{ "getpeername", __NR_getpeername }, { "mmap-shared", __NR_mmap },
+#ifdef __NR_poll
+	{ "poll", __NR_poll },
+#else
+	{ "poll", __NR_ppoll },
+#endif
+	{ "ppoll", __NR_ppoll },
 };
 
 static const struct {
