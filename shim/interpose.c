@@ -1190,8 +1190,12 @@ before_recv(int fd, uint64_t w, int flags, int nowait)
 	return await_first(fd, w, flags, nowait);
 }
 
-/* Does the iovec array iov[n] ask for no bytes at all?  Read directly
- * only after the kernel took the array (the call returned 0). */
+/* Does the iovec array iov[n] ask for no bytes at all?  Before a readv
+ * (one of 0 bytes returns at once; the caller has ruled out a NULL array,
+ * the kernel's EFAULT) and after a receive that returned 0 (the kernel
+ * took the array).  Read directly, as the kernel reads it first, with no
+ * system call (process_vm_readv, say, is one a seccomp filter may kill
+ * for). */
 static int
 iov_empty(const struct iovec *iov, size_t n)
 {
@@ -1201,28 +1205,6 @@ iov_empty(const struct iovec *iov, size_t n)
 		if (iov[i].iov_len)
 			return 0;
 	return 1;
-}
-
-/* The same before the call (readv: is it a read of 0 bytes, which the
- * kernel returns at once?), read through the kernel: a bad pointer, which
- * the real call answers with EFAULT, is no crash here.  0 (it may wait)
- * when it cannot say.  errno kept. */
-static RARE int
-iov_empty_before(const struct iovec *iov, int n)
-{
-	struct iovec part[16], here, there;
-	int i, k, e = errno, r = 1;
-
-	for (i = 0; r && i < n; i += k) {
-		k = n - i < 16 ? n - i : 16;
-		here.iov_base = part;
-		here.iov_len = there.iov_len = (size_t)k * sizeof(part[0]);
-		there.iov_base = (void *)(uintptr_t)(iov + i);
-		r = process_vm_readv(getpid(), &here, 1, &there, 1, 0) ==
-		    (ssize_t)here.iov_len && iov_empty(part, (size_t)k);
-	}
-	errno = e;
-	return r;
 }
 
 /* ---- the wrappers -------------------------------------------------- */
@@ -1562,7 +1544,8 @@ readv(int fd, const struct iovec *iov, int n)
 {
 	ssize_t r;
 
-	BEFORE_RECV(fd, 0, n <= 0 || n > IOV_MAX || iov_empty_before(iov, n));
+	BEFORE_RECV(fd, 0, n <= 0 || n > IOV_MAX || !iov ||
+		    iov_empty(iov, (size_t)n));
 	r = R(readv)(fd, iov, n);
 	AFTER_RECV(fd, r, iov_empty(iov, (size_t)n));
 	return r;

@@ -70,7 +70,8 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 
 static struct sockaddr_in lst_sa, hole_sa, dead_sa;
 static int lst;
-static volatile int neg = -1;	/* not a constant: no warning */
+static volatile int neg = -1;	/* not constants: no warning */
+static struct iovec *volatile no_iov;
 
 static void
 show(const char *what, long r, int e, int isfd)
@@ -408,6 +409,7 @@ established(void)
 	T("est readv 0", readv(fd, &iov, 1));
 	T("est readv cnt 0", readv(fd, &iov, 0));
 	T("est readv cnt -1", readv(fd, &iov, neg));
+	T("est readv NULL", readv(fd, no_iov, 1));
 	T("est recv 0 dontwait", recv(fd, buf, 0, MSG_DONTWAIT));
 	T("est recv oob", recv(fd, buf, 1, MSG_OOB));
 	T("est recv errqueue", recv(fd, buf, 1, MSG_ERRQUEUE));
@@ -447,6 +449,7 @@ awaiting(void)
 	T("aw readv 0", readv(fd, &iov, 1));
 	T("aw readv cnt 0", readv(fd, &iov, 0));
 	T("aw readv cnt -1", readv(fd, &iov, neg));
+	T("aw readv NULL", readv(fd, no_iov, 1));
 	T("aw __read_chk 0", __read_chk(fd, buf, 0, sizeof(buf)));
 	T("aw recv oob", recv(fd, buf, 1, MSG_OOB));
 	T("aw recv errqueue", recv(fd, buf, 1, MSG_ERRQUEUE));
