@@ -109,6 +109,20 @@ diff_against_libc() {
 	assert_output 'read: -1 EINTR'
 }
 
+@test "shorter_own_rcvtimeo_is_the_kernels_eagain: the program's own receive timeout ends the read, not the shim's ETIMEDOUT" {
+	conf 'defaults = { response_timeout = "5s"; };'
+	run shimmed "$HELPERS/passthru" await ownshort
+	assert_success
+	assert_output 'read: -1 EAGAIN'
+}
+
+@test "longer_own_rcvtimeo_is_bounded_by_the_shim: ETIMEDOUT at response_timeout" {
+	conf 'defaults = { response_timeout = "300ms"; };'
+	run shimmed "$HELPERS/passthru" await ownlong
+	assert_success
+	assert_output 'read: -1 ETIMEDOUT'
+}
+
 @test "own_rcvtimeo_makes_sa_restart_read_eintr: with SO_RCVTIMEO set the kernel says EINTR, so does the shim" {
 	conf 'defaults = { response_timeout = "2s"; };'
 	run shimmed "$HELPERS/passthru" await rcvtimeo

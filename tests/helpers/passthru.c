@@ -30,7 +30,9 @@
  *                          answer; norestart: one alarm without SA_RESTART;
  *                          oneshot: the same, its handler SA_RESETHAND;
  *                          rcvtimeo: one SA_RESTART alarm on a socket with
- *                          its own (longer) SO_RCVTIMEO
+ *                          its own (longer) SO_RCVTIMEO; ownshort, ownlong:
+ *                          no answer, the socket's own SO_RCVTIMEO 200 ms
+ *                          or 5 s
  *
  * Numbers that differ from run to run (fd numbers) print as "fd".
  */
@@ -730,6 +732,12 @@ await(const char *mode)
 	} else if (strcmp(mode, "oneshot") == 0) {
 		sa.sa_flags = SA_RESETHAND;
 		it.it_interval.tv_usec = 0;
+	} else if (strcmp(mode, "ownshort") == 0 ||
+		   strcmp(mode, "ownlong") == 0) {
+		own.tv_sec = mode[3] == 's' ? 0 : 5;
+		own.tv_usec = mode[3] == 's' ? 200 * 1000 : 0;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &own, sizeof(own));
+		mode = "late";		/* no alarms */
 	} else if (strcmp(mode, "rcvtimeo") == 0) {
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &own, sizeof(own));
 		it.it_interval.tv_usec = 0;
