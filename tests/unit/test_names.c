@@ -353,6 +353,34 @@ fnv(const char *s, size_t n)
 	return h;
 }
 
+/* A breaker for dst named good, and the segment mapped writable here:
+ * where the name's bytes are (the mapping in *m, its size in *len). */
+static char *
+named_in_segment(struct cb_table *t, const char *dst, const char *good,
+		 uint32_t *slot, char **m, size_t *len)
+{
+	struct cb_dest d = dest(dst, 1);
+	struct cb_breaker b;
+	struct cb_policy p;
+	struct stat st;
+	char path[96], *at;
+	int fd;
+
+	cb_policy_default(&p);
+	assert_int_equal(cb_table_insert(t, &d, &p, &b, slot), 0);
+	assert_int_equal(cb_table_set_name(t, *slot, NULL, good, 1), 0);
+	snprintf(path, sizeof(path), "/dev/shm%s", seg);
+	assert_true((fd = open(path, O_RDWR)) >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	*len = (size_t)st.st_size;
+	*m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(*m != MAP_FAILED);
+	at = memmem(*m, *len, good, strlen(good));
+	assert_non_null(at);
+	return at;
+}
+
 /* A writer of the segment that forges a name with its right checksum
  * still cannot make cbctl print an escape sequence: such a name reads as
  * none. */
@@ -360,28 +388,14 @@ static void
 forged_name_with_control_bytes_reads_as_none(void **state)
 {
 	static const char good[] = "zzzz-forge-me.example";
-	char path[96], out[CB_NAME_MAX + 1], *m, *at;
+	char out[CB_NAME_MAX + 1], *m, *at;
 	struct cb_table *t = segment(0);
-	struct cb_dest d = dest("10.1.2.5", 1);
-	struct cb_policy p;
-	struct cb_breaker bh_, *b = &bh_;
 	uint64_t word;
 	uint32_t slot;
-	struct stat st;
-	int fd;
+	size_t len;
 
 	(void)state;
-	cb_policy_default(&p);
-	assert_int_equal(cb_table_insert(t, &d, &p, b, &slot), 0);
-	assert_int_equal(cb_table_set_name(t, slot, NULL, good, 1), 0);
-	snprintf(path, sizeof(path), "/dev/shm%s", seg);
-	assert_true((fd = open(path, O_RDWR)) >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		 fd, 0);
-	assert_true(m != MAP_FAILED);
-	at = memmem(m, (size_t)st.st_size, good, sizeof(good) - 1);
-	assert_non_null(at);
+	at = named_in_segment(t, "10.1.2.5", good, &slot, &m, &len);
 	memcpy(at, "\033[1m", 4);
 	word = 1ull << 63 | (uint64_t)fnv(at, sizeof(good) - 1) << 16 |
 	       (sizeof(good) - 1);
@@ -396,8 +410,7 @@ forged_name_with_control_bytes_reads_as_none(void **state)
 	memcpy(at - 8, &word, 8);
 	assert_int_equal(cb_table_get_name(t, slot, out), sizeof(good) - 1);
 	assert_string_equal(out, "aaaa-forge-me.example");
-	munmap(m, (size_t)st.st_size);
-	close(fd);
+	munmap(m, len);
 	cb_table_detach(t);
 	cb_table_destroy(seg);
 }
@@ -410,27 +423,13 @@ static void
 garbled_name_is_replaced_by_the_next_namer(void **state)
 {
 	static const char good[] = "good-garble.example";
-	char path[96], out[CB_NAME_MAX + 1], *m, *at;
+	char out[CB_NAME_MAX + 1], *m, *at;
 	struct cb_table *t = segment(0);
-	struct cb_dest d = dest("10.1.2.10", 1);
-	struct cb_policy p;
-	struct cb_breaker bh_, *b = &bh_;
 	uint32_t slot;
-	struct stat st;
-	int fd;
+	size_t len;
 
 	(void)state;
-	cb_policy_default(&p);
-	assert_int_equal(cb_table_insert(t, &d, &p, b, &slot), 0);
-	assert_int_equal(cb_table_set_name(t, slot, NULL, good, 1), 0);
-	snprintf(path, sizeof(path), "/dev/shm%s", seg);
-	assert_true((fd = open(path, O_RDWR)) >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		 fd, 0);
-	assert_true(m != MAP_FAILED);
-	at = memmem(m, (size_t)st.st_size, good, sizeof(good) - 1);
-	assert_non_null(at);
+	at = named_in_segment(t, "10.1.2.10", good, &slot, &m, &len);
 	at[0] = 'x';		/* a late store: a name still, not its sum */
 	assert_int_equal(cb_table_get_name(t, slot, out), 0);
 	assert_false(cb_table_has_name(t, slot));
@@ -441,8 +440,7 @@ garbled_name_is_replaced_by_the_next_namer(void **state)
 	assert_true(cb_table_has_name(t, slot));
 	assert_int_equal(cb_table_set_name(t, slot, NULL, "third.example", 3),
 			 -EEXIST);	/* a whole name is kept: first wins */
-	munmap(m, (size_t)st.st_size);
-	close(fd);
+	munmap(m, len);
 	cb_table_detach(t);
 	cb_table_destroy(seg);
 }
