@@ -952,10 +952,7 @@ for w in ["threshold", "timeout", "probe failure", "trip", "reset", "probe succe
 	sleep 0.3
 	"$CBCTL" reset 127.0.0.1:9 >/dev/null
 	"$CBCTL" trip 127.0.0.1:10 --hold >/dev/null
-	for i in $(seq 1 50); do
-		[ "$(wc -l <"$out")" -ge 3 ] && break
-		sleep 0.1
-	done
+	lines_reach "$out" 3
 	kill -INT "$pid"
 	wait "$pid"
 	run cat "$out"
@@ -975,16 +972,10 @@ for w in ["threshold", "timeout", "probe failure", "trip", "reset", "probe succe
 	"$CBCTL" destroy >/dev/null
 	sleep 0.5			# several polls with no segment
 	"$CBCTL" trip 127.0.0.1:10 >/dev/null
-	for i in $(seq 1 50); do
-		[ "$(wc -l <"$out")" -ge 2 ] && break
-		sleep 0.1
-	done
+	lines_reach "$out" 2
 	# destroyed and made again between two polls: a replacement
 	"$CBCTL" destroy >/dev/null && "$CBCTL" trip 127.0.0.1:11 >/dev/null
-	for i in $(seq 1 50); do
-		[ "$(wc -l <"$out")" -ge 3 ] && break
-		sleep 0.1
-	done
+	lines_reach "$out" 3
 	kill -INT "$pid"
 	wait "$pid"
 	run cat "$out"
@@ -1008,10 +999,7 @@ for w in ["threshold", "timeout", "probe failure", "trip", "reset", "probe succe
 	sleep 0.5
 	"$CBCTL" destroy >/dev/null
 	"$CBCTL" trip 127.0.0.1:10 >/dev/null
-	for i in $(seq 1 50); do
-		[ "$(wc -l <"$out")" -ge 2 ] && break
-		sleep 0.1
-	done
+	lines_reach "$out" 2
 	kill -INT "$pid"
 	wait "$pid"
 	run cat "$out"
@@ -1029,10 +1017,7 @@ for w in ["threshold", "timeout", "probe failure", "trip", "reset", "probe succe
 	"$CBCTL" events --follow --json >"$out" 2>"$err" &
 	pid=$!
 	CB_PIDS+=("$pid")
-	for i in $(seq 1 50); do
-		[ "$(wc -l <"$out")" -ge 1 ] && break
-		sleep 0.1
-	done
+	lines_reach "$out" 1
 	# stopped while 3000 destinations each open once: the ring keeps 1024
 	kill -STOP "$pid"
 	"$CBCTL" run -- $PY -c '
@@ -1045,10 +1030,7 @@ for p in range(40000, 43000):
 	kill -CONT "$pid"
 	total=$("$CBCTL" list --json | pyjson 'sum(b["state_transitions"] for b in d)')
 	[ "$total" -gt 2000 ]
-	for i in $(seq 1 50); do
-		[ "$(wc -l <"$out")" -ge 1025 ] && break
-		sleep 0.1
-	done
+	lines_reach "$out" 1025
 	kill -INT "$pid"
 	wait "$pid"
 	[ "$(wc -l <"$out")" -eq 1025 ]

@@ -87,6 +87,18 @@ bg() {
 	CB_PIDS+=($!)
 }
 
+# lines_reach FILE N: FILE (a follower's output) has N lines or more
+# within 10 s; says what it has otherwise.
+lines_reach() {
+	local i
+	for i in $(seq 1 200); do
+		[ "$(wc -l <"$1")" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	echo "lines_reach: $1 has $(wc -l <"$1") lines, expected $2" >&2
+	return 1
+}
+
 # accepted FILE N: a tcpserver.py "accept" server's count in FILE reaches N
 # (within 10 s: it counts after accept(), which may run after the client's
 # connect has returned); says what it found otherwise.
