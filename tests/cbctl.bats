@@ -945,10 +945,7 @@ for w in ["threshold", "timeout", "probe failure", "trip", "reset", "probe succe
 
 @test "events_follow: new transitions appear until the follower is stopped" {
 	"$CBCTL" trip 127.0.0.1:9 >/dev/null
-	out=$BATS_TEST_TMPDIR/follow
-	"$CBCTL" events --follow --json >"$out" &
-	pid=$!
-	CB_PIDS+=("$pid")
+	follow_events
 	sleep 0.3
 	"$CBCTL" reset 127.0.0.1:9 >/dev/null
 	"$CBCTL" trip 127.0.0.1:10 --hold >/dev/null
@@ -964,10 +961,7 @@ for w in ["threshold", "timeout", "probe failure", "trip", "reset", "probe succe
 
 @test "events_follow_a_new_segment: a destroyed or replaced segment is said once and the new one followed" {
 	"$CBCTL" trip 127.0.0.1:9 >/dev/null
-	out=$BATS_TEST_TMPDIR/follow err=$BATS_TEST_TMPDIR/err
-	"$CBCTL" events --follow --json >"$out" 2>"$err" &
-	pid=$!
-	CB_PIDS+=("$pid")
+	follow_events
 	sleep 0.3
 	"$CBCTL" destroy >/dev/null
 	sleep 0.5			# several polls with no segment
@@ -990,10 +984,7 @@ for w in ["threshold", "timeout", "probe failure", "trip", "reset", "probe succe
 
 @test "events_follow_a_segment_cut_short: said and refused, not read past its end; the next one followed" {
 	"$CBCTL" trip 127.0.0.1:9 >/dev/null
-	out=$BATS_TEST_TMPDIR/follow err=$BATS_TEST_TMPDIR/err
-	"$CBCTL" events --follow --json >"$out" 2>"$err" &
-	pid=$!
-	CB_PIDS+=("$pid")
+	follow_events
 	sleep 0.3
 	truncate -s 100 "$(seg)"
 	sleep 0.5
@@ -1013,10 +1004,7 @@ for w in ["threshold", "timeout", "probe failure", "trip", "reset", "probe succe
 @test "events_follow_says_what_it_missed: more transitions than the ring holds between two polls are counted on stderr" {
 	conf 'defaults = { failure_threshold = 1; };'
 	"$CBCTL" trip 127.0.0.1:9 >/dev/null
-	out=$BATS_TEST_TMPDIR/follow err=$BATS_TEST_TMPDIR/err
-	"$CBCTL" events --follow --json >"$out" 2>"$err" &
-	pid=$!
-	CB_PIDS+=("$pid")
+	follow_events
 	lines_reach "$out" 1
 	# stopped while 3000 destinations each open once: the ring keeps 1024
 	kill -STOP "$pid"

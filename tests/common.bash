@@ -87,29 +87,45 @@ bg() {
 	CB_PIDS+=($!)
 }
 
+# within_10s WHAT CMD...: CMD succeeds within 10 s (tried every 50 ms);
+# else says WHAT and fails.
+within_10s() {
+	local what=$1 i
+	shift
+	for i in $(seq 1 200); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	echo "$what" >&2
+	return 1
+}
+
+has_lines() { [ "$(wc -l <"$1")" -ge "$2" ]; }
+says() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
+
 # lines_reach FILE N: FILE (a follower's output) has N lines or more
 # within 10 s; says what it has otherwise.
 lines_reach() {
-	local i
-	for i in $(seq 1 200); do
-		[ "$(wc -l <"$1")" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	echo "lines_reach: $1 has $(wc -l <"$1") lines, expected $2" >&2
-	return 1
+	within_10s "lines_reach: $1 has $(wc -l <"$1") lines, expected $2" \
+		has_lines "$1" "$2"
 }
 
 # accepted FILE N: a tcpserver.py "accept" server's count in FILE reaches N
 # (within 10 s: it counts after accept(), which may run after the client's
 # connect has returned); says what it found otherwise.
 accepted() {
-	local i
-	for i in $(seq 1 200); do
-		[ "$(cat "$1" 2>/dev/null)" = "$2" ] && return 0
-		sleep 0.05
-	done
-	echo "accepted: $1 says '$(cat "$1" 2>/dev/null)', expected $2" >&2
-	return 1
+	within_10s "accepted: $1 says '$(cat "$1" 2>/dev/null)', expected $2" \
+		says "$1" "$2"
+}
+
+# follow_events: start `cbctl events --follow --json` in the background,
+# its output in $out and its errors in $err, its pid in $pid (killed in
+# teardown).
+follow_events() {
+	out=$BATS_TEST_TMPDIR/follow err=$BATS_TEST_TMPDIR/err
+	"$CBCTL" events --follow --json >"$out" 2>"$err" &
+	pid=$!
+	CB_PIDS+=("$pid")
 }
 
 # wait_port PORT [HOST]: wait (up to 10 s) until something listens there.
