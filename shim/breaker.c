@@ -1094,7 +1094,7 @@ window_add(struct cb_breaker *b, uint32_t gen, uint64_t e)
 {
 	_Atomic uint64_t *wp = &b->cold->win[e % CB_WINDOW_BUCKETS];
 	uint64_t w = atomic_load_explicit(wp, memory_order_seq_cst), nw;
-	uint64_t fresh = (WB_STAMP(gen, e) << WB_STAMP_SHIFT) | 1;
+	uint64_t first = (WB_STAMP(gen, e) << WB_STAMP_SHIFT) | 1;
 
 	for (;;) {
 		if (w != 0 && WB_STAMP_OF(w) == WB_STAMP(gen, e)) {
@@ -1104,7 +1104,7 @@ window_add(struct cb_breaker *b, uint32_t gen, uint64_t e)
 		} else if (window_taken(b, w, gen, e)) {
 			return 0;
 		} else {
-			nw = fresh;
+			nw = first;
 		}
 		if (atomic_compare_exchange_weak_explicit(wp, &w, nw,
 		    memory_order_seq_cst, memory_order_seq_cst))
@@ -1162,10 +1162,11 @@ window_check(struct cb_breaker *b, uint64_t r, uint32_t gen, uint64_t now,
 {
 	uint64_t l = atomic_load_explicit(&b->cold->win_last,
 	    memory_order_seq_cst);
-	uint64_t e = now / width, calls, fails, thr = PR_THRESHOLD(r);
+	uint64_t e = now / width, last = WL_END(l) / width, calls, fails;
+	uint64_t thr = PR_THRESHOLD(r);
 
-	if (WL_GEN(l) == (gen & GEN_MASK) && WL_END(l) / width > e + 1)
-		e = WL_END(l) / width - 1;
+	if (WL_GEN(l) == (gen & GEN_MASK) && last > e + 1)
+		e = last - 1;
 	window_total(b, gen, e, &calls, &fails);
 	return calls >= PR_MINIMUM(r) && (uint64_t)fails * 100 >= thr * calls;
 }

@@ -1629,7 +1629,7 @@ closefrom(int lo)
 	if (R(closefrom))
 		R(closefrom)(lo);
 	else
-		syscall(SYS_close_range, from, ~0u, 0);
+		real_close_range(from, ~0u, 0);
 }
 
 /* A new fd number: whatever we knew of that number is gone. */

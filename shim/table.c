@@ -805,6 +805,21 @@ count_exact(struct cb_table *t, uint32_t mine)
 	return n;
 }
 
+/* A time kept in 32 bits (ms), never 0: 0 says "none". */
+static uint32_t
+stamp32(uint64_t now)
+{
+	return (uint32_t)now ? (uint32_t)now : 1;
+}
+
+/* Stamp f (0: none) is less than lim ms before now; one from the future
+ * (a clock ahead of ours) is old, as the difference wraps. */
+static int
+recent(uint32_t f, uint64_t now, uint32_t lim)
+{
+	return f != 0 && (uint32_t)now - f < lim;
+}
+
 /* Count our claim of slot i, just reserved, in "used".  0, or -ENOSPC
  * (uncounted again).  reclaimed: this insert has just given a place back;
  * an exact count that found the table full before is not believed then
@@ -815,7 +830,8 @@ count_in(struct cb_table *t, uint32_t i, int reclaimed)
 {
 	uint64_t n = atomic_fetch_add_explicit(&t->h->used, 1,
 	    memory_order_relaxed) + 1;
-	uint32_t f, now;
+	uint64_t now;
+	uint32_t f;
 
 	if (n - 1 < t->h->capacity)	/* (a wrapped hostile value scans) */
 		return 0;
@@ -830,11 +846,11 @@ count_in(struct cb_table *t, uint32_t i, int reclaimed)
 	 * lost to a killed process costs a scan, and its place for
 	 * EXACT_RETRY_MS at most. */
 	f = atomic_load_explicit(&t->h->full_ms, memory_order_relaxed);
-	now = (uint32_t)t->now();
-	if (reclaimed || !(f != 0 && now - f < EXACT_RETRY_MS)) {
+	now = t->now();
+	if (reclaimed || !recent(f, now, EXACT_RETRY_MS)) {
 		if (count_exact(t, i) <= t->h->capacity)
 			return 0;
-		atomic_store_explicit(&t->h->full_ms, now ? now : 1,
+		atomic_store_explicit(&t->h->full_ms, stamp32(now),
 		    memory_order_relaxed);
 	}
 	atomic_fetch_sub_explicit(&t->h->used, 1, memory_order_relaxed);
@@ -887,7 +903,7 @@ slot_init(struct cb_table *t, uint32_t i, const uint64_t k[3],
 
 #define REACH_FREE 8u	/* slots looked at before the reach is read */
 
-/* How far from home keys of home i were placed (acquire: with the
+/* How far from home keys of home i were placed (seq_cst: with the
  * creator's seq_cst raise before its key, a claim beyond is seen). */
 static uint32_t
 reach(struct cb_table *t, uint32_t i)
@@ -1215,7 +1231,7 @@ known_full(struct cb_table *t)
 
 	return f != 0 &&
 	       atomic_load_explicit(&t->h->used, memory_order_relaxed) >=
-	       t->h->capacity && (uint32_t)t->now() - f < retry_ms(t);
+	       t->h->capacity && recent(f, t->now(), retry_ms(t));
 }
 
 /* No place for a new key: reclaim one (1: look again; a few times, as
@@ -1224,16 +1240,14 @@ known_full(struct cb_table *t)
 static int
 no_place(struct cb_table *t, int *reclaims)
 {
-	uint32_t now;
 	uint64_t h;
 
 	if ((*reclaims)++ < 4 && reclaim_one(t) == 0)
 		return 1;
-	now = (uint32_t)t->now();
 	h = atomic_load_explicit(&t->h->reclaim_hand, memory_order_relaxed);
 	/* relaxed: a hint; a race leaves one of two close times */
 	atomic_store_explicit(&t->h->reclaim_hand, (uint32_t)h |
-	    (uint64_t)(now ? now : 1) << 32, memory_order_relaxed);
+	    (uint64_t)stamp32(t->now()) << 32, memory_order_relaxed);
 	return -ENOSPC;
 }
 
